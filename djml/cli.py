@@ -1,0 +1,116 @@
+"""The `djml` command line.
+
+Commands live in small modules under :mod:`djml.commands` and are imported only when
+used, so `djml --help` and one-shots like `djml ls` never pay for torch, librosa or
+sentence-transformers. Exit codes are the same everywhere:
+
+    0  success
+    1  the command ran but some items failed (e.g. unreadable files during a scan)
+    2  usage or configuration error (bad option, invalid config, no library yet)
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+# name -> (module under djml.commands, attribute, one-line help shown by `djml --help`).
+# Help text lives here so listing commands imports none of their modules.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("setup", "init", "Create the config: which folders hold tracks and samples."),
+    "demo": ("setup", "demo", "Generate a demo library (no network), scan it and show results."),
+    "scan": ("library", "scan", "Scan folders into the library (analyses new and changed files)."),
+    "ls": ("library", "ls", "List items with filters (BPM, key, kind, genre, text search)."),
+    "show": ("library", "show", "Show every stored fact about one item."),
+    "analyze": ("analyze", "analyze", "Analyse audio files without touching the library."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"djml.commands.{module}"), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])
+
+
+class State:
+    """Per-invocation state: the config is loaded lazily, once."""
+
+    def __init__(self, config_path: Path | None):
+        self.config_path = config_path
+        self._config = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from djml import config
+
+            self._config = config.load(self.config_path)
+        return self._config
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="DJML_CONFIG",
+    help="Config file (default: $DJML_HOME/config.toml or $XDG_CONFIG_HOME/djml/config.toml).",
+)
+@click.version_option(package_name="djml")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """djml — local-first machine learning for your own music.
+
+    Analyses your tracks (BPM, key in Camelot/Open Key, energy, timbre) and samples
+    (kick, snare, hihat, …), learns your crate buckets, and suggests what to play next.
+
+    \b
+    Quick start:
+      djml init --library ~/Music/Tracks --samples ~/Music/Samples
+      djml scan
+      djml ls --bpm 120-128 --key 8A
+
+    Set DJML_HOME to keep config, data and socket in one folder.
+    Exit codes: 0 ok, 1 some files failed, 2 usage or config error.
+    """
+    ctx.obj = State(config_path)
+
+
+def main() -> None:
+    """Console entry point: turns known errors into one clear line and exit code 2."""
+    from djml.config import ConfigError
+    from djml.db import DatabaseError
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (ConfigError, DatabaseError) as exc:
+        click.echo(f"djml: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()  # `djml ls | head` is not an error
+        sys.exit(0)
+    sys.exit(EXIT_OK)

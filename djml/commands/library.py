@@ -1,0 +1,227 @@
+"""`djml scan`, `djml ls`, `djml show`: filling and reading the library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from djml.cli import EXIT_PARTIAL, EXIT_USAGE
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), help="Analysis processes (default: from config).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the summary.")
+@click.pass_obj
+def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> None:
+    """Scan PATHS (default: every configured folder) into the library.
+
+    New and changed files are analysed in parallel; unchanged files (same size, mtime and
+    inode) are skipped without being read, and renamed files are recognised by inode or
+    by their audio content, so labels survive moves. Files that vanished are marked
+    missing, never deleted. Exit code 1 when any file failed (reasons are listed).
+    """
+    from djml import db
+    from djml.library import Library
+    from djml.scan import scan as run_scan
+
+    config = state.config
+    if workers:
+        config.workers = workers
+    targets = list(paths) or config.roots
+    if not targets:
+        raise click.UsageError(
+            "nothing to scan: give folders (djml scan ~/Music) or configure them with djml init"
+        )
+    for target in targets:
+        if not target.exists():
+            raise click.BadParameter(f"{target} does not exist", param_hint="PATHS")
+    library = Library(db.connect(config.db_path))
+    out = _console()
+    progress = None if quiet else _progress(out)
+    task = None
+
+    def on_total(n: int) -> None:
+        nonlocal task
+        if progress is not None and n:
+            progress.start()
+            task = progress.add_task("Analysing", total=n)
+
+    def on_done(outcome: str, path: str) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, advance=1, file=Path(path).name[:40])
+
+    try:
+        summary = run_scan(config, library, targets, on_total=on_total, on_done=on_done)
+    finally:
+        if progress is not None:
+            progress.stop()
+    _print_summary(out, summary)
+    if summary.failed:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _console():
+    from djml.render import console
+
+    return console(stderr=True)
+
+
+def _progress(out):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("[dim]{task.fields[file]}"), console=out, transient=True,
+    )
+
+
+def _print_summary(out, summary) -> None:
+    parts = [
+        f"[green]{summary.new} new[/green]", f"{summary.unchanged} unchanged",
+        f"{summary.updated} updated", f"{summary.moved} moved", f"{summary.copies} copies",
+        f"[yellow]{summary.missing} missing[/yellow]",
+        f"[red]{len(summary.failed)} failed[/red]" if summary.failed else "0 failed",
+    ]
+    out.print("Scan finished: " + " · ".join(parts))
+    for path, reason in summary.failed:
+        out.print(f"  [red]failed[/red] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+
+
+@click.command()
+@click.option("--kind", type=click.Choice(["track", "sample"]), help="Only tracks or only samples.")
+@click.option("--bpm", metavar="LOW-HIGH", help="BPM range, e.g. 120-128.")
+@click.option("--key", metavar="KEY", help="Musical key in any notation: 8A, Am, 'A minor', 1m.")
+@click.option("--genre", help="Genre tag contains this text.")
+@click.option("--label", help="Bucket or sample class (yours, or the model's guess).")
+@click.option("--search", "-s", metavar="TEXT", help="Full-text search over artist, title, album, genre, comment.")
+@click.option("--missing", is_flag=True, help="Only items whose files have all vanished.")
+@click.option("--failed", is_flag=True, help="List files that could not be analysed, with reasons.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), help="At most this many rows.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (for scripts).")
+@click.pass_obj
+def ls(state, kind, bpm, key, genre, label, search, missing, failed, limit, as_json) -> None:
+    """List library items, filtered.
+
+    \b
+    Examples:
+      djml ls --bpm 120-128 --key 8A
+      djml ls --kind sample --label kick
+      djml ls --search "daft punk" --json | jq .path
+      djml ls --failed
+    """
+    from djml import db, query
+
+    try:
+        filters = query.Filters.from_dict(
+            {"kind": kind, "bpm": bpm, "key": key, "genre": genre, "label": label,
+             "search": search, "missing": missing, "limit": limit}
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    conn = db.connect_readonly(state.config.db_path)
+    rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
+    if as_json:
+        from djml.render import json_lines
+
+        json_lines(rows)
+        return
+    from djml.render import console, items_table
+
+    out = console()
+    if failed:
+        for row in rows:
+            out.print(f"[red]failed[/red] {row['path']}: {row['error']}", soft_wrap=True)
+        out.print(f"{len(rows)} failed file(s)")
+        return
+    if not rows:
+        out.print("No items match." + ("" if any([kind, bpm, key, genre, label, search, missing]) else
+                  " The library is empty — run `djml scan`."))
+        return
+    out.print(items_table(rows))
+    out.print(f"[dim]{len(rows)} item(s)[/dim]")
+
+
+@click.command()
+@click.argument("ref", metavar="PATH|ID|TEXT")
+@click.option("--json", "as_json", is_flag=True, help="Everything as one JSON object.")
+@click.pass_obj
+def show(state, ref: str, as_json: bool) -> None:
+    """Show every stored fact about one item: tags, analysis, locations, labels,
+    predictions, vectors and set history. REF is an item id, a file path, or text
+    matched against artist/title."""
+    from djml import db, query
+
+    conn = db.connect_readonly(state.config.db_path)
+    item_id = query.resolve_item(conn, ref)
+    if item_id is None:
+        click.echo(f"djml: no item matches {ref!r}", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE)
+    info = query.show_item(conn, item_id)
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
+        return
+    _print_item(info)
+
+
+def _print_item(info: dict) -> None:
+    from rich.table import Table
+
+    from djml.render import console, fmt_bpm, fmt_duration
+
+    out = console()
+    name = " – ".join(x for x in (info.get("artist"), info.get("title")) if x) or Path(info["path"] or "?").name
+    out.print(f"[bold]#{info['id']} {name}[/bold]  ({info['kind']})")
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    analysis = info.get("analysis") or {}
+    data = analysis.get("data", {})
+    rows = [
+        ("album", info.get("album")), ("genre", info.get("genre")), ("year", info.get("year")),
+        ("length", fmt_duration(info.get("duration"))),
+        ("BPM", f"{fmt_bpm(info.get('bpm'), info.get('bpm_ambiguous'))}"
+                + (f"  (confidence {info['bpm_confidence']:.2f}, candidates "
+                   f"{', '.join(f'{c:.1f}' for c in data.get('bpm_candidates', []))})"
+                   if info.get("bpm_confidence") is not None else "")),
+        ("key", f"{info['key']} · {info['camelot']} · {info['open_key']} · ID3 {info['key_id3']}"
+                + (f"  (confidence {info['key_confidence']:.2f})" if info.get("key_confidence") is not None else "")
+         if info.get("key") else None),
+        ("energy", f"{info['energy']:.1f} / 10" if info.get("energy") is not None else None),
+        ("loudness", f"{info['loudness']:.1f} dB" if info.get("loudness") is not None else None),
+        ("sample type", info.get("sample_type")),
+        ("label", info.get("label")),
+        ("analyzer", f"v{analysis['analyzer_version']} at {analysis['analyzed_at']}" if analysis else "not analysed"),
+    ]
+    for name_, value in rows:
+        if value not in (None, ""):
+            facts.add_row(name_, str(value))
+    out.print(facts)
+    out.print("[bold]Locations[/bold]")
+    for loc in info["locations"]:
+        colour = {"ok": "green", "missing": "yellow", "failed": "red"}[loc["status"]]
+        out.print(f"  [{colour}]{loc['status']}[/{colour}] {loc['path']}" + (f" — {loc['error']}" if loc["error"] else ""),
+                  soft_wrap=True)
+    if info["labels"]:
+        out.print("[bold]Labels[/bold]")
+        for lab in info["labels"]:
+            undone = " [dim](undone)[/dim]" if lab["undone_at"] else ""
+            out.print(f"  {lab['task']}: {lab['label']} by {lab['source']} at {lab['created_at']}{undone}")
+    if info["predictions"]:
+        out.print("[bold]Predictions[/bold]")
+        for p in info["predictions"]:
+            top = ", ".join(f"{lab} {conf:.2f}" for lab, conf in p["top"])
+            out.print(f"  {p['task']}: {p['label']} ({p['confidence']:.2f}; {top}) by {p['model_version']}")
+    extra = {k: v for k, v in data.items() if k in ("timbre", "rhythm_strength", "first_beat", "attack", "decay",
+                                                    "brightness", "noisiness", "note", "pitch_hz", "loop_bpm")
+             and v is not None}
+    if extra:
+        out.print("[bold]Analysis details[/bold]")
+        out.print_json(json.dumps(extra, default=str))
+    if info["vectors"]:
+        out.print("[bold]Vectors[/bold] " + ", ".join(f"{v['space']}[{v['dim']}]" for v in info["vectors"]))
+    if info["sets"]:
+        out.print("[bold]In sets[/bold] " + ", ".join(f"{s['name']} (#{s['position'] + 1})" for s in info["sets"]))

@@ -1,0 +1,109 @@
+"""`djml init` and `djml demo`: getting a new user from nothing to a working library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from djml.cli import EXIT_PARTIAL
+
+
+def _folder(path: Path) -> Path:
+    return path.expanduser().resolve()
+
+
+@click.command()
+@click.option("--library", "-l", "library", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with full tracks (repeatable).")
+@click.option("--samples", "-s", "samples", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with one-shots and loops (repeatable).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the database, models and index live (default: $XDG_DATA_HOME/djml).")
+@click.option("--workers", type=click.IntRange(min=1), help="Analysis processes (default: cores - 1).")
+@click.option("--bucket", "buckets", multiple=True,
+              help="Your crate buckets (repeatable; default: warm-up, peak-time, closing).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@click.pass_obj
+def init(state, library, samples, data_dir, workers, buckets, force) -> None:
+    """Write the config file: your track and sample folders, data dir and buckets.
+
+    \b
+    Example:
+      djml init --library ~/Music/Tracks --samples ~/Music/Samples
+    """
+    from djml import config as cfg
+
+    path = state.config_path or cfg.default_config_path()
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} already exists (use --force to overwrite, or edit it)")
+    for folder in (*library, *samples):
+        if not folder.expanduser().is_dir():
+            raise click.BadParameter(f"{folder} is not a folder", param_hint="--library/--samples")
+    config = cfg.Config(
+        config_path=path,
+        data_dir=_folder(data_dir) if data_dir else cfg.default_data_dir(),
+        library=[_folder(p) for p in library],
+        samples=[_folder(p) for p in samples],
+        runtime_dir=cfg.default_runtime_dir(),
+    )
+    if workers:
+        config.workers = workers
+    if buckets:
+        config.buckets = list(buckets)
+    cfg.write(config)
+    click.echo(f"Wrote {path}")
+    click.echo(f"  library: {', '.join(map(str, config.library)) or '(none)'}")
+    click.echo(f"  samples: {', '.join(map(str, config.samples)) or '(none)'}")
+    click.echo(f"  data:    {config.data_dir}")
+    click.echo("Next: `djml scan` to analyse everything, or `djml daemon start` to keep watching.")
+
+
+@click.command()
+@click.option("--dir", "target", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to generate the demo music (default: <data dir>/../demo-music).")
+@click.option("--tracks", default=12, show_default=True, type=click.IntRange(1, 200), help="How many tracks.")
+@click.option("--no-scan", is_flag=True, help="Only generate the files.")
+@click.pass_obj
+def demo(state, target, tracks, no_scan) -> None:
+    """Generate a demo library and scan it: synthesised tracks at known BPM and key and a
+    sample pack of one-shots, made on this machine (no network, no user files).
+
+    Uses the current config if there is one, otherwise writes one for the demo folders.
+    Run it with DJML_HOME set to keep everything in one throwaway folder.
+    """
+    from djml import config as cfg
+    from djml import db
+    from djml.demo import generate
+    from djml.library import Library
+    from djml.render import console
+    from djml.scan import scan as run_scan
+
+    out = console(stderr=True)
+    path = state.config_path or cfg.default_config_path()
+    config = state.config
+    root = _folder(target) if target else config.data_dir.parent / "demo-music"
+    out.print(f"Generating demo music in {root} …")
+    made = generate(root, tracks=tracks)
+    out.print(f"  {made.tracks} tracks in {made.library}, {made.samples} samples in {made.sample_dir}")
+    if not path.exists():
+        config.library, config.samples, config.config_path = [made.library], [made.sample_dir], path
+        cfg.write(config)
+        out.print(f"Wrote config {path}")
+    if no_scan:
+        return
+    library = Library(db.connect(config.db_path))
+    with out.status("Analysing the demo library …"):
+        summary = run_scan(config, library, [made.library, made.sample_dir])
+    out.print(f"Scanned: {summary.new} new, {summary.unchanged} unchanged, {len(summary.failed)} failed")
+    from djml import query
+    from djml.render import items_table
+
+    conn = db.connect_readonly(config.db_path)
+    rows = query.list_items(conn, query.Filters(kind="track"))
+    console().print(items_table(rows, title="Demo tracks (title = true BPM and key)"))
+    samples = query.list_items(conn, query.Filters(kind="sample", limit=12))
+    console().print(items_table(samples, title="Demo samples (first 12)"))
+    out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml show 1")
+    if summary.failed:
+        raise click.exceptions.Exit(EXIT_PARTIAL)

@@ -1,0 +1,261 @@
+"""Configuration: where the user's music lives, where djml keeps its data, thresholds.
+
+Resolution order for the config file: ``--config FILE`` > ``$DJML_HOME/config.toml`` >
+``$XDG_CONFIG_HOME/djml/config.toml`` (``~/.config``). ``DJML_HOME`` isolates
+*everything* (config, data, socket) in one folder, which is what tests and the demo use.
+
+Validation is strict and early: a typo in the config is reported once, naming the key
+and the file, instead of surfacing later as a confusing failure deep in a scan.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BUCKETS = ("warm-up", "peak-time", "closing")
+
+
+class ConfigError(Exception):
+    """Invalid or unreadable configuration. The CLI prints it and exits with code 2."""
+
+    def __init__(self, message: str, *, path: Path | None = None, key: str | None = None):
+        where = f" in {path}" if path else ""
+        what = f"{key}: " if key else ""
+        super().__init__(f"{what}{message}{where}")
+        self.path = path
+        self.key = key
+
+
+@dataclass
+class Config:
+    """The user's settings. Paths are absolute and expanded."""
+
+    config_path: Path
+    data_dir: Path
+    library: list[Path] = field(default_factory=list)
+    samples: list[Path] = field(default_factory=list)
+    workers: int = max(1, (os.cpu_count() or 2) - 1)
+    sample_max_seconds: float = 30.0
+    bpm_min: float = 70.0
+    bpm_max: float = 180.0
+    review_threshold: float = 0.5
+    retrain_after: int = 20
+    settle_seconds: float = 2.0
+    polling: bool = False
+    buckets: list[str] = field(default_factory=lambda: list(DEFAULT_BUCKETS))
+    runtime_dir: Path | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "library.db"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def socket_path(self) -> Path:
+        return (self.runtime_dir or self.data_dir) / "djml.sock"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "daemon.pid"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "daemon.log"
+
+    @property
+    def roots(self) -> list[Path]:
+        """Every configured music folder; the daemon and protocol never go outside these."""
+        return [*self.library, *self.samples]
+
+    def kind_for(self, path: Path) -> str | None:
+        """'sample' or 'track' when a configured folder decides it, else None (ask duration)."""
+        for root in self.samples:
+            if path.is_relative_to(root):
+                return "sample"
+        for root in self.library:
+            if path.is_relative_to(root):
+                return "track"
+        return None
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value) if value else default
+
+
+def default_config_path() -> Path:
+    if home := os.environ.get("DJML_HOME"):
+        return Path(home) / "config.toml"
+    return _env_path("XDG_CONFIG_HOME", Path.home() / ".config") / "djml" / "config.toml"
+
+
+def default_data_dir() -> Path:
+    if home := os.environ.get("DJML_HOME"):
+        return Path(home) / "data"
+    return _env_path("XDG_DATA_HOME", Path.home() / ".local" / "share") / "djml"
+
+
+def default_runtime_dir() -> Path | None:
+    """A private directory for the socket; None means "use the data dir"."""
+    if os.environ.get("DJML_HOME"):
+        return None
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    return Path(runtime) / "djml" if runtime else None
+
+
+# key in TOML -> (attribute, expected python type(s), description for errors)
+_SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
+    "workers": ("workers", (int,), "a whole number >= 1"),
+    "sample_max_seconds": ("sample_max_seconds", (int, float), "seconds > 0"),
+    "bpm_min": ("bpm_min", (int, float), "a BPM > 0"),
+    "bpm_max": ("bpm_max", (int, float), "a BPM > bpm_min"),
+    "review_threshold": ("review_threshold", (int, float), "a number between 0 and 1"),
+    "retrain_after": ("retrain_after", (int,), "a whole number >= 1"),
+    "settle_seconds": ("settle_seconds", (int, float), "seconds >= 0"),
+    "polling": ("polling", (bool,), "true or false"),
+}
+_PATH_LISTS = ("library", "samples")
+_KNOWN = set(_SCALARS) | set(_PATH_LISTS) | {"data_dir", "runtime_dir", "buckets"}
+
+
+def load(path: Path | None = None) -> Config:
+    """Read and validate the config. A missing default file gives a usable empty config."""
+    explicit = path is not None
+    path = Path(path) if path else default_config_path()
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML ({exc})", path=path) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read ({exc.strerror})", path=path) from None
+    elif explicit:
+        raise ConfigError("file does not exist", path=path)
+    return from_dict(raw, path)
+
+
+def from_dict(raw: dict[str, Any], path: Path) -> Config:
+    unknown = sorted(set(raw) - _KNOWN)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting (known: {', '.join(sorted(_KNOWN))})", path=path, key=unknown[0]
+        )
+    base = path.parent
+    config = Config(
+        config_path=path,
+        data_dir=_path_value(raw, "data_dir", base, path) or default_data_dir(),
+        runtime_dir=_path_value(raw, "runtime_dir", base, path) or default_runtime_dir(),
+    )
+    for key in _PATH_LISTS:
+        value = raw.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError("must be a list of folder paths", path=path, key=key)
+        setattr(config, key, [_resolve(v, base) for v in value])
+    for key, (attr, types, description) in _SCALARS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise ConfigError(f"must be {description}, got {value!r}", path=path, key=key)
+        setattr(config, attr, value)
+    if "buckets" in raw:
+        buckets = raw["buckets"]
+        if not isinstance(buckets, list) or not all(isinstance(b, str) and b.strip() for b in buckets):
+            raise ConfigError("must be a list of bucket names", path=path, key="buckets")
+        config.buckets = [b.strip() for b in buckets]
+    _check_ranges(config, path)
+    return config
+
+
+def _check_ranges(config: Config, path: Path) -> None:
+    checks = [
+        ("workers", config.workers >= 1),
+        ("sample_max_seconds", config.sample_max_seconds > 0),
+        ("bpm_min", config.bpm_min > 0),
+        ("bpm_max", config.bpm_max > config.bpm_min),
+        ("review_threshold", 0 <= config.review_threshold <= 1),
+        ("retrain_after", config.retrain_after >= 1),
+        ("settle_seconds", config.settle_seconds >= 0),
+    ]
+    for key, ok in checks:
+        if not ok:
+            description = _SCALARS[key][2]
+            raise ConfigError(
+                f"must be {description}, got {getattr(config, _SCALARS[key][0])!r}",
+                path=path,
+                key=key,
+            )
+
+
+def _path_value(raw: dict[str, Any], key: str, base: Path, path: Path) -> Path | None:
+    if key not in raw:
+        return None
+    if not isinstance(raw[key], str) or not raw[key].strip():
+        raise ConfigError("must be a folder path", path=path, key=key)
+    return _resolve(raw[key], base)
+
+
+def _resolve(value: str, base: Path) -> Path:
+    """Expand ~ and make relative paths relative to the config file, then absolute."""
+    p = Path(value).expanduser()
+    return (p if p.is_absolute() else base / p).resolve()
+
+
+def to_toml(config: Config) -> str:
+    """Serialise a config as commented TOML (the stdlib has no TOML writer; our values are simple)."""
+
+    def q(s: str | Path) -> str:
+        return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    def lst(items: list) -> str:
+        return "[" + ", ".join(q(i) for i in items) + "]"
+
+    lines = [
+        "# djml configuration — see `djml init --help` and the README.",
+        "# Folders with full tracks (DJ library) and with one-shots/loops (sample packs).",
+        f"library = {lst(config.library)}",
+        f"samples = {lst(config.samples)}",
+        "# Where the library database, models and similarity index live.",
+        f"data_dir = {q(config.data_dir)}",
+        "# Analysis worker processes (default: cores - 1).",
+        f"workers = {config.workers}",
+        "# Files outside the folders above: shorter than this is a sample, longer a track.",
+        f"sample_max_seconds = {config.sample_max_seconds}",
+        "# BPM folding range for tracks (octave errors are folded into it).",
+        f"bpm_min = {config.bpm_min}",
+        f"bpm_max = {config.bpm_max}",
+        "# Predictions below this confidence go to the review queue.",
+        f"review_threshold = {config.review_threshold}",
+        "# Retrain a model after this many new labels.",
+        f"retrain_after = {config.retrain_after}",
+        "# A file must keep the same size and mtime this long before it is analysed.",
+        f"settle_seconds = {config.settle_seconds}",
+        "# Use a polling watcher (for SMB/NFS mounts where inotify sees nothing).",
+        f"polling = {'true' if config.polling else 'false'}",
+        "# Your crate buckets; labelling a track with a new name adds one.",
+        f"buckets = {lst(config.buckets)}",
+    ]
+    if config.runtime_dir is not None and config.runtime_dir != default_runtime_dir():
+        lines.append(f"runtime_dir = {q(config.runtime_dir)}")
+    return "\n".join(lines) + "\n"
+
+
+def write(config: Config) -> None:
+    config.config_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = config.config_path.with_suffix(".toml.tmp")
+    tmp.write_text(to_toml(config), encoding="utf-8")
+    os.replace(tmp, config.config_path)

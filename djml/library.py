@@ -1,0 +1,285 @@
+"""The one place that writes the library.
+
+Both `djml scan` (no daemon) and the daemon's service call these methods; nothing else
+issues INSERT/UPDATE/DELETE. Every public method is one short transaction, so a crash or
+``kill -9`` at any moment leaves either the whole change or none of it.
+
+Identity rules (why items and locations are separate):
+- an item is a piece of audio, keyed by ``audio_hash`` (decoded content), so re-tagging,
+  renaming, moving or copying a file keeps the item with its labels and history;
+- a location is a path; a vanished file's location becomes ``missing`` and its item stays.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from djml import keys
+from djml.db import now
+
+if TYPE_CHECKING:
+    from djml.pipeline import FileResult, FileStat
+
+
+@dataclass(frozen=True)
+class KnownLocation:
+    """What the library remembers about a path: enough to skip unchanged files by stat."""
+
+    id: int
+    path: str
+    item_id: int | None
+    size: int | None
+    mtime_ns: int | None
+    inode: int | None
+    device: int | None
+    status: str
+
+    def matches(self, stat: "FileStat") -> bool:
+        return (
+            self.status != "failed"
+            and self.size == stat.size
+            and self.mtime_ns == stat.mtime_ns
+            and self.inode == stat.inode
+        )
+
+
+class Library:
+    """Write access to the library database (see module docstring)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT; rolls back on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- reading what the writer needs -------------------------------------------------
+
+    def locations_under(self, roots: Iterable[Path]) -> dict[str, KnownLocation]:
+        """Every known location below any of ``roots`` (path-prefix match)."""
+        result: dict[str, KnownLocation] = {}
+        for root in roots:
+            prefix = str(root).rstrip("/") + "/"
+            rows = self.conn.execute(
+                "SELECT id, path, item_id, size, mtime_ns, inode, device, status FROM locations"
+                " WHERE path = ? OR substr(path, 1, ?) = ?",
+                (str(root), len(prefix), prefix),
+            )
+            for row in rows:
+                result[row["path"]] = KnownLocation(*row)
+        return result
+
+    def location(self, path: str) -> KnownLocation | None:
+        row = self.conn.execute(
+            "SELECT id, path, item_id, size, mtime_ns, inode, device, status FROM locations"
+            " WHERE path = ?",
+            (path,),
+        ).fetchone()
+        return KnownLocation(*row) if row else None
+
+    # -- recording scan / watcher outcomes -----------------------------------------------
+
+    def record_result(self, result: "FileResult") -> tuple[str, int | None]:
+        """Store one processed file. Returns (outcome, item_id).
+
+        outcome is one of: ``new`` (audio never seen), ``updated`` (same path, changed file),
+        ``moved`` (known audio whose old location vanished), ``copy`` (known audio that also
+        lives elsewhere), ``failed``.
+        """
+        if result.error is not None:
+            self.record_failure(result.path, result.stat, result.error)
+            return "failed", None
+        analysis = result.analysis
+        assert analysis is not None
+        stamp = now()
+        with self.transaction() as c:
+            existing = c.execute(
+                "SELECT id FROM items WHERE audio_hash = ?", (analysis.audio_hash,)
+            ).fetchone()
+            previous = self.location(result.path)
+            if existing is None:
+                item_id = self._insert_item(c, result, stamp)
+                outcome = "updated" if previous and previous.item_id else "new"
+            else:
+                item_id = existing["id"]
+                self._update_item(c, item_id, result, stamp)
+                outcome = self._classify_known(c, item_id, result.path, previous)
+            self._store_analysis(c, item_id, result, stamp)
+            self._upsert_location(c, item_id, result.path, result.stat, "ok", None, stamp)
+        return outcome, item_id
+
+    def _classify_known(
+        self, c: sqlite3.Connection, item_id: int, path: str, previous: KnownLocation | None
+    ) -> str:
+        if previous is not None and previous.item_id == item_id:
+            return "updated"
+        others = c.execute(
+            "SELECT id, path, status FROM locations WHERE item_id = ? AND path != ?",
+            (item_id, path),
+        ).fetchall()
+        vanished = [row for row in others if row["status"] == "missing" or not Path(row["path"]).exists()]
+        if vanished and len(vanished) == len(others):
+            # The audio's only known home is gone: this is a move. Keep one history row.
+            c.execute("DELETE FROM locations WHERE path = ?", (path,))
+            c.execute("UPDATE locations SET path = ? WHERE id = ?", (path, vanished[0]["id"]))
+            for row in vanished[1:]:
+                c.execute("UPDATE locations SET status = 'missing' WHERE id = ?", (row["id"],))
+            return "moved"
+        return "copy"
+
+    def record_move(self, old_path: str, new_path: str, stat: "FileStat") -> int | None:
+        """A rename seen by stat (same inode, size and mtime) or by the watcher: no audio read."""
+        with self.transaction() as c:
+            row = c.execute("SELECT id, item_id FROM locations WHERE path = ?", (old_path,)).fetchone()
+            if row is None:
+                return None
+            c.execute("DELETE FROM locations WHERE path = ?", (new_path,))
+            c.execute(
+                "UPDATE locations SET path = ?, size = ?, mtime_ns = ?, inode = ?, device = ?,"
+                " status = 'ok', error = NULL, last_seen = ? WHERE id = ?",
+                (new_path, stat.size, stat.mtime_ns, stat.inode, stat.device, now(), row["id"]),
+            )
+            return row["item_id"]
+
+    def record_failure(self, path: str, stat: "FileStat | None", reason: str) -> None:
+        """A file that could not be processed: remembered with its reason, item untouched."""
+        with self.transaction() as c:
+            previous = self.location(path)
+            item_id = previous.item_id if previous else None
+            self._upsert_location(c, item_id, path, stat, "failed", reason, now())
+
+    def mark_missing(self, paths: Iterable[str]) -> int:
+        """Vanished files: their locations become 'missing'; items and labels stay."""
+        stamp = now()
+        with self.transaction() as c:
+            cursor = c.executemany(
+                "UPDATE locations SET status = 'missing', last_seen = ?"
+                " WHERE path = ? AND status != 'missing'",
+                [(stamp, p) for p in paths],
+            )
+            return cursor.rowcount
+
+    def forget_failed(self, paths: Iterable[str]) -> None:
+        """Failed files that are gone: nothing worth keeping (they never had an item)."""
+        with self.transaction() as c:
+            c.executemany(
+                "DELETE FROM locations WHERE path = ? AND status = 'failed' AND item_id IS NULL",
+                [(p,) for p in paths],
+            )
+
+    # -- labels (user truth; a model never writes here) ----------------------------------
+
+    def set_label(self, item_id: int, task: str, label: str, source: str = "user") -> int:
+        with self.transaction() as c:
+            if task == "bucket":
+                c.execute(
+                    "INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)", (label, now())
+                )
+            cursor = c.execute(
+                "INSERT INTO labels (item_id, task, label, source, created_at) VALUES (?, ?, ?, ?, ?)",
+                (item_id, task, label, source, now()),
+            )
+            return int(cursor.lastrowid)
+
+    def undo_label(self, item_id: int, task: str) -> str | None:
+        """Undo the newest label of (item, task); returns the label now in force, if any."""
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT id FROM labels WHERE item_id = ? AND task = ? AND undone_at IS NULL"
+                " ORDER BY id DESC LIMIT 1",
+                (item_id, task),
+            ).fetchone()
+            if row:
+                c.execute("UPDATE labels SET undone_at = ? WHERE id = ?", (now(), row["id"]))
+            current = c.execute(
+                "SELECT label FROM labels WHERE item_id = ? AND task = ? AND undone_at IS NULL"
+                " ORDER BY id DESC LIMIT 1",
+                (item_id, task),
+            ).fetchone()
+            return current["label"] if current else None
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _insert_item(self, c: sqlite3.Connection, result: "FileResult", stamp: str) -> int:
+        a = result.analysis
+        t = result.tags
+        cursor = c.execute(
+            "INSERT INTO items (audio_hash, kind, duration, sample_rate, channels, artist, title,"
+            " album, genre, comment, year, tag_bpm, tag_key, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (a.audio_hash, a.kind, a.duration, a.sample_rate, a.channels, t.artist, t.title,
+             t.album, t.genre, t.comment, t.year, t.bpm, t.key, stamp, stamp),
+        )
+        return int(cursor.lastrowid)
+
+    def _update_item(self, c: sqlite3.Connection, item_id: int, result: "FileResult", stamp: str) -> None:
+        t = result.tags
+        c.execute(
+            "UPDATE items SET artist = ?, title = ?, album = ?, genre = ?, comment = ?, year = ?,"
+            " tag_bpm = ?, tag_key = ?, updated_at = ? WHERE id = ?",
+            (t.artist, t.title, t.album, t.genre, t.comment, t.year, t.bpm, t.key, stamp, item_id),
+        )
+
+    def _store_analysis(self, c: sqlite3.Connection, item_id: int, result: "FileResult", stamp: str) -> None:
+        a = result.analysis
+        c.execute(
+            "INSERT OR REPLACE INTO analyses (item_id, analyzer_version, analyzed_at, bpm,"
+            " bpm_confidence, bpm_ambiguous, key, key_confidence, camelot, energy, loudness,"
+            " sample_type, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item_id, a.analyzer_version, stamp, a.bpm, a.bpm_confidence, int(bool(a.bpm_ambiguous)),
+             a.key, a.key_confidence, keys.camelot(a.key) if a.key is not None else None,
+             a.energy, a.loudness, a.sample_type, json.dumps(_jsonable(a.to_dict()))),
+        )
+        space = "audio" if a.kind == "track" else "sample"
+        vectors = [(space, a.feature_vector)]
+        if getattr(a, "logmel", None) is not None:
+            vectors.append(("logmel", a.logmel))
+        for name, vector in vectors:
+            import numpy as np  # the writer already runs in a process that analysed audio
+
+            arr = np.ascontiguousarray(vector, dtype="<f4")
+            c.execute(
+                "INSERT OR REPLACE INTO vectors (item_id, space, dim, vector, source, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (item_id, name, int(arr.size), arr.tobytes(), f"analyzer-{a.analyzer_version}", stamp),
+            )
+
+    def _upsert_location(
+        self, c: sqlite3.Connection, item_id: int | None, path: str, stat: "FileStat | None",
+        status: str, error: str | None, stamp: str,
+    ) -> None:
+        size, mtime_ns, inode, device = (
+            (stat.size, stat.mtime_ns, stat.inode, stat.device) if stat else (None, None, None, None)
+        )
+        c.execute(
+            "INSERT INTO locations (item_id, path, size, mtime_ns, inode, device, status, error,"
+            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (path) DO UPDATE SET item_id = excluded.item_id, size = excluded.size,"
+            " mtime_ns = excluded.mtime_ns, inode = excluded.inode, device = excluded.device,"
+            " status = excluded.status, error = excluded.error, last_seen = excluded.last_seen",
+            (item_id, path, size, mtime_ns, inode, device, status, error, stamp, stamp),
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy scalars and tuples from analysis results → plain JSON types."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value

@@ -1,0 +1,99 @@
+"""Per-file processing stage shared by `djml scan` and the daemon's workers.
+
+``process_file`` runs in a worker process: stat → tags → decode + analyse → stat again.
+It never raises for a bad file; every problem becomes ``FileResult.error`` (a reason a
+person can act on), so one bad file never stops a scan or kills a worker. The result is
+a plain picklable dataclass that the single writer (:mod:`djml.library`) stores.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from djml.tags import Tags, read_tags
+
+if TYPE_CHECKING:
+    from djml.analysis import Analysis
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """The cheap fingerprint that lets a rescan skip a file without reading it."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, path: str | Path) -> "FileStat":
+        st = os.stat(path)
+        return cls(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino, device=st.st_dev)
+
+
+@dataclass
+class FileResult:
+    path: str
+    stat: FileStat | None
+    tags: Tags = field(default_factory=Tags)
+    analysis: "Analysis | None" = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a worker needs from the config (picklable, no paths to the database)."""
+
+    sample_max_seconds: float = 30.0
+    bpm_range: tuple[float, float] = (70.0, 180.0)
+
+
+def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileResult:
+    """Analyse one file. ``kind_hint`` comes from the configured folders; without it the
+    duration decides (shorter than ``sample_max_seconds`` is a sample)."""
+    from djml.analysis import AnalysisError, analyze, probe
+
+    try:
+        before = FileStat.of(path)
+    except FileNotFoundError:
+        return FileResult(path, None, error="file vanished before it could be read")
+    except PermissionError:
+        return FileResult(path, None, error="permission denied")
+    except OSError as exc:
+        return FileResult(path, None, error=f"cannot stat: {exc.strerror or exc}")
+    if before.size == 0:
+        return FileResult(path, before, error="empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        return FileResult(path, before, error="permission denied")
+    try:
+        kind = kind_hint
+        if kind is None:
+            duration, _, _ = probe(path)
+            kind = "sample" if duration < settings.sample_max_seconds else "track"
+        analysis = analyze(path, kind, bpm_range=settings.bpm_range)
+    except AnalysisError as exc:
+        return FileResult(path, before, error=str(exc))
+    except MemoryError:
+        return FileResult(path, before, error="out of memory while analysing")
+    except Exception as exc:  # an analyser bug must cost one file, not the whole scan
+        return FileResult(path, before, error=f"analysis failed unexpectedly: {type(exc).__name__}: {exc}")
+    tags = read_tags(path)
+    try:
+        after = FileStat.of(path)
+    except OSError:
+        return FileResult(path, before, error="file vanished while it was being read")
+    if after != before:
+        return FileResult(path, after, error="file changed while being read (still being copied?)")
+    return FileResult(path, after, tags=tags, analysis=analysis)
+
+
+def is_regular_file(entry: os.DirEntry) -> bool:
+    """True for regular files (following symlinks); broken links and sockets are skipped."""
+    try:
+        return stat_module.S_ISREG(entry.stat(follow_symlinks=True).st_mode)
+    except OSError:
+        return False

@@ -1,0 +1,234 @@
+"""`djml scan`: bring the library up to date with folders on disk, without a daemon.
+
+Stages (beets-style pipeline, each cheap stage shrinking the work for the next):
+1. walk   — find files with audio extensions (symlink loops and unreadable folders are
+            reported, never followed forever);
+2. stat   — a file whose size, mtime and inode match the library is unchanged: no read;
+3. rename — a new path whose inode/size/mtime equal a vanished path is a move: no read;
+4. analyse — everything else runs through :func:`djml.pipeline.process_file` in a
+            process pool; the results are stored by the single writer as they arrive;
+5. reconcile — paths that vanished become ``missing`` (their items and labels stay).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from djml.config import Config
+from djml.library import KnownLocation, Library
+from djml.pipeline import FileResult, FileStat, Settings, process_file
+from djml.tags import AUDIO_EXTENSIONS
+
+WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@dataclass
+class ScanSummary:
+    new: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    moved: int = 0
+    copies: int = 0
+    missing: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.new + self.unchanged + self.updated + self.moved + self.copies + len(self.failed)
+
+    def count(self, outcome: str, path: str, reason: str | None = None) -> None:
+        if outcome == "failed":
+            self.failed.append((path, reason or "unknown error"))
+        elif outcome == "copy":
+            self.copies += 1
+        else:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass(frozen=True)
+class WalkProblem:
+    path: str
+    reason: str
+
+
+def walk(roots: Iterable[Path]) -> Iterator[str | WalkProblem]:
+    """Yield absolute paths of audio files below ``roots`` (or the root itself if a file).
+
+    Directory symlinks are followed, but each real directory is entered once, so symlink
+    loops end. Unreadable folders are yielded as :class:`WalkProblem`.
+    """
+    seen_dirs: set[tuple[int, int]] = set()
+    for root in roots:
+        root = Path(os.path.abspath(root))
+        if root.is_file():
+            yield str(root)
+            continue
+        stack = [str(root)]
+        while stack:
+            folder = stack.pop()
+            try:
+                st = os.stat(folder)
+                if (st.st_dev, st.st_ino) in seen_dirs:
+                    continue
+                seen_dirs.add((st.st_dev, st.st_ino))
+                with os.scandir(folder) as entries:
+                    children = sorted(entries, key=lambda e: e.name)
+            except PermissionError:
+                yield WalkProblem(folder, "cannot list folder: permission denied")
+                continue
+            except OSError as exc:
+                yield WalkProblem(folder, f"cannot list folder: {exc.strerror or exc}")
+                continue
+            subfolders = []
+            for entry in children:
+                try:
+                    if entry.is_dir(follow_symlinks=True):
+                        subfolders.append(entry.path)
+                    elif os.path.splitext(entry.name)[1].lower() in AUDIO_EXTENSIONS:
+                        yield entry.path
+                except OSError as exc:  # e.g. a symlink loop on the entry itself
+                    yield WalkProblem(entry.path, f"cannot read entry: {exc.strerror or exc}")
+            stack.extend(reversed(subfolders))
+
+
+def _init_worker(nice: int) -> None:
+    """Worker processes analyse with one BLAS thread each (2 threads per worker made torch
+    ~10x slower on 2 cores) and, for the daemon, at low priority."""
+    for name in WORKER_THREAD_ENV:
+        os.environ[name] = "1"
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+
+
+def make_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
+    # spawn, not fork: the parent may run threads (progress display, watchdog) and fork
+    # with threads can deadlock; spawn workers import only what analysis needs.
+    for name in WORKER_THREAD_ENV:
+        os.environ.setdefault(name, "1")
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(nice,)
+    )
+
+
+def scan(
+    config: Config,
+    library: Library,
+    paths: Iterable[Path] | None = None,
+    *,
+    on_total: Callable[[int], None] | None = None,
+    on_done: Callable[[str, str], None] | None = None,
+) -> ScanSummary:
+    """Scan ``paths`` (default: every configured folder) into ``library``.
+
+    ``on_total(n)`` is called once the number of files needing analysis is known;
+    ``on_done(outcome, path)`` after each analysed file is stored (for a progress bar).
+    """
+    roots = [Path(os.path.abspath(p)) for p in (paths or config.roots)]
+    summary = ScanSummary()
+    found: dict[str, FileStat] = {}
+    for item in walk(roots):
+        if isinstance(item, WalkProblem):
+            summary.count("failed", item.path, item.reason)
+            continue
+        try:
+            found[item] = FileStat.of(item)
+        except OSError as exc:
+            summary.count("failed", item, f"cannot stat: {exc.strerror or exc}")
+    known = library.locations_under(roots)
+    vanished = {p: loc for p, loc in known.items() if p not in found}
+    candidates: list[str] = []
+    for path, st in found.items():
+        loc = known.get(path)
+        if loc is not None and loc.matches(st):
+            if loc.status == "missing":
+                library.record_move(path, path, st)  # back where it was: reactivate
+            summary.unchanged += 1
+        else:
+            candidates.append(path)
+    candidates = _apply_renames(library, candidates, found, vanished, summary)
+    if on_total:
+        on_total(len(candidates))
+    settings = Settings(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max))
+    for result in analyse_all(candidates, config, settings):
+        outcome, _ = library.record_result(result)
+        summary.count(outcome, result.path, result.error)
+        if on_done:
+            on_done(outcome, result.path)
+    still_vanished = [p for p, loc in vanished.items() if loc.status == "ok" and not os.path.exists(p)]
+    summary.missing = library.mark_missing(still_vanished)
+    library.forget_failed(p for p, loc in vanished.items() if loc.status == "failed")
+    return summary
+
+
+def _apply_renames(
+    library: Library,
+    candidates: list[str],
+    found: dict[str, FileStat],
+    vanished: dict[str, KnownLocation],
+    summary: ScanSummary,
+) -> list[str]:
+    """Match new paths to vanished ones by (device, inode, size, mtime): a rename or move
+    within one file system, recognised without reading a byte of audio."""
+    by_fingerprint = {
+        (loc.device, loc.inode, loc.size, loc.mtime_ns): path
+        for path, loc in vanished.items()
+        if loc.item_id is not None and loc.status != "failed"
+    }
+    remaining = []
+    for path in candidates:
+        st = found[path]
+        old = by_fingerprint.pop((st.device, st.inode, st.size, st.mtime_ns), None)
+        if old is not None and path not in vanished:
+            library.record_move(old, path, st)
+            del vanished[old]
+            summary.moved += 1
+        else:
+            remaining.append(path)
+    return remaining
+
+
+def analyse_all(paths: list[str], config: Config, settings: Settings, nice: int = 0) -> Iterator[FileResult]:
+    """Run :func:`process_file` over ``paths`` in a process pool, yielding results as they
+    finish. At most 2×workers files are in flight (bounded memory for huge folders). If a
+    worker process dies (a decoder crash), its files are retried once in a fresh pool and
+    then reported as failed, so one poisonous file cannot stop the scan."""
+    if not paths:
+        return
+    queue = list(reversed(paths))
+    attempts: dict[str, int] = {}
+    pool = make_pool(config.workers, nice)
+    in_flight: dict[Future, str] = {}
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < 2 * config.workers:
+                path = queue.pop()
+                in_flight[pool.submit(process_file, path, config.kind_for(Path(path)), settings)] = path
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                path = in_flight.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    attempts[path] = attempts.get(path, 0) + 1
+                    if attempts[path] >= 2:
+                        yield FileResult(path, None, error="the analysis worker crashed on this file")
+                    else:
+                        queue.append(path)
+            if broken:
+                queue.extend(in_flight.values())
+                in_flight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = make_pool(config.workers, nice)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
