@@ -211,6 +211,45 @@ class Library:
             ).fetchone()
             return current["label"] if current else None
 
+    # -- sets and feedback (what the DJ played, how they reacted) ------------------------
+
+    def add_set(
+        self, name: str, source: str, item_ids: list[int], *,
+        source_path: str | None = None, played_at: str | None = None,
+    ) -> int:
+        """Store an ordered set (playlist, DJ history). Re-importing the same (source,
+        source_path, name) replaces its entries instead of duplicating the set."""
+        with self.transaction() as c:
+            row = c.execute(
+                "SELECT id FROM sets WHERE source = ? AND source_path IS ? AND name = ?",
+                (source, source_path, name),
+            ).fetchone()
+            if row:
+                set_id = row["id"]
+                c.execute("DELETE FROM set_entries WHERE set_id = ?", (set_id,))
+                c.execute("UPDATE sets SET played_at = ? WHERE id = ?", (played_at, set_id))
+            else:
+                set_id = c.execute(
+                    "INSERT INTO sets (name, source, source_path, played_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (name, source, source_path, played_at, now()),
+                ).lastrowid
+            c.executemany(
+                "INSERT INTO set_entries (set_id, position, item_id) VALUES (?, ?, ?)",
+                [(set_id, pos, item_id) for pos, item_id in enumerate(item_ids)],
+            )
+            return int(set_id)
+
+    def add_feedback(
+        self, event: str, item_id: int | None, other_item_id: int | None = None, data: dict | None = None
+    ) -> int:
+        """Record a feedback event (recommendation accepted/skipped/played, …)."""
+        with self.transaction() as c:
+            cursor = c.execute(
+                "INSERT INTO feedback (event, item_id, other_item_id, data, created_at) VALUES (?, ?, ?, ?, ?)",
+                (event, item_id, other_item_id, json.dumps(data or {}), now()),
+            )
+            return int(cursor.lastrowid)
+
     # -- internals -----------------------------------------------------------------------
 
     def _insert_item(self, c: sqlite3.Connection, result: "FileResult", stamp: str) -> int:
