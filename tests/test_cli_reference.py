@@ -1,0 +1,28 @@
+"""The README's CLI reference must name every command `djml --help` lists."""
+
+import re
+from pathlib import Path
+
+from djml.cli import COMMANDS
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_command_is_in_the_readme_cli_reference():
+    text = README.read_text(encoding="utf-8")
+    reference = text.split("## CLI reference", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`djml ([a-z][a-z-]*)", reference))
+    missing = sorted(set(COMMANDS) - documented)
+    assert not missing, f"commands missing from README's CLI reference: {missing}"
+
+
+def test_help_lists_every_command(run_djml):
+    proc = run_djml("--help", check=True)
+    for name in COMMANDS:
+        assert re.search(rf"^\s+{re.escape(name)}\s", proc.stdout, re.M), name
+
+
+def test_every_command_has_its_own_help(run_djml):
+    for name in COMMANDS:
+        proc = run_djml(name, "--help", check=True)
+        assert "Usage: djml " + name in proc.stdout
