@@ -158,7 +158,7 @@ def scan(
     if on_total:
         on_total(len(candidates))
     settings = Settings(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max))
-    for result in analyse_all(candidates, config, settings):
+    for result in analyse_all(candidates, config.workers, settings, kind_for=config.kind_for):
         outcome, _ = library.record_result(result)
         summary.count(outcome, result.path, result.error)
         if on_done:
@@ -196,7 +196,14 @@ def _apply_renames(
     return remaining
 
 
-def analyse_all(paths: list[str], config: Config, settings: Settings, nice: int = 0) -> Iterator[FileResult]:
+def analyse_all(
+    paths: list[str],
+    workers: int,
+    settings: Settings,
+    *,
+    kind_for: Callable[[Path], str | None] = lambda path: None,
+    nice: int = 0,
+) -> Iterator[FileResult]:
     """Run :func:`process_file` over ``paths`` in a process pool, yielding results as they
     finish. At most 2×workers files are in flight (bounded memory for huge folders). If a
     worker process dies (a decoder crash), its files are retried once in a fresh pool and
@@ -205,13 +212,13 @@ def analyse_all(paths: list[str], config: Config, settings: Settings, nice: int 
         return
     queue = list(reversed(paths))
     attempts: dict[str, int] = {}
-    pool = make_pool(config.workers, nice)
+    pool = make_pool(workers, nice)
     in_flight: dict[Future, str] = {}
     try:
         while queue or in_flight:
-            while queue and len(in_flight) < 2 * config.workers:
+            while queue and len(in_flight) < 2 * workers:
                 path = queue.pop()
-                in_flight[pool.submit(process_file, path, config.kind_for(Path(path)), settings)] = path
+                in_flight[pool.submit(process_file, path, kind_for(Path(path)), settings)] = path
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
@@ -229,6 +236,6 @@ def analyse_all(paths: list[str], config: Config, settings: Settings, nice: int 
                 queue.extend(in_flight.values())
                 in_flight.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
-                pool = make_pool(config.workers, nice)
+                pool = make_pool(workers, nice)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
