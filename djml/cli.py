@@ -28,6 +28,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ls": ("library", "ls", "List items with filters (BPM, key, kind, genre, text search)."),
     "show": ("library", "show", "Show every stored fact about one item."),
     "analyze": ("analyze", "analyze", "Analyse audio files without touching the library."),
+    "status": ("daemon", "status", "Queue, throughput, failures, models and library counts."),
+    "daemon": ("daemon", "daemon", "Run, start, stop or check the background daemon."),
+    "export": ("interop", "export_cmd", "Export to rekordbox XML, Traktor NML or M3U8 playlists."),
+    "import": ("interop", "import_cmd", "Import BPM, key, genre, playlists and history from DJ software."),
+    "tags": ("interop", "tags", "Write BPM, key, genre and a comment into the files' tags (with undo)."),
+    "recommend": ("recommend", "recommend", "Suggest the next track (or similar samples), with reasons."),
 }
 
 
@@ -83,6 +89,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
       djml scan
       djml ls --bpm 120-128 --key 8A
 
+    \b
     Set DJML_HOME to keep config, data and socket in one folder.
     Exit codes: 0 ok, 1 some files failed, 2 usage or config error.
     """
@@ -95,7 +102,8 @@ def main() -> None:
     from djml.db import DatabaseError
 
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns the code of click.exceptions.Exit.
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -113,4 +121,4 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()  # `djml ls | head` is not an error
         sys.exit(0)
-    sys.exit(EXIT_OK)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

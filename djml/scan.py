@@ -119,6 +119,48 @@ def make_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
     )
 
 
+@dataclass
+class Plan:
+    """What stat data alone says about ``roots`` compared with the library (no audio read).
+
+    Shared by `djml scan` and the daemon's start-up reconciliation, so both judge
+    "unchanged", "renamed" and "vanished" the same way.
+    """
+
+    found: dict[str, FileStat] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    reactivated: list[str] = field(default_factory=list)     # 'missing' paths back unchanged
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old path, new path)
+    candidates: list[str] = field(default_factory=list)      # need analysis
+    vanished: dict[str, KnownLocation] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def plan(library: Library, roots: Iterable[Path]) -> Plan:
+    """Walk and stat ``roots`` and compare with the library's locations (read-only)."""
+    roots = [Path(os.path.abspath(p)) for p in roots]
+    result = Plan()
+    for item in walk(roots):
+        if isinstance(item, WalkProblem):
+            result.problems.append((item.path, item.reason))
+            continue
+        try:
+            result.found[item] = FileStat.of(item)
+        except OSError as exc:
+            result.problems.append((item, f"cannot stat: {exc.strerror or exc}"))
+    known = library.locations_under(roots)
+    result.vanished = {p: loc for p, loc in known.items() if p not in result.found}
+    candidates: list[str] = []
+    for path, st in result.found.items():
+        loc = known.get(path)
+        if loc is not None and loc.matches(st):
+            (result.reactivated if loc.status == "missing" else result.unchanged).append(path)
+        else:
+            candidates.append(path)
+    result.candidates = _find_renames(candidates, result)
+    return result
+
+
 def scan(
     config: Config,
     library: Library,
@@ -132,65 +174,47 @@ def scan(
     ``on_total(n)`` is called once the number of files needing analysis is known;
     ``on_done(outcome, path)`` after each analysed file is stored (for a progress bar).
     """
-    roots = [Path(os.path.abspath(p)) for p in (paths or config.roots)]
     summary = ScanSummary()
-    found: dict[str, FileStat] = {}
-    for item in walk(roots):
-        if isinstance(item, WalkProblem):
-            summary.count("failed", item.path, item.reason)
-            continue
-        try:
-            found[item] = FileStat.of(item)
-        except OSError as exc:
-            summary.count("failed", item, f"cannot stat: {exc.strerror or exc}")
-    known = library.locations_under(roots)
-    vanished = {p: loc for p, loc in known.items() if p not in found}
-    candidates: list[str] = []
-    for path, st in found.items():
-        loc = known.get(path)
-        if loc is not None and loc.matches(st):
-            if loc.status == "missing":
-                library.record_move(path, path, st)  # back where it was: reactivate
-            summary.unchanged += 1
-        else:
-            candidates.append(path)
-    candidates = _apply_renames(library, candidates, found, vanished, summary)
+    work = plan(library, paths or config.roots)
+    for path, reason in work.problems:
+        summary.count("failed", path, reason)
+    for path in work.reactivated:
+        library.record_move(path, path, work.found[path])  # back where it was: reactivate
+    summary.unchanged += len(work.unchanged) + len(work.reactivated)
+    for old, new in work.renamed:
+        library.record_move(old, new, work.found[new])
+        summary.moved += 1
     if on_total:
-        on_total(len(candidates))
+        on_total(len(work.candidates))
     settings = Settings(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max))
-    for result in analyse_all(candidates, config.workers, settings, kind_for=config.kind_for):
+    for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for):
         outcome, _ = library.record_result(result)
         summary.count(outcome, result.path, result.error)
         if on_done:
             on_done(outcome, result.path)
+    vanished = work.vanished
     still_vanished = [p for p, loc in vanished.items() if loc.status == "ok" and not os.path.exists(p)]
     summary.missing = library.mark_missing(still_vanished)
     library.forget_failed(p for p, loc in vanished.items() if loc.status == "failed")
     return summary
 
 
-def _apply_renames(
-    library: Library,
-    candidates: list[str],
-    found: dict[str, FileStat],
-    vanished: dict[str, KnownLocation],
-    summary: ScanSummary,
-) -> list[str]:
+def _find_renames(candidates: list[str], work: Plan) -> list[str]:
     """Match new paths to vanished ones by (device, inode, size, mtime): a rename or move
-    within one file system, recognised without reading a byte of audio."""
+    within one file system, recognised without reading a byte of audio. Matched pairs go
+    to ``work.renamed`` (and leave ``work.vanished``); the rest are returned."""
     by_fingerprint = {
         (loc.device, loc.inode, loc.size, loc.mtime_ns): path
-        for path, loc in vanished.items()
+        for path, loc in work.vanished.items()
         if loc.item_id is not None and loc.status != "failed"
     }
     remaining = []
     for path in candidates:
-        st = found[path]
+        st = work.found[path]
         old = by_fingerprint.pop((st.device, st.inode, st.size, st.mtime_ns), None)
-        if old is not None and path not in vanished:
-            library.record_move(old, path, st)
-            del vanished[old]
-            summary.moved += 1
+        if old is not None and path not in work.vanished:
+            work.renamed.append((old, path))
+            del work.vanished[old]
         else:
             remaining.append(path)
     return remaining

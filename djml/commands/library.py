@@ -47,7 +47,7 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
         nonlocal task
         if progress is not None and n:
             progress.start()
-            task = progress.add_task("Analysing", total=n)
+            task = progress.add_task("Analysing", total=n, file="")
 
     def on_done(outcome: str, path: str) -> None:
         if progress is not None and task is not None:
