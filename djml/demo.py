@@ -1,8 +1,8 @@
 """A demo library djml makes itself: synthesised tracks at known BPM and key, tagged like a
 real collection, and a sample pack of one-shots in class-named folders.
 
-Titles carry the truth ("Peak Stomper — 128 BPM 8A") so a new user can compare what djml
-found with what was made. Generation is deterministic and idempotent: existing files are
+The comment tag carries the truth ("made at 128 BPM in 4A") and :func:`generate` returns
+it, so `djml demo` can show what djml found next to what was made. Generation is deterministic and idempotent: existing files are
 kept, so rerunning the demo is a no-op rescan.
 """
 
@@ -35,10 +35,17 @@ FOLDER_NAMES = {"kick": "Kicks", "snare": "Snares", "hihat": "Hats", "clap": "Cl
 
 
 @dataclass
+class DemoTrack:
+    path: Path
+    bpm: float
+    key: int
+
+
+@dataclass
 class DemoLibrary:
     library: Path
     sample_dir: Path
-    tracks: int
+    tracks: list[DemoTrack]
     samples: int
 
 
@@ -48,19 +55,19 @@ def generate(root: Path, tracks: int = 12, seconds: float = 40.0, samples_per_ki
 
     library, sample_dir = root / "tracks", root / "samples"
     library.mkdir(parents=True, exist_ok=True)
-    made_tracks = 0
+    made_tracks: list[DemoTrack] = []
     for i in range(tracks):
         title, artist, genre, bpm, key, style = DEMO_TRACKS[i % len(DEMO_TRACKS)]
         if i >= len(DEMO_TRACKS):  # more tracks than the crate: vary tempo, keep the style
             bpm += i // len(DEMO_TRACKS)
             title = f"{title} (Remix {i // len(DEMO_TRACKS)})"
-        full_title = f"{title} — {bpm} BPM {keys.camelot(key)}"
         path = library / f"{i + 1:02d} {artist} - {title}.flac"
         if not path.exists():
             y = synth.drum_track(bpm, key, seconds, style=style, seed=i)
-            _write_tagged(path, y, synth.SR, artist=artist, title=full_title, genre=genre,
-                          album="djml Demo Crate")
-        made_tracks += 1
+            _write_tagged(path, y, synth.SR, artist=artist, title=title, genre=genre,
+                          album="djml Demo Crate",
+                          comment=f"made at {bpm} BPM in {keys.camelot(key)} ({style})")
+        made_tracks.append(DemoTrack(path, float(bpm), key))
     made_samples = 0
     for kind in DEMO_SAMPLE_KINDS:
         folder = sample_dir / FOLDER_NAMES[kind]

@@ -21,7 +21,7 @@ _MAIN_TASK = "CASE i.kind WHEN 'track' THEN 'bucket' ELSE 'sample_type' END"
 _ITEM_COLUMNS = f"""
     i.id, i.kind, i.artist, i.title, i.album, i.genre, i.year, i.duration,
     a.bpm, a.bpm_confidence, a.bpm_ambiguous, a.key, a.key_confidence, a.energy, a.loudness,
-    a.sample_type,
+    a.sample_type, json_extract(a.data, '$.note') AS note,
     (SELECT l.path FROM locations l WHERE l.item_id = i.id
       ORDER BY l.status = 'ok' DESC, l.id LIMIT 1) AS path,
     (SELECT COUNT(*) FROM locations l WHERE l.item_id = i.id AND l.status = 'ok') AS present,

@@ -40,38 +40,56 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 def items_table(rows: list[dict[str, Any]], title: str | None = None):
-    """The listing used by `djml ls` (and later by recommend/review)."""
+    """The listing used by `djml ls` and others. Columns adapt to what is listed: tempo,
+    key and energy for tracks; type and pitch for samples; so 80 columns stay readable."""
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold", expand=False, pad_edge=False)
+    has_tracks = any(r["kind"] == "track" for r in rows)
+    has_samples = any(r["kind"] == "sample" for r in rows)
+    table = Table(title=title, header_style="bold", pad_edge=False, box=None)
     table.add_column("id", justify="right", style="dim")
-    table.add_column("kind")
-    table.add_column("artist – title", overflow="fold", max_width=48)
-    table.add_column("BPM", justify="right")
-    table.add_column("key", justify="right")
-    table.add_column("energy", justify="right")
-    table.add_column("length", justify="right")
-    table.add_column("label")
-    table.add_column("genre", overflow="ellipsis", max_width=16)
+    if has_tracks and has_samples:
+        table.add_column("kind")
+    table.add_column("artist – title" if has_tracks else "file", overflow="fold", ratio=3)
+    if has_tracks:
+        table.add_column("BPM", justify="right", no_wrap=True)
+        table.add_column("key", justify="right", no_wrap=True)
+        table.add_column("nrg", justify="right")
+    if has_samples:
+        table.add_column("type", no_wrap=True)
+        table.add_column("note", no_wrap=True)
+    table.add_column("length", justify="right", no_wrap=True)
+    table.add_column("label", no_wrap=True)
+    table.add_column("genre" if has_tracks else "folder", overflow="ellipsis", no_wrap=True, ratio=1)
     for r in rows:
+        is_track = r["kind"] == "track"
         name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
         if r.get("missing"):
             name = f"[red]✗[/red] {name}"
         label = r.get("label") or ""
         if label and not r.get("user_label"):
             label = f"[italic]{label}?[/italic]"
-        table.add_row(
-            str(r["id"]),
-            r["kind"] if r["kind"] == "track" else f"{r['kind']} ({r.get('sample_type') or '?'})",
-            name,
-            fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")),
-            r.get("camelot") or "—",
-            f"{r['energy']:.0f}" if r.get("energy") is not None else "—",
-            fmt_duration(r.get("duration")),
-            label,
-            r.get("genre") or "",
-        )
+        cells = [str(r["id"])]
+        if has_tracks and has_samples:
+            cells.append(r["kind"])
+        cells.append(name)
+        if has_tracks:
+            cells += [
+                fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) if is_track else "",
+                (r.get("camelot") or "—") if is_track else "",
+                f"{r['energy']:.0f}" if r.get("energy") is not None else "",
+            ]
+        if has_samples:
+            cells += [r.get("sample_type") or "" if not is_track else "", r.get("note") or ""]
+        cells += [fmt_duration(r.get("duration")), label]
+        cells.append((r.get("genre") or "") if has_tracks else _folder(r.get("path")))
+        table.add_row(*cells)
     return table
+
+
+def _folder(path: str | None) -> str:
+    parts = (path or "").rsplit("/", 2)
+    return parts[-2] if len(parts) >= 2 else ""
 
 
 def _basename(path: str | None) -> str:

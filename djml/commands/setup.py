@@ -85,7 +85,7 @@ def demo(state, target, tracks, no_scan) -> None:
     root = _folder(target) if target else config.data_dir.parent / "demo-music"
     out.print(f"Generating demo music in {root} …")
     made = generate(root, tracks=tracks)
-    out.print(f"  {made.tracks} tracks in {made.library}, {made.samples} samples in {made.sample_dir}")
+    out.print(f"  {len(made.tracks)} tracks in {made.library}, {made.samples} samples in {made.sample_dir}")
     if not path.exists():
         config.library, config.samples, config.config_path = [made.library], [made.sample_dir], path
         cfg.write(config)
@@ -100,10 +100,36 @@ def demo(state, target, tracks, no_scan) -> None:
     from djml.render import items_table
 
     conn = db.connect_readonly(config.db_path)
-    rows = query.list_items(conn, query.Filters(kind="track"))
-    console().print(items_table(rows, title="Demo tracks (title = true BPM and key)"))
-    samples = query.list_items(conn, query.Filters(kind="sample", limit=12))
-    console().print(items_table(samples, title="Demo samples (first 12)"))
-    out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml show 1")
+    console().print(_truth_table(conn, made.tracks))
+    samples = query.list_items(conn, query.Filters(kind="sample"))
+    console().print(items_table(samples[::3], title="Demo samples (every third)"))
+    out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml ls --kind sample · djml show 1")
     if summary.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _truth_table(conn, tracks):
+    """What the demo was made with next to what djml found: the quickest honest check."""
+    from rich.table import Table
+
+    from djml import keys, query
+
+    table = Table(title="Demo tracks: made with → found by djml", header_style="bold")
+    for column in ("track", "made", "found", "BPM", "key"):
+        table.add_column(column)
+    for track in tracks:
+        item_id = query.resolve_item(conn, str(track.path))
+        info = query.show_item(conn, item_id) if item_id else None
+        if info is None:
+            table.add_row(track.path.name, "", "[red]not in library[/red]", "", "")
+            continue
+        bpm_ok = info["bpm"] is not None and abs(info["bpm"] - track.bpm) <= 0.04 * track.bpm
+        key_ok = info["camelot"] == keys.camelot(track.key)
+        table.add_row(
+            f"{info['artist']} – {info['title']}",
+            f"{track.bpm:.0f} · {keys.camelot(track.key)}",
+            f"{info['bpm']:.1f}{'?' if info['bpm_ambiguous'] else ''} · {info['camelot']}",
+            "[green]✓[/green]" if bpm_ok else "[red]✗[/red]",
+            "[green]✓[/green]" if key_ok else "[red]✗[/red]",
+        )
+    return table
