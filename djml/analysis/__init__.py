@@ -1,0 +1,119 @@
+"""Audio analysis: path in, :class:`Analysis` out (pure; safe in worker processes).
+
+Public API (others code against these names):
+``ANALYZER_VERSION``, ``AnalysisError``, ``Analysis``, ``FEATURE_NAMES``,
+``SAMPLE_MAX_SECONDS``, ``probe(path)``, ``analyze(path, kind=None, *, bpm_range)``.
+
+Imports only numpy, scipy.fft, soundfile and soxr (not librosa: its filters/beat
+modules compile numba code for seconds in every new worker process).
+
+Modules: decode (read once, hash, resample), spectral (STFT and derived features),
+tempo, key, features (timbre stats, feature vector), track and sample pipelines,
+result (the Analysis record).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import soundfile as sf
+
+from djml.analysis.decode import probe as _probe
+from djml.analysis.errors import AnalysisError
+from djml.analysis.features import FEATURE_DOC, FEATURE_NAMES, feature_vector
+from djml.analysis.result import Analysis
+from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
+from djml.analysis.track import analyze_track
+
+ANALYZER_VERSION = 1
+SAMPLE_MAX_SECONDS = 30.0
+LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
+
+__all__ = [
+    "ANALYZER_VERSION", "AnalysisError", "Analysis", "FEATURE_NAMES", "FEATURE_DOC",
+    "LOGMEL_SHAPE", "SAMPLE_MAX_SECONDS", "probe", "analyze",
+]
+
+
+def probe(path: str | os.PathLike) -> tuple[float, int, int]:
+    """(duration s, sample rate, channels) from the header; raises AnalysisError."""
+    info = _probe(path)
+    return info.duration, info.sample_rate, info.channels
+
+
+def analyze(path: str | os.PathLike, kind: str | None = None, *,
+            bpm_range: tuple[float, float] = (70.0, 180.0)) -> Analysis:
+    """Analyse one file. kind None = "sample" if shorter than SAMPLE_MAX_SECONDS else "track".
+
+    Raises AnalysisError (only) for input that cannot be analysed.
+    """
+    path = os.fspath(path)
+    if kind not in (None, "track", "sample"):
+        raise ValueError(f"kind must be 'track', 'sample' or None, not {kind!r}")
+    if not bpm_range[0] > 0 or not bpm_range[1] >= 2 * bpm_range[0] * 0.99:
+        raise ValueError("bpm_range must be positive and span at least an octave")
+    try:
+        if kind is None:
+            kind = "sample" if _probe(path).duration < SAMPLE_MAX_SECONDS else "track"
+        return _analyze_sample(path, bpm_range) if kind == "sample" else _analyze_track(path, bpm_range)
+    except AnalysisError:
+        raise
+    except MemoryError:
+        raise AnalysisError("file too large to analyse") from None
+    except (sf.LibsndfileError, EOFError) as exc:
+        # a decoder error escaping decode.py still means corrupt input, not a bug
+        raise AnalysisError(f"truncated or corrupt audio: {exc}") from None
+    except OSError as exc:
+        raise AnalysisError("file vanished" if not os.path.exists(path) else f"cannot read file: {exc}") from None
+
+
+def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
+    t = analyze_track(path, bpm_range)
+    est = t.tempo
+    values = {
+        "log_duration": _log1p(t.duration), "loudness_db": t.loudness, "peak_db": t.peak_db,
+        "crest_db": t.peak_db - t.loudness, **t.timbre, "onset_rate": t.onset_rate,
+        "rhythm_strength": est.pulse_clarity if est else 0.0,
+        "bpm_norm": est.bpm / 100.0 if est else 0.0,
+    }
+    return Analysis(
+        path=path, kind="track", analyzer_version=ANALYZER_VERSION, audio_hash=t.audio_hash,
+        duration=t.duration, sample_rate=t.sample_rate, channels=t.channels,
+        loudness=t.loudness, peak_db=t.peak_db,
+        bpm=est.bpm if est else None, bpm_confidence=est.confidence if est else None,
+        bpm_candidates=est.candidates if est else [], bpm_ambiguous=est.ambiguous if est else False,
+        first_beat=est.first_beat if est else None,
+        key=t.key, key_confidence=t.key_confidence if t.key is not None else None,
+        energy=t.energy, rhythm_strength=est.pulse_clarity if est else 0.0,
+        timbre=t.timbre, feature_vector=feature_vector(values), logmel=None,
+    )
+
+
+def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:
+    s = analyze_sample(path, bpm_range)
+    values = {
+        "log_duration": _log1p(s.duration), "loudness_db": s.loudness, "peak_db": s.peak_db,
+        "crest_db": s.peak_db - s.loudness, **s.timbre, "onset_rate": s.onset_rate,
+        "rhythm_strength": s.rhythm_strength,
+        "bpm_norm": s.loop_bpm / 100.0 if s.loop_bpm else 0.0,
+        "attack_log": _log10(s.attack + 1e-3), "decay_log": _log10(s.decay + 1e-3),
+    }
+    timbre = dict(s.timbre, onset_rate=s.onset_rate)
+    return Analysis(
+        path=path, kind="sample", analyzer_version=ANALYZER_VERSION, audio_hash=s.audio_hash,
+        duration=s.duration, sample_rate=s.sample_rate, channels=s.channels,
+        loudness=s.loudness, peak_db=s.peak_db, timbre=timbre,
+        sample_type=s.sample_type, attack=s.attack, decay=s.decay, brightness=s.brightness,
+        noisiness=s.noisiness, pitch_hz=s.pitch_hz, note=s.note,
+        pitch_confidence=s.pitch_confidence, loop_bpm=s.loop_bpm,
+        feature_vector=feature_vector(values), logmel=s.logmel,
+    )
+
+
+def _log1p(x: float) -> float:
+    return math.log1p(max(x, 0.0))
+
+
+def _log10(x: float) -> float:
+    return math.log10(max(x, 1e-9))

@@ -1,0 +1,82 @@
+"""Timbre statistics accumulated over frames, and the fixed-length feature vector.
+
+Why accumulate sums instead of keeping frames: a two-hour mix has ~300k frames; the
+mean/std of each statistic needs only running sums, so memory stays constant.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from djml.analysis import spectral
+
+N_MELS = 64
+N_MFCC = 13
+SILENT_DB = -60.0   # frames quieter than this (≈ RMS dBFS) are left out of timbre stats
+
+_PER_FRAME = (
+    ["centroid_khz", "rolloff_khz", "bandwidth_khz", "flatness"]
+    + [f"contrast_{i}" for i in range(1, 7)]
+    + ["band_low", "band_mid", "band_high"]
+    + [f"mfcc_{i}" for i in range(N_MFCC)]
+)
+TIMBRE_NAMES = [f"{name}_mean" for name in _PER_FRAME] + [f"{name}_std" for name in _PER_FRAME]
+
+FEATURE_NAMES: list[str] = (
+    ["log_duration", "loudness_db", "peak_db", "crest_db"]
+    + TIMBRE_NAMES
+    + ["onset_rate", "rhythm_strength", "bpm_norm", "attack_log", "decay_log"]
+)
+FEATURE_DOC = """Feature vector layout (float32, one value per FEATURE_NAMES entry, 61 in version 1):
+log_duration   ln(1 + seconds)
+loudness_db    RMS dBFS over all channels; peak_db sample peak dBFS; crest_db = peak - RMS
+*_mean/*_std   per-frame statistics over non-silent frames (kHz, 0..1 fractions, dB, MFCC
+               in dB units from a 64-band Slaney mel spectrum)
+onset_rate     onsets per second; rhythm_strength 0..1 pulse clarity (0 for one-shots)
+bpm_norm       bpm / 100 (tracks) or loop_bpm / 100 (loops), else 0
+attack_log     log10(attack seconds + 1e-3) for samples, 0 for tracks; decay_log likewise
+"""
+
+
+class TimbreAccumulator:
+    """Running sums of per-frame spectral statistics for mean/std."""
+
+    def __init__(self, sr: int, n_fft: int) -> None:
+        self.sr, self.n_fft = sr, n_fft
+        self.count = 0
+        self.sums = np.zeros(len(_PER_FRAME))
+        self.squares = np.zeros(len(_PER_FRAME))
+
+    def add(self, power: np.ndarray, logmel: np.ndarray) -> None:
+        """Frames of a power spectrogram and their log-mel (dB) rows."""
+        loud = spectral.log_power(power.sum(axis=1)) > SILENT_DB   # ~ frame RMS dBFS
+        if not loud.any():
+            return
+        stats = spectral.spectral_stats(power[loud], self.sr, self.n_fft)
+        mfcc = logmel[loud] @ spectral.dct_matrix(N_MFCC, logmel.shape[1])
+        table = np.column_stack([
+            stats["centroid"] / 1000.0, stats["rolloff"] / 1000.0, stats["bandwidth"] / 1000.0,
+            stats["flatness"], stats["contrast"], stats["bands"], mfcc,
+        ]).astype(np.float64)
+        self.count += len(table)
+        self.sums += table.sum(axis=0)
+        self.squares += (table**2).sum(axis=0)
+
+    def result(self) -> dict[str, float]:
+        if self.count == 0:
+            return {name: 0.0 for name in TIMBRE_NAMES}
+        mean = self.sums / self.count
+        std = np.sqrt(np.maximum(self.squares / self.count - mean**2, 0.0))
+        values = np.concatenate([mean, std])
+        return {name: round(float(v), 5) for name, v in zip(TIMBRE_NAMES, values)}
+
+
+def feature_vector(values: dict[str, float | None]) -> np.ndarray:
+    """Order `values` by FEATURE_NAMES; missing or None entries become 0."""
+    return np.array([float(values.get(name) or 0.0) for name in FEATURE_NAMES], dtype=np.float32)
+
+
+def level_db(linear: float) -> float:
+    return round(20.0 * math.log10(max(linear, 1e-10)), 2)

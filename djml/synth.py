@@ -1,0 +1,310 @@
+"""Deterministic test/demo audio with known answers (pure numpy).
+
+Why: every analysis function must be testable without shipping audio files, and
+benchmarks need realistic-length material on any machine. Everything here is
+seeded, so the same arguments always give the same samples, and the musical
+ground truth (tempo, key, pitch, kind) is known by construction.
+
+Keys use the convention of :mod:`djml.keys` (tonic pitch class + 12 * minor).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from djml import keys
+
+SR = 22050
+STYLES = ("four_on_floor", "breakbeat", "dnb", "halftime", "swing")
+ONE_SHOT_KINDS = (
+    "kick", "snare", "hihat", "clap", "tom", "cymbal", "perc", "bass", "synth", "vocal", "fx",
+)
+
+# Drum patterns on a 16-step (sixteenth-note) grid for one 4/4 bar: step -> velocity.
+_PATTERNS: dict[str, dict[str, dict[int, float]]] = {
+    "four_on_floor": {
+        "kick": {0: 1.0, 4: 1.0, 8: 1.0, 12: 1.0},
+        "clap": {4: 0.7, 12: 0.7},
+        "hihat": {2: 0.5, 6: 0.5, 10: 0.5, 14: 0.5},
+    },
+    "breakbeat": {
+        "kick": {0: 1.0, 2: 0.7, 10: 0.9},
+        "snare": {4: 0.9, 12: 0.9, 15: 0.4},
+        "hihat": {i: 0.35 for i in range(0, 16, 2)},
+    },
+    "dnb": {
+        "kick": {0: 1.0, 10: 0.9},
+        "snare": {4: 1.0, 12: 1.0},
+        "hihat": {i: 0.35 for i in range(0, 16, 2)},
+    },
+    "halftime": {
+        "kick": {0: 1.0, 3: 0.6},
+        "snare": {8: 1.0},
+        "hihat": {i: 0.3 for i in range(0, 16, 2)},
+    },
+    "swing": {
+        "kick": {0: 1.0, 7: 0.6, 8: 0.8},
+        "snare": {4: 0.9, 12: 0.9},
+        "hihat": {i: 0.35 for i in range(0, 16, 2)},
+    },
+}
+# Chord roots (semitones above the tonic) and qualities, one chord per bar.
+_PROGRESSIONS = {
+    False: [(0, "maj"), (5, "maj"), (7, "maj"), (0, "maj")],   # I  IV V  I
+    True: [(0, "min"), (8, "maj"), (5, "min"), (7, "maj")],    # i  VI iv V (harmonic minor)
+}
+_TRIADS = {"maj": (0, 4, 7), "min": (0, 3, 7)}
+
+
+def midi_to_hz(midi: float) -> float:
+    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+
+
+def _rng(seed: int, salt: str) -> np.random.Generator:
+    return np.random.default_rng([seed, sum(map(ord, salt))])
+
+
+def _decay(n: int, sr: int, seconds: float) -> np.ndarray:
+    """Exponential envelope falling by 60 dB over `seconds`."""
+    t = np.arange(n) / sr
+    return np.exp(-6.9078 * t / max(seconds, 1e-4)).astype(np.float32)
+
+
+def _band_noise(n: int, sr: int, lo: float, hi: float, rng: np.random.Generator) -> np.ndarray:
+    """White noise band-limited to [lo, hi] Hz in the frequency domain."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / sr)
+    spec[(freqs < lo) | (freqs > hi)] = 0.0
+    out = np.fft.irfft(spec, n)
+    return (out / (np.abs(out).max() + 1e-12)).astype(np.float32)
+
+
+def _sweep(n: int, sr: int, f_start: float, f_end: float, glide: float) -> np.ndarray:
+    """Sine whose frequency glides exponentially from f_start to f_end."""
+    t = np.arange(n) / sr
+    freq = f_end + (f_start - f_end) * np.exp(-t / glide)
+    return np.sin(2 * np.pi * np.cumsum(freq) / sr).astype(np.float32)
+
+
+def _harmonic(freq: float, n: int, sr: int, partials: int, rolloff: float = 1.0,
+              detune_cents: float = 0.0) -> np.ndarray:
+    """Sum of harmonics with 1/k**rolloff amplitudes (below Nyquist only)."""
+    t = np.arange(n) / sr
+    out = np.zeros(n, dtype=np.float64)
+    f0 = freq * 2.0 ** (detune_cents / 1200.0)
+    for k in range(1, partials + 1):
+        if k * f0 >= sr / 2:
+            break
+        out += np.sin(2 * np.pi * k * f0 * t) / k**rolloff
+    return out.astype(np.float32)
+
+
+def _adsr(n: int, sr: int, attack: float, release: float) -> np.ndarray:
+    env = np.ones(n, dtype=np.float32)
+    a = min(n, max(1, int(attack * sr)))
+    r = min(n - a, max(1, int(release * sr)))
+    env[:a] = np.linspace(0.0, 1.0, a, dtype=np.float32)
+    env[n - r:] *= np.linspace(1.0, 0.0, r, dtype=np.float32)
+    return env
+
+
+def _normalise(y: np.ndarray, peak_db: float = -1.0) -> np.ndarray:
+    peak = float(np.abs(y).max())
+    if peak == 0.0:
+        return y.astype(np.float32)
+    return (y * (10 ** (peak_db / 20) / peak)).astype(np.float32)
+
+
+def tonal_note(midi: float, seconds: float, sr: int = SR, *, partials: int = 8,
+               decay: float | None = None) -> np.ndarray:
+    """A harmonic note (known pitch) with a short attack; `decay` = 60 dB decay time or sustain."""
+    n = int(seconds * sr)
+    y = _harmonic(midi_to_hz(midi), n, sr, partials, rolloff=1.2)
+    env = _adsr(n, sr, 0.005, min(0.05, seconds / 4))
+    if decay is not None:
+        env *= _decay(n, sr, decay)
+    return _normalise(y * env)
+
+
+def one_shot(kind: str, sr: int = SR, seed: int = 0) -> np.ndarray:
+    """A single synthesised hit/note of the given kind, peak-normalised to -1 dBFS.
+
+    Seed varies tuning, decay and noise so a classifier sees more than one example per kind.
+    Tonal kinds (bass, synth, vocal) carry a known pitch: see :func:`one_shot_midi`.
+    """
+    if kind not in ONE_SHOT_KINDS:
+        raise ValueError(f"unknown one-shot kind {kind!r}; expected one of {ONE_SHOT_KINDS}")
+    rng = _rng(seed, kind)
+    vary = float(rng.uniform(0.8, 1.25))
+    if kind == "kick":
+        n = int(0.5 * sr)
+        y = _sweep(n, sr, 160 * vary, 48 * vary, 0.04) * _decay(n, sr, 0.45 * vary)
+        y[: int(0.003 * sr)] += 0.5 * _band_noise(int(0.003 * sr), sr, 1000, 8000, rng)
+    elif kind == "snare":
+        n = int(0.3 * sr)
+        body = 0.5 * _sweep(n, sr, 240 * vary, 180 * vary, 0.02) * _decay(n, sr, 0.12)
+        y = body + _band_noise(n, sr, 1500, 9000, rng) * _decay(n, sr, 0.22 * vary)
+    elif kind == "hihat":
+        n = int(0.12 * sr * vary)
+        y = _band_noise(n, sr, 6500, sr / 2, rng) * _decay(n, sr, 0.08 * vary)
+    elif kind == "clap":
+        n = int(0.35 * sr)
+        burst_env = np.zeros(n, dtype=np.float32)
+        for i, start in enumerate((0.0, 0.011, 0.022, 0.031)):
+            s = int(start * vary * sr)
+            burst_env[s:] += 0.6**i * _decay(n - s, sr, 0.03 if i < 3 else 0.25)
+        y = _band_noise(n, sr, 900, 3500, rng) * burst_env
+    elif kind == "tom":
+        n = int(0.6 * sr)
+        y = _sweep(n, sr, 220 * vary, 120 * vary, 0.08) * _decay(n, sr, 0.5)
+    elif kind == "cymbal":
+        n = int(1.8 * sr)
+        metal = sum(np.sin(2 * np.pi * f * vary * np.arange(n) / sr) for f in (3120, 4470, 5830, 7210))
+        y = (_band_noise(n, sr, 3000, sr / 2, rng) + 0.2 * metal) * _decay(n, sr, 1.6 * vary)
+    elif kind == "perc":
+        n = int(0.18 * sr)
+        t = np.arange(n) / sr
+        y = (np.sin(2 * np.pi * 540 * vary * t) + 0.7 * np.sin(2 * np.pi * 815 * vary * t)) \
+            * _decay(n, sr, 0.12)
+    elif kind in ("bass", "synth", "vocal"):
+        y = _tonal_kind(kind, one_shot_midi(kind, seed), sr, rng)
+    else:  # fx: a filtered-noise riser with a pitch sweep
+        n = int(2.0 * sr * vary)
+        ramp = np.linspace(0.0, 1.0, n, dtype=np.float32) ** 2
+        t = np.arange(n) / sr
+        chirp = np.sin(2 * np.pi * np.cumsum(200.0 * 10.0 ** (t / t[-1])) / sr)
+        y = (0.5 * _band_noise(n, sr, 300, 8000, rng) + chirp) * ramp
+    return _normalise(np.asarray(y, dtype=np.float32))
+
+
+def one_shot_midi(kind: str, seed: int = 0) -> int:
+    """The MIDI note a tonal one-shot of this kind and seed is rendered at."""
+    lo, hi = {"bass": (31, 48), "synth": (55, 79), "vocal": (50, 67)}[kind]
+    return int(_rng(seed, kind + "pitch").integers(lo, hi + 1))
+
+
+def _tonal_kind(kind: str, midi: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    f0 = midi_to_hz(midi)
+    if kind == "bass":
+        n = int(0.8 * sr)
+        y = _harmonic(f0, n, sr, 6, rolloff=1.5) * _decay(n, sr, 1.2) * _adsr(n, sr, 0.004, 0.05)
+    elif kind == "synth":
+        n = int(1.0 * sr)
+        y = (_harmonic(f0, n, sr, 12, 1.0, -7) + _harmonic(f0, n, sr, 12, 1.0, 7)) \
+            * _adsr(n, sr, 0.01, 0.2)
+    else:  # vocal: harmonic source shaped by "ah" formants, slight vibrato
+        n = int(1.2 * sr)
+        t = np.arange(n) / sr
+        phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.006 * np.sin(2 * np.pi * 5.5 * t))) / sr
+        y = np.zeros(n)
+        for k in range(1, int(5000 / f0)):
+            gain = sum(np.exp(-0.5 * ((k * f0 - fc) / bw) ** 2) for fc, bw in ((730, 90), (1090, 110), (2440, 170)))
+            y += (0.15 + gain) / k**0.6 * np.sin(k * phase)
+        y = y * _adsr(n, sr, 0.06, 0.25)
+    return y + 0.002 * rng.standard_normal(len(y))
+
+
+def _bar_pattern(style: str) -> dict[str, dict[int, float]]:
+    if style not in _PATTERNS:
+        raise ValueError(f"unknown style {style!r}; expected one of {STYLES}")
+    return _PATTERNS[style]
+
+
+def _step_time(step: int, step_seconds: float, style: str) -> float:
+    """Swing delays every second sixteenth pair: the off-beat eighth lands at 2/3 of the beat."""
+    if style == "swing" and step % 4 == 2:
+        return (step - 2 + 4 * 2 / 3) * step_seconds
+    return step * step_seconds
+
+
+def _add(out: np.ndarray, y: np.ndarray, start: int, gain: float) -> None:
+    end = min(len(out), start + len(y))
+    if end > start >= 0:
+        out[start:end] += gain * y[: end - start]
+
+
+def _drums(bpm: float, n: int, sr: int, style: str, seed: int) -> np.ndarray:
+    pattern = _bar_pattern(style)
+    hits = {kind: one_shot(kind, sr, seed) for kind in pattern}
+    step = 60.0 / bpm / 4
+    bar = 16 * step
+    jitter = _rng(seed, "velocity")
+    out = np.zeros(n, dtype=np.float32)
+    for b in range(int(n / sr / bar) + 1):
+        for kind, steps in pattern.items():
+            for s, vel in steps.items():
+                start = int(round((b * bar + _step_time(s, step, style)) * sr))
+                _add(out, hits[kind], start, vel * float(jitter.uniform(0.9, 1.0)))
+    return out
+
+
+def _harmony(bpm: float, key: int, n: int, sr: int) -> np.ndarray:
+    """Bass line on chord roots plus sustained triad pads, one chord per bar (4-bar phrase)."""
+    tonic_pc, minor = keys.tonic(key), keys.is_minor(key)
+    bar = 4 * 60.0 / bpm
+    bar_n = int(round(bar * sr))
+    phrase = np.zeros(4 * bar_n + 1, dtype=np.float32)
+    for i, (root, quality) in enumerate(_PROGRESSIONS[minor]):
+        chord = np.zeros(bar_n, dtype=np.float32)
+        bass_midi = 36 + (tonic_pc + root) % 12
+        beat_n = bar_n // 4
+        for beat in range(4):
+            note = _harmonic(midi_to_hz(bass_midi), beat_n, sr, 4, 1.5) * _decay(beat_n, sr, 0.9)
+            chord[beat * beat_n:(beat + 1) * beat_n] += 0.5 * note * _adsr(beat_n, sr, 0.005, 0.02)
+        for interval in _TRIADS[quality]:
+            midi = 60 + (tonic_pc + root + interval - 60) % 12 + 48  # voice in C4..B4
+            midi = midi if midi < 72 else midi - 12
+            chord += 0.18 * _harmonic(midi_to_hz(midi), bar_n, sr, 5, 1.3) * _adsr(bar_n, sr, 0.02, 0.05)
+        phrase[i * bar_n:(i + 1) * bar_n] += chord
+    out = np.zeros(n, dtype=np.float32)
+    for p in range(int(n / sr / (4 * bar)) + 1):
+        _add(out, phrase, int(round(p * 4 * bar * sr)), 1.0)
+    return out
+
+
+def drum_track(bpm: float, key: int | None, seconds: float, style: str = "four_on_floor",
+               sr: int = SR, seed: int = 0) -> np.ndarray:
+    """A mono track at exactly `bpm` (first beat at t=0) in `key` (None = drums only).
+
+    Styles: four_on_floor (house), breakbeat, dnb (two-step: kick 1 & 3-and, snare 2 & 4),
+    halftime (dubstep: snare on 3), swing (hip-hop, swung eighths).
+    """
+    n = int(seconds * sr)
+    y = _drums(bpm, n, sr, style, seed)
+    if key is not None:
+        y = 0.6 * y + _harmony(bpm, key, n, sr)
+    return _normalise(y)
+
+
+def loop(bpm: float, bars: int = 1, sr: int = SR, seed: int = 0, style: str = "four_on_floor",
+         key: int | None = None) -> np.ndarray:
+    """A seamless loop exactly `bars` 4/4 bars long (length encodes the tempo)."""
+    n = int(round(bars * 4 * 60.0 / bpm * sr))
+    return drum_track(bpm, key, n / sr + 1.0, style, sr, seed)[:n]
+
+
+def chord_clip(key: int, seconds: float = 8.0, sr: int = SR, bpm: float = 120.0) -> np.ndarray:
+    """Harmony only (bass + pads) in `key`, for fast key tests."""
+    n = int(seconds * sr)
+    return _normalise(_harmony(bpm, key, n, sr))
+
+
+_SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16", ".ogg": "VORBIS", ".mp3": "MPEG_LAYER_III"}
+
+
+def write_wav(path: str | Path, y: np.ndarray, sr: int = SR) -> Path:
+    """Write audio with soundfile; the container follows the suffix (.wav, .flac, .ogg, .mp3).
+
+    `y` is (n,) mono or (n, channels). 16-bit PCM for WAV/FLAC so hashes are reproducible.
+    """
+    path = Path(path)
+    import soundfile as sf  # imported here: synth itself needs only numpy
+
+    subtype = _SUBTYPES.get(path.suffix.lower())
+    data = np.asarray(y, dtype=np.float32)
+    if subtype == "PCM_16":   # quantise here: libsndfile's WAV and FLAC writers round differently
+        data = np.clip(np.rint(data * 32767.0), -32768, 32767).astype(np.int16)
+    sf.write(str(path), data, sr, subtype=subtype)
+    return path

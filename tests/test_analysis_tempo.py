@@ -1,0 +1,69 @@
+"""Tempo on generated tracks with known answers, including the octave traps."""
+
+import numpy as np
+import pytest
+
+from djml import synth
+from djml.analysis import analyze
+
+
+def _analyze(tmp_path, bpm, style, seconds=24.0, seed=1):
+    path = synth.write_wav(tmp_path / "t.wav", synth.drum_track(bpm, None, seconds, style=style, seed=seed))
+    return analyze(path, kind="track")
+
+
+@pytest.mark.parametrize("style,bpm", [
+    ("four_on_floor", 100), ("four_on_floor", 118), ("four_on_floor", 124), ("four_on_floor", 128),
+    ("four_on_floor", 135), ("four_on_floor", 150), ("breakbeat", 95), ("breakbeat", 110),
+    ("breakbeat", 132), ("dnb", 170), ("dnb", 174), ("dnb", 178), ("swing", 100),
+])
+def test_bpm_exact(tmp_path, style, bpm):
+    a = _analyze(tmp_path, bpm, style)
+    assert abs(a.bpm - bpm) < 0.1, (a.bpm, a.bpm_candidates)
+
+
+def test_dnb_is_174_not_87(tmp_path):
+    a = _analyze(tmp_path, 174, "dnb")
+    assert abs(a.bpm - 174) < 0.1
+    assert any(abs(c - 87) < 1 for c in a.bpm_candidates)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_halftime_dubstep_is_140_or_flagged(tmp_path, seed):
+    """Half-time drums at 140 look exactly like straight drums at 70: flag, prefer 140."""
+    a = _analyze(tmp_path, 140, "halftime", seed=seed)
+    assert a.bpm_ambiguous
+    assert abs(a.bpm - 140) < 0.1 or any(abs(c - 140) < 0.5 for c in a.bpm_candidates)
+
+
+@pytest.mark.parametrize("bpm", [70, 75, 80, 87, 90])
+def test_slow_hiphop_stays_slow(tmp_path, bpm):
+    a = _analyze(tmp_path, bpm, "swing")
+    assert abs(a.bpm - bpm) < 0.1, (a.bpm, a.bpm_candidates)
+
+
+@pytest.mark.parametrize("bpm", [70, 80])
+def test_slow_four_on_floor_is_slow_or_flagged(tmp_path, bpm):
+    a = _analyze(tmp_path, bpm, "four_on_floor")
+    assert abs(a.bpm - bpm) < 0.1 or (a.bpm_ambiguous and any(abs(c - bpm) < 0.5 for c in a.bpm_candidates))
+
+
+def test_precision_beats_the_hop_grid(tmp_path):
+    """hop 512 at 22050 Hz can only say 123.05 or 129.20 for 126 without refinement."""
+    a = _analyze(tmp_path, 126, "four_on_floor", seconds=60.0)
+    assert abs(a.bpm - 126.0) < 0.02
+    assert a.first_beat is not None and min(a.first_beat, 60 / 126 - a.first_beat) < 0.02
+    assert 0.5 < a.bpm_confidence <= 1.0 and not a.bpm_ambiguous
+
+
+def test_bpm_range_folds(tmp_path):
+    path = synth.write_wav(tmp_path / "t.wav", synth.drum_track(174, None, 24, style="dnb"))
+    a = analyze(path, kind="track", bpm_range=(60.0, 130.0))
+    assert abs(a.bpm - 87) < 0.1
+
+
+def test_silence_has_no_tempo(tmp_path):
+    path = synth.write_wav(tmp_path / "s.wav", np.zeros(40 * synth.SR, np.float32))
+    a = analyze(path)
+    assert a.kind == "track" and a.bpm is None and a.key is None
+    assert a.loudness <= -99
