@@ -34,6 +34,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("interop", "import_cmd", "Import BPM, key, genre, playlists and history from DJ software."),
     "tags": ("interop", "tags", "Write BPM, key, genre and a comment into the files' tags (with undo)."),
     "recommend": ("recommend", "recommend", "Suggest the next track (or similar samples), with reasons."),
+    "tui": ("tui", "tui", "Open the terminal UI: review queue, library, recommendations, status."),
+    "review": ("tui", "review", "Label unsure items, most useful first (the TUI's review queue)."),
+    "train": ("models", "train", "Train a model (samples, buckets, genre, mood) from your labels."),
+    "evaluate": ("models", "evaluate", "Cross-validate a model on your labels (or the recommender)."),
+    "models": ("models", "models", "List, activate, roll back, compare and delete model versions."),
+    "predict": ("models", "predict", "Predict one item now; --debug explains why."),
+    "import-labels": ("models", "import_labels", "Import training labels from a CSV (all rows or none)."),
+    "feedback": ("models", "feedback", "Import label corrections from a CSV (track_id,correct_bucket)."),
+    "export-predictions": ("models", "export_predictions", "Write predictions (e.g. unsure ones) as CSV."),
 }
 
 

@@ -48,6 +48,11 @@ class Config:
     polling: bool = False
     buckets: list[str] = field(default_factory=lambda: list(DEFAULT_BUCKETS))
     runtime_dir: Path | None = None
+    # rekordbox/Traktor/M3U playlist name -> bucket: `djml import` labels its tracks.
+    playlist_buckets: dict[str, str] = field(default_factory=dict)
+    # `djml tags write` renders this into the comment (or grouping) tag; None = leave it.
+    tag_template: str | None = None
+    tag_template_field: str = "comment"
 
     @property
     def db_path(self) -> Path:
@@ -126,7 +131,15 @@ _SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "polling": ("polling", (bool,), "true or false"),
 }
 _PATH_LISTS = ("library", "samples")
-_KNOWN = set(_SCALARS) | set(_PATH_LISTS) | {"data_dir", "runtime_dir", "buckets"}
+_KNOWN = set(_SCALARS) | set(_PATH_LISTS) | {
+    "data_dir", "runtime_dir", "buckets", "playlist_buckets", "tag_template", "tag_template_field",
+}
+# Placeholders `tag_template` may use, with example values to check the template at load.
+TAG_TEMPLATE_EXAMPLE: dict[str, Any] = {
+    "camelot": "8A", "open_key": "1m", "key": "A minor", "key_id3": "Am", "bpm": 126.0,
+    "energy": 7, "bucket": "peak-time", "genre": "Techno", "artist": "Artist", "title": "Title",
+}
+TAG_TEMPLATE_FIELDS = ("comment", "grouping")
 
 
 def load(path: Path | None = None) -> Config:
@@ -177,8 +190,41 @@ def from_dict(raw: dict[str, Any], path: Path) -> Config:
         if not isinstance(buckets, list) or not all(isinstance(b, str) and b.strip() for b in buckets):
             raise ConfigError("must be a list of bucket names", path=path, key="buckets")
         config.buckets = [b.strip() for b in buckets]
+    _interop_settings(raw, config, path)
     _check_ranges(config, path)
     return config
+
+
+def _interop_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
+    """playlist_buckets (a table: playlist name -> one of `buckets`) and the tag template."""
+    mapping = raw.get("playlist_buckets", {})
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in mapping.items()
+    ):
+        raise ConfigError('must be a table of "playlist name" = "bucket"', path=path, key="playlist_buckets")
+    for playlist, bucket in mapping.items():
+        if bucket.strip() not in config.buckets:
+            raise ConfigError(
+                f"{playlist!r} maps to unknown bucket {bucket!r} (buckets: {', '.join(config.buckets)};"
+                " add it to `buckets` first)", path=path, key="playlist_buckets")
+    config.playlist_buckets = {k: v.strip() for k, v in mapping.items()}
+    if "tag_template" in raw:
+        template = raw["tag_template"]
+        if not isinstance(template, str) or not template.strip():
+            raise ConfigError("must be a text template", path=path, key="tag_template")
+        try:
+            template.format(**TAG_TEMPLATE_EXAMPLE)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                f"bad template {template!r} ({type(exc).__name__}: {exc}); placeholders:"
+                f" {', '.join('{' + k + '}' for k in TAG_TEMPLATE_EXAMPLE)}", path=path, key="tag_template",
+            ) from None
+        config.tag_template = template
+    if "tag_template_field" in raw:
+        if raw["tag_template_field"] not in TAG_TEMPLATE_FIELDS:
+            raise ConfigError(f"must be one of {', '.join(TAG_TEMPLATE_FIELDS)}, got {raw['tag_template_field']!r}",
+                              path=path, key="tag_template_field")
+        config.tag_template_field = raw["tag_template_field"]
 
 
 def _check_ranges(config: Config, path: Path) -> None:
@@ -251,6 +297,13 @@ def to_toml(config: Config) -> str:
     ]
     if config.runtime_dir is not None and config.runtime_dir != default_runtime_dir():
         lines.append(f"runtime_dir = {q(config.runtime_dir)}")
+    if config.tag_template is not None:
+        lines += ["# `djml tags write` renders this into the comment or grouping tag.",
+                  f"tag_template = {q(config.tag_template)}",
+                  f"tag_template_field = {q(config.tag_template_field)}"]
+    if config.playlist_buckets:  # a TOML table must come after every top-level key
+        lines += ["", "# `djml import`: tracks in these playlists get these buckets.", "[playlist_buckets]"]
+        lines += [f"{q(name)} = {q(bucket)}" for name, bucket in config.playlist_buckets.items()]
     return "\n".join(lines) + "\n"
 
 

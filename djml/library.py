@@ -180,6 +180,106 @@ class Library:
                 [(p,) for p in paths],
             )
 
+    def record_tag_write(self, path: str, written: dict[str, str | None]) -> None:
+        """djml rewrote this file's tags (`djml tags write/undo`): store its new stat so the
+        next scan sees it unchanged (the audio, hence the item, is the same), and the tag
+        values it now holds (fields: bpm, key, genre, comment; others are not columns)."""
+        from djml.pipeline import FileStat
+
+        stat = FileStat.of(path)
+        columns = {"bpm": "tag_bpm", "key": "tag_key", "genre": "genre", "comment": "comment"}
+        updates = {columns[k]: v for k, v in written.items() if k in columns}
+        if "tag_bpm" in updates and updates["tag_bpm"] is not None:
+            updates["tag_bpm"] = float(updates["tag_bpm"])
+        with self.transaction() as c:
+            row = c.execute(
+                "UPDATE locations SET size = ?, mtime_ns = ?, inode = ?, device = ?, last_seen = ?"
+                " WHERE path = ? RETURNING item_id",
+                (stat.size, stat.mtime_ns, stat.inode, stat.device, now(), path),
+            ).fetchall()
+            row = row[0] if row else None
+            if row is not None and row["item_id"] is not None and updates:
+                assignments = ", ".join(f"{column} = ?" for column in updates)
+                c.execute(f"UPDATE items SET {assignments}, updated_at = ? WHERE id = ?",
+                          (*updates.values(), now(), row["item_id"]))
+
+    # -- the daemon's persistent job queue (jobs table) ---------------------------------
+    # A job row exists while a path waits or is being analysed; a finished job is deleted,
+    # a job that kept failing stays 'failed' with its reason. Nothing queued is lost.
+
+    def enqueue(self, paths: Iterable[str]) -> int:
+        """Queue analysis of ``paths``; an already queued path is made due now (it changed
+        again, so earlier back-off no longer applies). Returns how many jobs are new."""
+        stamp = now()
+        added = 0
+        with self.transaction() as c:
+            for path in paths:
+                c.execute("DELETE FROM jobs WHERE path = ? AND state IN ('done', 'failed')", (path,))
+                cursor = c.execute(
+                    "INSERT OR IGNORE INTO jobs (path, created_at, updated_at) VALUES (?, ?, ?)",
+                    (path, stamp, stamp),
+                )
+                if cursor.rowcount:
+                    added += 1
+                else:
+                    c.execute(
+                        "UPDATE jobs SET attempts = 0, not_before = 0, updated_at = ?"
+                        " WHERE path = ? AND state = 'queued'",
+                        (stamp, path),
+                    )
+        return added
+
+    def claim_jobs(self, limit: int, clock: float) -> list[tuple[int, str, int]]:
+        """Mark up to ``limit`` due jobs 'running' (attempts + 1); returns (id, path, attempts)."""
+        with self.transaction() as c:
+            rows = c.execute(
+                "SELECT id, path, attempts FROM jobs WHERE state = 'queued' AND not_before <= ?"
+                " ORDER BY not_before, id LIMIT ?",
+                (clock, limit),
+            ).fetchall()
+            stamp = now()
+            c.executemany(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                [(stamp, row["id"]) for row in rows],
+            )
+        return [(row["id"], row["path"], row["attempts"] + 1) for row in rows]
+
+    def finish_job(self, job_id: int) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def retry_job(self, job_id: int, error: str, not_before: float) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE jobs SET state = 'queued', error = ?, not_before = ?, updated_at = ? WHERE id = ?",
+                (error, not_before, now(), job_id),
+            )
+
+    def fail_job(self, job_id: int, error: str) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE jobs SET state = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                (error, now(), job_id),
+            )
+
+    def requeue_running(self) -> int:
+        """Jobs left 'running' by a crash or shutdown go back to the queue (their attempt
+        does not count: the file was never judged)."""
+        with self.transaction() as c:
+            return c.execute(
+                "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?"
+                " WHERE state = 'running'",
+                (now(),),
+            ).rowcount
+
+    def drop_jobs(self, paths: Iterable[str]) -> int:
+        """Forget pending jobs for paths that vanished (nothing left to analyse)."""
+        with self.transaction() as c:
+            cursor = c.executemany(
+                "DELETE FROM jobs WHERE path = ? AND state = 'queued'", [(p,) for p in paths]
+            )
+            return cursor.rowcount
+
     # -- labels (user truth; a model never writes here) ----------------------------------
 
     def set_label(self, item_id: int, task: str, label: str, source: str = "user") -> int:
@@ -210,6 +310,87 @@ class Library:
                 (item_id, task),
             ).fetchone()
             return current["label"] if current else None
+
+    def import_labels(
+        self, rows: list[tuple[int, str, str]], source: str, *, feedback_event: str | None = None
+    ) -> int:
+        """Many (item_id, task, label) at once, all or nothing (CSV imports). With
+        ``feedback_event`` each label is also logged as a feedback event (corrections)."""
+        stamp = now()
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)",
+                [(label, stamp) for _, task, label in rows if task == "bucket"],
+            )
+            c.executemany(
+                "INSERT INTO labels (item_id, task, label, source, created_at) VALUES (?, ?, ?, ?, ?)",
+                [(item_id, task, label, source, stamp) for item_id, task, label in rows],
+            )
+            if feedback_event:
+                c.executemany(
+                    "INSERT INTO feedback (event, item_id, data, created_at) VALUES (?, ?, ?, ?)",
+                    [(feedback_event, item_id, json.dumps({"task": task, "label": label}), stamp)
+                     for item_id, task, label in rows],
+                )
+        return len(rows)
+
+    # -- model predictions and registry (what models said; never touches labels) -------
+
+    def store_predictions(self, rows: list[dict[str, Any]]) -> None:
+        """Replace the prediction of each (item_id, task): label, confidence, top (list of
+        [label, p]), unsure, model_version."""
+        stamp = now()
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO predictions (item_id, task, label, confidence, top, unsure,"
+                " model_version, predicted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r["item_id"], r["task"], r["label"], float(r["confidence"]), json.dumps(r["top"]),
+                  int(bool(r["unsure"])), r["model_version"], stamp) for r in rows],
+            )
+
+    def register_model(
+        self, version: str, task: str, estimator: str, path: str, metadata: dict[str, Any],
+        metrics: dict[str, Any], *, activate: bool = False,
+    ) -> None:
+        with self.transaction() as c:
+            if activate:
+                c.execute("UPDATE models SET active = 0 WHERE task = ? AND active = 1", (task,))
+            c.execute(
+                "INSERT INTO models (version, task, estimator, path, metadata, metrics, active, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (version, task, estimator, path, json.dumps(metadata), json.dumps(metrics),
+                 int(activate), now()),
+            )
+
+    def activate_model(self, version: str) -> str | None:
+        """Make ``version`` the one active model of its task; returns the task (None if unknown)."""
+        with self.transaction() as c:
+            row = c.execute("SELECT task FROM models WHERE version = ?", (version,)).fetchone()
+            if row is None:
+                return None
+            c.execute("UPDATE models SET active = 0 WHERE task = ? AND active = 1", (row["task"],))
+            c.execute("UPDATE models SET active = 1 WHERE version = ?", (version,))
+            return row["task"]
+
+    def delete_model(self, version: str) -> bool:
+        """Forget a model version and the predictions it made (refuses the active one)."""
+        with self.transaction() as c:
+            row = c.execute("SELECT active FROM models WHERE version = ?", (version,)).fetchone()
+            if row is None or row["active"]:
+                return False
+            c.execute("DELETE FROM predictions WHERE model_version = ?", (version,))
+            c.execute("DELETE FROM models WHERE version = ?", (version,))
+            return True
+
+    def store_vectors(self, space: str, vectors: list[tuple[int, bytes, int, str]]) -> None:
+        """Cache derived vectors (e.g. text embeddings): (item_id, float32 LE bytes, dim, source)."""
+        stamp = now()
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO vectors (item_id, space, dim, vector, source, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(item_id, space, dim, blob, source, stamp) for item_id, blob, dim, source in vectors],
+            )
 
     # -- sets and feedback (what the DJ played, how they reacted) ------------------------
 
@@ -247,6 +428,23 @@ class Library:
             cursor = c.execute(
                 "INSERT INTO feedback (event, item_id, other_item_id, data, created_at) VALUES (?, ?, ?, ?, ?)",
                 (event, item_id, other_item_id, json.dumps(data or {}), now()),
+            )
+            return int(cursor.lastrowid)
+
+    def record_recommendation(
+        self, seed_id: int, accepted_id: int, data: dict, skipped: list[tuple[int, dict]]
+    ) -> int:
+        """One accepted recommendation plus a skip event for every track that was ranked above
+        it, in one transaction (djml.recommend.accept_feedback builds the arguments)."""
+        stamp = now()
+        with self.transaction() as c:
+            cursor = c.execute(
+                "INSERT INTO feedback (event, item_id, other_item_id, data, created_at) VALUES (?, ?, ?, ?, ?)",
+                ("recommend_accepted", seed_id, accepted_id, json.dumps(data), stamp),
+            )
+            c.executemany(
+                "INSERT INTO feedback (event, item_id, other_item_id, data, created_at) VALUES (?, ?, ?, ?, ?)",
+                [("recommend_skipped", seed_id, other, json.dumps(d), stamp) for other, d in skipped],
             )
             return int(cursor.lastrowid)
 
