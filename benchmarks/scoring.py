@@ -1,0 +1,120 @@
+"""Scoring functions shared by the accuracy benchmarks. Pure Python, no imports beyond stdlib.
+
+Tempo (Gouyon et al. 2006, the MIREX/ISMIR 2004 convention):
+  * Accuracy1: the estimate is within ``tol`` (4 %) of the true tempo.
+  * Accuracy2: the same, but also accepting the octave/metrical errors
+    x2, x1/2, x3 and x1/3 of the true tempo.
+
+Key (MIREX audio key detection weighting), keys as ints 0..23 (tonic + 12 if minor,
+see ``djml.keys``):
+  exact 1.0 · perfect fifth (same mode, tonic a fifth above or below) 0.5 ·
+  relative major/minor 0.3 · parallel major/minor 0.2 · anything else (or None) 0.
+"""
+
+from __future__ import annotations
+
+from statistics import fmean
+from typing import Iterable, Optional
+
+TEMPO_TOLERANCE = 0.04
+ACC2_FACTORS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+
+
+def _valid_bpm(x: Optional[float]) -> bool:
+    return x is not None and x == x and x > 0  # excludes None, NaN, <= 0
+
+
+def tempo_acc1(estimate: Optional[float], truth: float, tol: float = TEMPO_TOLERANCE) -> bool:
+    """True if ``estimate`` lies within ``tol`` (relative) of ``truth``."""
+    if not _valid_bpm(estimate):
+        return False
+    return abs(estimate - truth) <= tol * truth
+
+
+def tempo_acc2(estimate: Optional[float], truth: float, tol: float = TEMPO_TOLERANCE) -> bool:
+    """Accuracy1 against truth x {1, 2, 1/2, 3, 1/3}."""
+    return any(tempo_acc1(estimate, truth * f, tol) for f in ACC2_FACTORS)
+
+
+def tempo_error_kind(estimate: Optional[float], truth: float, tol: float = TEMPO_TOLERANCE) -> str:
+    """Label an estimate: 'ok', 'x2', 'x1/2', 'x3', 'x1/3', 'x3/2', 'x2/3', 'none' or 'wrong'."""
+    if not _valid_bpm(estimate):
+        return "none"
+    for name, f in (("ok", 1.0), ("x2", 2.0), ("x1/2", 0.5), ("x3", 3.0), ("x1/3", 1 / 3),
+                    ("x3/2", 1.5), ("x2/3", 2 / 3)):
+        if tempo_acc1(estimate, truth * f, tol):
+            return name
+    return "wrong"
+
+
+def key_tonic(key: int) -> int:
+    return key % 12
+
+
+def key_is_minor(key: int) -> bool:
+    return key >= 12
+
+
+def key_relation(estimate: Optional[int], truth: int, descending_fifth: bool = True) -> str:
+    """Relation of an estimated key to the true key.
+
+    Returns 'exact', 'fifth', 'relative', 'parallel', 'other' or 'none'.
+    A fifth counts in both directions by default (dominant and subdominant, same
+    mode); pass ``descending_fifth=False`` for the strict mir_eval reading
+    (estimate a fifth *above* the truth only).
+    """
+    if estimate is None:
+        return "none"
+    if not (0 <= int(estimate) < 24 and 0 <= int(truth) < 24):
+        raise ValueError(f"keys must be 0..23, got {estimate!r}, {truth!r}")
+    e_t, t_t = key_tonic(estimate), key_tonic(truth)
+    e_m, t_m = key_is_minor(estimate), key_is_minor(truth)
+    if estimate == truth:
+        return "exact"
+    if e_m == t_m:
+        interval = (e_t - t_t) % 12
+        if interval == 7 or (descending_fifth and interval == 5):
+            return "fifth"
+        return "other"
+    if e_t == t_t:
+        return "parallel"
+    # relative: C major (0) <-> A minor (9+12); minor tonic = major tonic - 3
+    if t_m and e_t == (t_t + 3) % 12:
+        return "relative"
+    if not t_m and e_t == (t_t - 3) % 12:
+        return "relative"
+    return "other"
+
+
+MIREX_WEIGHTS = {"exact": 1.0, "fifth": 0.5, "relative": 0.3, "parallel": 0.2,
+                 "other": 0.0, "none": 0.0}
+
+
+def mirex_key_score(estimate: Optional[int], truth: int, descending_fifth: bool = True) -> float:
+    """MIREX weighted key score of one estimate."""
+    return MIREX_WEIGHTS[key_relation(estimate, truth, descending_fifth)]
+
+
+def mean_or_none(values: Iterable[float]) -> Optional[float]:
+    vals = [float(v) for v in values]
+    return fmean(vals) if vals else None
+
+
+def summarise_tempo(pairs: Iterable[tuple[Optional[float], float]]) -> dict:
+    """pairs of (estimate, truth) -> {'n', 'acc1', 'acc2'} (fractions 0..1)."""
+    pairs = list(pairs)
+    return {
+        "n": len(pairs),
+        "acc1": mean_or_none(tempo_acc1(e, t) for e, t in pairs),
+        "acc2": mean_or_none(tempo_acc2(e, t) for e, t in pairs),
+    }
+
+
+def summarise_key(pairs: Iterable[tuple[Optional[int], int]]) -> dict:
+    """pairs of (estimate, truth) -> mean MIREX score, plus the share of each relation."""
+    pairs = list(pairs)
+    rel = [key_relation(e, t) for e, t in pairs]
+    out = {"n": len(pairs), "mirex": mean_or_none(MIREX_WEIGHTS[r] for r in rel)}
+    for name in ("exact", "fifth", "relative", "parallel", "other", "none"):
+        out[name] = (rel.count(name) / len(rel)) if rel else None
+    return out

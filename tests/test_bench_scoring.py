@@ -1,0 +1,111 @@
+"""Unit tests of the benchmark scoring functions (pure, no audio)."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.scoring import (  # noqa: E402
+    key_relation,
+    mirex_key_score,
+    summarise_key,
+    summarise_tempo,
+    tempo_acc1,
+    tempo_acc2,
+    tempo_error_kind,
+)
+
+C, A_MIN, G, F, E_MIN, D_MIN, C_MIN = 0, 21, 7, 5, 16, 14, 12
+
+
+@pytest.mark.parametrize("est,truth,ok", [
+    (120.0, 120.0, True),
+    (124.79, 120.0, True),      # +3.99 %
+    (125.0, 120.0, False),      # +4.17 %
+    (115.3, 120.0, True),
+    (60.0, 120.0, False),
+    (None, 120.0, False),
+    (float("nan"), 120.0, False),
+    (0.0, 120.0, False),
+])
+def test_acc1(est, truth, ok):
+    assert tempo_acc1(est, truth) is ok
+
+
+@pytest.mark.parametrize("est,truth,ok", [
+    (120.0, 120.0, True),
+    (60.0, 120.0, True),
+    (240.0, 120.0, True),
+    (40.0, 120.0, True),
+    (360.0, 120.0, True),
+    (87.0, 174.0, True),
+    (116.0, 174.0, False),      # 2/3 is not accepted by Accuracy2
+    (180.0, 120.0, False),      # 3/2 neither
+    (None, 120.0, False),
+])
+def test_acc2(est, truth, ok):
+    assert tempo_acc2(est, truth) is ok
+
+
+def test_acc1_implies_acc2():
+    for est in (100.0, 101.0, 103.9, 96.5):
+        if tempo_acc1(est, 100.0):
+            assert tempo_acc2(est, 100.0)
+
+
+def test_error_kind():
+    assert tempo_error_kind(126.0, 126.0) == "ok"
+    assert tempo_error_kind(87.0, 174.0) == "x1/2"
+    assert tempo_error_kind(116.0, 174.0) == "x2/3"
+    assert tempo_error_kind(None, 174.0) == "none"
+    assert tempo_error_kind(150.0, 100.0) == "x3/2"
+    assert tempo_error_kind(111.0, 100.0) == "wrong"
+
+
+@pytest.mark.parametrize("est,truth,rel,score", [
+    (C, C, "exact", 1.0),
+    (A_MIN, A_MIN, "exact", 1.0),
+    (G, C, "fifth", 0.5),          # fifth above
+    (F, C, "fifth", 0.5),          # fifth below (subdominant)
+    (E_MIN, A_MIN, "fifth", 0.5),
+    (D_MIN, A_MIN, "fifth", 0.5),
+    (A_MIN, C, "relative", 0.3),
+    (C, A_MIN, "relative", 0.3),
+    (C_MIN, C, "parallel", 0.2),
+    (C, C_MIN, "parallel", 0.2),
+    (E_MIN, C, "other", 0.0),      # mode differs, not relative/parallel
+    (2, C, "other", 0.0),          # D major vs C major
+    (None, C, "none", 0.0),
+])
+def test_mirex(est, truth, rel, score):
+    assert key_relation(est, truth) == rel
+    assert mirex_key_score(est, truth) == score
+
+
+def test_strict_fifth():
+    assert mirex_key_score(G, C, descending_fifth=False) == 0.5
+    assert mirex_key_score(F, C, descending_fifth=False) == 0.0
+
+
+def test_relative_wraps_around():
+    # Eb major (3) <-> C minor (12); F# minor (18) <-> A major (9)
+    assert key_relation(3, C_MIN) == "relative"
+    assert key_relation(18, 9) == "relative"
+    assert key_relation(9, 18) == "relative"
+
+
+def test_key_range_checked():
+    with pytest.raises(ValueError):
+        key_relation(24, 0)
+
+
+def test_summaries():
+    t = summarise_tempo([(120, 120), (60, 120), (90, 120), (None, 100)])
+    assert t["n"] == 4 and t["acc1"] == 0.25 and t["acc2"] == 0.5
+    k = summarise_key([(C, C), (G, C), (A_MIN, C), (None, C)])
+    assert math.isclose(k["mirex"], (1 + 0.5 + 0.3) / 4)
+    assert k["exact"] == 0.25 and k["none"] == 0.25
+    assert summarise_tempo([])["acc1"] is None
