@@ -38,6 +38,9 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
     for target in targets:
         if not target.exists():
             raise click.BadParameter(f"{target} does not exist", param_hint="PATHS")
+    if (client := _daemon(state)) is not None:
+        _scan_via_daemon(client, paths)
+        return
     library = Library(db.connect(config.db_path))
     out = _console()
     progress = None if quiet else _progress(out)
@@ -61,6 +64,60 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
     _print_summary(out, summary)
     if summary.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _daemon(state):
+    """A connected client when the daemon runs, else None. While it runs, the daemon is
+    the only writer, and reads through it give the same rows as reading the file."""
+    from djml.client import connect_if_running
+
+    return connect_if_running(state.config)
+
+
+def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
+    from djml.client import RemoteError
+
+    try:
+        with client:
+            summary = client.call("scan", paths=[str(p.resolve()) for p in paths] or None)
+    except RemoteError as exc:
+        hint = " (the daemon only scans configured folders)" if exc.code == "forbidden" else ""
+        raise click.UsageError(f"{exc.message}{hint}") from None
+    click.echo(
+        f"The daemon is running: queued {summary['queued'] + summary['settling']} file(s) for analysis "
+        f"({summary['unchanged']} unchanged, {summary['moved']} moved, {summary['missing']} missing). "
+        "Follow progress with `djml status`.", err=True)
+
+
+def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
+    """All matching rows, fetched page by page (each answer stays a modest line)."""
+    with client:
+        if failed:
+            return client.call("failed")
+        wanted, rows, page = filters.pop("limit"), [], 5000
+        while True:
+            size = page if wanted is None else min(page, wanted - len(rows))
+            answer = client.call("query", **filters, limit=size, offset=len(rows))
+            rows += answer["items"]
+            if not answer["more"] or (wanted is not None and len(rows) >= wanted):
+                return rows
+
+
+def _show_via_daemon(client, ref: str) -> dict | None:
+    """A path is resolved here (the daemon has another working directory), then the
+    plain text is tried, as :func:`djml.query.resolve_item` does locally."""
+    from djml.client import RemoteError
+
+    local = Path(ref).expanduser()
+    refs = [str(local.absolute()), ref] if local.exists() else [ref]
+    with client:
+        for candidate in refs:
+            try:
+                return client.call("show", ref=candidate)
+            except RemoteError as exc:
+                if exc.code != "not_found":
+                    raise
+    return None
 
 
 def _console():
@@ -122,8 +179,12 @@ def ls(state, kind, bpm, key, genre, label, search, missing, failed, limit, as_j
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    conn = db.connect_readonly(state.config.db_path)
-    rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
+    if (client := _daemon(state)) is not None:
+        rows = _query_via_daemon(client, {"kind": kind, "bpm": bpm, "key": key, "genre": genre, "label": label,
+                                          "search": search, "missing": missing, "limit": limit}, failed)
+    else:
+        conn = db.connect_readonly(state.config.db_path)
+        rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
     if as_json:
         from djml.render import json_lines
 
@@ -155,12 +216,15 @@ def show(state, ref: str, as_json: bool) -> None:
     matched against artist/title."""
     from djml import db, query
 
-    conn = db.connect_readonly(state.config.db_path)
-    item_id = query.resolve_item(conn, ref)
-    if item_id is None:
+    if (client := _daemon(state)) is not None:
+        info = _show_via_daemon(client, ref)
+    else:
+        conn = db.connect_readonly(state.config.db_path)
+        item_id = query.resolve_item(conn, ref)
+        info = None if item_id is None else query.show_item(conn, item_id)
+    if info is None:
         click.echo(f"djml: no item matches {ref!r}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
-    info = query.show_item(conn, item_id)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
         return

@@ -1,0 +1,667 @@
+"""The daemon's brain: folder events → job queue → workers → library → events, and the
+handlers behind every protocol method.
+
+Threads, and why: the event loop never touches SQLite. All writes run on ONE writer thread
+(the only writer of the library while the daemon runs, via :class:`djml.library.Library`),
+so writes happen in a single order and a slow hook (a model loading) never stalls the
+socket. Reads for clients run on a reader thread with a read-only connection (WAL lets it
+read while the writer writes). Training gets its own thread and connection, because it
+may take minutes and must not hold up storing analysed files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import json
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from djml import db, query
+from djml import protocol as p
+from djml.config import Config
+from djml.library import Library
+from djml.pipeline import FileStat
+from djml.scan import plan, walk
+
+from .jobs import Event, Job, JobQueue
+from .watcher import FsEvent, Settler, Watcher, is_audio, under
+from .workers import Workers
+
+log = logging.getLogger(__name__)
+
+HOOK_BATCH_DELAY = 0.3      # gather analysed items this long before one predict/index call
+PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress events
+SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
+THROUGHPUT_WINDOW = 60.0
+QUERY_DEFAULT_LIMIT, QUERY_MAX_LIMIT = 100, 5000
+TASKS = ("bucket", "sample_type", "genre", "mood")
+
+
+class Service:
+    def __init__(self, config: Config, emit: Callable[[str, dict[str, Any]], None] | None = None):
+        self.config = config
+        self.emit = emit or (lambda name, data: None)
+        self.started = time.time()
+        self._t0 = time.monotonic()
+        self.settler = Settler(config.settle_seconds)
+        self.workers = Workers(config)
+        self.watched: list[Path] = []
+        self.processed = 0
+        self.failed = 0
+        self.closing = False
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="djml-writer")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="djml-reader")
+        self._trainer = ThreadPoolExecutor(1, thread_name_prefix="djml-trainer")
+        self._library: Library | None = None
+        self._queue: JobQueue | None = None
+        self._read_conn = None
+        self._watcher: Watcher | None = None
+        self._wake = asyncio.Event()
+        self._settle_wake = asyncio.Event()
+        self._hook_wake = asyncio.Event()
+        self._hook_ids: set[int] = set()
+        self._done_times: deque[float] = deque()
+        self._jobs: set[asyncio.Task] = set()
+        self._background: set[asyncio.Task] = set()
+        self._progress_due = False
+        self._missing_hooks: set[str] = set()
+        self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def write(self, fn: Callable, *args: Any) -> asyncio.Future:
+        """Run ``fn`` on the writer thread. Submission order is execution order."""
+        return asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(fn, *args))
+
+    def read(self, fn: Callable, *args: Any) -> asyncio.Future:
+        return asyncio.get_running_loop().run_in_executor(self._reader, functools.partial(fn, *args))
+
+    def _spawn(self, coro: Coroutine, into: set[asyncio.Task] | None = None) -> asyncio.Task:
+        bucket = self._background if into is None else into
+        task = asyncio.get_running_loop().create_task(coro)
+        bucket.add(task)
+        task.add_done_callback(self._task_done(bucket))
+        return task
+
+    @staticmethod
+    def _task_done(bucket: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
+        def done(task: asyncio.Task) -> None:
+            bucket.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("background task failed", exc_info=task.exception())
+        return done
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        requeued = await self.write(self._open_writer)
+        if requeued:
+            log.info("re-queued %d job(s) interrupted by the last shutdown or crash", requeued)
+        self._read_conn = await self.read(db.connect_readonly, self.config.db_path)
+        loop = asyncio.get_running_loop()
+        # Watch first, then reconcile: a file changed in between is seen by both, never by neither.
+        self._watcher = Watcher(self.config.roots, self.config.polling, loop, self.on_fs_event)
+        self.watched = await loop.run_in_executor(None, self._watcher.start)
+        for loop_coro in (self._dispatch(), self._settle_loop(), self._hook_loop(), self._progress_loop()):
+            self._spawn(loop_coro)
+        self._spawn(self._reconcile_at_start())
+
+    def _open_writer(self) -> int:
+        conn = db.connect(self.config.db_path)
+        self._library = Library(conn)
+        self._queue = JobQueue(self._library, backoff_seconds=max(0.5, 2 * self.config.settle_seconds))
+        return self._library.requeue_running()
+
+    async def stop(self) -> None:
+        """Stop watching, give running analyses SHUTDOWN_GRACE seconds, re-queue the rest."""
+        self.closing = True
+        if self._watcher is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._watcher.stop)
+        self._wake.set()
+        if self._jobs:
+            await asyncio.wait(set(self._jobs), timeout=SHUTDOWN_GRACE)
+        self.workers.terminate()
+        for task in [*self._jobs, *self._background]:
+            task.cancel()
+        await asyncio.gather(*self._jobs, *self._background, return_exceptions=True)
+        requeued = await self.write(self._close_writer)
+        if requeued:
+            log.info("re-queued %d unfinished job(s) for the next start", requeued)
+        self._writer.shutdown(wait=True)
+        self._reader.shutdown(wait=False, cancel_futures=True)
+        self._trainer.shutdown(wait=False, cancel_futures=True)
+
+    def _close_writer(self) -> int:
+        assert self._library is not None
+        requeued = self._library.requeue_running()
+        self._library.conn.close()
+        return requeued
+
+    # -- folders → queue -------------------------------------------------------------------
+
+    async def _reconcile_at_start(self) -> None:
+        """What changed while the daemon was down, judged by stat data only."""
+        t0 = time.monotonic()
+        events, young, summary = await self.write(self._reconcile, list(self.watched))
+        self._emit_all(events)
+        for path in young:
+            self.settler.touch(path)
+        self._settle_wake.set()
+        self._wake.set()
+        log.info("start-up reconcile in %.1f s: %s", time.monotonic() - t0, summary)
+
+    def _reconcile(self, roots: list[Path]) -> tuple[list[Event], list[str], dict[str, int]]:
+        library, queue = self._library, self._queue
+        assert library is not None and queue is not None
+        work = plan(library, roots)
+        events: list[Event] = []
+        for path in work.reactivated:
+            library.record_move(path, path, work.found[path])
+        for old, new in work.renamed:
+            item_id = library.record_move(old, new, work.found[new])
+            events.append(("item.updated", {"item_id": item_id, "path": new, "old_path": old, "outcome": "moved"}))
+        vanished = [path for path, loc in work.vanished.items() if loc.status == "ok" and not os.path.exists(path)]
+        events += self._gone(vanished)
+        library.forget_failed(path for path, loc in work.vanished.items() if loc.status == "failed")
+        # Files older than the settle time are finished; younger ones may still be copying.
+        cutoff = time.time_ns() - int(self.config.settle_seconds * 1e9)
+        old_enough = [path for path in work.candidates if work.found[path].mtime_ns <= cutoff]
+        young = [path for path in work.candidates if work.found[path].mtime_ns > cutoff]
+        queue.enqueue(old_enough)
+        for path, reason in work.problems:
+            log.warning("cannot read %s: %s", path, reason)
+        summary = {"unchanged": len(work.unchanged) + len(work.reactivated), "moved": len(work.renamed),
+                   "missing": len(vanished), "queued": len(old_enough), "settling": len(young)}
+        return events, young, summary
+
+    def on_fs_event(self, event: FsEvent) -> None:
+        """A watchdog event, on the loop. Library changes are submitted to the writer at
+        once, so they apply in the order the file system reported them."""
+        if self.closing:
+            return
+        kind, src, dest, is_dir = event
+        if kind in ("created", "modified", "closed"):
+            if is_dir:
+                self._spawn(self._touch_tree(src))  # a folder moved in or copied in
+            elif is_audio(src):
+                self.settler.touch(src, writing={"created": None, "modified": True, "closed": False}[kind])
+                self._settle_wake.set()
+        elif kind == "deleted":
+            if is_dir:
+                self.settler.discard_under(src)
+                self._after_write(self.write(self._gone_folder, src))
+            elif is_audio(src):
+                self.settler.discard(src)
+                self._after_write(self.write(self._gone_files, [src]))
+        elif kind == "moved":
+            inside = bool(dest) and self.allowed_root(dest)
+            if is_dir:
+                if inside:
+                    self.settler.rename(src, dest)
+                else:
+                    self.settler.discard_under(src)
+                self._after_write(self.write(self._moved_folder, src, dest if inside else None))
+            else:
+                was_pending = self.settler.discard(src)
+                if inside and is_audio(dest):
+                    self._after_write(self.write(self._moved_file, src, dest, was_pending))
+                elif is_audio(src):
+                    self._after_write(self.write(self._gone_files, [src]))
+
+    def _after_write(self, future: asyncio.Future) -> None:
+        async def finish() -> None:
+            events, touch = await future
+            self._emit_all(events)
+            for path in touch:
+                self.settler.touch(path)
+            if touch:
+                self._settle_wake.set()
+        self._spawn(finish())
+
+    async def _touch_tree(self, folder: str) -> None:
+        loop = asyncio.get_running_loop()
+        paths = await loop.run_in_executor(None, lambda: [x for x in walk([Path(folder)]) if isinstance(x, str)])
+        for path in paths:
+            self.settler.touch(path)
+        self._settle_wake.set()
+
+    # The _gone/_moved helpers run on the writer thread and return (events, paths to settle).
+
+    def _gone(self, paths: list[str]) -> list[Event]:
+        library = self._library
+        assert library is not None
+        library.drop_jobs(paths)
+        known = [loc for loc in map(library.location, paths) if loc is not None]
+        present = [loc for loc in known if loc.status == "ok"]
+        library.forget_failed(loc.path for loc in known if loc.status == "failed")
+        if not present:
+            return []
+        library.mark_missing(loc.path for loc in present)
+        item_ids = sorted({loc.item_id for loc in present if loc.item_id is not None})
+        orphans = [
+            i for i in item_ids
+            if not library.conn.execute(
+                "SELECT 1 FROM locations WHERE item_id = ? AND status = 'ok'", (i,)).fetchone()
+        ]
+        if orphans and (remove := self._hook("djml.index", "remove_items")):
+            try:
+                remove(library.conn, self.config, orphans)
+            except Exception:
+                log.exception("index remove_items failed")
+        return [("item.missing", {"paths": [loc.path for loc in present], "item_ids": item_ids})]
+
+    def _gone_files(self, paths: list[str]) -> tuple[list[Event], list[str]]:
+        return self._gone([path for path in paths if not os.path.lexists(path)]), []
+
+    def _jobs_under(self, folder: str) -> list[str]:
+        assert self._library is not None
+        prefix = folder.rstrip("/") + "/"
+        rows = self._library.conn.execute(
+            "SELECT path FROM jobs WHERE state = 'queued' AND substr(path, 1, ?) = ?", (len(prefix), prefix))
+        return [row[0] for row in rows]
+
+    def _gone_folder(self, folder: str) -> tuple[list[Event], list[str]]:
+        assert self._library is not None
+        known = list(self._library.locations_under([Path(folder)]))
+        return self._gone_files(sorted({*known, *self._jobs_under(folder)}))
+
+    def _moved_file(self, src: str, dest: str, was_pending: bool) -> tuple[list[Event], list[str]]:
+        library = self._library
+        assert library is not None
+        try:
+            st = FileStat.of(dest)
+        except OSError:
+            return self._gone_files([src])
+        had_job = library.drop_jobs([src]) > 0
+        loc = library.location(src)
+        if loc is None or loc.item_id is None or loc.status == "failed":
+            if loc is not None:
+                library.forget_failed([src])
+            return [], [dest]  # e.g. a download renamed from .part: analyse it
+        item_id = library.record_move(src, dest, st)
+        events = [("item.updated", {"item_id": item_id, "path": dest, "old_path": src, "outcome": "moved"})]
+        return events, [dest] if had_job or was_pending else []
+
+    def _moved_folder(self, src: str, dest: str | None) -> tuple[list[Event], list[str]]:
+        assert self._library is not None
+        paths = sorted({*self._library.locations_under([Path(src)]), *self._jobs_under(src)})
+        if dest is None:
+            return self._gone_files(paths)
+        events: list[Event] = []
+        touch: list[str] = []
+        for path in paths:
+            more_events, more_touch = self._moved_file(path, dest + path[len(src):], False)
+            events += more_events
+            touch += more_touch
+        return events, touch
+
+    async def _settle_loop(self) -> None:
+        while True:
+            if not len(self.settler):
+                self._settle_wake.clear()
+                await self._settle_wake.wait()
+                continue
+            await asyncio.sleep(self.settler.interval())
+            ready = self.settler.due()
+            if ready and not self.closing:
+                assert self._queue is not None
+                await self.write(self._queue.enqueue, ready)
+                self._wake.set()
+                self._progress_due = True
+
+    # -- queue → workers → library ---------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        queue = self._queue
+        assert queue is not None
+        while not self.closing:
+            self._wake.clear()
+            free = self.workers.capacity - self.workers.in_flight
+            timeout = None
+            if free > 0:
+                jobs, events = await self.write(queue.claim, free)
+                self._emit_all(events)
+                for job in jobs:
+                    self._spawn(self._run(job), self._jobs)
+                if len(jobs) < free:  # else: woken when a job completes
+                    next_due = await self.write(queue.next_due)
+                    if next_due is not None:
+                        timeout = max(0.05, next_due - time.time())
+            if self.closing:
+                break
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def _run(self, job: Job) -> None:
+        result = await self.workers.analyse(job.path)
+        assert self._queue is not None
+        events, item_ids = await self.write(self._queue.complete, job, result)
+        now = time.monotonic()
+        self._done_times.append(now)
+        while self._done_times and now - self._done_times[0] > THROUGHPUT_WINDOW:
+            self._done_times.popleft()
+        if result.error is None:
+            self.processed += 1
+        elif any(data.get("final") for _, data in events):
+            self.failed += 1
+        self._emit_all(events)
+        if item_ids:
+            self._hook_ids.update(item_ids)
+            self._hook_wake.set()
+        self._progress_due = True
+        self._wake.set()
+
+    # -- models and index after each store -------------------------------------------------
+
+    def _hook(self, module: str, name: str) -> Callable | None:
+        """An optional integration (models, index) if installed; logs its absence once."""
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            if f"{module}.{name}" not in self._missing_hooks:
+                self._missing_hooks.add(f"{module}.{name}")
+                log.debug("%s.%s not available (%s): skipping", module, name, exc)
+            return None
+
+    async def _hook_loop(self) -> None:
+        while True:
+            await self._hook_wake.wait()
+            await asyncio.sleep(HOOK_BATCH_DELAY)
+            self._hook_wake.clear()
+            ids, self._hook_ids = sorted(self._hook_ids), set()
+            if ids:
+                self._emit_all(await self.write(self._run_hooks, ids))
+
+    def _run_hooks(self, item_ids: list[int]) -> list[Event]:
+        library = self._library
+        assert library is not None
+        events: list[Event] = []
+        if predict := self._hook("djml.models.service", "predict_items"):
+            try:
+                predictions = predict(library, self.config, item_ids) or []
+                unsure = sorted({pr.get("item_id") for pr in predictions if isinstance(pr, dict) and pr.get("unsure")}
+                                - {None})
+                if unsure:
+                    events.append(("review.changed", {"item_ids": unsure}))
+            except Exception:
+                log.exception("predicting items %s failed", item_ids[:10])
+        if update := self._hook("djml.index", "update_items"):
+            try:
+                update(library.conn, self.config, item_ids)
+            except Exception:
+                log.exception("updating the similarity index failed")
+        return events
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _emit_all(self, events: list[Event]) -> None:
+        for name, data in events:
+            self.emit(name, data)
+
+    async def _progress_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            if self._progress_due:
+                self._progress_due = False
+                self.emit("queue.progress", await self.read(self._queue_snapshot))
+
+    def _queue_snapshot(self) -> dict[str, Any]:
+        rows = self._read_conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        counts = {"queued": 0, "running": 0, "failed": 0}
+        counts.update({state: n for state, n in rows if state in counts})
+        return {**counts, "settling": len(self.settler), "in_flight": self.workers.in_flight,
+                "done": self.processed, "failures": self.failed,
+                "files_per_second": round(self.throughput(), 3)}
+
+    def throughput(self) -> float:
+        now = time.monotonic()
+        recent = [t for t in self._done_times if now - t <= THROUGHPUT_WINDOW]
+        span = min(THROUGHPUT_WINDOW, max(now - self._t0, 1e-3))
+        return len(recent) / span
+
+    # -- paths from clients ----------------------------------------------------------------
+
+    def allowed_root(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        return any(under(real, root) for root in self._allowed)
+
+    def checked_path(self, path: str) -> str:
+        """An absolute client path inside the configured folders or data dir, else forbidden."""
+        if not os.path.isabs(path):
+            raise p.ProtocolError(p.INVALID_PARAMS, f"path must be absolute: {path!r}")
+        if not self.allowed_root(path):
+            raise p.ProtocolError(p.FORBIDDEN, f"{path} is outside the configured folders")
+        return os.path.abspath(path)
+
+    # -- protocol methods ------------------------------------------------------------------
+
+    async def call(self, method: str, params: dict[str, Any]) -> Any:
+        handler = getattr(self, "m_" + method.replace(".", "_"))
+        return await handler(**params)
+
+    async def m_hello(self, client: str | None = None, protocol: int | None = None) -> dict[str, Any]:
+        return {"protocol": p.PROTOCOL_VERSION, "schema": db.schema_version(), "version": _version(),
+                "pid": os.getpid()}
+
+    async def m_status(self) -> dict[str, Any]:
+        snapshot, counts, models = await self.read(self._status_reads)
+        return {
+            "pid": os.getpid(), "version": _version(), "protocol": p.PROTOCOL_VERSION,
+            "uptime": round(time.time() - self.started, 1), "workers": self.workers.size,
+            "workers_running": self.workers.running, "watching": [str(r) for r in self.watched],
+            "polling": self.config.polling, "queue": snapshot, "library": counts, "models": models,
+        }
+
+    def _status_reads(self) -> tuple[dict, dict, list]:
+        conn = self._read_conn
+        models = [dict(r) for r in conn.execute(
+            "SELECT task, version, estimator, created_at FROM models WHERE active = 1 ORDER BY task")]
+        return self._queue_snapshot(), query.library_counts(conn), models
+
+    async def m_query(self, **filters: Any) -> dict[str, Any]:
+        limit = filters.pop("limit", None) or QUERY_DEFAULT_LIMIT
+        offset = filters.pop("offset", None) or 0
+        if not 1 <= limit <= QUERY_MAX_LIMIT or offset < 0:
+            raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{QUERY_MAX_LIMIT}, offset >= 0")
+        bpm, key = filters.get("bpm"), filters.get("key")
+        if isinstance(bpm, list) and (len(bpm) != 2 or not all(_is_number(b) for b in bpm)):
+            raise p.ProtocolError(p.INVALID_PARAMS, "bpm must be 'LOW-HIGH' or [low, high]")
+        if isinstance(key, int) and not 0 <= key <= 23:
+            raise p.ProtocolError(p.INVALID_PARAMS, "key must be 0..23 or a key name such as 8A")
+        try:
+            flt = query.Filters.from_dict({**filters, "limit": limit + 1, "offset": offset})
+        except (ValueError, TypeError) as exc:
+            raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
+        rows = await self.read(query.list_items, self._read_conn, flt)
+        return {"items": rows[:limit], "limit": limit, "offset": offset, "more": len(rows) > limit}
+
+    async def m_show(self, ref: int | str) -> dict[str, Any]:
+        def lookup() -> dict[str, Any] | None:
+            item_id = query.resolve_item(self._read_conn, ref)
+            return None if item_id is None else query.show_item(self._read_conn, item_id)
+
+        info = await self.read(lookup)
+        if info is None:
+            raise p.ProtocolError(p.NOT_FOUND, f"no item matches {ref!r}")
+        return info
+
+    async def m_failed(self) -> list[dict[str, Any]]:
+        return await self.read(query.list_failed, self._read_conn)
+
+    async def m_scan(self, paths: list | None = None) -> dict[str, Any]:
+        if paths is not None and not all(isinstance(x, str) for x in paths):
+            raise p.ProtocolError(p.INVALID_PARAMS, "paths must be a list of strings")
+        targets = [Path(self.checked_path(x)) for x in paths] if paths else list(self.watched)
+        for target in targets:
+            if not target.exists():
+                raise p.ProtocolError(p.NOT_FOUND, f"{target} does not exist")
+        events, young, summary = await self.write(self._reconcile, targets)
+        self._emit_all(events)
+        for path in young:
+            self.settler.touch(path)
+        self._settle_wake.set()
+        self._wake.set()
+        self._progress_due = True
+        return summary
+
+    async def m_retry(self, path: str) -> dict[str, Any]:
+        path = self.checked_path(path)
+        if not os.path.exists(path):
+            raise p.ProtocolError(p.NOT_FOUND, f"{path} does not exist")
+        assert self._queue is not None
+        added = await self.write(self._queue.enqueue, [path])
+        self._wake.set()
+        return {"path": path, "queued": bool(added)}
+
+    async def m_review_list(self, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        limit = limit or 50
+        if task is not None:
+            task = _task(task)
+        if review_queue := self._hook("djml.models.service", "review_queue"):
+            try:
+                return await self.read(review_queue, self._read_conn, self.config, task, limit)
+            except ImportError as exc:  # the models package is only partly installed
+                log.warning("models review_queue unavailable (%s): ordering by confidence", exc)
+        return await self.read(self._review_fallback, task, limit)
+
+    def _review_fallback(self, task: str | None, limit: int) -> list[dict[str, Any]]:
+        """Unsure predictions without a user label, least confident first."""
+        sql = (
+            "SELECT p.item_id, p.task, p.label, p.confidence, p.top, p.model_version FROM predictions p"
+            " WHERE (p.unsure = 1 OR p.confidence < ?) AND (? IS NULL OR p.task = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = p.item_id AND l.task = p.task"
+            " AND l.undone_at IS NULL) ORDER BY p.confidence, p.item_id LIMIT ?"
+        )
+        rows = self._read_conn.execute(sql, (self.config.review_threshold, task, task, limit)).fetchall()
+        out = []
+        for row in rows:
+            d = dict(row)
+            d["top"] = json.loads(d["top"])
+            out.append(d)
+        return out
+
+    async def m_review_next(self, task: str | None = None) -> dict[str, Any] | None:
+        items = await self.m_review_list(task=task, limit=1)
+        return items[0] if items else None
+
+    async def m_label_set(self, item_id: int, task: str, label: str) -> dict[str, Any]:
+        task, label = _task(task), label.strip()
+        if not label or len(label) > 200:
+            raise p.ProtocolError(p.INVALID_PARAMS, "label must be 1..200 characters")
+        result = await self.write(self._label, item_id, task, label)
+        self.emit("review.changed", {"task": task, "item_ids": [item_id]})
+        return result
+
+    def _label(self, item_id: int, task: str, label: str) -> dict[str, Any]:
+        library = self._library
+        assert library is not None
+        if not library.conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone():
+            raise p.ProtocolError(p.NOT_FOUND, f"no item {item_id}")
+        label_id = library.set_label(item_id, task, label)
+        if on_label := self._hook("djml.models.service", "on_label"):
+            try:
+                on_label(library, self.config, item_id, task)
+            except Exception:
+                log.exception("models.on_label failed for item %s", item_id)
+        return {"label_id": label_id, "item_id": item_id, "task": task, "label": label}
+
+    async def m_label_undo(self, item_id: int, task: str) -> dict[str, Any]:
+        assert self._library is not None
+        task = _task(task)
+        current = await self.write(self._library.undo_label, item_id, task)
+        self.emit("review.changed", {"task": task, "item_ids": [item_id]})
+        return {"item_id": item_id, "task": task, "label": current}
+
+    async def m_recommend(self, ref: int | str, options: dict | None = None) -> Any:
+        recommend = self._needed("djml.recommend", "recommend")
+        try:
+            return await self.read(lambda: recommend(self._read_conn, self.config, ref, **(options or {})))
+        except (TypeError, ValueError, LookupError) as exc:
+            raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
+
+    async def m_train(self, task: str, model: str | None = None) -> Any:
+        train = self._needed("djml.models.service", "train")
+        task = _task(task)
+
+        def run() -> Any:
+            conn = db.connect(self.config.db_path)
+            try:
+                return train(Library(conn), self.config, task, model)
+            finally:
+                conn.close()
+
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self._trainer, run)
+        except ValueError as exc:
+            raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
+        self.emit("model.trained", {"task": task, "result": result})
+        return result
+
+    async def m_models_list(self, task: str | None = None) -> list[dict[str, Any]]:
+        task = _task(task) if task else None
+        rows = await self.read(lambda: self._read_conn.execute(
+            "SELECT version, task, estimator, active, metrics, created_at FROM models"
+            " WHERE ? IS NULL OR task = ? ORDER BY task, created_at DESC", (task, task)).fetchall())
+        return [dict(r) for r in rows]
+
+    async def m_models_activate(self, version: str) -> Any:
+        activate = self._needed("djml.models.registry", "activate")
+        return await self._registry_write(activate, version)
+
+    async def m_models_rollback(self, task: str) -> Any:
+        rollback = self._needed("djml.models.registry", "rollback")
+        return await self._registry_write(rollback, _task(task))
+
+    async def _registry_write(self, fn: Callable, arg: str) -> Any:
+        try:
+            result = await self.write(lambda: fn(self._library, arg))
+        except Exception as exc:
+            if type(exc).__name__ == "RegistryError":
+                raise p.ProtocolError(p.NOT_FOUND, str(exc)) from None
+            raise
+        self.emit("model.trained", {"activated": result})
+        return result
+
+    def _needed(self, module: str, name: str) -> Callable:
+        fn = self._hook(module, name)
+        if fn is None:
+            raise p.ProtocolError(p.METHOD_NOT_AVAILABLE, f"{module}.{name} is not available in this install")
+        return fn
+
+
+@functools.cache
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("djml")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _task(text: str) -> str:
+    """Normalise a task name (models' aliases when installed, else the plain names)."""
+    try:
+        from djml.models import task_name
+
+        return task_name(text)
+    except ImportError:
+        if text in TASKS:
+            return text
+    except ValueError as exc:
+        raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
+    raise p.ProtocolError(p.INVALID_PARAMS, f"unknown task {text!r} (choose from {', '.join(TASKS)})")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,163 @@
+"""Watching the music folders: watchdog observers feeding the event loop, plus the settle
+check that decides when a changed file is finished.
+
+Why a settle check on top of inotify's "closed after write": network mounts and the
+polling observer never report closes, and some copiers write in pauses or reopen the file.
+A file is handed on only after its size and mtime stood still for ``settle_seconds``; a file
+that was written but not (yet) closed must stand still longer (``OPEN_FACTOR``), which is
+what keeps a slow, chunked copy of a big file down to exactly one analysis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from djml.pipeline import FileStat
+from djml.tags import AUDIO_EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+OPEN_FACTOR = 4.0          # written-but-not-closed files must be still this many times longer
+POLL_INTERVAL = 2.0        # seconds between directory snapshots of the polling observer
+
+# (kind, src, dest, is_directory); kind: created | modified | closed | moved | deleted
+FsEvent = tuple[str, str, str | None, bool]
+
+
+def is_audio(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS
+
+
+def under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+@dataclass
+class _Pending:
+    stat: FileStat | None
+    still_since: float
+    writing: bool
+
+
+class Settler:
+    """Changed files waiting until they stop changing. Runs on the event loop only."""
+
+    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.settle = settle_seconds
+        self.clock = clock
+        self._pending: dict[str, _Pending] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def touch(self, path: str, *, writing: bool | None = None) -> None:
+        """The file changed (or may have): restart its clock."""
+        entry = self._pending.get(path)
+        if entry is None:
+            self._pending[path] = _Pending(None, self.clock(), bool(writing))
+            return
+        entry.still_since = self.clock()
+        if writing is not None:
+            entry.writing = writing
+
+    def closed(self, path: str) -> None:
+        self.touch(path, writing=False)
+
+    def discard(self, path: str) -> bool:
+        return self._pending.pop(path, None) is not None
+
+    def discard_under(self, folder: str) -> list[str]:
+        gone = [p for p in self._pending if under(p, folder)]
+        for p in gone:
+            del self._pending[p]
+        return gone
+
+    def rename(self, old: str, new: str) -> None:
+        """A pending file or folder was renamed: keep waiting under the new name."""
+        for path in [p for p in self._pending if under(p, old)]:
+            self._pending[new + path[len(old):]] = self._pending.pop(path)
+
+    def due(self) -> list[str]:
+        """Stat every pending file; return (and forget) the ones that have settled."""
+        now = self.clock()
+        ready = []
+        for path, entry in list(self._pending.items()):
+            try:
+                st = FileStat.of(path)
+            except OSError:
+                del self._pending[path]  # vanished (the delete event handles the library)
+                continue
+            if st != entry.stat:
+                entry.stat, entry.still_since = st, now
+                continue
+            needed = self.settle * (OPEN_FACTOR if entry.writing else 1.0)
+            if now - entry.still_since >= needed:
+                ready.append(path)
+                del self._pending[path]
+        return ready
+
+    def interval(self) -> float:
+        """How often :meth:`due` should run while anything is pending."""
+        return min(max(self.settle / 4, 0.05), 1.0)
+
+
+class Watcher:
+    """watchdog observers on every root, forwarding events to ``sink`` on the event loop."""
+
+    def __init__(self, roots: list[Path], polling: bool, loop: asyncio.AbstractEventLoop,
+                 sink: Callable[[FsEvent], None]):
+        self.roots = roots
+        self.polling = polling
+        self.loop = loop
+        self.sink = sink
+        self._observer = None
+
+    def start(self) -> list[Path]:
+        """Start watching; returns the roots actually watched (missing folders are skipped
+        with a warning: an unmounted drive must not look like every file was deleted)."""
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        outer = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event) -> None:
+                kind = event.event_type
+                if kind not in ("created", "modified", "closed", "moved", "deleted"):
+                    return
+                if kind == "modified" and event.is_directory:
+                    return
+                dest = os.fsdecode(event.dest_path) if event.dest_path else None
+                message: FsEvent = (kind, os.fsdecode(event.src_path), dest, event.is_directory)
+                try:
+                    outer.loop.call_soon_threadsafe(outer.sink, message)
+                except RuntimeError:  # loop closed during shutdown
+                    pass
+
+        observer = PollingObserver(timeout=POLL_INTERVAL) if self.polling else Observer()
+        watched = []
+        for root in self.roots:
+            if not root.is_dir():
+                log.warning("not watching %s: folder does not exist (yet)", root)
+                continue
+            observer.schedule(Handler(), str(root), recursive=True)
+            watched.append(root)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+        log.info("watching %s (%s)", ", ".join(map(str, watched)) or "nothing",
+                 "polling" if self.polling else "inotify/native")
+        return watched
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None

@@ -1,0 +1,189 @@
+"""The daemon's wire protocol: one module shared by the daemon, the TUI and the CLI.
+
+Newline-delimited JSON over a Unix socket (mode 0600):
+
+- request   ``{"id": 1, "method": "status", "params": {}}``
+- response  ``{"id": 1, "result": {...}}`` or ``{"id": 1, "error": {"code": "...", "message": "..."}}``
+- event     ``{"event": "item.added", "data": {...}}`` (only to connections that subscribed)
+
+The first call on a connection should be ``hello``; it reports the protocol and schema
+versions so a client can refuse to talk to a daemon it does not understand.
+
+Why a table of methods with parameter types here instead of in the daemon: the server
+validates every request against it (so a handler never sees a wrong type), and clients and
+docs can list what exists without importing the daemon. Only the standard library is
+imported: CLI one-shots import this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+PROTOCOL_VERSION = 1
+MAX_LINE_BYTES = 1 << 20          # a request line longer than this gets "too_large" and a close
+RATE_PER_SECOND = 1000.0          # per-connection token bucket: sustained requests per second
+RATE_BURST = 2000                 # ... and the burst it tolerates
+
+# Error codes (the "code" field of an error response).
+PARSE_ERROR = "parse_error"              # not JSON / not UTF-8
+INVALID_REQUEST = "invalid_request"      # JSON, but not a request object
+METHOD_NOT_FOUND = "method_not_found"
+INVALID_PARAMS = "invalid_params"
+NOT_FOUND = "not_found"                  # the item / path / model asked about does not exist
+FORBIDDEN = "forbidden"                  # a path outside the configured folders
+INTERNAL = "internal"                    # a bug in the daemon (logged with a traceback)
+RATE_LIMITED = "rate_limited"
+TOO_LARGE = "too_large"
+METHOD_NOT_AVAILABLE = "method_not_available"  # the feature (models, recommend) is not installed
+UNAVAILABLE = "unavailable"              # the daemon is shutting down
+ERROR_CODES = frozenset({
+    PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, NOT_FOUND, FORBIDDEN,
+    INTERNAL, RATE_LIMITED, TOO_LARGE, METHOD_NOT_AVAILABLE, UNAVAILABLE,
+})
+
+EVENTS = frozenset({
+    "item.added",       # {item_id, path, kind, outcome}
+    "item.updated",     # {item_id, path, outcome, old_path?}
+    "item.failed",      # {path, error, attempts, final}
+    "item.missing",     # {paths}
+    "queue.progress",   # {queued, running, settling, done, failed, files_per_second}
+    "review.changed",   # {task?, item_ids}
+    "model.trained",    # {task, version, ...}
+})
+
+# Parameter specs: name -> (accepted JSON types, required). ``float`` accepts ints too;
+# ``bool`` is never accepted where a number is expected.
+_STR, _INT, _NUM, _BOOL, _LIST, _DICT = (str,), (int,), (int, float), (bool,), (list,), (dict,)
+_ID = (int, str)
+_FILTERS = {
+    "kind": (_STR, False), "bpm": ((str, list), False), "key": ((str, int), False),
+    "genre": (_STR, False), "label": (_STR, False), "search": (_STR, False),
+    "missing": (_BOOL, False), "limit": (_INT, False), "offset": (_INT, False),
+}
+METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "hello": {"client": (_STR, False), "protocol": (_INT, False)},
+    "status": {},
+    "query": _FILTERS,
+    "show": {"ref": (_ID, True)},
+    "failed": {},
+    "scan": {"paths": (_LIST, False)},
+    "retry": {"path": (_STR, True)},
+    "review.list": {"task": (_STR, False), "limit": (_INT, False)},
+    "review.next": {"task": (_STR, False)},
+    "label.set": {"item_id": (_INT, True), "task": (_STR, True), "label": (_STR, True)},
+    "label.undo": {"item_id": (_INT, True), "task": (_STR, True)},
+    "recommend": {"ref": (_ID, True), "options": (_DICT, False)},
+    "train": {"task": (_STR, True), "model": (_STR, False)},
+    "models.list": {"task": (_STR, False)},
+    "models.activate": {"version": (_STR, True)},
+    "models.rollback": {"task": (_STR, True)},
+    "subscribe": {"events": (_LIST, True)},
+    "unsubscribe": {"events": (_LIST, False)},
+    "shutdown": {},
+}
+
+
+class ProtocolError(Exception):
+    """A request that cannot be served; becomes an error response with ``code``."""
+
+    def __init__(self, code: str, message: str, request_id: Any = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+
+
+class RemoteError(Exception):
+    """Raised by the client when the daemon answered with an error."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{message} ({code})")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Request:
+    id: Any
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One message as a JSON line. Non-JSON values (paths, datetimes) become strings, the
+    same way the CLI renders them, so output is identical through the daemon or not."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
+
+
+def request(request_id: Any, method: str, params: dict[str, Any] | None = None) -> bytes:
+    return encode({"id": request_id, "method": method, "params": params or {}})
+
+
+def response(request_id: Any, result: Any) -> bytes:
+    return encode({"id": request_id, "result": result})
+
+
+def error(request_id: Any, code: str, message: str) -> bytes:
+    return encode({"id": request_id, "error": {"code": code, "message": message}})
+
+
+def event(name: str, data: dict[str, Any]) -> bytes:
+    return encode({"event": name, "data": data})
+
+
+def parse_request(line: bytes) -> Request:
+    """Decode and validate one request line (raises :class:`ProtocolError`)."""
+    try:
+        message = json.loads(line)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(PARSE_ERROR, f"not valid JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(INVALID_REQUEST, "a request must be a JSON object")
+    request_id = message.get("id")
+    if request_id is not None and (isinstance(request_id, bool) or not isinstance(request_id, (int, str))):
+        raise ProtocolError(INVALID_REQUEST, "id must be a number or a string")
+    method = message.get("method")
+    if not isinstance(method, str):
+        raise ProtocolError(INVALID_REQUEST, "method must be a string", request_id)
+    params = message.get("params", {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise ProtocolError(INVALID_PARAMS, "params must be an object", request_id)
+    unknown_keys = set(message) - {"id", "method", "params"}
+    if unknown_keys:
+        raise ProtocolError(INVALID_REQUEST, f"unknown request fields: {sorted(unknown_keys)}", request_id)
+    if method not in METHODS:
+        raise ProtocolError(METHOD_NOT_FOUND, f"no method {method!r}", request_id)
+    check_params(method, params, request_id)
+    return Request(request_id, method, params)
+
+
+def check_params(method: str, params: dict[str, Any], request_id: Any = None) -> None:
+    spec = METHODS[method]
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise ProtocolError(
+            INVALID_PARAMS, f"{method}: unknown parameter(s) {unknown}; known: {sorted(spec)}", request_id
+        )
+    for name, (types, required) in spec.items():
+        if name not in params or params[name] is None:
+            if required:
+                raise ProtocolError(INVALID_PARAMS, f"{method}: missing parameter {name!r}", request_id)
+            continue
+        value = params[name]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise ProtocolError(
+                INVALID_PARAMS, f"{method}: {name!r} must be {wanted}, got {type(value).__name__}", request_id
+            )
+
+
+def parse_message(line: bytes) -> dict[str, Any]:
+    """Client side: decode a response or event line (raises ValueError on garbage)."""
+    message = json.loads(line)
+    if not isinstance(message, dict) or not ("event" in message or "id" in message):
+        raise ValueError(f"unexpected message from daemon: {line[:200]!r}")
+    return message

@@ -1,0 +1,129 @@
+"""Unit tests for daemon parts that need no running daemon: the settle check, the rate
+limiter and the job queue policy over a real SQLite library."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from djml import db
+from djml import protocol as p
+from djml.daemon import jobs as jobs_module
+from djml.daemon.jobs import JobQueue
+from djml.daemon.server import _Connection
+from djml.daemon.watcher import Settler
+from djml.library import Library
+from djml.pipeline import FileResult, FileStat
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_settler_waits_until_size_and_mtime_stand_still(tmp_path):
+    clock = Clock()
+    settler = Settler(2.0, clock)
+    f = tmp_path / "a.wav"
+    f.write_bytes(b"x")
+    settler.touch(str(f))
+    assert settler.due() == []           # first look: remember the stat
+    clock.now += 1.5
+    with open(f, "ab") as out:           # still growing
+        out.write(b"more")
+    assert settler.due() == []
+    clock.now += 1.9
+    assert settler.due() == []           # still for 1.9 s < 2.0 s
+    clock.now += 0.2
+    assert settler.due() == [str(f)]
+    assert len(settler) == 0
+
+
+def test_settler_waits_longer_for_files_written_but_not_closed(tmp_path):
+    clock = Clock()
+    settler = Settler(1.0, clock)
+    f = tmp_path / "b.wav"
+    f.write_bytes(b"x")
+    settler.touch(str(f), writing=True)
+    settler.due()
+    clock.now += 1.5
+    assert settler.due() == []
+    settler.closed(str(f))               # the writer closed it: normal settle applies again
+    clock.now += 1.01
+    assert settler.due() == [str(f)]
+
+
+def test_settler_forgets_vanished_and_follows_renames(tmp_path):
+    clock = Clock()
+    settler = Settler(0.0, clock)
+    (tmp_path / "d").mkdir()
+    f = tmp_path / "d" / "c.wav"
+    f.write_bytes(b"x")
+    settler.touch(str(f))
+    settler.touch(str(tmp_path / "gone.wav"))
+    os.rename(tmp_path / "d", tmp_path / "e")
+    settler.rename(str(tmp_path / "d"), str(tmp_path / "e"))
+    settler.due()
+    clock.now += 0.1
+    assert settler.due() == [str(tmp_path / "e" / "c.wav")]
+
+
+def test_rate_limiter_token_bucket(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(time, "monotonic", clock)
+    conn = _Connection(writer=None)
+    allowed = sum(conn.allow() for _ in range(p.RATE_BURST + 100))
+    assert allowed == p.RATE_BURST
+    clock.now += 10.5 / p.RATE_PER_SECOND
+    assert sum(conn.allow() for _ in range(100)) == 10
+
+
+@pytest.fixture
+def queue(tmp_path):
+    conn = db.connect(tmp_path / "lib.db")
+    yield JobQueue(Library(conn))
+    conn.close()
+
+
+def test_queue_claims_once_retries_with_backoff_then_fails(queue, tmp_path, monkeypatch):
+    f = tmp_path / "bad.wav"
+    f.write_bytes(b"junk")
+    assert queue.enqueue([str(f), str(f)]) == 1
+    assert queue.enqueue([str(f)]) == 0            # already queued: not duplicated
+    for attempt in range(1, jobs_module.MAX_ATTEMPTS + 1):
+        monkeypatch.setattr(time, "time", lambda: 10**10 + attempt * 1000)
+        ready, _ = queue.claim(5)
+        assert [j.attempts for j in ready] == [attempt]
+        assert queue.claim(5) == ([], [])          # running: not handed out twice
+        events, ids = queue.complete(ready[0], FileResult(str(f), FileStat.of(f), error="not audio"))
+        assert events[0][0] == "item.failed" and ids == []
+        assert events[0][1]["final"] is (attempt == jobs_module.MAX_ATTEMPTS)
+    assert queue.counts() == {"queued": 0, "running": 0, "failed": 1}
+    row = queue.library.location(str(f))
+    assert row is not None and row.status == "failed"
+    assert queue.enqueue([str(f)]) == 1             # retry: a fresh job replaces the failed one
+
+
+def test_queue_requeues_running_jobs_after_a_crash(queue, tmp_path):
+    f = tmp_path / "x.wav"
+    f.write_bytes(b"junk")
+    queue.enqueue([str(f)])
+    ready, _ = queue.claim(1)
+    assert queue.counts()["running"] == 1
+    assert queue.library.requeue_running() == 1
+    again, _ = queue.claim(1)
+    assert again[0].attempts == 1                   # the interrupted attempt did not count
+
+
+def test_queue_drops_jobs_for_vanished_files(queue, tmp_path):
+    f = tmp_path / "y.wav"
+    f.write_bytes(b"junk")
+    queue.enqueue([str(f)])
+    f.unlink()
+    assert queue.claim(5) == ([], [])
+    assert queue.counts() == {"queued": 0, "running": 0, "failed": 0}
