@@ -1,0 +1,167 @@
+"""The TUI against a REAL daemon (`djml daemon run` on a temporary library of generated
+audio): label ten items with keystrokes and find them in the library, retrain, browse,
+and reconnect by itself after the daemon restarts. Every daemon is stopped by pid."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from daemon_support import DaemonProcess
+from djml import config as djml_config
+from djml import synth
+from djml.client import RemoteError
+from djml.tui.app import DjmlApp
+from djml.tui.offline import OfflineScreen
+
+pytestmark = pytest.mark.timeout(240)
+
+KINDS = ["kick", "snare", "hihat", "clap", "tom", "cymbal", "perc", "bass", "synth", "fx"]
+
+
+def sync(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+    return wrapper
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    """One daemon for the module (analysing the library is the slow part); the tests run
+    in file order: labels first (clean queue), the restart last."""
+    root = tmp_path_factory.mktemp("tui-daemon")
+    home = root / "home"
+    home.mkdir()
+    d = DaemonProcess(home, root / "music")
+    d.write_config(settle=0.2)
+    with open(home / "config.toml", "a") as f:  # the TUI loads this file without DJML_HOME
+        f.write(f'data_dir = "{home / "data"}"\n')
+    for i, kind in enumerate(KINDS * 2):
+        synth.write_wav(d.samples / f"s{i:02d}_{kind}.wav", synth.one_shot(kind, seed=i))
+    for i, (bpm, key) in enumerate([(124, 9), (126, 21), (128, 0)]):
+        synth.write_wav(d.tracks / f"t{i}.wav", synth.drum_track(bpm, key, 12, seed=i))
+    d.start()
+    try:
+        with d.client() as c:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                st = c.call("status")
+                if st["library"]["samples"] + st["library"]["tracks"] >= 23 and not st["queue"]["queued"] \
+                        and not st["queue"]["running"]:
+                    break
+                time.sleep(0.3)
+            else:
+                raise AssertionError(f"library not analysed in time: {st}")
+        yield d
+    finally:
+        d.stop()
+
+
+def make_app(d: DaemonProcess, start: str = "review", task: str | None = None) -> DjmlApp:
+    return DjmlApp(djml_config.load(d.home / "config.toml"), start=start, task=task)
+
+
+async def until(pilot, predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.1)
+
+
+def review_queue_or_skip(d: DaemonProcess, need: int) -> list[dict]:
+    """The daemon's review queue once it holds ``need`` items; skips (with the reason) when
+    the models service cannot produce one in this install yet."""
+    deadline = time.monotonic() + 30
+    with d.client() as c:
+        while True:
+            try:
+                queue = c.call("review.list", task="sample_type", limit=100)
+            except RemoteError as exc:
+                pytest.skip(f"review.list is not usable in this install yet: {exc}")
+            if len(queue) >= need:
+                return queue
+            if time.monotonic() > deadline:
+                pytest.skip(f"the review queue has {len(queue)} item(s) (< {need}): no model marks items unsure yet")
+            time.sleep(0.5)
+
+
+def current_labels(db: Path) -> dict[tuple[int, str], str]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT item_id, task, label FROM labels WHERE undone_at IS NULL AND source = 'user'"
+                            " ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    return {(i, t): label for i, t, label in rows}
+
+
+@sync
+async def test_label_ten_items_with_keystrokes_then_retrain(daemon):
+    review_queue_or_skip(daemon, 10)
+    app = make_app(daemon, task="sample_type")  # as `djml review --task samples`
+    expected: dict[tuple[int, str], str] = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: len(screen.queue) >= 10, what="the review queue")
+        for n in range(10):
+            item = screen.current
+            key = str(n % 9 + 1)
+            expected[(item["item_id"], item["task"])] = screen.choices(item)[int(key) - 1]
+            await pilot.press(key)
+            await pilot.pause(0.05)
+        await until(pilot, lambda: len(current_labels(daemon.db)) >= 10, what="ten labels in the library")
+        assert current_labels(daemon.db) == expected
+        assert "10 labelled today" in str(screen.query_one("#review-header").render())
+        # Retrain the task of the next item; model.trained ends the progress indicator.
+        task = screen.current["task"] if screen.current else next(iter(expected))[1]
+        before = daemon.count("SELECT COUNT(*) FROM models WHERE task = ?", task)
+        await pilot.press("t")
+        await pilot.pause(0.1)
+        try:
+            await until(pilot, lambda: not screen.training, timeout=180, what="the retrain")
+        finally:
+            notes = [n.message for n in app._notifications]
+        if any("not installed" in m or "method_not_available" in m for m in notes):
+            pytest.skip(f"labels verified; training is not available in this install: {notes}")
+        after = daemon.count("SELECT COUNT(*) FROM models WHERE task = ?", task)
+        assert after == before + 1, notes  # 10 labels in 9 classes: enough for a new version
+
+
+@sync
+async def test_library_and_status_screens_read_the_daemon(daemon):
+    app = make_app(daemon, start="library")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: len(screen.rows) == 23, what="23 library rows")
+        await pilot.press("slash", *"kind:track", "enter")
+        await until(pilot, lambda: len(screen.rows) == 3 and all(r["kind"] == "track" for r in screen.rows),
+                    what="the track filter")
+        await pilot.press("S")
+        await pilot.pause(0.5)
+        status = app.screen
+        await until(pilot, lambda: f"pid {daemon.proc.pid}" in str(status.query_one("#status-summary").render()),
+                    what="the daemon's pid on the status screen")
+
+
+@sync
+async def test_reconnects_by_itself_after_a_daemon_restart(daemon):
+    app = make_app(daemon, start="status")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.link.connected, what="the first connection")
+        first = app.link.server["pid"]
+        daemon.stop()
+        await until(pilot, lambda: isinstance(app.screen, OfflineScreen), timeout=15, what="the offline screen")
+        daemon.start()
+        await until(pilot, lambda: app.link.connected and app.link.server["pid"] != first, timeout=30,
+                    what="the reconnection")
+        await until(pilot, lambda: not isinstance(app.screen, OfflineScreen), what="the offline screen to close")
+        # Requests work again through a fresh request connection.
+        info = await app.request("status")
+        assert info["pid"] == daemon.proc.pid != first

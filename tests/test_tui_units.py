@@ -1,0 +1,157 @@
+"""Pure parts of the TUI: filter parsing, lazy paging, M3U8 export, preview decisions,
+sparklines and bars, and the read-only label counts."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from djml import compat, keys
+from djml.tui import chain, localdb, preview
+from djml.tui.filters import Pager, parse_filter
+from djml.tui.widgets.bars import bar, prediction_lines
+from djml.tui.widgets.spark import spark
+
+
+def test_parse_filter_fields_and_free_words():
+    params, compatible = parse_filter("kind:track bpm:128-120 key:Am genre:techno label:peak-time daft punk")
+    assert params == {"kind": "track", "bpm": "120-128", "key": "8A", "genre": "techno",
+                      "label": "peak-time", "search": "daft punk"}
+    assert compatible is None
+
+
+def test_parse_filter_compatible_keys():
+    params, compatible = parse_filter("key:8A~")
+    assert "key" not in params
+    assert compatible == compat.compatible_keys(keys.parse("8A"), compat.RELAXED)
+    assert keys.parse("9A") in compatible and keys.parse("8B") in compatible
+    assert keys.parse("2A") not in compatible
+
+
+@pytest.mark.parametrize("text, message", [("kind:loop", "track or sample"), ("bpm:fast", "BPM range"),
+                                           ("key:", "needs a value"), ("key:H#", "H#")])
+def test_parse_filter_errors(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_filter(text)
+
+
+class FakeQuery:
+    """query(limit, offset, key) over ``n`` rows whose key cycles through 24 keys."""
+
+    def __init__(self, n: int):
+        self.rows = [{"id": i, "camelot": keys.camelot(i % 24)} for i in range(1, n + 1)]
+        self.calls: list[dict] = []
+
+    def __call__(self, params: dict) -> dict:
+        self.calls.append(params)
+        rows = [r for r in self.rows if "key" not in params or r["camelot"] == params["key"]]
+        page = rows[params["offset"]:params["offset"] + params["limit"]]
+        return {"items": page, "more": params["offset"] + params["limit"] < len(rows)}
+
+
+def test_pager_fetches_one_page_at_a_time():
+    fetch = FakeQuery(100_000)
+    pager = Pager(fetch, {}, page=200)
+    first = pager.next_page()
+    assert [r["id"] for r in first] == list(range(1, 201))
+    assert len(fetch.calls) == 1 and fetch.calls[0]["limit"] == 200   # never the whole library
+    second = pager.next_page()
+    assert second[0]["id"] == 201 and len(fetch.calls) == 2
+    assert not pager.exhausted
+
+
+def test_pager_merges_compatible_key_streams_in_id_order_until_exhausted():
+    fetch = FakeQuery(500)
+    wanted = [keys.parse("8A"), keys.parse("9A"), keys.parse("8B")]
+    pager = Pager(fetch, {}, compatible=wanted, page=30)
+    got = []
+    while page := pager.next_page():
+        got += page
+    expected = [r for r in fetch.rows if keys.parse(r["camelot"]) in wanted]
+    assert [r["id"] for r in got] == [r["id"] for r in expected]
+    assert pager.exhausted and pager.loaded == len(expected)
+
+
+def test_m3u8_export(tmp_path):
+    tracks = [{"id": 1, "artist": "Anna", "title": "Night", "duration": 301.4, "path": "/m/a.flac"},
+              {"id": 2, "artist": None, "title": None, "duration": None, "path": "/m/b kick.wav"}]
+    path = chain.export(tracks, "set", cwd=tmp_path)
+    assert path == tmp_path / "set.m3u8"
+    assert path.read_text(encoding="utf-8") == (
+        "#EXTM3U\n#EXTINF:301,Anna - Night\n/m/a.flac\n#EXTINF:-1,b kick.wav\n/m/b kick.wav\n")
+    into_folder = chain.export(tracks, str(tmp_path), cwd=Path("/"))
+    assert into_folder.parent == tmp_path and into_folder.name.startswith("djml-set-")
+
+
+def test_m3u8_export_errors_lose_nothing(tmp_path):
+    with pytest.raises(ValueError, match="empty"):
+        chain.export([], "x.m3u8", cwd=tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        chain.export([{"id": 1, "path": "/a.wav"}], "nowhere/x.m3u8", cwd=tmp_path)
+    with pytest.raises(ValueError, match="no known file path"):
+        chain.export([{"id": 1, "path": None}], "x.m3u8", cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _which(*installed):
+    return lambda name: f"/usr/bin/{name}" if name in installed else None
+
+
+def test_preview_explains_why_it_cannot_play(tmp_path):
+    audio = tmp_path / "a.flac"
+    audio.write_bytes(b"x")
+    no_snd = tmp_path / "nosnd"
+    p = preview.plan(str(audio), env={}, which=_which(), dev_snd=no_snd)
+    assert p.argv is None and "no audio player is installed" in p.message
+    p = preview.plan(str(audio), env={"SSH_CONNECTION": "1 2 3 4"}, which=_which("ffplay"), dev_snd=no_snd)
+    assert p.argv is None and "no sound device" in p.message and "over SSH" in p.message
+    p = preview.plan(str(tmp_path / "gone.wav"), env={}, which=_which("ffplay"), dev_snd=no_snd)
+    assert p.argv is None and "missing" in p.message
+
+
+def test_preview_picks_a_player_that_matches_the_sound_system(tmp_path):
+    audio = tmp_path / "a.flac"
+    audio.write_bytes(b"x")
+    snd = tmp_path / "snd"
+    snd.mkdir()
+    (snd / "pcmC0D0p").touch()
+    p = preview.plan(str(audio), env={}, which=_which("paplay", "aplay", "ffplay"), dev_snd=snd)
+    assert p.argv[:2] == ["ffplay", "-nodisp"] and p.argv[-1] == str(audio)
+    p = preview.plan(str(audio), env={}, which=_which("paplay", "aplay"), dev_snd=snd)
+    assert p.argv is None  # paplay needs PulseAudio, aplay cannot play FLAC
+    p = preview.plan(str(audio), env={"PULSE_SERVER": "unix:/x"}, which=_which("paplay"), dev_snd=tmp_path / "no")
+    assert p.argv == ["paplay", str(audio)]
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"x")
+    assert preview.plan(str(wav), env={}, which=_which("aplay"), dev_snd=snd).argv == ["aplay", "-q", str(wav)]
+
+
+def test_spark_and_bars():
+    assert spark([0.0, 0.5, 1.0], lo=0, hi=1) == "▁▅█"
+    assert spark([None, 1.0], lo=0, hi=1) == " █"
+    assert spark([]) == ""
+    assert bar(0.5, 10) == "█████░░░░░" and bar(None, 4) == "░░░░" and bar(7, 3) == "███"
+    text = prediction_lines([["kick", 0.75], ["snare", 0.2]], width=4).plain
+    assert text == "kick       ███░ 0.75\nsnare      █░░░ 0.20"
+
+
+def test_localdb_counts_today_and_buckets(tmp_path):
+    db = tmp_path / "library.db"
+    assert localdb.labelled_today(db) == 0 and localdb.bucket_names(db) == []
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "CREATE TABLE labels (item_id, task, label, source, created_at, undone_at);"
+        "CREATE TABLE buckets (name, created_at);"
+        "INSERT INTO buckets VALUES ('warm-up', '2026-01-01'), ('deep', '2026-01-02');")
+    now = datetime(2026, 5, 4, 15, 0, tzinfo=timezone.utc)
+    rows = [("2026-05-04T10:00:00.000+00:00", None, "user"), ("2026-05-04T11:00:00.000+00:00", "x", "user"),
+            ("2026-05-03T23:00:00.000+00:00", None, "user"), ("2026-05-04T12:00:00.000+00:00", None, "folder")]
+    conn.executemany("INSERT INTO labels VALUES (1, 'bucket', 'a', ?, ?, ?)",
+                     [(src, at, undone) for at, undone, src in rows])
+    conn.commit()
+    conn.close()
+    assert localdb.labelled_today(db, now=now) == 1
+    assert localdb.bucket_names(db) == ["warm-up", "deep"]

@@ -1,0 +1,140 @@
+"""An in-process stand-in for the daemon link, with fixed data, for the TUI's unit and
+snapshot tests (deterministic: no clock, no sockets). Integration tests use the real
+daemon instead (tests/test_tui_daemon.py)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from djml.client import RemoteError
+from djml.protocol import METHOD_NOT_FOUND, NOT_FOUND
+
+
+def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, key: str | None,
+          energy: float | None, label: str | None = None, **extra: Any) -> dict[str, Any]:
+    artist, _, title = name.partition(" - ")
+    return {
+        "id": i, "kind": kind, "artist": artist if title else None, "title": title or None, "album": None,
+        "genre": extra.pop("genre", None), "year": None, "duration": extra.pop("duration", 300.0),
+        "bpm": bpm, "bpm_confidence": 0.8 if bpm else None, "bpm_ambiguous": False, "key_confidence": 0.9,
+        "energy": energy, "loudness": -9.0, "sample_type": extra.pop("sample_type", None),
+        "path": extra.pop("path", f"/music/{'tracks' if kind == 'track' else 'samples'}/{name}.wav"),
+        "user_label": label, "predicted_label": None, "predicted_confidence": None,
+        "key": key, "key_id3": None, "camelot": camelot, "open_key": None, "missing": False, "label": label,
+        "labels": [], **extra,
+    }
+
+
+ITEMS = [
+    _item(1, "track", "Anna Lee - Night Drive", 124.0, "8A", "A minor", 6, genre="techno"),
+    _item(2, "track", "Bo Marsh - Lantern", 126.0, "9A", "E minor", 7, genre="techno"),
+    _item(3, "track", "Cleo Ray - Tidewater", 122.0, "8B", "C major", 4, genre="house"),
+    _item(4, "track", "Dex Wu - Afterglow", 128.0, "7A", "D minor", 8, "peak-time", genre="techno"),
+    _item(5, "sample", "kick_punchy_01", None, None, None, None, "kick", duration=0.4),
+    _item(6, "sample", "snare_tight_02", None, None, None, None, duration=0.3),
+    _item(7, "sample", "hat_closed_03", None, None, None, None, duration=0.1),
+]
+
+REVIEW = [
+    {"item_id": 6, "task": "sample_type", "label": "snare", "confidence": 0.41,
+     "top": [["snare", 0.41], ["clap", 0.37], ["perc", 0.12]], "model_version": "sample_type-v1",
+     "reasons": ["low confidence 0.41"]},
+    {"item_id": 2, "task": "bucket", "label": "peak-time", "confidence": 0.48,
+     "top": [["peak-time", 0.48], ["warm-up", 0.32], ["closing", 0.2]], "model_version": "bucket-v2",
+     "reasons": ["low confidence 0.48"]},
+    {"item_id": 7, "task": "sample_type", "label": "hihat", "confidence": 0.45,
+     "top": [["hihat", 0.45], ["cymbal", 0.4], ["perc", 0.15]], "model_version": "sample_type-v1",
+     "reasons": ["low confidence 0.45"]},
+]
+
+RECOMMEND = [
+    {"id": 2, "artist": "Bo Marsh", "title": "Lantern", "path": "/music/tracks/Bo Marsh - Lantern.wav",
+     "bpm": 126.0, "camelot": "9A", "energy": 7, "score": 0.82, "rank": 1,
+     "reasons": ["8A → 9A (+1, compatible)", "124 → 126 BPM (+1.6%)", "timbre similarity 0.91"],
+     "explanation": "8A → 9A (+1, compatible) · 124 → 126 BPM (+1.6%) · timbre similarity 0.91"},
+    {"id": 4, "artist": "Dex Wu", "title": "Afterglow", "path": "/music/tracks/Dex Wu - Afterglow.wav",
+     "bpm": 128.0, "camelot": "7A", "energy": 8, "score": 0.74, "rank": 2,
+     "reasons": ["8A → 7A (-1, compatible)", "124 → 128 BPM (+3.2%)", "timbre similarity 0.80"],
+     "explanation": "8A → 7A (-1, compatible) · 124 → 128 BPM (+3.2%) · timbre similarity 0.80"},
+]
+
+STATUS = {
+    "pid": 4242, "version": "0.1.0", "protocol": 1, "uptime": 3725.0, "workers": 1, "workers_running": True,
+    "watching": ["/music/tracks", "/music/samples"], "polling": False,
+    "queue": {"queued": 3, "running": 1, "failed": 1, "settling": 0, "in_flight": 1, "done": 120,
+              "failures": 1, "files_per_second": 2.5},
+    "library": {"tracks": 4, "samples": 3, "missing": 0, "failed": 1, "labels": 2, "queued_jobs": 4},
+    "models": [],
+}
+
+MODELS = [
+    {"version": "sample_type-v2", "task": "sample_type", "estimator": "hgb", "active": 1,
+     "metrics": '{"holdout_accuracy": 0.91}', "created_at": "2026-11-20T10:00:00"},
+    {"version": "sample_type-v1", "task": "sample_type", "estimator": "hgb", "active": 0,
+     "metrics": '{"holdout_accuracy": 0.84}', "created_at": "2026-11-19T10:00:00"},
+    {"version": "bucket-v2", "task": "bucket", "estimator": "rf", "active": 1,
+     "metrics": '{"holdout_accuracy": 0.66}', "created_at": "2026-11-20T11:00:00"},
+    {"version": "bucket-v1", "task": "bucket", "estimator": "rf", "active": 0,
+     "metrics": '{"holdout_accuracy": 0.58}', "created_at": "2026-11-18T11:00:00"},
+]
+
+FAILED = [{"location_id": 9, "id": None, "path": "/music/tracks/broken.mp3",
+           "error": "cannot decode: not an audio file", "last_seen": "2026-11-20T09:00:00"}]
+
+
+class FakeLink:
+    """Answers the protocol methods the TUI uses from the tables above; records calls."""
+
+    def __init__(self, connected: bool = True, fail: set[str] | None = None) -> None:
+        self.connected = connected
+        self.server = {"pid": 4242, "protocol": 1, "version": "0.1.0"}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail = fail or set()
+        self.labels: list[tuple[int, str, str]] = []
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def call(self, method: str, **params: Any) -> Any:
+        self.calls.append((method, params))
+        if method in self.fail:
+            raise RemoteError("internal", f"{method} failed on purpose")
+        by_id = {i["id"]: i for i in ITEMS}
+        if method == "review.list":
+            done = {(i, t) for i, t, _ in self.labels}
+            return [copy.deepcopy(r) for r in REVIEW if (r["item_id"], r["task"]) not in done]
+        if method == "show":
+            ref = params["ref"]
+            if ref not in by_id:
+                raise RemoteError(NOT_FOUND, f"no item matches {ref!r}")
+            return copy.deepcopy(by_id[ref])
+        if method == "query":
+            rows = [i for i in ITEMS if not params.get("kind") or i["kind"] == params["kind"]]
+            if params.get("key"):
+                rows = [i for i in rows if i["camelot"] == params["key"]]
+            offset, limit = params.get("offset", 0), params.get("limit", 100)
+            return {"items": copy.deepcopy(rows[offset:offset + limit]), "more": offset + limit < len(rows),
+                    "limit": limit, "offset": offset}
+        if method == "recommend":
+            return copy.deepcopy(RECOMMEND) if by_id[params["ref"]]["kind"] == "track" else []
+        if method == "label.set":
+            self.labels.append((params["item_id"], params["task"], params["label"]))
+            return {"label_id": len(self.labels), **params}
+        if method == "label.undo":
+            self.labels = [x for x in self.labels if (x[0], x[1]) != (params["item_id"], params["task"])]
+            return {"item_id": params["item_id"], "task": params["task"], "label": None}
+        if method == "status":
+            return copy.deepcopy(STATUS)
+        if method == "models.list":
+            return copy.deepcopy(MODELS)
+        if method == "failed":
+            return copy.deepcopy(FAILED)
+        if method == "retry":
+            return {"path": params["path"], "queued": True}
+        if method == "recommend.accept":
+            raise RemoteError(METHOD_NOT_FOUND, "no method 'recommend.accept'")
+        raise RemoteError(METHOD_NOT_FOUND, f"no method {method!r}")

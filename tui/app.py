@@ -1,0 +1,136 @@
+"""The djml TUI: four screens (review, library, recommendations, status) over one daemon link.
+
+Screens are Textual *modes*, each with its own stack, switched with F1–F4 (or R/L/M/S).
+The app owns the :class:`DaemonLink`; screens ask through :meth:`DjmlApp.request` (runs the
+blocking client call in a thread) and receive daemon events through ``daemon_event`` —
+a plain method the app calls on every screen that has been mounted, so one event reaches
+the review queue and the status log alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from textual.app import App
+from textual.binding import Binding
+
+from djml.config import Config
+
+from .connection import DaemonLink
+from .messages import DaemonConnected, DaemonEvent, DaemonLost
+from .preview import Player
+
+SCREENS = ("review", "library", "recommend", "status")
+
+
+class Link(Protocol):
+    connected: bool
+    server: dict[str, Any]
+
+    def call(self, method: str, **params: Any) -> Any: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class DjmlApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "djml"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("f1,R", "switch_mode('review')", "Review", show=False),
+        Binding("f2,L", "switch_mode('library')", "Library", show=False),
+        Binding("f3,M", "switch_mode('recommend')", "Mix", show=False),
+        Binding("f4,S", "switch_mode('status')", "Status", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, config: Config, *, link: Link | None = None, start: str = "review",
+                 task: str | None = None) -> None:
+        from .library import LibraryScreen
+        from .recommend import RecommendScreen
+        from .review import ReviewScreen
+        from .status import StatusScreen
+
+        self.MODES = {
+            "review": lambda: ReviewScreen(task=task),
+            "library": LibraryScreen,
+            "recommend": RecommendScreen,
+            "status": StatusScreen,
+        }
+        super().__init__()
+        self.config = config
+        self.link: Link = link or DaemonLink(config.socket_path, self.post_message)
+        self.start_mode = start
+        self.player = Player()
+        self.listeners: list[Any] = []
+        self.pending_seed: dict[str, Any] | None = None
+        self._offline_shown = False
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.link.start()
+        self.switch_mode(self.start_mode)
+        if not self.link.connected:
+            self.set_timer(0.6, self._offer_start_if_offline)
+
+    def _offer_start_if_offline(self) -> None:
+        if not self.link.connected and not self._offline_shown:
+            self._show_offline(None)
+
+    def on_unmount(self) -> None:
+        self.player.stop()
+        self.link.stop()
+
+    # -- talking to the daemon ---------------------------------------------------------------
+
+    async def request(self, method: str, **params: Any) -> Any:
+        """A daemon call without blocking the UI (raises DaemonUnavailable / RemoteError)."""
+        return await asyncio.to_thread(self.link.call, method, **params)
+
+    def listen(self, screen: Any) -> None:
+        if screen not in self.listeners:
+            self.listeners.append(screen)
+
+    def on_daemon_event(self, message: DaemonEvent) -> None:
+        for screen in list(self.listeners):
+            screen.daemon_event(message.name, message.data)
+
+    def on_daemon_connected(self, message: DaemonConnected) -> None:
+        from .offline import OfflineScreen
+
+        if isinstance(self.screen, OfflineScreen):
+            self.screen.dismiss()
+        if self._offline_shown:
+            self.notify(f"connected to the djml daemon (pid {message.server.get('pid')})")
+        self._offline_shown = False
+        self.sub_title = f"daemon pid {message.server.get('pid')}"
+        for screen in list(self.listeners):
+            screen.daemon_connected()
+
+    def on_daemon_lost(self, message: DaemonLost) -> None:
+        self.sub_title = "daemon not running"
+        for screen in list(self.listeners):
+            getattr(screen, "daemon_lost", lambda reason: None)(message.reason)
+        if not self._offline_shown:
+            self._show_offline(message.reason)
+
+    def _show_offline(self, reason: str | None) -> None:
+        from .offline import OfflineScreen
+
+        self._offline_shown = True
+        self.push_screen(OfflineScreen(self.config, reason))
+
+    # -- shared actions ----------------------------------------------------------------------
+
+    def preview(self, path: str | None) -> None:
+        message = self.player.toggle(path)
+        self.notify(message, severity="warning" if message.startswith("Cannot") else "information",
+                    timeout=8)
+
+    def open_recommendations(self, item: dict[str, Any]) -> None:
+        """Show what follows ``item``; the recommendations screen picks the seed up when it
+        becomes current (it may not exist yet)."""
+        self.pending_seed = item
+        self.switch_mode("recommend")

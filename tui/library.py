@@ -1,0 +1,230 @@
+"""The library browser: a filterable, sortable table that pages lazily through the
+daemon's ``query`` method, so 100k items cost one page (200 rows) at a time.
+
+Sorting re-orders the rows loaded so far (the protocol's query has no sort order yet);
+the title says so while more rows remain, and ``G`` loads everything when you want a
+complete sort of a big result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from djml.client import RemoteError
+
+from .connection import DaemonUnavailable
+from .filters import Pager, parse_filter
+from .widgets.badges import bpm_text, energy_text, key_text, name_text
+from .widgets.help import HelpScreen, screen_keys
+
+PREFETCH = 50  # load the next page when the cursor is this close to the end
+COLUMNS = (  # (key, title, sort value)
+    ("id", "ID", lambda r: r["id"]),
+    ("kind", "Kind", lambda r: r["kind"] or ""),
+    ("name", "Artist – Title / file", lambda r: name_text(r).lower()),
+    ("bpm", "BPM", lambda r: r["bpm"] if r["bpm"] is not None else -1.0),
+    ("key", "Key", lambda r: r.get("camelot") or ""),
+    ("energy", "En", lambda r: r["energy"] if r["energy"] is not None else -1.0),
+    ("label", "Label", lambda r: r.get("label") or ""),
+    ("genre", "Genre", lambda r: r.get("genre") or ""),
+)
+
+
+class LibraryScreen(Screen):
+    AUTO_FOCUS = "#library-table"
+    BINDINGS = [
+        Binding("slash", "filter", "filter", key_display="/"),
+        Binding("o", "sort", "sort"),
+        Binding("O", "reverse", "reverse", show=False),
+        Binding("m", "recommend", "next track (or Enter)"),
+        Binding("p", "preview", "play"),
+        Binding("G", "load_all", "load all", show=False),
+        Binding("r", "reload", "reload", show=False),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("escape", "close_input", "close the input", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        self.filter_text = ""
+        self.sort_column = 0
+        self.sort_reverse = False
+        self.pager: Pager | None = None
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("Library", id="library-header", classes="header")
+        yield Input(id="library-input", classes="hidden",
+                    placeholder="kind:track bpm:120-128 key:8A~ genre:techno label:peak-time words…")
+        table = DataTable(id="library-table", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, title, _ in COLUMNS:
+            table.add_column(title, key=key, width=26 if key == "name" else None)
+        self.app.listen(self)
+        if self.app.link.connected:
+            self.reload()
+
+    def daemon_connected(self) -> None:
+        self.reload()
+
+    def daemon_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "item.added" and self.pager is not None and self.pager.exhausted:
+            self.notify("new items in the library: r reloads", timeout=3)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        try:
+            params, compatible = parse_filter(self.filter_text)
+        except ValueError as exc:
+            self.notify(f"filter: {exc}", severity="error")
+            return
+        self.pager = Pager(lambda p: self.app.link.call("query", **p), params, compatible)
+        self.rows = []
+        self.query_one(DataTable).clear()
+        self.load_more()
+
+    @work(exclusive=True, group="library-page", thread=True)
+    def load_more(self, everything: bool = False) -> None:
+        pager = self.pager
+        if pager is None or pager.exhausted:
+            return
+        self._loading = True
+        try:
+            while True:
+                page = pager.next_page()
+                if pager is not self.pager:
+                    return  # a new filter replaced this pager while we waited
+                self.app.call_from_thread(self._append, page)
+                if not everything or not page:
+                    break
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.app.call_from_thread(self.notify, f"cannot load the library: {exc}", severity="error")
+        finally:
+            self._loading = False
+            self.app.call_from_thread(self._render_header)
+
+    def _append(self, page: list[dict[str, Any]]) -> None:
+        table = self.query_one(DataTable)
+        self.rows.extend(page)
+        for row in page:
+            table.add_row(*self._cells(row), key=str(row["id"]))
+        if self.sort_column or self.sort_reverse:
+            self._sort_table()
+        self._render_header()
+
+    @staticmethod
+    def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+        label = row.get("user_label") or (f"{row['predicted_label']}?" if row.get("predicted_label") else "")
+        name = name_text(row) + (" (missing)" if row.get("missing") else "")
+        return (str(row["id"]), row["kind"][0].upper() if row.get("kind") else "", name, bpm_text(row),
+                key_text(row), energy_text(row), label, row.get("genre") or "")
+
+    def _render_header(self) -> None:
+        pager = self.pager
+        more = pager is not None and not pager.exhausted
+        count = f"{len(self.rows)}{'+' if more else ''} items"
+        parts = ["Library", count]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        column = COLUMNS[self.sort_column][1]
+        order = f"sorted by {column}{' ↓' if self.sort_reverse else ''}"
+        if more and (self.sort_column or self.sort_reverse):
+            order += " (loaded rows; G loads all)"
+        parts.append(order)
+        self.query_one("#library-header", Static).update(" · ".join(parts))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if (event.cursor_row >= len(self.rows) - PREFETCH and self.pager is not None
+                and not self.pager.exhausted and not self._loading):
+            self.load_more()
+
+    # -- sorting -------------------------------------------------------------------------------
+
+    def action_sort(self) -> None:
+        self.sort_column = (self.sort_column + 1) % len(COLUMNS)
+        self._sort_table()
+
+    def action_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._sort_table()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        index = event.column_index
+        if index == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        self.sort_column = index
+        self._sort_table()
+
+    def _sort_table(self) -> None:
+        key_fn = COLUMNS[self.sort_column][2]
+        by_id = {str(r["id"]): r for r in self.rows}
+        # DataTable.sort hands the key function the row's cell values; cell 0 is the item id.
+        self.query_one(DataTable).sort(key=lambda cells: key_fn(by_id[cells[0]]), reverse=self.sort_reverse)
+        self._render_header()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def selected(self) -> dict[str, Any] | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None:
+            return None
+        try:
+            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        except Exception:
+            return None
+        return next((r for r in self.rows if str(r["id"]) == key), None)
+
+    def action_filter(self) -> None:
+        field = self.query_one("#library-input", Input)
+        field.value = self.filter_text
+        field.remove_class("hidden")
+        field.focus()
+
+    def action_close_input(self) -> None:
+        self.query_one("#library-input", Input).add_class("hidden")
+        self.query_one(DataTable).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        try:
+            parse_filter(text)
+        except ValueError as exc:
+            self.notify(f"filter: {exc}", severity="error")
+            return
+        self.filter_text = text
+        self.action_close_input()
+        self.reload()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_recommend()
+
+    def action_recommend(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.app.open_recommendations(row)
+
+    def action_preview(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.app.preview(row.get("path"))
+
+    def action_load_all(self) -> None:
+        self.load_more(everything=True)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Library", screen_keys(self.BINDINGS)))

@@ -1,0 +1,245 @@
+"""Recommendations: what to play after the seed track, ranked with scores and reasons.
+Accepting a suggestion records it as feedback, appends it to the set chain and continues
+from it; ``w`` exports the chain as an M3U8 playlist."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from djml.client import RemoteError
+
+from . import chain as chain_io
+from . import feedback
+from .connection import DaemonUnavailable
+from .widgets.badges import bpm_text, key_text, name_text
+from .widgets.help import HelpScreen, screen_keys
+
+KEY_MODES = ("relaxed", "strict", "any")
+ENERGY = (None, "up", "steady", "down")
+
+
+class RecommendScreen(Screen):
+    AUTO_FOCUS = "#rec-table"
+    BINDINGS = [
+        Binding("a", "accept", "accept (or Enter)"),
+        Binding("x", "drop_last", "drop last"),
+        Binding("k", "key_mode", "key mode"),
+        Binding("e", "energy", "energy"),
+        Binding("w", "export", "export m3u8"),
+        Binding("slash", "seed", "seed", key_display="/"),
+        Binding("p", "preview", "play", show=False),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("escape", "close_input", "close the input", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seed: dict[str, Any] | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.chain: list[dict[str, Any]] = []
+        self.key_mode = KEY_MODES[0]
+        self.energy: str | None = None
+        self.bpm_tolerance = 6.0
+        self._input_mode: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Recommendations · choose a track in the library (L, then Enter) or press /",
+                     id="rec-header", classes="header")
+        with Horizontal(id="rec-body"):
+            yield DataTable(id="rec-table", cursor_type="row")
+            yield Static("", id="chain")
+        yield Static("", id="rec-why")
+        yield Input(id="rec-input", classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("#", key="rank")
+        table.add_column("Artist – Title / file", key="name", width=26)
+        table.add_column("BPM", key="bpm")
+        table.add_column("Key", key="key")
+        table.add_column("Score", key="score")
+        self.app.listen(self)
+        self._render_chain()
+
+    def on_screen_resume(self) -> None:
+        if self.app.pending_seed is not None:
+            item, self.app.pending_seed = self.app.pending_seed, None
+            self.set_seed(item)
+        self.query_one(DataTable).focus()
+
+    def daemon_connected(self) -> None:
+        if self.seed is not None:
+            self.load()
+
+    def daemon_event(self, name: str, data: dict[str, Any]) -> None:
+        pass  # rankings only change when the library does; r/accept reload on demand
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"n": 15, "bpm_tolerance": self.bpm_tolerance, "key_mode": self.key_mode, "energy": self.energy}
+
+    def set_seed(self, item: dict[str, Any], *, new_chain: bool = True) -> None:
+        self.seed = dict(item)
+        self.seed.setdefault("id", item.get("item_id"))
+        if new_chain:
+            self.chain = [self.seed]
+        self._render_chain()
+        self.load()
+
+    @work(exclusive=True, group="rec-load")
+    async def load(self) -> None:
+        seed = self.seed
+        if seed is None:
+            return
+        self._render_header()
+        try:
+            rows = await self.app.request("recommend", ref=seed["id"], options=self.options)
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.rows = []
+            self.query_one(DataTable).clear()
+            self.query_one("#rec-why", Static).update(f"Cannot recommend: {exc}")
+            return
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(str(row["rank"]), name_text(row), bpm_text(row), row.get("camelot") or "–",
+                          f"{row['score']:.2f}", key=str(row["id"]))
+        if not rows:
+            self.query_one("#rec-why", Static).update(
+                "No suggestions pass the filters: k relaxes the key rule, e changes the energy direction.")
+        self._render_why()
+
+    def _render_header(self) -> None:
+        seed = self.seed or {}
+        energy = self.energy or "any"
+        self.query_one("#rec-header", Static).update(
+            f"Next after #{seed.get('id')} {name_text(seed)} · {bpm_text(seed)} BPM · {key_text(seed)}"
+            f" · key {self.key_mode} · energy {energy} · ±{self.bpm_tolerance:g}%")
+
+    def _render_why(self) -> None:
+        row = self.current
+        why = self.query_one("#rec-why", Static)
+        if row is None:
+            return
+        text = Text()
+        text.append(f"{row['rank']}. {name_text(row)}", style="bold")
+        text.append(f"  score {row['score']:.2f}\n")
+        text.append(" · ".join(row.get("reasons") or [row.get("explanation", "")]))
+        why.update(text)
+
+    def _render_chain(self) -> None:
+        text = Text("Set chain\n", style="bold")
+        if not self.chain:
+            text.append("(empty)", style="dim")
+        for n, item in enumerate(self.chain, 1):
+            text.append(f"{n:>2}. {name_text(item)[:19]}\n")
+            text.append(f"    {bpm_text(item)} · {key_text(item)}\n", style="dim")
+        self.query_one("#chain", Static).update(text)
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._render_why()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_accept()
+
+    def action_accept(self) -> None:
+        row = self.current
+        if row is not None and self.seed is not None:
+            self.accept(self.seed, row)
+
+    @work(exclusive=True, group="rec-accept")
+    async def accept(self, seed: dict[str, Any], row: dict[str, Any]) -> None:
+        options = {k: v for k, v in self.options.items() if k != "n"}
+        try:
+            where = await asyncio.to_thread(feedback.accept, self.app.link.call, self.app.config,
+                                            seed["id"], row["id"], options)
+            info = await self.app.request("show", ref=row["id"])
+        except (DaemonUnavailable, RemoteError, ValueError, OSError) as exc:
+            self.notify(f"could not record the choice: {exc}", severity="error", timeout=10)
+            return
+        self.chain.append(info)
+        self.notify(f"#{row['id']} follows #{seed['id']} (feedback saved in the {where})")
+        self.set_seed(info, new_chain=False)
+
+    def action_drop_last(self) -> None:
+        if len(self.chain) > 1:
+            self.chain.pop()
+            self.set_seed(self.chain[-1], new_chain=False)
+
+    def action_key_mode(self) -> None:
+        self.key_mode = KEY_MODES[(KEY_MODES.index(self.key_mode) + 1) % len(KEY_MODES)]
+        self.load()
+
+    def action_energy(self) -> None:
+        self.energy = ENERGY[(ENERGY.index(self.energy) + 1) % len(ENERGY)]
+        self.load()
+
+    def action_export(self) -> None:
+        self._open_input("export", f"write the chain to (a file or folder; Enter = ./{chain_io.default_name()})")
+
+    def action_seed(self) -> None:
+        self._open_input("seed", "seed track: item id, file path or artist/title words")
+
+    def _open_input(self, mode: str, placeholder: str) -> None:
+        field = self.query_one("#rec-input", Input)
+        self._input_mode = mode
+        field.placeholder = placeholder
+        field.value = ""
+        field.remove_class("hidden")
+        field.focus()
+
+    def action_close_input(self) -> None:
+        self.query_one("#rec-input", Input).add_class("hidden")
+        self._input_mode = None
+        self.query_one(DataTable).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        mode, value = self._input_mode, event.value.strip()
+        self.action_close_input()
+        if mode == "export":
+            try:
+                path = chain_io.export(self.chain, value or chain_io.default_name(), Path.cwd())
+            except (ValueError, OSError) as exc:
+                self.notify(f"not exported: {exc}", severity="error", timeout=10)
+                return
+            self.notify(f"wrote {len(self.chain)} tracks to {path}")
+        elif mode == "seed" and value:
+            self.find_seed(value)
+
+    @work(exclusive=True, group="rec-seed")
+    async def find_seed(self, ref: str) -> None:
+        try:
+            info = await self.app.request("show", ref=int(ref) if ref.isdigit() else ref)
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.notify(f"no such track: {exc}", severity="error")
+            return
+        self.set_seed(info)
+
+    def action_preview(self) -> None:
+        row = self.current
+        if row is not None:
+            self.app.preview(row.get("path"))
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Recommendations", screen_keys(self.BINDINGS)))

@@ -1,0 +1,216 @@
+"""Status: daemon uptime, queue depth and throughput (sparkline), failures with a retry
+action, model versions with their metrics (holdout accuracy per version as a sparkline),
+and the most recent daemon events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, RichLog, Static
+
+from djml.client import RemoteError
+
+from .connection import DaemonUnavailable
+from .widgets.help import HelpScreen, screen_keys
+from .widgets.spark import spark
+
+POLL_SECONDS = 2.0
+HISTORY = 40
+
+
+def duration(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+
+
+def accuracy(model: dict[str, Any]) -> float | None:
+    metrics = model.get("metrics")
+    if isinstance(metrics, str):
+        try:
+            metrics = json.loads(metrics)
+        except ValueError:
+            return None
+    if not isinstance(metrics, dict):
+        return None
+    for name in ("holdout_accuracy", "accuracy", "cv_accuracy"):
+        if isinstance(metrics.get(name), (int, float)):
+            return float(metrics[name])
+    return None
+
+
+class StatusScreen(Screen):
+    AUTO_FOCUS = "#failures"
+    BINDINGS = [
+        Binding("t", "retry", "retry failed file (or Enter)"),
+        Binding("r", "refresh", "refresh"),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(self, clock=time.strftime) -> None:
+        super().__init__()
+        self.throughput: deque[float] = deque(maxlen=HISTORY)
+        self.failures: list[dict[str, Any]] = []
+        self.models: list[dict[str, Any]] = []
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="status-body"):
+            yield Static("Status · connecting…", id="status-summary")
+            yield Static("Failures (Enter retries)", classes="section")
+            yield DataTable(id="failures", cursor_type="row")
+            yield Static("Models", classes="section")
+            yield DataTable(id="models", cursor_type="row")
+            yield Static("", id="accuracy")
+            yield Static("Recent events", classes="section")
+            yield RichLog(id="events", max_lines=200, wrap=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        failures = self.query_one("#failures", DataTable)
+        failures.add_column("File", key="path", width=40)
+        failures.add_column("Why", key="error", width=30)
+        models = self.query_one("#models", DataTable)
+        for key, title in (("task", "Task"), ("version", "Version"), ("estimator", "Model"),
+                           ("active", "Active"), ("acc", "Acc"), ("created", "Created")):
+            models.add_column(title, key=key)
+        self.app.listen(self)
+        self.set_interval(POLL_SECONDS, self._poll)
+        if self.app.link.connected:
+            self.refresh_all()
+
+    def _poll(self) -> None:
+        if self.app.link.connected and self.app.screen is self:
+            self.refresh_status()
+
+    def daemon_connected(self) -> None:
+        self._log("connected", {"pid": self.app.link.server.get("pid")})
+        self.refresh_all()
+
+    def daemon_lost(self, reason: str) -> None:
+        self._log("disconnected", {"reason": reason})
+
+    def daemon_event(self, name: str, data: dict[str, Any]) -> None:
+        self._log(name, data)
+        if name == "queue.progress" and isinstance(data.get("files_per_second"), (int, float)):
+            self.throughput.append(float(data["files_per_second"]))
+        if name in ("item.failed", "model.trained"):
+            self.refresh_all()
+
+    def _log(self, name: str, data: dict[str, Any]) -> None:
+        brief = ", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, (dict, list)))[:120]
+        self.query_one("#events", RichLog).write(f"{self._clock('%H:%M:%S')} {name} {brief}")
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        self.refresh_status()
+        self.refresh_lists()
+
+    @work(exclusive=True, group="status-poll")
+    async def refresh_status(self) -> None:
+        try:
+            info = await self.app.request("status")
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.query_one("#status-summary", Static).update(f"Status · daemon not reachable: {exc}")
+            return
+        queue = info.get("queue", {})
+        if not self.throughput or queue.get("queued") or queue.get("running"):
+            self.throughput.append(float(queue.get("files_per_second") or 0.0))
+        self._render_summary(info)
+
+    def _render_summary(self, info: dict[str, Any]) -> None:
+        q, lib = info.get("queue", {}), info.get("library", {})
+        text = Text()
+        text.append("Daemon ", style="bold")
+        text.append(f"pid {info.get('pid')} · v{info.get('version')} · up {duration(info.get('uptime', 0))}"
+                    f" · {info.get('workers')} worker(s) · watching {len(info.get('watching', []))} folder(s)\n")
+        text.append("Queue  ", style="bold")
+        text.append(f"{q.get('queued', 0)} queued · {q.get('running', 0)} running · {q.get('settling', 0)} settling"
+                    f" · {q.get('done', 0)} done · {q.get('failures', 0)} failed\n")
+        text.append("Speed  ", style="bold")
+        text.append(f"{q.get('files_per_second', 0):.2f} files/s  {spark(list(self.throughput), lo=0)}\n")
+        text.append("Library ", style="bold")
+        text.append(f"{lib.get('tracks', 0)} tracks · {lib.get('samples', 0)} samples · {lib.get('labels', 0)} labels"
+                    f" · {lib.get('missing', 0)} missing · {lib.get('failed', 0)} failed")
+        self.query_one("#status-summary", Static).update(text)
+
+    @work(exclusive=True, group="status-lists")
+    async def refresh_lists(self) -> None:
+        try:
+            failures = await self.app.request("failed")
+            models = await self.app.request("models.list")
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.notify(f"status: {exc}", severity="error")
+            return
+        self.failures, self.models = failures, models
+        table = self.query_one("#failures", DataTable)
+        table.clear()
+        for f in failures:
+            table.add_row(f["path"], (f.get("error") or "")[:60], key=f["path"])
+        if not failures:
+            table.add_row("(no failed files)", "")
+        mt = self.query_one("#models", DataTable)
+        mt.clear()
+        for m in models:
+            acc = accuracy(m)
+            mt.add_row(m["task"], m["version"], m.get("estimator", ""), "●" if m.get("active") else "",
+                       "–" if acc is None else f"{acc:.2f}", str(m.get("created_at", ""))[:16], key=m["version"])
+        self._render_accuracy(models)
+
+    def _render_accuracy(self, models: list[dict[str, Any]]) -> None:
+        """Holdout accuracy per version, oldest → newest, one sparkline per task."""
+        by_task: dict[str, list[dict[str, Any]]] = {}
+        for m in models:
+            by_task.setdefault(m["task"], []).append(m)
+        text = Text()
+        for task, rows in sorted(by_task.items()):
+            rows.sort(key=lambda m: str(m.get("created_at", "")))
+            values = [accuracy(m) for m in rows]
+            last = next((v for v in reversed(values) if v is not None), None)
+            text.append(f"{task:<12} ", style="bold")
+            text.append(f"{spark(values, lo=0.0, hi=1.0):<20} ")
+            text.append(f"{len(rows)} version(s)" + ("" if last is None else f", latest accuracy {last:.2f}") + "\n")
+        if not models:
+            text.append("No trained models yet: label items in the review queue (R).", style="dim")
+        self.query_one("#accuracy", Static).update(text)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "failures":
+            self.action_retry()
+
+    def action_retry(self) -> None:
+        table = self.query_one("#failures", DataTable)
+        if not self.failures or table.cursor_row is None or table.cursor_row >= len(self.failures):
+            self.notify("no failed file selected", severity="warning")
+            return
+        self.retry(self.failures[table.cursor_row]["path"])
+
+    @work(group="status-retry")
+    async def retry(self, path: str) -> None:
+        try:
+            result = await self.app.request("retry", path=path)
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.notify(f"retry failed: {exc}", severity="error", timeout=10)
+            return
+        self.notify(f"queued again: {result.get('path', path)}" if result.get("queued") else f"already queued: {path}")
+
+    def action_refresh(self) -> None:
+        self.refresh_all()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Status", screen_keys(self.BINDINGS)))

@@ -1,0 +1,1 @@
+"""Small reusable pieces: confidence bars, key/BPM badges, the help overlay."""

@@ -1,0 +1,36 @@
+"""Compact renderings of the facts a DJ checks first: tempo, key, energy, name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def bpm_text(row: dict[str, Any]) -> str:
+    bpm = row.get("bpm")
+    if bpm is None:
+        return "–"
+    text = f"{bpm:.1f}".rstrip("0").rstrip(".") if bpm % 1 else f"{bpm:.0f}"
+    return text + ("?" if row.get("bpm_ambiguous") else "")
+
+
+def key_text(row: dict[str, Any], long: bool = False) -> str:
+    """Camelot first (what mixing needs); ``long`` adds the standard name: '8A · A minor'."""
+    camelot = row.get("camelot")
+    if not camelot:
+        return "–"
+    return f"{camelot} · {row.get('key')}" if long and row.get("key") else camelot
+
+
+def energy_text(row: dict[str, Any]) -> str:
+    energy = row.get("energy")
+    return "–" if energy is None else f"{energy:.0f}"
+
+
+def name_text(row: dict[str, Any]) -> str:
+    """'Artist – Title', else the file name (samples rarely have tags)."""
+    parts = [x for x in (row.get("artist"), row.get("title")) if x]
+    if parts:
+        return " – ".join(parts)
+    path = row.get("path")
+    return Path(path).name if path else f"#{row.get('id') or row.get('item_id')}"
