@@ -1,0 +1,347 @@
+"""`djml train`, `evaluate`, `models …`, `import-labels`, `feedback import`,
+`export-predictions`, `predict`: the learning side of the CLI.
+
+Training and evaluation import sklearn/torch (they are not quick one-shots); `models list`,
+`export-predictions` and the CSV imports stay light (sqlite3 + numpy at most).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from djml.cli import EXIT_USAGE
+
+TASK_CHOICES = click.Choice(["samples", "buckets", "genre", "mood", "sample_type", "bucket"])
+
+
+def _task(text: str) -> str:
+    from djml.models import task_name
+
+    return task_name(text)
+
+
+def _writer(state):
+    from djml import db
+    from djml.library import Library
+
+    return Library(db.connect(state.config.db_path))
+
+
+def _reader(state):
+    from djml import db
+
+    return db.connect_readonly(state.config.db_path)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"djml: {message}", err=True)
+    raise click.exceptions.Exit(EXIT_USAGE)
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+@click.command()
+@click.option("--task", required=True, type=TASK_CHOICES, help="What to learn.")
+@click.option("--model", "backend", type=click.Choice(["rf", "et", "hgb", "hybrid", "cnn"]),
+              help="rf/et/hgb: trees on engineered features (default); hybrid: audio + text MLP (tracks);"
+                   " cnn: log-mel CNN (samples).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def train(state, task: str, backend: str | None, as_json: bool) -> None:
+    """Train a new model version from your labels.
+
+    The new version is compared with the active one on a held-out slice of your labels;
+    it becomes active only if it is not worse (otherwise it is kept, marked rejected, and
+    the old model stays). Buckets need at least 10 labels in 2 buckets.
+    """
+    from djml.models.service import TrainError, train as run_train
+
+    try:
+        result = run_train(_writer(state), state.config, _task(task), backend)
+    except TrainError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    if result["status"] == "not_enough_labels":
+        _fail(f"not enough labels to train {result['task']}: {result['labels']} labelled in "
+              f"{result['classes']} class(es); need {result['needed']}")
+    line = (f"{result['status']} {result['version']}: held-out accuracy {_pct(result.get('holdout_accuracy'))}"
+            f" on {result['n_holdout']} item(s), before {_pct(result.get('before_accuracy'))}"
+            f" ({result.get('before_version') or 'no previous model'}); {result['n_labels']} labels")
+    click.echo(line)
+    if result["status"] == "rejected":
+        click.echo(f"kept {result['active_version']} active (the new model was worse)")
+    else:
+        click.echo(f"re-predicted {result.get('predicted', 0)} item(s)")
+
+
+@click.command()
+@click.option("--task", required=True, type=click.Choice([*TASK_CHOICES.choices, "recommend"]))
+@click.option("--model", "backend", type=click.Choice(["rf", "et", "hgb", "hybrid", "cnn"]), help="Model type to evaluate.")
+@click.option("--cv", "folds", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
+@click.option("-k", type=click.IntRange(min=1), default=10, show_default=True, help="List length (recommend).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write all metrics as JSON.")
+@click.pass_obj
+def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Path | None) -> None:
+    """Cross-validate a model type on your labels: accuracy, macro-F1, per-class
+    precision/recall, confusion matrix, k-fold mean ± std. `--task recommend` scores the
+    recommender on your sets (held-out next track)."""
+    if task == "recommend":
+        from djml.recommend_eval import evaluate_recommendations
+
+        result = evaluate_recommendations(_reader(state), state.config, k)
+        click.echo(result.get("table", ""))
+    else:
+        from djml.models.crossval import cross_validate_task
+
+        result = cross_validate_task(_writer(state), _task(task), backend, folds)
+        if "error" in result:
+            _fail(result["error"])
+        _print_report(result)
+    if out:
+        out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+def _print_report(r: dict) -> None:
+    click.echo(f"{r['task']} / {r['backend']}: {r['n']} labelled items, {r['folds']}-fold CV")
+    click.echo(f"accuracy {r['accuracy_mean']:.3f} ± {r['accuracy_std']:.3f}   "
+               f"macro-F1 {r['macro_f1_mean']:.3f} ± {r['macro_f1_std']:.3f}")
+    click.echo(f"{'class':<16}{'precision':>10}{'recall':>8}{'f1':>7}{'n':>6}")
+    for c, s in r["per_class"].items():
+        click.echo(f"{c[:15]:<16}{s['precision']:>10.2f}{s['recall']:>8.2f}{s['f1']:>7.2f}{s['support']:>6}")
+    classes, m = r["confusion"]["classes"], r["confusion"]["matrix"]
+    click.echo("confusion (rows true, columns predicted):")
+    width = max(6, max(len(c[:10]) for c in classes) + 1)
+    click.echo(" " * 12 + "".join(f"{c[:10]:>{width}}" for c in classes))
+    for c, row in zip(classes, m):
+        click.echo(f"{c[:11]:<12}" + "".join(f"{v:>{width}}" for v in row))
+
+
+@click.group()
+def models() -> None:
+    """List, activate, roll back, compare and delete model versions."""
+
+
+@models.command("list")
+@click.option("--task", type=TASK_CHOICES)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def models_list(state, task: str | None, as_json: bool) -> None:
+    """Every model version, newest first; * marks the active one per task."""
+    from djml.models import registry
+
+    rows = registry.list_models(_reader(state), _task(task) if task else None)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo("No models yet. The shipped sample model is registered when samples are first"
+                   " predicted; train buckets with `djml train --task buckets`.")
+        return
+    for m in rows:
+        metrics = m["metrics"]
+        acc = metrics.get("holdout_accuracy", metrics.get("loko_drum_accuracy"))
+        flags = " rejected" if metrics.get("rejected") else ""
+        click.echo(f"{'*' if m['active'] else ' '} {m['version']:<46} {m['task']:<12} {m['estimator']:<7}"
+                   f" acc {_pct(acc):>6}  n={metrics.get('n_labels', m['metadata'].get('n_train', '?'))}"
+                   f"  {m['created_at'][:19]}{flags}")
+
+
+@models.command("activate")
+@click.argument("version")
+@click.pass_obj
+def models_activate(state, version: str) -> None:
+    """Make VERSION the active model of its task."""
+    from djml.models import registry
+
+    try:
+        row = registry.activate(_writer(state), version)
+    except registry.RegistryError as exc:
+        _fail(str(exc))
+    click.echo(f"active {row['task']} model: {row['version']}")
+
+
+@models.command("rollback")
+@click.argument("task", type=TASK_CHOICES)
+@click.pass_obj
+def models_rollback(state, task: str) -> None:
+    """Re-activate the version before the active one."""
+    from djml.models import registry
+
+    try:
+        row = registry.rollback(_writer(state), _task(task))
+    except registry.RegistryError as exc:
+        _fail(str(exc))
+    click.echo(f"rolled back: active {row['task']} model is now {row['version']}")
+
+
+@models.command("delete")
+@click.argument("version")
+@click.pass_obj
+def models_delete(state, version: str) -> None:
+    """Delete an inactive VERSION (its file and its predictions)."""
+    from djml.models import registry
+
+    try:
+        registry.delete(_writer(state), version)
+    except registry.RegistryError as exc:
+        _fail(str(exc))
+    click.echo(f"deleted {version}")
+
+
+@models.command("compare")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def models_compare(state, a: str, b: str, as_json: bool) -> None:
+    """Compare versions A and B on the same labelled items (McNemar exact test).
+
+    Items are your own labels for the task; a p-value below 0.05 means the accuracy
+    difference is unlikely to be chance."""
+    from djml.models import registry
+    from djml.models.crossval import compare_versions
+
+    try:
+        result = compare_versions(_writer(state), a, b)
+    except registry.RegistryError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    if result["n"] == 0:
+        _fail("no labelled items both models can predict")
+    click.echo(f"{result['n']} labelled items: A {_pct(result['accuracy_a'])}, B {_pct(result['accuracy_b'])};"
+               f" only A right {result['only_a_correct']}, only B right {result['only_b_correct']};"
+               f" McNemar p = {result['p_value']:.4f}")
+    if result.get("note"):
+        click.echo(result["note"])
+
+
+def _import(state, file: Path, task: str | None, source: str, event: str | None) -> None:
+    from djml.models.feedback import parse_csv
+
+    library = _writer(state)
+    parsed = parse_csv(library.conn, file, _task(task) if task else None)
+    if parsed.errors:
+        for e in parsed.errors:
+            click.echo(f"  {e}", err=True)
+        _fail(f"{file}: {len(parsed.errors)} problem(s); nothing was imported")
+    n = library.import_labels(parsed.rows, source, feedback_event=event)
+    tasks = sorted({t for _, t, _ in parsed.rows})
+    click.echo(f"imported {n} label(s) for {', '.join(tasks)}")
+    from djml.models.service import new_labels_since_training
+
+    for t in tasks:
+        fresh = new_labels_since_training(library.conn, t)
+        if fresh >= state.config.retrain_after:
+            click.echo(f"{fresh} new {t} labels since the last training: run `djml train --task {t}`"
+                       " (the daemon does it automatically)")
+
+
+@click.command("import-labels")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--task", type=TASK_CHOICES, help="Task for a plain 'label' column.")
+@click.pass_obj
+def import_labels(state, file: Path, task: str | None) -> None:
+    """Import training labels from a CSV (columns: track_id|item_id|path and
+    bucket|sample_type|genre|mood|label[,task]). Every row is checked first; one bad
+    row imports nothing."""
+    _import(state, file, task, "import", None)
+
+
+@click.group()
+def feedback() -> None:
+    """Corrections to the models' labels."""
+
+
+@feedback.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--task", type=TASK_CHOICES, default="buckets", show_default=True,
+              help="Task for a plain 'label' column.")
+@click.pass_obj
+def feedback_import(state, file: Path, task: str) -> None:
+    """Import corrections from a CSV: `track_id,correct_bucket` or `path,bucket` (or any
+    column set import-labels accepts). All rows or none; errors name the line."""
+    _import(state, file, task, "user", "label_correction")
+
+
+@click.command("export-predictions")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--task", type=TASK_CHOICES, help="Only this task.")
+@click.option("--unsure", is_flag=True, help="Only unsure predictions (the review queue's material).")
+@click.option("--below", type=click.FloatRange(0, 1), help="Only predictions with confidence below this.")
+@click.pass_obj
+def export_predictions(state, file: Path, task: str | None, unsure: bool, below: float | None) -> None:
+    """Write predictions as CSV: path, artist, title, task, label, confidence, unsure,
+    model_version, predicted_at ('-' as FILE writes to stdout)."""
+    conn = _reader(state)
+    where, params = [], []
+    if task:
+        where.append("p.task = ?")
+        params.append(_task(task))
+    if unsure:
+        where.append("p.unsure = 1")
+    if below is not None:
+        where.append("p.confidence < ?")
+        params.append(below)
+    sql = ("SELECT (SELECT l.path FROM locations l WHERE l.item_id = i.id ORDER BY l.status = 'ok' DESC, l.id LIMIT 1)"
+           " AS path, i.artist, i.title, p.task, p.label, p.confidence, p.unsure, p.model_version, p.predicted_at"
+           " FROM predictions p JOIN items i ON i.id = p.item_id"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.confidence, i.id")
+    rows = conn.execute(sql, params).fetchall()
+    handle = sys.stdout if str(file) == "-" else open(file, "w", newline="", encoding="utf-8")
+    try:
+        w = csv.writer(handle)
+        w.writerow(["path", "artist", "title", "task", "label", "confidence", "unsure", "model_version", "predicted_at"])
+        for r in rows:
+            w.writerow([r["path"], r["artist"] or "", r["title"] or "", r["task"], r["label"],
+                        f"{r['confidence']:.4f}", r["unsure"], r["model_version"], r["predicted_at"]])
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
+    if handle is not sys.stdout:
+        click.echo(f"wrote {len(rows)} prediction(s) to {file}", err=True)
+
+
+@click.command()
+@click.argument("ref", metavar="PATH|ID|TEXT")
+@click.option("--task", type=TASK_CHOICES, help="Only this task (default: every task of the item's kind).")
+@click.option("--debug", is_flag=True, help="Explain: top feature contributions and nearest labelled items.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def predict(state, ref: str, task: str | None, debug: bool, as_json: bool) -> None:
+    """Predict one item now with the active models (and store the prediction)."""
+    from djml import query
+    from djml.models.crossval import explain_item
+    from djml.models.service import predict_items
+
+    library = _writer(state)
+    item_id = query.resolve_item(library.conn, ref)
+    if item_id is None:
+        _fail(f"no item matches {ref!r}")
+    results = [r for r in predict_items(library, state.config, [item_id]) if task is None or r["task"] == _task(task)]
+    if debug:
+        for r in results:
+            r["debug"] = explain_item(library, r["task"], item_id)
+    if as_json:
+        click.echo(json.dumps(results, indent=2, default=str))
+        return
+    for r in results:
+        if r["label"] is None:
+            click.echo(f"{r['task']}: no prediction ({'; '.join(r['reasons'])}){' — ' + r['error'] if r.get('error') else ''}")
+            continue
+        top = ", ".join(f"{lab} {p:.2f}" for lab, p in r["top"])
+        flag = f"  UNSURE: {'; '.join(r['reasons'])}" if r["unsure"] else ""
+        click.echo(f"{r['task']}: {r['label']} ({top}) by {r['model_version']}{flag}")
+        for line in r.get("debug", {}).get("lines", []):
+            click.echo(f"    {line}")

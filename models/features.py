@@ -1,0 +1,285 @@
+"""Feature assembly: library rows (items + analyses + vectors) → numeric matrices.
+
+A *feature spec* is part of every saved estimator, so the exact columns a model was trained
+on (names, vector dimensions, the analyzer that produced them, a fitted genre-token
+vocabulary) travel with it: a model can refuse input from a different analyzer instead of
+silently predicting garbage. Only numpy and sqlite3 here (no sklearn, no torch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from djml import keys
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_CHUNK = 500  # SQLite variable limit stays far away
+
+
+class FeatureError(ValueError):
+    """Rows cannot be turned into the features a model expects (missing or mismatched data)."""
+
+
+@dataclass
+class ItemRow:
+    """Everything a feature spec may use about one item (one query, no audio decoding)."""
+
+    id: int
+    kind: str
+    path: str | None = None
+    artist: str | None = None
+    title: str | None = None
+    genre: str | None = None
+    comment: str | None = None
+    duration: float | None = None
+    bpm: float | None = None
+    bpm_ambiguous: bool = False
+    key: int | None = None
+    energy: float | None = None
+    loudness: float | None = None
+    sample_type: str | None = None
+    analyzer_version: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def tokens(text: str | None) -> list[str]:
+    """Lower-case word tokens of a tag ("Deep House; Techno" → deep, house, techno)."""
+    return _TOKEN.findall((text or "").lower())
+
+
+def load_rows(
+    conn: sqlite3.Connection, item_ids: Iterable[int] | None = None, *, kind: str | None = None,
+    spaces: Sequence[str] = (),
+) -> list[ItemRow]:
+    """Items (by id, or every item of ``kind``) with analysis facts and the named vector
+    spaces. Order follows ``item_ids`` when given, else item id."""
+    select = (
+        "SELECT i.id, i.kind, i.artist, i.title, i.genre, i.comment, i.duration, a.bpm,"
+        " a.bpm_ambiguous, a.key, a.energy, a.loudness, a.sample_type, a.analyzer_version, a.data,"
+        " (SELECT l.path FROM locations l WHERE l.item_id = i.id"
+        "   ORDER BY l.status = 'ok' DESC, l.id LIMIT 1) AS path"
+        " FROM items i LEFT JOIN analyses a ON a.item_id = i.id"
+    )
+    if item_ids is None:
+        cur = conn.execute(select + (" WHERE i.kind = ?" if kind else "") + " ORDER BY i.id",
+                           (kind,) if kind else ())
+        raw = cur.fetchall()
+        ids = [r["id"] for r in raw]
+    else:
+        ids = list(dict.fromkeys(int(i) for i in item_ids))
+        raw = []
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            raw.extend(conn.execute(select + f" WHERE i.id IN ({marks})", chunk).fetchall())
+    by_id = {r["id"]: _row(r) for r in raw}
+    if spaces:
+        for chunk in _chunks(list(by_id)):
+            marks = ",".join("?" * len(chunk))
+            space_marks = ",".join("?" * len(spaces))
+            for v in conn.execute(
+                f"SELECT item_id, space, vector FROM vectors WHERE item_id IN ({marks})"
+                f" AND space IN ({space_marks})", [*chunk, *spaces]
+            ):
+                by_id[v["item_id"]].vectors[v["space"]] = np.frombuffer(v["vector"], dtype="<f4")
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _row(r: sqlite3.Row) -> ItemRow:
+    return ItemRow(
+        id=r["id"], kind=r["kind"], path=r["path"], artist=r["artist"], title=r["title"],
+        genre=r["genre"], comment=r["comment"], duration=r["duration"], bpm=r["bpm"],
+        bpm_ambiguous=bool(r["bpm_ambiguous"]), key=r["key"], energy=r["energy"],
+        loudness=r["loudness"], sample_type=r["sample_type"], analyzer_version=r["analyzer_version"],
+        data=json.loads(r["data"]) if r["data"] else {},
+    )
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return default
+    return f if math.isfinite(f) else default
+
+
+def key_circle(key: int | None) -> tuple[float, float, float, float]:
+    """(sin, cos) of the Camelot wheel position, minor flag, missing flag.
+
+    Neighbouring Camelot numbers are harmonically compatible, so a circular encoding puts
+    8A next to 7A and 9A (and 12 next to 1), which a plain integer would not."""
+    if key is None:
+        return 0.0, 0.0, 0.0, 1.0
+    angle = 2 * math.pi * (keys.camelot_number(key) - 1) / 12
+    return math.sin(angle), math.cos(angle), float(keys.is_minor(key)), 0.0
+
+
+class FeatureSpec:
+    """Base: ``fit`` learns anything data-dependent (vocabularies); ``transform`` builds X."""
+
+    spaces: tuple[str, ...] = ()
+    names: list[str]
+
+    def fit(self, rows: Sequence[ItemRow]) -> "FeatureSpec":
+        return self
+
+    def transform(self, rows: Sequence[ItemRow]) -> np.ndarray:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "spaces": list(self.spaces), "names": list(self.names)}
+
+
+def _vector(row: ItemRow, space: str, dim: int | None) -> np.ndarray:
+    vec = row.vectors.get(space)
+    if vec is None:
+        raise FeatureError(f"item {row.id} has no '{space}' vector (not analysed yet?)")
+    if dim is not None and vec.size != dim:
+        raise FeatureError(
+            f"item {row.id}: '{space}' vector has {vec.size} values, the model expects {dim}"
+            " (analysed by a different analyzer version — re-analyse or retrain)"
+        )
+    return vec
+
+
+class SampleFeatures(FeatureSpec):
+    """The analysis feature vector of a sample, its envelope/timbre scalars, and its log-mel
+    patch average-pooled to a coarse 8 x 8 grid (spectral shape over time: what separates
+    a tom from a kick or a clap from a snare, which frame statistics blur)."""
+
+    spaces = ("sample", "logmel")
+    SCALARS = ("log_duration", "attack", "decay", "brightness", "noisiness", "log_pitch",
+               "pitched", "is_loop", "loudness")
+    POOL = 8
+
+    def __init__(self) -> None:
+        self.dim: int | None = None
+        self.patch: int | None = None
+        self.names = []
+
+    @classmethod
+    def names_for(cls, dim: int) -> list[str]:
+        pooled = [f"logmel_t{t}_m{m}" for t in range(cls.POOL) for m in range(cls.POOL)]
+        return [f"sample_vec_{i}" for i in range(dim)] + list(cls.SCALARS) + pooled
+
+    def fit(self, rows: Sequence[ItemRow]) -> "SampleFeatures":
+        self.dim = int(_vector(rows[0], "sample", None).size)
+        self.patch = int(_vector(rows[0], "logmel", None).size)
+        self.names = self.names_for(self.dim)
+        return self
+
+    def scalars(self, row: ItemRow) -> list[float]:
+        d = row.data
+        pitch = _num(d.get("pitch_hz"))
+        return [
+            math.log1p(_num(row.duration if row.duration is not None else d.get("duration"))),
+            _num(d.get("attack")), _num(d.get("decay")), _num(d.get("brightness")),
+            _num(d.get("noisiness")), math.log1p(pitch), float(pitch > 0),
+            float(row.sample_type == "loop"), _num(row.loudness, -60.0) / 60.0,
+        ]
+
+    def pooled(self, row: ItemRow) -> np.ndarray:
+        """Square patch (frames x mels) → POOL x POOL block means."""
+        flat = _vector(row, "logmel", self.patch)
+        side = int(round(math.sqrt(flat.size)))
+        b = side // self.POOL
+        patch = flat.reshape(side, side)[: b * self.POOL, : b * self.POOL]
+        return patch.reshape(self.POOL, b, self.POOL, b).mean(axis=(1, 3)).ravel()
+
+    def transform(self, rows: Sequence[ItemRow]) -> np.ndarray:
+        out = np.empty((len(rows), len(self.names)), dtype=np.float32)
+        n_scalars = len(self.SCALARS)
+        for i, row in enumerate(rows):
+            out[i, : self.dim] = _vector(row, "sample", self.dim)
+            out[i, self.dim:self.dim + n_scalars] = self.scalars(row)
+            out[i, self.dim + n_scalars:] = self.pooled(row)
+        return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+class TrackFeatures(FeatureSpec):
+    """Tracks: BPM, key on the Camelot circle, energy, genre tokens (v0.1), optionally the
+    audio feature vector and the text embedding (v0.3 hybrid).
+
+    ``genre_tokens`` is off for the genre/mood heads (the tag is their target)."""
+
+    BASE = ("bpm", "bpm_missing", "bpm_ambiguous", "key_sin", "key_cos", "minor", "key_missing",
+            "energy", "loudness")
+
+    def __init__(self, *, genre_tokens: bool = True, audio: bool = False, text: bool = False,
+                 max_tokens: int = 40):
+        self.genre_tokens = genre_tokens
+        self.spaces = tuple(s for s, on in (("audio", audio), ("text", text)) if on)
+        self.max_tokens = max_tokens
+        self.vocab: list[str] = []
+        self.dims: dict[str, int] = {}
+        self.names = list(self.BASE)
+
+    def fit(self, rows: Sequence[ItemRow]) -> "TrackFeatures":
+        if self.genre_tokens:
+            counts = Counter(t for r in rows for t in set(tokens(r.genre)))
+            self.vocab = sorted(t for t, n in counts.most_common(self.max_tokens) if n >= 2)
+        self.dims = {}
+        for space in self.spaces:
+            present = [r.vectors[space] for r in rows if space in r.vectors]
+            if not present:
+                raise FeatureError(f"no training item has a '{space}' vector")
+            self.dims[space] = int(present[0].size)
+        self.names = (list(self.BASE) + [f"genre:{t}" for t in self.vocab]
+                      + [f"{s}_{i}" for s in self.spaces for i in range(self.dims[s])])
+        return self
+
+    def transform(self, rows: Sequence[ItemRow]) -> np.ndarray:
+        out = np.zeros((len(rows), len(self.names)), dtype=np.float32)
+        index = {t: len(self.BASE) + i for i, t in enumerate(self.vocab)}
+        for i, row in enumerate(rows):
+            bpm = _num(row.bpm)
+            out[i, :len(self.BASE)] = [
+                bpm / 100.0, float(row.bpm is None), float(row.bpm_ambiguous), *key_circle(row.key),
+                _num(row.energy, 5.0) / 10.0, _num(row.loudness, -14.0) / 20.0,
+            ]
+            for t in tokens(row.genre):
+                if t in index:
+                    out[i, index[t]] = 1.0
+            col = len(self.BASE) + len(self.vocab)
+            for space in self.spaces:
+                dim = self.dims[space]
+                out[i, col:col + dim] = _vector(row, space, dim)
+                col += dim
+        return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+class LogmelFeatures(FeatureSpec):
+    """Log-mel patches of samples, stored by the analyzer as (frames, mels), stacked to
+    (n, 1, mels, frames) for the CNN (time last, so augmentation shifts time)."""
+
+    spaces = ("logmel",)
+
+    def __init__(self, shape: tuple[int, int] | None = None) -> None:
+        self.shape = shape  # (frames, mels) as stored
+        self.names = []
+
+    def fit(self, rows: Sequence[ItemRow]) -> "LogmelFeatures":
+        if self.shape is None:
+            raise FeatureError("LogmelFeatures needs the patch shape (mels, frames)")
+        self.names = [f"logmel_{self.shape[0]}x{self.shape[1]}"]
+        return self
+
+    def transform(self, rows: Sequence[ItemRow]) -> np.ndarray:
+        assert self.shape is not None
+        size = self.shape[0] * self.shape[1]
+        out = np.stack([_vector(r, "logmel", size).reshape(self.shape).T for r in rows])
+        return out[:, None, :, :].astype(np.float32)

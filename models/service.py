@@ -1,0 +1,303 @@
+"""What the daemon and the CLI call: predict, learn from labels, train, review queue.
+
+Every write goes through :class:`djml.library.Library` (the one writer); this module only
+decides *what* to write. Failures of one model (missing weights, vectors from another
+analyzer version) are reported in the returned dicts and logged, never raised into the
+daemon's loop: a broken model must not stop analysis.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from djml.models import KIND_OF_TASK, TASKS, TASKS_BY_KIND
+from djml.models import labels as label_sources
+from djml.models import registry
+from djml.models.features import FeatureError, FeatureSpec, ItemRow, load_rows
+
+if TYPE_CHECKING:
+    from djml.config import Config
+    from djml.library import Library
+    from djml.models.estimators import Estimator
+
+log = logging.getLogger(__name__)
+
+MIN_LABELS = 10      # below this (or < 2 classes) a personal model is not trained: all to review
+HOLDOUT_FRACTION = 0.25
+DEFAULT_BACKEND = {"sample_type": "et", "bucket": "rf", "genre": "rf", "mood": "rf"}
+BACKENDS_BY_TASK = {"sample_type": ("et", "rf", "hgb", "cnn"), "bucket": ("rf", "hybrid"),
+                    "genre": ("rf", "hybrid"), "mood": ("rf", "hybrid")}
+
+
+class TrainError(ValueError):
+    """Training cannot run as asked (unknown task/model combination)."""
+
+
+# -- predicting -------------------------------------------------------------------------------
+
+
+def unsure_reasons(row: ItemRow, confidence: float | None, threshold: float) -> list[str]:
+    """Why a prediction needs a human: low confidence, or facts the DJ relies on are missing."""
+    reasons = []
+    if confidence is None:
+        reasons.append("no model yet")
+    elif confidence < threshold:
+        reasons.append(f"low confidence {confidence:.2f}")
+    if row.kind == "track":
+        if row.bpm is None:
+            reasons.append("missing BPM")
+        elif row.bpm_ambiguous:
+            reasons.append("BPM octave ambiguous")
+        if row.key is None:
+            reasons.append("missing key")
+    return reasons
+
+
+def _active_estimator(library: "Library", task: str) -> tuple[dict[str, Any] | None, "Estimator | None", str | None]:
+    row = registry.ensure_shipped(library) if task == "sample_type" else registry.active(library.conn, task)
+    if row is None:
+        return None, None, None
+    try:
+        return row, registry.load(row), None
+    except Exception as exc:  # ModelFileError, or unpickling classes from another version
+        log.warning("cannot load %s model %s: %s", task, row["version"], exc)
+        return row, None, f"model {row['version']} cannot be loaded: {exc}"
+
+
+def usable(rows: Sequence[ItemRow], spec: FeatureSpec) -> tuple[list[ItemRow], list[ItemRow]]:
+    """Split rows into (have every vector the spec needs, lack one)."""
+    ok, missing = [], []
+    dims = getattr(spec, "dims", {}) or {}
+    for r in rows:
+        good = all(s in r.vectors and (s not in dims or r.vectors[s].size == dims[s]) for s in spec.spaces)
+        (ok if good else missing).append(r)
+    return ok, missing
+
+
+def predict_items(library: "Library", config: "Config", item_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """Predict every applicable task for the items with the active models and store the
+    predictions (label, confidence, top 3, unsure, model_version). Returns one dict per
+    (item, task) for events: item_id, task, label, confidence, top, unsure, reasons,
+    model_version (label None when no model can predict yet)."""
+    ids = list(item_ids)
+    if not ids:
+        return []
+    base = load_rows(library.conn, ids)
+    out: list[dict[str, Any]] = []
+    for kind, tasks in TASKS_BY_KIND.items():
+        rows = [r for r in base if r.kind == kind]
+        if not rows:
+            continue
+        if kind == "sample":
+            _store_folder_labels(library, config, rows)
+        for task in tasks:
+            out.extend(_predict_task(library, config, task, rows))
+    return out
+
+
+def _predict_task(library: "Library", config: "Config", task: str, rows: list[ItemRow]) -> list[dict[str, Any]]:
+    row, est, error = _active_estimator(library, task)
+    results: list[dict[str, Any]] = []
+    if est is not None:
+        with_vectors = load_rows(library.conn, [r.id for r in rows], spaces=est.features.spaces)
+        if "text" in est.features.spaces:
+            from djml.models import text
+
+            text.ensure_embeddings(library, with_vectors)
+        ok, missing = usable(with_vectors, est.features)
+        try:
+            proba = est.predict_proba(ok) if ok else np.zeros((0, len(est.classes_)))
+        except FeatureError as exc:
+            ok, missing, error = [], with_vectors, str(exc)
+        for r, p in zip(ok, proba):
+            order = np.argsort(-p)[:3]
+            top = [[str(est.classes_[j]), round(float(p[j]), 4)] for j in order]
+            reasons = unsure_reasons(r, float(p[order[0]]), config.review_threshold)
+            results.append({"item_id": r.id, "task": task, "label": top[0][0], "confidence": top[0][1],
+                            "top": top, "unsure": bool(reasons), "reasons": reasons,
+                            "model_version": row["version"]})
+        library.store_predictions(results)
+        rows = missing
+        error = error or (f"{len(missing)} item(s) lack vectors the model needs" if missing else None)
+    for r in rows:
+        results.append({"item_id": r.id, "task": task, "label": None, "confidence": None, "top": [],
+                        "unsure": True, "reasons": unsure_reasons(r, None, config.review_threshold),
+                        "model_version": row["version"] if row else None, "error": error})
+    return results
+
+
+def _store_folder_labels(library: "Library", config: "Config", rows: list[ItemRow]) -> None:
+    """Sample-pack folder names ("Kicks/", "Hats/") become weak labels (source 'folder')
+    for samples that have no label yet; a user label always wins (it is newer)."""
+    have = label_sources.current_labels(library.conn, "sample_type")
+    new = []
+    for r in rows:
+        if r.id in have or not r.path:
+            continue
+        if label := label_sources.folder_label(r.path, config.samples):
+            new.append((r.id, "sample_type", label))
+    if new:
+        library.import_labels(new, "folder")
+
+
+# -- labels and retraining --------------------------------------------------------------------
+
+
+def new_labels_since_training(conn: sqlite3.Connection, task: str) -> int:
+    current = registry.active(conn, task)
+    since = current["created_at"] if current else ""
+    return conn.execute(
+        "SELECT COUNT(*) FROM labels WHERE task = ? AND undone_at IS NULL AND source IN ('user', 'import')"
+        " AND created_at > ?", (task, since)).fetchone()[0]
+
+
+def on_label(library: "Library", config: "Config", item_id: int, task: str) -> dict[str, Any]:
+    """Called after a label is set: counts labels since the active model was trained and
+    says whether to retrain (``train_needed``); the daemon runs :func:`train` off the hot path.
+    A first personal model is wanted as soon as enough labels exist to train one."""
+    conn = library.conn
+    fresh = new_labels_since_training(conn, task)
+    known = label_sources.training_labels(conn, task)
+    classes = {label for label, _ in known.values()}
+    has_model = registry.active(conn, task) is not None
+    enough = len(known) >= MIN_LABELS and len(classes) >= 2
+    needed = fresh >= config.retrain_after or (not has_model and enough and task != "sample_type")
+    return {"item_id": item_id, "task": task, "new_labels": fresh, "labels": len(known),
+            "classes": len(classes), "train_needed": bool(needed and (enough or task == "sample_type"))}
+
+
+# -- review queue -----------------------------------------------------------------------------
+
+
+def review_queue(conn: sqlite3.Connection, config: "Config", task: str | None = None,
+                 limit: int = 50) -> list[dict[str, Any]]:
+    """Items to review, best teaching value first (see :mod:`djml.models.review`)."""
+    from djml.models.review import queue
+
+    return queue(conn, config, task, limit)
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def make_estimator(task: str, backend: str, logmel_shape: tuple[int, int] | None = None) -> "Estimator":
+    from djml.models.estimators import Estimator
+    from djml.models.features import LogmelFeatures, SampleFeatures, TrackFeatures
+
+    if backend not in BACKENDS_BY_TASK[task]:
+        raise TrainError(f"model {backend!r} is not available for {task} "
+                         f"(choose from {', '.join(BACKENDS_BY_TASK[task])})")
+    if task == "sample_type":
+        spec: FeatureSpec = LogmelFeatures(logmel_shape) if backend == "cnn" else SampleFeatures()
+    elif task == "bucket":
+        spec = TrackFeatures(genre_tokens=True, audio=backend == "hybrid", text=backend == "hybrid")
+    else:  # genre / mood: the tag is the target, so no genre tokens and no text (it embeds genres)
+        spec = TrackFeatures(genre_tokens=False, audio=True)
+    return Estimator(task, backend, spec)
+
+
+def training_data(library: "Library", task: str, spaces: Sequence[str]) -> tuple[list[ItemRow], list[str], np.ndarray]:
+    """Labelled rows of ``task`` that have the needed vectors (text embeddings are computed
+    for those that lack them), with labels and weights."""
+    known = label_sources.training_labels(library.conn, task)
+    rows = [r for r in load_rows(library.conn, sorted(known), spaces=spaces) if r.kind == KIND_OF_TASK[task]]
+    if "text" in spaces:
+        from djml.models import text
+
+        text.ensure_embeddings(library, rows)
+    rows = [r for r in rows if all(s in r.vectors for s in spaces)]
+    return rows, [known[r.id][0] for r in rows], np.array([known[r.id][1] for r in rows], np.float32)
+
+
+def split_holdout(labels: Sequence[str], weights: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train/holdout indices; only strong labels (weight 1) are held out, and only
+    from classes with at least 2 of them, so every held-out class is also trained on."""
+    rng = np.random.default_rng(seed)
+    held: list[int] = []
+    y = np.asarray(labels)
+    for c in sorted(set(labels)):
+        strong = np.flatnonzero((y == c) & (weights >= 1.0))
+        if len(strong) >= 2:
+            k = max(1, int(round(len(strong) * HOLDOUT_FRACTION)))
+            held.extend(rng.choice(strong, size=k, replace=False).tolist())
+    mask = np.zeros(len(y), bool)
+    mask[held] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+def train(library: "Library", config: "Config", task: str, model: str | None = None) -> dict[str, Any]:
+    """Train a new version of ``task``; compare with the active model on a held-out slice of
+    the user's labels; activate it unless it is worse (then it is kept as 'rejected' and
+    the old model stays: automatic rollback). Re-predicts the task's items when activated."""
+    from djml.models.evaluate import accuracy, macro_f1
+
+    if task not in TASKS:
+        raise TrainError(f"unknown task {task!r}")
+    backend = model or DEFAULT_BACKEND[task]
+    shape = _logmel_shape() if backend == "cnn" else None
+    est = make_estimator(task, backend, shape)
+    rows, labels, weights = training_data(library, task, est.features.spaces)
+    base = _base_set(library, est) if task == "sample_type" else None
+    n_classes = len(set(labels) | (set(base[1]) if base else set()))
+    if (len(rows) < MIN_LABELS and base is None) or n_classes < 2:
+        return {"status": "not_enough_labels", "task": task, "labels": len(rows), "classes": n_classes,
+                "needed": f">= {MIN_LABELS} labels in >= 2 classes"}
+    train_idx, hold_idx = split_holdout(labels, weights)
+    pick = lambda idx, seq: [seq[i] for i in idx]  # noqa: E731
+    candidate = make_estimator(task, backend, shape).fit(
+        pick(train_idx, rows), pick(train_idx, labels), weights=weights[train_idx], extra=base)
+    metrics: dict[str, Any] = {"n_labels": len(rows), "n_holdout": int(len(hold_idx)), "backend": backend}
+    before_version = None
+    if len(hold_idx):
+        hold_rows, hold_y = pick(hold_idx, rows), pick(hold_idx, labels)
+        after = candidate.predict(hold_rows)
+        metrics.update(holdout_accuracy=accuracy(hold_y, after), holdout_macro_f1=macro_f1(hold_y, after))
+        current_row, current, _ = _active_estimator(library, task)
+        if current is not None:
+            before_version = current_row["version"]
+            try:
+                metrics["before_accuracy"] = accuracy(hold_y, current.predict(load_rows(
+                    library.conn, [r.id for r in hold_rows], spaces=current.features.spaces)))
+                metrics["before_version"] = before_version
+            except FeatureError as exc:
+                metrics["before_error"] = str(exc)
+    rejected = "before_accuracy" in metrics and metrics["holdout_accuracy"] < metrics["before_accuracy"]
+    metrics["rejected"] = rejected
+    final = candidate if rejected else make_estimator(task, backend, shape).fit(
+        rows, labels, weights=weights, extra=base)
+    final.metadata["metrics"] = metrics
+    version = registry.register(library, config, final, metrics, activate=not rejected)
+    result = {"status": "rejected" if rejected else "activated", "task": task, "version": version,
+              "active_version": before_version if rejected else version, **metrics}
+    if not rejected:
+        ids = [r[0] for r in library.conn.execute("SELECT id FROM items WHERE kind = ?", (KIND_OF_TASK[task],))]
+        result["predicted"] = len(predict_items_for_task(library, config, task, ids))
+    return result
+
+
+def predict_items_for_task(library: "Library", config: "Config", task: str, item_ids: list[int]) -> list[dict[str, Any]]:
+    """Re-predict one task for many items (after training), in chunks."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(item_ids), 2000):
+        rows = load_rows(library.conn, item_ids[start:start + 2000])
+        out.extend(_predict_task(library, config, task, rows))
+    return out
+
+
+def _base_set(library: "Library", est: "Estimator") -> tuple[np.ndarray, list[str], np.ndarray] | None:
+    """The shipped training set (engineered features), when its feature layout matches the
+    estimator's: user corrections are then learnt *on top of* the shipped knowledge."""
+    from djml.models.shipped_data import load_base
+
+    return load_base(est)
+
+
+def _logmel_shape() -> tuple[int, int]:
+    from djml.models.shipped_data import logmel_shape
+
+    return logmel_shape()

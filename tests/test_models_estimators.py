@@ -1,0 +1,80 @@
+"""Estimators: train / predict / save / load round trip with metadata; corrupt files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from djml.models.estimators import Estimator, ModelFileError
+from djml.models.features import FeatureError, load_rows
+from djml.models.service import make_estimator
+from models_support import track_library
+
+
+@pytest.fixture
+def tracks(tmp_path):
+    library, truth = track_library(tmp_path, per_bucket=10)
+    rows = load_rows(library.conn, sorted(truth), spaces=("audio",))
+    return rows, [truth[r.id] for r in rows]
+
+
+@pytest.mark.parametrize("backend", ["rf", "hybrid"])
+def test_round_trip_keeps_predictions_and_metadata(tmp_path, tracks, backend):
+    rows, labels = tracks
+    est = make_estimator("genre" if backend == "hybrid" else "bucket", backend)
+    est.fit(rows[:24], labels[:24])
+    proba = est.predict_proba(rows[24:])
+    assert proba.shape == (len(rows) - 24, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert np.mean(np.array(est.predict(rows[24:])) == np.array(labels[24:])) >= 0.8
+
+    digest = est.save(tmp_path / "m.pkl")
+    loaded = Estimator.load(tmp_path / "m.pkl")
+    np.testing.assert_allclose(loaded.predict_proba(rows[24:]), proba, atol=1e-6)
+    meta = loaded.metadata
+    assert meta["classes"] == sorted(set(labels)) and meta["n_train"] == 24
+    assert len(meta["training_hash"]) == 64 and len(digest) == 64
+    assert meta["features"]["names"] == est.features.names
+    assert {"numpy", "scikit-learn", "torch", "python"} <= set(meta["versions"])
+
+
+def test_training_hash_depends_on_labels(tracks):
+    rows, labels = tracks
+    a = make_estimator("bucket", "rf").fit(rows, labels)
+    flipped = labels[:-1] + [next(l for l in set(labels) if l != labels[-1])]
+    b = make_estimator("bucket", "rf").fit(rows, flipped)
+    assert a.metadata["training_hash"] != b.metadata["training_hash"]
+
+
+def test_key_is_encoded_on_the_camelot_circle(tracks):
+    from djml.models.features import key_circle
+    from djml import keys
+
+    eight_a, nine_a, two_a = (key_circle(keys.parse(k)) for k in ("8A", "9A", "2A"))
+    near = np.hypot(eight_a[0] - nine_a[0], eight_a[1] - nine_a[1])
+    far = np.hypot(eight_a[0] - two_a[0], eight_a[1] - two_a[1])
+    assert near < far
+    assert key_circle(None)[3] == 1.0
+
+
+def test_mismatched_vectors_are_refused(tracks):
+    rows, labels = tracks
+    est = make_estimator("genre", "rf").fit(rows, labels)
+    rows[0].vectors["audio"] = np.zeros(5, np.float32)
+    with pytest.raises(FeatureError, match="expects"):
+        est.predict_proba(rows[:1])
+
+
+def test_corrupt_or_foreign_file_gives_clear_error(tmp_path):
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="cannot read model"):
+        Estimator.load(bad)
+    with pytest.raises(ModelFileError, match="cannot read model"):
+        Estimator.load(tmp_path / "missing.pkl")
+
+
+def test_single_class_is_refused(tracks):
+    rows, _ = tracks
+    with pytest.raises(ValueError, match="two classes"):
+        make_estimator("bucket", "rf").fit(rows[:5], ["warm-up"] * 5)

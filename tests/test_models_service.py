@@ -1,0 +1,124 @@
+"""Service: predictions with confidence/top-3/unsure, cold start to review, training with
+before/after held-out accuracy, automatic rollback, label counting, folder labels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from djml.config import Config
+from djml.models import registry, service
+from models_support import add_sample, add_track, track_library
+
+
+@pytest.fixture
+def lib(tmp_path):
+    library, truth = track_library(tmp_path, per_bucket=10)
+    config = Config(config_path=tmp_path / "config.toml", data_dir=tmp_path / "data", retrain_after=5)
+    return library, config, truth
+
+
+def label_some(library, truth, n):
+    ids = sorted(truth)[:n]
+    for i in ids:
+        library.set_label(i, "bucket", truth[i])
+    return ids
+
+
+def test_cold_start_sends_everything_to_review(lib):
+    library, config, truth = lib
+    results = service.predict_items(library, config, sorted(truth))
+    buckets = [r for r in results if r["task"] == "bucket"]
+    assert len(buckets) == len(truth) and all(r["label"] is None and r["unsure"] for r in buckets)
+    assert library.conn.execute("SELECT COUNT(*) FROM predictions WHERE task = 'bucket'").fetchone()[0] == 0
+    queue = service.review_queue(library.conn, config, "bucket", limit=10)
+    assert len(queue) == 10 and all("no prediction yet" in q["reasons"] for q in queue)
+    assert service.train(library, config, "bucket")["status"] == "not_enough_labels"
+
+
+def test_train_predict_store_and_review(lib):
+    library, config, truth = lib
+    labelled = label_some(library, truth, 15)
+    signal = service.on_label(library, config, labelled[-1], "bucket")
+    assert signal["train_needed"] and signal["new_labels"] == 15
+    result = service.train(library, config, "bucket")
+    assert result["status"] == "activated" and result["n_holdout"] >= 3
+    assert result["holdout_accuracy"] >= 0.6 and result["predicted"] == len(truth)
+    row = registry.active(library.conn, "bucket")
+    assert row["version"] == result["version"] and row["metrics"]["holdout_accuracy"] == result["holdout_accuracy"]
+    preds = library.conn.execute("SELECT * FROM predictions WHERE task = 'bucket'").fetchall()
+    assert len(preds) == len(truth)
+    correct = sum(p["label"] == truth[p["item_id"]] for p in preds)
+    assert correct / len(preds) >= 0.8
+    top = json.loads(preds[0]["top"])
+    assert len(top) == 3 and top[0][0] == preds[0]["label"] and top[0][1] >= top[1][1] >= top[2][1]
+    # labelled items never come back in the queue
+    queue = service.review_queue(library.conn, config, "bucket", limit=100)
+    assert not {q["item_id"] for q in queue} & set(labelled)
+    assert service.on_label(library, config, labelled[0], "bucket")["new_labels"] == 0
+
+
+def test_missing_key_or_bpm_is_unsure_even_when_confident(lib, tmp_path):
+    library, config, truth = lib
+    label_some(library, truth, 15)
+    service.train(library, config, "bucket")
+    odd = add_track(library, tmp_path, 999, "peak-time", np.random.default_rng(9), key=None)
+    (r,) = [p for p in service.predict_items(library, config, [odd]) if p["task"] == "bucket"]
+    assert r["unsure"] and "missing key" in r["reasons"]
+    assert odd in {q["item_id"] for q in service.review_queue(library.conn, config, "bucket", 200)}
+
+
+def test_worse_model_is_rejected_and_old_one_stays_active(lib, monkeypatch):
+    library, config, truth = lib
+    label_some(library, truth, 24)
+    first = service.train(library, config, "bucket")
+    assert first["status"] == "activated"
+
+    real = service.make_estimator
+
+    def broken(task, backend, shape=None):  # a learner that trains on shuffled labels
+        est = real(task, backend, shape)
+
+        def shuffled_fit(X, y, w=None, **kw):
+            del est.fit_arrays  # back to the real method (and keeps the estimator picklable)
+            return est.fit_arrays(X, list(np.random.default_rng(0).permutation(y)), w, **kw)
+
+        est.fit_arrays = shuffled_fit
+        return est
+
+    monkeypatch.setattr(service, "make_estimator", broken)
+    second = service.train(library, config, "bucket")
+    assert second["status"] == "rejected"
+    assert second["holdout_accuracy"] < second["before_accuracy"]
+    assert registry.active(library.conn, "bucket")["version"] == first["version"]
+    assert registry.get(library.conn, second["version"])["metrics"]["rejected"] is True
+
+
+def test_genre_head_learns_from_tags_and_fills_gaps(lib, tmp_path):
+    library, config, truth = lib
+    result = service.train(library, config, "genre")
+    assert result["status"] == "activated"
+    untagged = add_track(library, tmp_path, 500, "peak-time", np.random.default_rng(5))
+    library.conn.execute("UPDATE items SET genre = NULL WHERE id = ?", (untagged,))
+    (r,) = [p for p in service.predict_items(library, config, [untagged]) if p["task"] == "genre"]
+    assert r["label"] == "techno"
+
+
+def test_folder_names_become_weak_labels(tmp_path):
+    from models_support import open_library
+
+    library = open_library(tmp_path)
+    config = Config(config_path=tmp_path / "c.toml", data_dir=tmp_path / "data", samples=[tmp_path / "packs"])
+    rng = np.random.default_rng(1)
+    kick = add_sample(library, tmp_path / "packs", 1, "kick", rng, folder="Pack A/Kicks")
+    hat = add_sample(library, tmp_path / "packs", 2, "hihat", rng, folder="Pack A/Hats/Closed")
+    plain = add_sample(library, tmp_path / "packs", 3, "snare", rng, folder="Pack A/Misc")
+    service.predict_items(library, config, [kick, hat, plain])
+    labels = {r["item_id"]: (r["label"], r["source"]) for r in library.conn.execute("SELECT * FROM labels")}
+    assert labels == {kick: ("kick", "folder"), hat: ("hihat", "folder")}
+    library.set_label(kick, "sample_type", "perc")  # the user's word wins and is not overwritten
+    service.predict_items(library, config, [kick])
+    assert library.conn.execute(
+        "SELECT label FROM labels WHERE item_id = ? ORDER BY id DESC LIMIT 1", (kick,)).fetchone()[0] == "perc"
