@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from djml import db, query
 from djml import protocol as p
 from djml.config import Config
 from djml.library import Library
+from djml.models.enrich import after_store
 from djml.pipeline import FileStat
 from djml.scan import plan, walk
 
@@ -42,7 +42,6 @@ PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress e
 SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
 THROUGHPUT_WINDOW = 60.0
 QUERY_DEFAULT_LIMIT, QUERY_MAX_LIMIT = 100, 5000
-TASKS = ("bucket", "sample_type", "genre", "mood")
 
 
 class Service:
@@ -72,7 +71,7 @@ class Service:
         self._jobs: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self._progress_due = False
-        self._missing_hooks: set[str] = set()
+        self._training: set[str] = set()   # tasks being retrained now
         self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
 
     # -- threads ---------------------------------------------------------------------------
@@ -251,10 +250,12 @@ class Service:
             if not library.conn.execute(
                 "SELECT 1 FROM locations WHERE item_id = ? AND status = 'ok'", (i,)).fetchone()
         ]
-        if orphans and (remove := self._hook("djml.index", "remove_items")):
+        if orphans:
+            from djml import index
+
             try:
-                remove(library.conn, self.config, orphans)
-            except Exception:
+                index.remove_items(library.conn, self.config, orphans)
+            except Exception:  # the index is a rebuildable cache: never fail the store for it
                 log.exception("index remove_items failed")
         return [("item.missing", {"paths": [loc.path for loc in present], "item_ids": item_ids})]
 
@@ -363,16 +364,6 @@ class Service:
 
     # -- models and index after each store -------------------------------------------------
 
-    def _hook(self, module: str, name: str) -> Callable | None:
-        """An optional integration (models, index) if installed; logs its absence once."""
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as exc:
-            if f"{module}.{name}" not in self._missing_hooks:
-                self._missing_hooks.add(f"{module}.{name}")
-                log.debug("%s.%s not available (%s): skipping", module, name, exc)
-            return None
-
     async def _hook_loop(self) -> None:
         while True:
             await self._hook_wake.wait()
@@ -386,20 +377,10 @@ class Service:
         library = self._library
         assert library is not None
         events: list[Event] = []
-        if predict := self._hook("djml.models.service", "predict_items"):
-            try:
-                predictions = predict(library, self.config, item_ids) or []
-                unsure = sorted({pr.get("item_id") for pr in predictions if isinstance(pr, dict) and pr.get("unsure")}
-                                - {None})
-                if unsure:
-                    events.append(("review.changed", {"item_ids": unsure}))
-            except Exception:
-                log.exception("predicting items %s failed", item_ids[:10])
-        if update := self._hook("djml.index", "update_items"):
-            try:
-                update(library.conn, self.config, item_ids)
-            except Exception:
-                log.exception("updating the similarity index failed")
+        predictions = after_store(library, self.config, item_ids, embed_text=self.config.embed_text)
+        unsure = sorted({pr["item_id"] for pr in predictions if pr.get("unsure")})
+        if unsure:
+            events.append(("review.changed", {"item_ids": unsure}))
         return events
 
     # -- events ----------------------------------------------------------------------------
@@ -527,28 +508,9 @@ class Service:
         limit = limit or 50
         if task is not None:
             task = _task(task)
-        if review_queue := self._hook("djml.models.service", "review_queue"):
-            try:
-                return await self.read(review_queue, self._read_conn, self.config, task, limit)
-            except ImportError as exc:  # the models package is only partly installed
-                log.warning("models review_queue unavailable (%s): ordering by confidence", exc)
-        return await self.read(self._review_fallback, task, limit)
+        from djml.models.service import review_queue
 
-    def _review_fallback(self, task: str | None, limit: int) -> list[dict[str, Any]]:
-        """Unsure predictions without a user label, least confident first."""
-        sql = (
-            "SELECT p.item_id, p.task, p.label, p.confidence, p.top, p.model_version FROM predictions p"
-            " WHERE (p.unsure = 1 OR p.confidence < ?) AND (? IS NULL OR p.task = ?)"
-            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.item_id = p.item_id AND l.task = p.task"
-            " AND l.undone_at IS NULL) ORDER BY p.confidence, p.item_id LIMIT ?"
-        )
-        rows = self._read_conn.execute(sql, (self.config.review_threshold, task, task, limit)).fetchall()
-        out = []
-        for row in rows:
-            d = dict(row)
-            d["top"] = json.loads(d["top"])
-            out.append(d)
-        return out
+        return await self.read(review_queue, self._read_conn, self.config, task, limit)
 
     async def m_review_next(self, task: str | None = None) -> dict[str, Any] | None:
         items = await self.m_review_list(task=task, limit=1)
@@ -560,6 +522,10 @@ class Service:
             raise p.ProtocolError(p.INVALID_PARAMS, "label must be 1..200 characters")
         result = await self.write(self._label, item_id, task, label)
         self.emit("review.changed", {"task": task, "item_ids": [item_id]})
+        if result.pop("train_needed", False) and task not in self._training:
+            # Enough new labels: retrain in the background; model.trained ends it.
+            result["training"] = True
+            self._spawn(self._auto_train(task))
         return result
 
     def _label(self, item_id: int, task: str, label: str) -> dict[str, Any]:
@@ -567,13 +533,16 @@ class Service:
         assert library is not None
         if not library.conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone():
             raise p.ProtocolError(p.NOT_FOUND, f"no item {item_id}")
+        from djml.models.service import on_label
+
         label_id = library.set_label(item_id, task, label)
-        if on_label := self._hook("djml.models.service", "on_label"):
-            try:
-                on_label(library, self.config, item_id, task)
-            except Exception:
-                log.exception("models.on_label failed for item %s", item_id)
-        return {"label_id": label_id, "item_id": item_id, "task": task, "label": label}
+        train_needed = False
+        try:
+            train_needed = bool(on_label(library, self.config, item_id, task).get("train_needed"))
+        except Exception:  # the label is stored; a model problem must not lose it
+            log.exception("models.on_label failed for item %s", item_id)
+        return {"label_id": label_id, "item_id": item_id, "task": task, "label": label,
+                "train_needed": train_needed}
 
     async def m_label_undo(self, item_id: int, task: str) -> dict[str, Any]:
         assert self._library is not None
@@ -583,15 +552,18 @@ class Service:
         return {"item_id": item_id, "task": task, "label": current}
 
     async def m_recommend(self, ref: int | str, options: dict | None = None) -> Any:
-        recommend = self._needed("djml.recommend", "recommend")
+        from djml.recommend import recommend
+
         try:
             return await self.read(lambda: recommend(self._read_conn, self.config, ref, **(options or {})))
         except (TypeError, ValueError, LookupError) as exc:
             raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
 
     async def m_train(self, task: str, model: str | None = None) -> Any:
-        train = self._needed("djml.models.service", "train")
+        from djml.models.service import train
+
         task = _task(task)
+        self._training.add(task)
 
         def run() -> Any:
             conn = db.connect(self.config.db_path)
@@ -604,8 +576,33 @@ class Service:
             result = await asyncio.get_running_loop().run_in_executor(self._trainer, run)
         except ValueError as exc:
             raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
+        finally:
+            self._training.discard(task)
         self.emit("model.trained", {"task": task, "result": result})
         return result
+
+    async def _auto_train(self, task: str) -> None:
+        """Retraining after `retrain_after` new labels; failures are logged, not raised."""
+        try:
+            await self.m_train(task)
+        except Exception as exc:
+            log.warning("automatic retraining of %s failed: %s", task, exc)
+            self.emit("model.trained", {"task": task, "error": str(exc)})
+
+    async def m_recommend_accept(self, ref: int | str, item_id: int, options: dict | None = None) -> Any:
+        """The user took ``item_id`` after ``ref``: stored as feedback the ranker learns from."""
+        from djml.recommend import accept_feedback
+
+        def record() -> dict[str, Any]:
+            assert self._library is not None
+            rec = accept_feedback(self._library.conn, self.config, ref, item_id, **(options or {}))
+            self._library.record_recommendation(rec["seed"], rec["accepted"], rec["data"], rec["skipped"])
+            return {"seed": rec["seed"], "accepted": rec["accepted"]}
+
+        try:
+            return await self.write(record)
+        except (TypeError, ValueError, LookupError) as exc:
+            raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
 
     async def m_models_list(self, task: str | None = None) -> list[dict[str, Any]]:
         task = _task(task) if task else None
@@ -615,29 +612,24 @@ class Service:
         return [dict(r) for r in rows]
 
     async def m_models_activate(self, version: str) -> Any:
-        activate = self._needed("djml.models.registry", "activate")
+        from djml.models.registry import activate
+
         return await self._registry_write(activate, version)
 
     async def m_models_rollback(self, task: str) -> Any:
-        rollback = self._needed("djml.models.registry", "rollback")
+        from djml.models.registry import rollback
+
         return await self._registry_write(rollback, _task(task))
 
     async def _registry_write(self, fn: Callable, arg: str) -> Any:
+        from djml.models.registry import RegistryError
+
         try:
             result = await self.write(lambda: fn(self._library, arg))
-        except Exception as exc:
-            if type(exc).__name__ == "RegistryError":
-                raise p.ProtocolError(p.NOT_FOUND, str(exc)) from None
-            raise
+        except RegistryError as exc:
+            raise p.ProtocolError(p.NOT_FOUND, str(exc)) from None
         self.emit("model.trained", {"activated": result})
         return result
-
-    def _needed(self, module: str, name: str) -> Callable:
-        fn = self._hook(module, name)
-        if fn is None:
-            raise p.ProtocolError(p.METHOD_NOT_AVAILABLE, f"{module}.{name} is not available in this install")
-        return fn
-
 
 @functools.cache
 def _version() -> str:
@@ -650,17 +642,13 @@ def _version() -> str:
 
 
 def _task(text: str) -> str:
-    """Normalise a task name (models' aliases when installed, else the plain names)."""
-    try:
-        from djml.models import task_name
+    """Normalise a task name ("samples" → "sample_type"), or an invalid_params error."""
+    from djml.models import task_name
 
+    try:
         return task_name(text)
-    except ImportError:
-        if text in TASKS:
-            return text
     except ValueError as exc:
         raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
-    raise p.ProtocolError(p.INVALID_PARAMS, f"unknown task {text!r} (choose from {', '.join(TASKS)})")
 
 
 def _is_number(value: Any) -> bool:

@@ -46,6 +46,9 @@ class Config:
     retrain_after: int = 20
     settle_seconds: float = 2.0
     polling: bool = False
+    # The daemon embeds "artist - title, genre, BPM, key" with all-MiniLM-L6-v2 for text
+    # similarity (loading it costs ~10 s and ~450 MB once); false skips it.
+    embed_text: bool = True
     buckets: list[str] = field(default_factory=lambda: list(DEFAULT_BUCKETS))
     runtime_dir: Path | None = None
     # rekordbox/Traktor/M3U playlist name -> bucket: `djml import` labels its tracks.
@@ -129,6 +132,7 @@ _SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "retrain_after": ("retrain_after", (int,), "a whole number >= 1"),
     "settle_seconds": ("settle_seconds", (int, float), "seconds >= 0"),
     "polling": ("polling", (bool,), "true or false"),
+    "embed_text": ("embed_text", (bool,), "true or false"),
 }
 _PATH_LISTS = ("library", "samples")
 _KNOWN = set(_SCALARS) | set(_PATH_LISTS) | {
@@ -292,6 +296,8 @@ def to_toml(config: Config) -> str:
         f"settle_seconds = {config.settle_seconds}",
         "# Use a polling watcher (for SMB/NFS mounts where inotify sees nothing).",
         f"polling = {'true' if config.polling else 'false'}",
+        "# Text embeddings (all-MiniLM-L6-v2, offline) of artist/title/genre for similarity.",
+        f"embed_text = {'true' if config.embed_text else 'false'}",
         "# Your crate buckets; labelling a track with a new name adds one.",
         f"buckets = {lst(config.buckets)}",
     ]

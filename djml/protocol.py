@@ -75,6 +75,7 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "label.set": {"item_id": (_INT, True), "task": (_STR, True), "label": (_STR, True)},
     "label.undo": {"item_id": (_INT, True), "task": (_STR, True)},
     "recommend": {"ref": (_ID, True), "options": (_DICT, False)},
+    "recommend.accept": {"ref": (_ID, True), "item_id": (_INT, True), "options": (_DICT, False)},
     "train": {"task": (_STR, True), "model": (_STR, False)},
     "models.list": {"task": (_STR, False)},
     "models.activate": {"version": (_STR, True)},

@@ -37,6 +37,7 @@ class ScanSummary:
     copies: int = 0
     missing: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    stored_ids: list[int] = field(default_factory=list)  # items (re)analysed: predict + index these
 
     @property
     def total(self) -> int:
@@ -188,8 +189,10 @@ def scan(
         on_total(len(work.candidates))
     settings = Settings(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max))
     for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for):
-        outcome, _ = library.record_result(result)
+        outcome, item_id = library.record_result(result)
         summary.count(outcome, result.path, result.error)
+        if item_id is not None:
+            summary.stored_ids.append(item_id)
         if on_done:
             on_done(outcome, result.path)
     vanished = work.vanished

@@ -168,7 +168,7 @@ def on_label(library: "Library", config: "Config", item_id: int, task: str) -> d
     enough = len(known) >= MIN_LABELS and len(classes) >= 2
     needed = fresh >= config.retrain_after or (not has_model and enough and task != "sample_type")
     return {"item_id": item_id, "task": task, "new_labels": fresh, "labels": len(known),
-            "classes": len(classes), "train_needed": bool(needed and (enough or task == "sample_type"))}
+            "classes": len(classes), "train_needed": bool(needed and enough)}
 
 
 # -- review queue -----------------------------------------------------------------------------

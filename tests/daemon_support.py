@@ -31,12 +31,16 @@ class DaemonProcess:
         self.log = home / "daemon-test.log"
         self.proc: subprocess.Popen | None = None
 
-    def write_config(self, settle: float = 0.5, workers: int = 1, polling: bool = False) -> None:
+    def write_config(self, settle: float = 0.5, workers: int = 1, polling: bool = False,
+                     embed_text: bool = False) -> None:
+        """Text embeddings are off by default here: loading the sentence model costs ~10 s
+        per daemon; the test that checks them turns them on."""
         self.tracks.mkdir(parents=True, exist_ok=True)
         self.samples.mkdir(parents=True, exist_ok=True)
         (self.home / "config.toml").write_text(
             f'library = ["{self.tracks}"]\nsamples = ["{self.samples}"]\nworkers = {workers}\n'
             f"settle_seconds = {settle}\npolling = {'true' if polling else 'false'}\n"
+            f"embed_text = {'true' if embed_text else 'false'}\n"
         )
 
     @property

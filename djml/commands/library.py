@@ -61,9 +61,22 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
     finally:
         if progress is not None:
             progress.stop()
+    enrich(out, library, config, summary.stored_ids)
     _print_summary(out, summary)
     if summary.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def enrich(out, library, config, item_ids: list[int]) -> None:
+    """Predict with the active models and update the similarity index for what a scan
+    stored — the same step the daemon runs after each analysis (text embeddings are left
+    to the daemon: loading the sentence model costs ~10 s)."""
+    if not item_ids:
+        return
+    from djml.models.enrich import after_store
+
+    with out.status(f"Classifying and indexing {len(item_ids)} item(s) …"):
+        after_store(library, config, item_ids)
 
 
 def _daemon(state):

@@ -74,6 +74,7 @@ def demo(state, target, tracks, no_scan) -> None:
     """
     from djml import config as cfg
     from djml import db
+    from djml.commands.library import enrich
     from djml.demo import generate
     from djml.library import Library
     from djml.render import console
@@ -95,6 +96,7 @@ def demo(state, target, tracks, no_scan) -> None:
     library = Library(db.connect(config.db_path))
     with out.status("Analysing the demo library …"):
         summary = run_scan(config, library, [made.library, made.sample_dir])
+    enrich(out, library, config, summary.stored_ids)
     out.print(f"Scanned: {summary.new} new, {summary.unchanged} unchanged, {len(summary.failed)} failed")
     from djml import query
     from djml.render import items_table
