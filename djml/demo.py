@@ -47,6 +47,7 @@ class DemoLibrary:
     sample_dir: Path
     tracks: list[DemoTrack]
     samples: int
+    unsorted: list[tuple[Path, str]]  # (path, true class): no folder name gives them away
 
 
 def generate(root: Path, tracks: int = 12, seconds: float = 40.0, samples_per_kind: int = 3) -> DemoLibrary:
@@ -84,7 +85,16 @@ def generate(root: Path, tracks: int = 12, seconds: float = 40.0, samples_per_ki
         if not path.exists():
             synth.write_wav(path, synth.loop(bpm, bars=2, seed=bpm))
         made_samples += 1
-    return DemoLibrary(library, sample_dir, made_tracks, made_samples)
+    unsorted_dir = sample_dir / "Unsorted"
+    unsorted_dir.mkdir(parents=True, exist_ok=True)
+    unsorted: list[tuple[Path, str]] = []
+    for n, kind in enumerate(DEMO_SAMPLE_KINDS):
+        path = unsorted_dir / f"sample_{n + 1:02d}.wav"
+        if not path.exists():
+            synth.write_wav(path, synth.one_shot(kind, seed=50 + n))
+        unsorted.append((path, kind))
+        made_samples += 1
+    return DemoLibrary(library, sample_dir, made_tracks, made_samples, unsorted)
 
 
 def _write_tagged(path: Path, y, sr: int, **tags: str) -> None:

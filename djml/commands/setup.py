@@ -98,16 +98,34 @@ def demo(state, target, tracks, no_scan) -> None:
         summary = run_scan(config, library, [made.library, made.sample_dir])
     enrich(out, library, config, summary.stored_ids)
     out.print(f"Scanned: {summary.new} new, {summary.unchanged} unchanged, {len(summary.failed)} failed")
-    from djml import query
-    from djml.render import items_table
-
     conn = db.connect_readonly(config.db_path)
     console().print(_truth_table(conn, made.tracks))
-    samples = query.list_items(conn, query.Filters(kind="sample"))
-    console().print(items_table(samples[::3], title="Demo samples (every third)"))
+    console().print(_unsorted_table(conn, made.unsorted))
     out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml ls --kind sample · djml show 1")
     if summary.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _unsorted_table(conn, unsorted):
+    """Samples with neutral names in an unsorted folder: what the shipped sample-type model
+    (trained on real drum kits, never on these synthesised sounds) makes of them."""
+    from rich.table import Table
+
+    from djml import query
+
+    table = Table(title="Unsorted samples: made as → classified by djml", header_style="bold")
+    for column in ("file", "made as", "djml says", "confidence", ""):
+        table.add_column(column)
+    for path, kind in unsorted:
+        item_id = query.resolve_item(conn, str(path))
+        info = query.show_item(conn, item_id) if item_id else None
+        prediction = next((p for p in (info or {}).get("predictions", []) if p["task"] == "sample_type"), None)
+        if prediction is None:
+            table.add_row(path.name, kind, "[dim]no prediction[/dim]", "", "")
+            continue
+        ok = "[green]✓[/green]" if prediction["label"] == kind else "[red]✗[/red]"
+        table.add_row(path.name, kind, prediction["label"], f"{prediction['confidence']:.2f}", ok)
+    return table
 
 
 def _truth_table(conn, tracks):
