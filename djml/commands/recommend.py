@@ -1,0 +1,161 @@
+"""`djml recommend`: what to play after a track (or samples like a sample), with reasons."""
+
+from __future__ import annotations
+
+import click
+
+from djml.cli import EXIT_USAGE
+
+
+@click.command()
+@click.argument("ref", metavar="TRACK", required=False)
+@click.option("-n", "n", type=click.IntRange(1, 200), default=10, show_default=True, help="How many suggestions.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with features and reasons.")
+@click.option("--bpm-tolerance", type=click.FloatRange(0, 50, min_open=True), default=6.0, show_default=True,
+              help="Allowed tempo change in percent (half and double time count too).")
+@click.option("--key", "key_mode", type=click.Choice(["strict", "relaxed", "any"]), default="relaxed",
+              show_default=True,
+              help="strict: same key, ±1, relative; relaxed: also +2, diagonal, +1 semitone; any: no key filter.")
+@click.option("--energy", type=click.Choice(["up", "down", "steady"]), help="Energy direction to move in.")
+@click.option("--accept", "accept", type=int, metavar="ID",
+              help="Record that you played item ID after TRACK (teaches the ranker) and exit.")
+@click.option("--train", is_flag=True,
+              help="Re-learn the set model and the ranking weights from your sets (loads torch) and exit.")
+@click.pass_obj
+def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, train) -> None:
+    """Suggest what to play after TRACK (an item id, a file path, or artist/title words).
+
+    Every suggestion is mixable under the filters (tempo within --bpm-tolerance, key per
+    --key, --energy direction) and comes with its reasons, e.g.
+    "8A → 9A (+1, compatible) · 124 → 126 BPM (+1.6%) · timbre similarity 0.91 ·
+    followed it in 3 of your sets". Ranking mixes sound similarity, your sets (transitions,
+    co-occurrence, a learned set model) and compatibility; --train learns its weights from
+    your sets and --accept feedback refines them. For a sample, lists similar samples.
+    Uses the daemon when it runs.
+
+    \b
+    Examples:
+      djml recommend "daft punk around the world"
+      djml recommend 42 --key strict --energy up -n 5
+      djml recommend 42 --accept 57
+      djml recommend --train
+    """
+    options = {"n": n, "bpm_tolerance": bpm_tolerance, "key_mode": key_mode, "energy": energy}
+    if train:
+        _train(state.config)
+        return
+    if ref is None:
+        raise click.UsageError("give a TRACK (item id, file path or artist/title words)")
+    if accept is not None:
+        _accept(state.config, ref, accept, options)
+        return
+    rows = _ask_daemon(state.config, ref, options)
+    if rows is None:
+        rows = _local(state.config, ref, options)
+    if as_json:
+        from djml.render import json_lines
+
+        json_lines(rows)
+        return
+    _print(rows)
+
+
+def _ask_daemon(config, ref: str, options: dict) -> list[dict] | None:
+    """The daemon's answer, or None when no daemon runs (then we read the files ourselves)."""
+    from djml.client import RemoteError, connect_if_running
+
+    client = connect_if_running(config, timeout=30.0)
+    if client is None:
+        return None
+    with client:
+        try:
+            return client.call("recommend", ref=int(ref) if ref.isdigit() else ref, options=options)
+        except RemoteError as exc:
+            if getattr(exc, "code", None) == "method_not_available":
+                return None
+            _fail(str(getattr(exc, "message", exc)))
+
+
+def _local(config, ref: str, options: dict) -> list[dict]:
+    from djml import db
+    from djml.recommend import RecommendError, recommend
+
+    conn = db.connect_readonly(config.db_path)
+    try:
+        return recommend(conn, config, ref, **options)
+    except RecommendError as exc:
+        _fail(str(exc))
+    finally:
+        conn.close()
+
+
+def _accept(config, ref: str, accepted: int, options: dict) -> None:
+    """Through the daemon when it runs (it is the writer); else one short write transaction."""
+    from djml.client import RemoteError, connect_if_running
+
+    options = {**options, "n": 50}  # "skipped" = what was ranked above it in a long list
+    client = connect_if_running(config, timeout=30.0)
+    if client is not None:
+        with client:
+            try:
+                result = client.call("recommend.accept", ref=int(ref) if ref.isdigit() else ref,
+                                     item_id=accepted, options=options)
+            except RemoteError as exc:
+                _fail(str(getattr(exc, "message", exc)))
+        click.echo(f"Recorded: #{result['accepted']} after #{result['seed']} (via the daemon).")
+        return
+    from djml import db
+    from djml.library import Library
+    from djml.recommend import RecommendError, accept_feedback
+
+    conn = db.connect(config.db_path)
+    try:
+        record = accept_feedback(conn, config, ref, accepted, **options)
+        Library(conn).record_recommendation(record["seed"], record["accepted"], record["data"], record["skipped"])
+    except RecommendError as exc:
+        _fail(str(exc))
+    finally:
+        conn.close()
+    skipped = len(record["skipped"])
+    click.echo(f"Recorded: #{accepted} after #{record['seed']}"
+               + (f" ({skipped} higher-ranked suggestion(s) counted as skipped)." if skipped else "."))
+
+
+def _train(config) -> None:
+    from djml import db
+    from djml.models import cf, rank_weights
+
+    conn = db.connect_readonly(config.db_path)
+    try:
+        model = cf.train_from_library(conn, config)
+        weights = rank_weights.train_from_library(conn, config)
+    finally:
+        conn.close()
+    if model["trained"]:
+        click.echo(f"Set model: learned from {model['sets']} sets ({model['items']} tracks) → {model['path']}")
+    else:
+        click.echo(f"Set model not trained: {model['reason']} (found {model['sets']}).")
+    if weights["trained"]:
+        changed = ", ".join(f"{f} {w:.2f}" for f, w in weights["weights"].items())
+        click.echo(f"Ranking weights: {weights['pairs']} choices from {weights['cases']} transitions → {changed}")
+    else:
+        click.echo(f"Ranking weights not learned: {weights['reason']} (found {weights['sets']}).")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"djml: {message}", err=True)
+    raise click.exceptions.Exit(EXIT_USAGE)
+
+
+def _print(rows: list[dict]) -> None:
+    """Plain click output (rich would add ~50 ms to a command that should feel instant);
+    click drops the styling when stdout is not a terminal."""
+    if not rows:
+        click.echo("No suggestions pass the filters. Try --key relaxed/any or a larger --bpm-tolerance.")
+        return
+    for row in rows:
+        name = " – ".join(x for x in (row.get("artist"), row.get("title")) if x) or (row.get("path") or "?")
+        missing = click.style("  (file missing)", fg="yellow") if row.get("missing") else ""
+        click.echo(click.style(f"{row['rank']:>2}. #{row['id']} {name}", bold=True)
+                   + click.style(f"  score {row['score']:.2f}", dim=True) + missing)
+        click.echo(f"    {row['explanation']}")
