@@ -67,7 +67,13 @@ def test_sigterm_requeues_in_flight_work_and_changes_while_down_are_reconciled(d
         gone = daemon.drop(daemon.samples / "gone.wav", "snare", seed=602)
         wait_for(c, lambda ev: {str(keep), str(gone)} <= {d["path"] for d in named(ev, "item.added")})
         more = [daemon.drop(daemon.samples / "more" / f"m{i}.wav", "tom", seed=610 + i) for i in range(6)]
-        time.sleep(1.0)  # settled and queued, some in flight
+        # wait until every new file has settled into the job queue (some may be in flight)
+        prefix = f"{daemon.samples / 'more'}/%"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (
+                daemon.count("SELECT COUNT(*) FROM jobs WHERE path LIKE ?", prefix)
+                + daemon.count("SELECT COUNT(*) FROM locations WHERE path LIKE ?", prefix)) < len(more):
+            time.sleep(0.1)
     t0 = time.monotonic()
     assert daemon.stop() == 0
     assert time.monotonic() - t0 < 8

@@ -58,6 +58,9 @@ def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, t
         json_lines(rows)
         return
     _print(rows)
+    if 0 < len(rows) < n:
+        click.echo(click.style(f"Only {len(rows)} of {n} pass the filters (key {key_mode}, ±{bpm_tolerance:g}% BPM);"
+                               " --key any or a larger --bpm-tolerance widens the search.", dim=True), err=True)
 
 
 def _ask_daemon(config, ref: str, options: dict) -> list[dict] | None:
