@@ -2,8 +2,15 @@
 
 Generates (once, cached) 5-minute 44.1 kHz stereo tracks as FLAC and MP3 plus a set of
 one-shots with djml.synth, then measures every contender in a fresh single-threaded
-subprocess (OMP/MKL/OpenBLAS threads = 1) and prints a table: seconds per file,
-x realtime, peak RSS of the worker (VmHWM; getrusage would inherit the parent's peak), ratio against naive librosa.
+subprocess (OMP/MKL/OpenBLAS threads = 1) and prints a table: wall and CPU seconds per
+file, x realtime, peak RSS of the worker (VmHWM; getrusage would inherit the parent's
+peak), ratio against naive librosa.
+
+Load context (the machine is shared): before and after the contenders the same run times
+``python -c pass`` and a fixed single-threaded numpy workload (FFTs + reductions) and
+prints their wall and CPU seconds with the load average. For a single-threaded process
+CPU time is what it costs on an idle core; wall / CPU of the fixed workload says how much
+waiting for a core inflated every wall number of this run ("contention").
 
     .venv/bin/python benchmarks/speed_analysis.py [--cache DIR] [--tracks 2] [--oneshots 300]
 """
@@ -58,6 +65,9 @@ def generate(cache: Path, n_tracks: int, n_oneshots: int) -> dict[str, list[str]
 
 def _worker(mode: str, paths: list[str]) -> None:
     t0 = time.perf_counter()
+    if mode == "reference":
+        _reference_workload()
+        return
     if mode.startswith("djml"):
         from djml.analysis import analyze as run
     elif mode == "librosa":
@@ -67,15 +77,27 @@ def _worker(mode: str, paths: list[str]) -> None:
     else:
         raise SystemExit(f"unknown mode {mode}")
     import_s = time.perf_counter() - t0
-    first_s = None
-    times = []
+    times, cpu = [], []
     for p in paths:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         run(p)
         times.append(time.perf_counter() - t)
-        first_s = first_s if first_s is not None else times[-1]
+        cpu.append(time.process_time() - c)
     rss_mb = _peak_rss_mb()
-    print(json.dumps({"import_s": import_s, "times": times, "rss_mb": rss_mb}))
+    print(json.dumps({"import_s": import_s, "times": times, "cpu": cpu, "rss_mb": rss_mb}))
+
+
+def _reference_workload() -> None:
+    """Fixed CPU-bound numpy work (~0.5 s on an idle core): load probe, prints wall/CPU."""
+    import numpy as np
+
+    x = np.random.default_rng(0).standard_normal((64, 4096)).astype(np.float32)
+    t, c = time.perf_counter(), time.process_time()
+    acc = 0.0
+    for _ in range(60):
+        spec = np.fft.rfft(x, axis=1)
+        acc += float(np.abs(spec).sum()) + float(np.dot(x[0], x[1]))
+    print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c, "acc": acc}))
 
 
 def _peak_rss_mb() -> float:
@@ -121,6 +143,24 @@ def measure(mode: str, paths: list[str]) -> dict | None:
     return result
 
 
+def load_context() -> dict:
+    """Load average, `python -c pass` wall (median of 5) and the reference workload."""
+    starts = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        starts.append(time.perf_counter() - t)
+    ref = measure("reference", []) or {}
+    return {"loadavg": os.getloadavg()[0], "python_pass_s": sorted(starts)[2],
+            "ref_wall_s": ref.get("wall", float("nan")), "ref_cpu_s": ref.get("cpu", float("nan"))}
+
+
+def _print_load(label: str, ctx: dict) -> None:
+    print(f"load {label}: loadavg(1 min) {ctx['loadavg']:.1f}, `python -c pass` {1000 * ctx['python_pass_s']:.0f} ms, "
+          f"reference workload wall {ctx['ref_wall_s']:.2f} s / CPU {ctx['ref_cpu_s']:.2f} s "
+          f"(contention x{ctx['ref_wall_s'] / ctx['ref_cpu_s']:.2f})")
+
+
 def _essentia_available() -> bool:
     probe = subprocess.run([sys.executable, "-c", "import essentia.standard"], capture_output=True)
     return probe.returncode == 0
@@ -139,6 +179,7 @@ def main() -> None:
         _worker(args.worker, args.paths)
         return
     files = generate(args.cache, min(args.tracks, len(TRACK_SPECS)), args.oneshots)
+    before = load_context()
     rows = []   # (label, result, seconds of audio per file)
     for fmt in ("flac", "mp3"):
         rows.append((f"djml track {fmt.upper()}", measure("djml", files[fmt]), TRACK_SECONDS))
@@ -151,7 +192,10 @@ def main() -> None:
         rows.append(("essentia FLAC", measure("essentia", files["flac"][:1]), TRACK_SECONDS))
     else:
         print("essentia not importable: skipped", file=sys.stderr)
+    after = load_context()
     _print_table(rows)
+    _print_load("before", before)
+    _print_load("after ", after)
 
 
 def _mean_duration(paths: list[str]) -> float:
@@ -161,22 +205,22 @@ def _mean_duration(paths: list[str]) -> float:
 
 
 def _print_table(rows: list[tuple[str, dict | None, float]]) -> None:
-    def per_file(r: dict) -> float:
+    def median(values: list[float]) -> float:
         # the first file pays lazy imports/JIT (numba for librosa.beat): report warm median
-        times = sorted(r["times"][1:] or r["times"])
-        return times[len(times) // 2]
+        v = sorted(values[1:] or values)
+        return v[len(v) // 2]
 
-    base = {label.split()[-1]: per_file(r) for label, r, _ in rows if r and label.startswith("naive")}
-    print(f"{'contender':26s} {'files':>5s} {'import s':>8s} {'first s':>8s} {'s/file':>8s} "
+    base = {label.split()[-1]: median(r["times"]) for label, r, _ in rows if r and label.startswith("naive")}
+    print(f"{'contender':26s} {'files':>5s} {'import s':>8s} {'first s':>8s} {'s/file':>8s} {'CPU s/file':>10s} "
           f"{'files/s':>8s} {'x realtime':>10s} {'peak RSS MB':>11s} {'vs librosa':>10s}")
     for label, r, audio_s in rows:
         if r is None:
             print(f"{label:26s} skipped")
             continue
-        s = per_file(r)
+        s, c = median(r["times"]), median(r.get("cpu") or r["times"])
         key = "one-shots" if "one-shots" in label else "FLAC"
         ratio = base.get(key)
-        print(f"{label:26s} {len(r['times']):5d} {r['import_s']:8.2f} {r['times'][0]:8.2f} {s:8.3f} "
+        print(f"{label:26s} {len(r['times']):5d} {r['import_s']:8.2f} {r['times'][0]:8.2f} {s:8.3f} {c:10.3f} "
               f"{1 / s:8.1f} {audio_s / s:10.0f} {r['rss_mb']:11.0f} "
               f"{(f'{ratio / s:9.1f}x') if ratio and not label.startswith('naive') else '':>10s}")
 

@@ -26,7 +26,7 @@ from djml.analysis.result import Analysis
 from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
 from djml.analysis.track import analyze_track
 
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
 

@@ -29,7 +29,7 @@ FEATURE_NAMES: list[str] = (
     + TIMBRE_NAMES
     + ["onset_rate", "rhythm_strength", "bpm_norm", "attack_log", "decay_log"]
 )
-FEATURE_DOC = """Feature vector layout (float32, one value per FEATURE_NAMES entry, 61 in version 1):
+FEATURE_DOC = """Feature vector layout (float32, one value per FEATURE_NAMES entry, 61 since analyzer version 1):
 log_duration   ln(1 + seconds)
 loudness_db    RMS dBFS over all channels; peak_db sample peak dBFS; crest_db = peak - RMS
 *_mean/*_std   per-frame statistics over non-silent frames (kHz, 0..1 fractions, dB, MFCC

@@ -2,9 +2,9 @@
 
 Why hand-written instead of librosa: ``librosa.filters``/``librosa.feature`` pull in
 numba on first use (~2 s per worker process, measured), and librosa's features each
-recompute the STFT from the signal. Here a streaming STFT (scipy.fft, ~5x faster than
-numpy.fft on float32) is computed once per block and every feature is a cheap matrix
-product or reduction of its power spectrum.
+recompute the STFT from the signal. Here streaming frames (a strided view, no copies)
+are transformed once per block (scipy.fft, ~5x faster than numpy.fft on float32) and
+every feature is a cheap matrix product or reduction of the power spectrum.
 """
 
 from __future__ import annotations
@@ -66,35 +66,46 @@ def dct_matrix(n_mfcc: int, n_mels: int) -> np.ndarray:
     return d.astype(np.float32)
 
 
-class StreamingStft:
-    """Power spectra of a signal fed in blocks; frames are centred (frame i at i*hop)."""
+class StreamingFrames:
+    """Centred frames of a signal fed in blocks, as a strided (frames, n) view per block.
 
-    def __init__(self, n_fft: int, hop: int) -> None:
-        self.n_fft, self.hop = n_fft, hop
-        self._buf = np.zeros(n_fft // 2, dtype=np.float32)   # centre padding
+    For callers that transform frames themselves (see :func:`power`), possibly only a
+    subset of them or at a smaller size centred in the frame."""
+
+    def __init__(self, n: int, hop: int) -> None:
+        self.n, self.hop = n, hop
+        self._buf = np.zeros(n // 2, dtype=np.float32)
 
     def push(self, block: np.ndarray) -> np.ndarray:
         self._buf = np.concatenate([self._buf, np.asarray(block, dtype=np.float32)])
         return self._frames()
 
     def flush(self) -> np.ndarray:
-        self._buf = np.concatenate([self._buf, np.zeros(self.n_fft // 2, np.float32)])
+        self._buf = np.concatenate([self._buf, np.zeros(self.n // 2, np.float32)])
         return self._frames()
 
     def _frames(self) -> np.ndarray:
-        n = 1 + (len(self._buf) - self.n_fft) // self.hop if len(self._buf) >= self.n_fft else 0
-        if n == 0:
-            return np.zeros((0, self.n_fft // 2 + 1), dtype=np.float32)
-        frames = np.lib.stride_tricks.sliding_window_view(self._buf, self.n_fft)[:: self.hop][:n]
-        spec = scipy.fft.rfft(frames * hann(self.n_fft), axis=1)
-        self._buf = self._buf[n * self.hop:]
-        return spec.real**2 + spec.imag**2
+        if len(self._buf) < self.n:
+            return np.zeros((0, self.n), dtype=np.float32)
+        count = 1 + (len(self._buf) - self.n) // self.hop
+        frames = np.lib.stride_tricks.sliding_window_view(self._buf, self.n)[:: self.hop][:count]
+        self._buf = self._buf[count * self.hop:]     # frames keep the old buffer alive
+        return frames
+
+
+def power(frames: np.ndarray, n_fft: int) -> np.ndarray:
+    """(frames, n_fft//2+1) power of the centred n_fft samples of each row, Hann-windowed."""
+    start = (frames.shape[1] - n_fft) // 2
+    spec = scipy.fft.rfft(frames[:, start:start + n_fft] * hann(n_fft), axis=1)
+    out = spec.real * spec.real
+    out += spec.imag * spec.imag
+    return out
 
 
 def power_spectrogram(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Whole-signal (frames, bins) power spectrogram, for short audio."""
-    stft = StreamingStft(n_fft, hop)
-    return np.concatenate([stft.push(y), stft.flush()])
+    """Whole-signal (frames, bins) power spectrogram of centred frames, for short audio."""
+    framer = StreamingFrames(n_fft, hop)
+    return np.concatenate([power(framer.push(y), n_fft), power(framer.flush(), n_fft)])
 
 
 def log_power(x: np.ndarray) -> np.ndarray:
@@ -104,9 +115,25 @@ def log_power(x: np.ndarray) -> np.ndarray:
 
 def onset_flux(logmel: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
     """Half-wave rectified log-mel difference, mean over bands (frames,)."""
+    return onset_flux_split(logmel, previous, logmel.shape[1])[0]
+
+
+def onset_flux_split(logmel: np.ndarray, previous: np.ndarray | None,
+                     split: int) -> tuple[np.ndarray, np.ndarray]:
+    """(flux over all bands, flux over bands >= split): the treble part carries hats and
+    shakers, which mark the subdivisions of the beat (see tempo.choose_octave)."""
     prev = logmel[:1] if previous is None else previous[None, :]
     diff = np.diff(np.concatenate([prev, logmel]), axis=0)
-    return np.maximum(diff, 0.0).mean(axis=1)
+    np.maximum(diff, 0.0, out=diff)
+    high = diff[:, split:].mean(axis=1) if split < diff.shape[1] else np.zeros(len(diff), diff.dtype)
+    return diff.mean(axis=1), high
+
+
+@lru_cache(maxsize=8)
+def mel_band_index(sr: int, n_mels: int, hz: float, fmin: float = 20.0) -> int:
+    """First band of mel_filterbank(sr, ., n_mels, fmin) whose centre is at or above hz."""
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(sr / 2), n_mels + 2))
+    return int(np.searchsorted(edges[1:-1], hz))
 
 
 CONTRAST_EDGES = (200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, 11025.0)
