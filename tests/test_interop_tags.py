@@ -194,9 +194,10 @@ def test_cli_scan_export_import_tags(run_djml, djml_home, tmp_path):
         "file://localhost" + str(music).replace(" ", "%20") + "/a%20b%20%231.flac",
         "file://localhost" + str(music).replace(" ", "%20") + "/%C3%9F%20100%25.wav"}
     # A "Bangers" playlist in the exported file becomes bucket labels on import.
+    first_id = next(el.get("TrackID") for el in coll.findall("TRACK") if el.get("Location").endswith("%231.flac"))
     text = out.read_text(encoding="utf-8").replace(
         '<NODE Type="0" Name="djml"',
-        f'<NODE Type="1" Name="Bangers" KeyType="0" Entries="1"><TRACK Key="{coll[0].get("TrackID")}"/></NODE>'
+        f'<NODE Type="1" Name="Bangers" KeyType="0" Entries="1"><TRACK Key="{first_id}"/></NODE>'
         '<NODE Type="0" Name="djml"')
     out.write_text(text, encoding="utf-8")
     imported = run_djml("import", "rekordbox", str(out), check=True)
@@ -213,5 +214,5 @@ def test_cli_scan_export_import_tags(run_djml, djml_home, tmp_path):
     assert bad.returncode == 1 and "expected a <NML> document" in bad.stderr
     m3u_dir = tmp_path / "lists"
     run_djml("export", "m3u", str(m3u_dir), "--relative", check=True)
-    assert (m3u_dir / "buckets" / "peak-time.m3u8").read_text(encoding="utf-8").splitlines()[-1] == os.path.relpath(
-        music / names[0], m3u_dir / "buckets")
+    assert os.path.relpath(music / names[0], m3u_dir / "buckets") in (
+        m3u_dir / "buckets" / "peak-time.m3u8").read_text(encoding="utf-8").splitlines()

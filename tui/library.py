@@ -106,7 +106,7 @@ class LibraryScreen(Screen):
                 page = pager.next_page()
                 if pager is not self.pager:
                     return  # a new filter replaced this pager while we waited
-                self.app.call_from_thread(self._append, page)
+                self.app.call_from_thread(self._append, pager, page)
                 if not everything or not page:
                     break
         except (DaemonUnavailable, RemoteError) as exc:
@@ -115,7 +115,11 @@ class LibraryScreen(Screen):
             self._loading = False
             self.app.call_from_thread(self._render_header)
 
-    def _append(self, page: list[dict[str, Any]]) -> None:
+    def _append(self, pager: Pager, page: list[dict[str, Any]]) -> None:
+        """Runs on the UI thread: a page from a pager that a newer filter replaced since
+        the worker checked is dropped here, where no reload can slip in between."""
+        if pager is not self.pager:
+            return
         table = self.query_one(DataTable)
         self.rows.extend(page)
         for row in page:
