@@ -92,5 +92,17 @@ def _folder(path: str | None) -> str:
     return parts[-2] if len(parts) >= 2 else ""
 
 
+def fmt_uptime(seconds: float) -> str:
+    """'3d04h', '2h05m', '4m09s', '12s': compact enough for a status line."""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def _basename(path: str | None) -> str:
     return path.rsplit("/", 1)[-1] if path else "?"

@@ -21,19 +21,12 @@ from djml.client import RemoteError
 
 from .connection import DaemonUnavailable
 from .widgets.help import HelpScreen, screen_keys
+from djml.render import fmt_uptime
+
 from .widgets.spark import spark
 
 POLL_SECONDS = 2.0
 HISTORY = 40
-
-
-def duration(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
 
 
 def accuracy(model: dict[str, Any]) -> float | None:
@@ -135,7 +128,7 @@ class StatusScreen(Screen):
         q, lib = info.get("queue", {}), info.get("library", {})
         text = Text()
         text.append("Daemon ", style="bold")
-        text.append(f"pid {info.get('pid')} · v{info.get('version')} · up {duration(info.get('uptime', 0))}"
+        text.append(f"pid {info.get('pid')} · v{info.get('version')} · up {fmt_uptime(info.get('uptime', 0))}"
                     f" · {info.get('workers')} worker(s) · watching {len(info.get('watching', []))} folder(s)\n")
         text.append("Queue  ", style="bold")
         text.append(f"{q.get('queued', 0)} queued · {q.get('running', 0)} running · {q.get('settling', 0)} settling"

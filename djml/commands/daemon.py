@@ -7,6 +7,7 @@ import json
 import click
 
 from djml.cli import EXIT_PARTIAL, EXIT_USAGE
+from djml.render import fmt_uptime
 
 EXIT_NOT_RUNNING = 3  # `daemon status` when no daemon runs (the LSB/systemctl convention)
 
@@ -91,7 +92,7 @@ def daemon_status(state, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"running": True, **info}))
         return
-    click.echo(f"djml daemon running (pid {info['pid']}, up {_duration(info['uptime'])}, "
+    click.echo(f"djml daemon running (pid {info['pid']}, up {fmt_uptime(info['uptime'])}, "
                f"version {info['version']}, socket {state.config.socket_path})")
 
 
@@ -130,7 +131,7 @@ def _offline_status(config) -> dict:
 def _print_status(info: dict) -> None:
     lib, queue = info["library"], info["queue"]
     if info["daemon"] == "running":
-        click.echo(f"daemon:   running, pid {info['pid']}, up {_duration(info['uptime'])}, "
+        click.echo(f"daemon:   running, pid {info['pid']}, up {fmt_uptime(info['uptime'])}, "
                    f"{info['workers']} worker(s), watching {len(info['watching'])} folder(s)"
                    + (" (polling)" if info.get("polling") else ""))
         click.echo(f"queue:    {queue['queued']} queued, {queue['running']} running, "
@@ -148,13 +149,3 @@ def _print_status(info: dict) -> None:
     else:
         click.echo("models:   none active yet")
 
-
-def _duration(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
