@@ -106,6 +106,118 @@ def make_files(staging: Path, n: int, offset: int) -> list[Path]:
     return paths
 
 
+def measure(args: argparse.Namespace, daemon: "Daemon", home: Path, samples: Path, staging: Path,
+            rows: list[tuple[str, str, str]]) -> None:
+    daemon.start()
+    pid = daemon.proc.pid
+
+    # idle cost (no workers yet, no models loaded)
+    time.sleep(3)
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(10)
+    idle_cpu = 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+    rows.append(("idle RSS (daemon process)", f"{rss_mb(pid):.0f} MB", "<= 150 MB"))
+    rows.append(("idle CPU", f"{idle_cpu:.2f} %", "<= 1 %"))
+
+    for method in ("hello", "status"):  # hello touches no database: the noise floor
+        # one connection per method: each stays inside the per-connection burst allowance
+        with Client(daemon.socket) as client:
+            lat = []
+            for _ in range(args.status_calls):
+                s = time.perf_counter()
+                client.call(method)
+                lat.append((time.perf_counter() - s) * 1000)
+            rows.append((f"{method} request p50 / p95", f"{pct(lat, 50):.2f} / {pct(lat, 95):.2f} ms",
+                         "p95 <= 2 ms" if method == "status" else "baseline"))
+
+    # latency of one file at a time (no queue in front of it)
+    singles = make_files(staging, 10, 200_000)
+    lat = []
+    with Client(daemon.socket, timeout=None) as client:
+        client.subscribe(["item.added"])
+        for f in singles:
+            target = samples / f.name
+            os.replace(f, target)
+            closed = time.monotonic()
+            while client.next_event(timeout=120)[1].get("path") != str(target):
+                pass
+            lat.append((time.monotonic() - closed) * 1000)
+    rows.append(("single file closed -> item.added p50 / p95", f"{pct(lat, 50):.0f} / {pct(lat, 95):.0f} ms",
+                 "settle 0.5 s incl."))
+
+    # import: drop files as fast as a copier would (rename in = "file closed")
+    files = make_files(staging, args.files, 0)
+    closed_at: dict[str, float] = {}
+    added_at: dict[str, float] = {}
+    with Client(daemon.socket, timeout=None) as client:
+        client.subscribe(["item.added", "item.failed"])
+        start = time.monotonic()
+        for f in files:
+            target = samples / f.name
+            os.replace(f, target)
+            closed_at[str(target)] = time.monotonic()
+        failed = 0
+        while len(added_at) + failed < len(files):
+            name, data = client.next_event(timeout=600)
+            if name == "item.added":
+                added_at[data["path"]] = time.monotonic()
+            elif data.get("final"):
+                failed += 1
+        elapsed = time.monotonic() - start
+    lat = [(added_at[p] - closed_at[p]) * 1000 for p in added_at]
+    rows.append((f"import of {args.files} one-shots", f"{len(files) / elapsed:.1f} files/s",
+                 f"{failed} failed"))
+    rows.append(("burst: file closed -> item.added p50 / p95", f"{pct(lat, 50):.0f} / {pct(lat, 95):.0f} ms",
+                 "includes queueing"))
+    time.sleep(2)
+    rows.append(("RSS after import (daemon + workers)",
+                 f"{rss_mb(pid):.0f} + {sum(rss_mb(c) for c in children(pid)):.0f} MB", "models loaded?"))
+    with Client(daemon.socket) as client:
+        lat = []
+        for _ in range(200):
+            s = time.perf_counter()
+            client.call("status")
+            lat.append((time.perf_counter() - s) * 1000)
+    rows.append((f"status p50 / p95 with {args.files} items", f"{pct(lat, 50):.2f} / {pct(lat, 95):.2f} ms", ""))
+
+    # crash loop: kill -9 at random moments during an import, restart, repeat
+    files = make_files(staging, args.kill_files, 100_000)
+    for f in files:
+        os.replace(f, samples / f.name)
+    rng = random.Random(7)
+    orphans = 0
+    for _ in range(args.kills):
+        time.sleep(rng.uniform(0.2, 2.5))
+        workers = children(daemon.proc.pid)
+        daemon.kill9()
+        deadline = time.monotonic() + 5  # workers notice the dead parent within ~1 s
+        while any(running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        orphans += sum(1 for w in workers if running(w))
+        daemon.start()
+    db = home / "data" / "library.db"
+    expected = args.files + args.kill_files + len(singles)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        pending = conn.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued','running')").fetchone()[0]
+        conn.close()
+        if not pending:
+            break
+        time.sleep(1)
+    time.sleep(2)
+    daemon.stop()
+    conn = sqlite3.connect(db)
+    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    present = conn.execute("SELECT COUNT(DISTINCT path) FROM locations WHERE status = 'ok'").fetchone()[0]
+    failed = conn.execute("SELECT COUNT(*) FROM locations WHERE status = 'failed'").fetchone()[0]
+    integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    conn.close()
+    rows.append((f"kill -9 x{args.kills} during import of {args.kill_files}",
+                 f"lost {expected - present}, duplicated {items - present}", "target 0 and 0"))
+    rows.append(("  failed / integrity_check / workers alive 5 s after kill", f"{failed} / {integrity} / {orphans}", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=500)
@@ -121,113 +233,10 @@ def main() -> None:
         samples.mkdir(parents=True)
         (home / "config.toml").write_text(f'samples = ["{samples}"]\nsettle_seconds = 0.5\n')
         daemon = Daemon(home)
-        daemon.start()
-        pid = daemon.proc.pid
-
-        # idle cost (no workers yet, no models loaded)
-        time.sleep(3)
-        c0, t0 = cpu_seconds(pid), time.monotonic()
-        time.sleep(10)
-        idle_cpu = 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
-        rows.append(("idle RSS (daemon process)", f"{rss_mb(pid):.0f} MB", "<= 150 MB"))
-        rows.append(("idle CPU", f"{idle_cpu:.2f} %", "<= 1 %"))
-
-        with Client(daemon.socket) as client:
-            for method in ("hello", "status"):  # hello touches no database: the noise floor
-                lat = []
-                for _ in range(args.status_calls):
-                    s = time.perf_counter()
-                    client.call(method)
-                    lat.append((time.perf_counter() - s) * 1000)
-                rows.append((f"{method} request p50 / p95", f"{pct(lat, 50):.2f} / {pct(lat, 95):.2f} ms",
-                             "p95 <= 2 ms" if method == "status" else "baseline"))
-
-        # latency of one file at a time (no queue in front of it)
-        singles = make_files(staging, 10, 200_000)
-        lat = []
-        with Client(daemon.socket, timeout=None) as client:
-            client.subscribe(["item.added"])
-            for f in singles:
-                target = samples / f.name
-                os.replace(f, target)
-                closed = time.monotonic()
-                while client.next_event(timeout=120)[1].get("path") != str(target):
-                    pass
-                lat.append((time.monotonic() - closed) * 1000)
-        rows.append(("single file closed -> item.added p50 / p95", f"{pct(lat, 50):.0f} / {pct(lat, 95):.0f} ms",
-                     "settle 0.5 s incl."))
-
-        # import: drop files as fast as a copier would (rename in = "file closed")
-        files = make_files(staging, args.files, 0)
-        closed_at: dict[str, float] = {}
-        added_at: dict[str, float] = {}
-        with Client(daemon.socket, timeout=None) as client:
-            client.subscribe(["item.added", "item.failed"])
-            start = time.monotonic()
-            for f in files:
-                target = samples / f.name
-                os.replace(f, target)
-                closed_at[str(target)] = time.monotonic()
-            failed = 0
-            while len(added_at) + failed < len(files):
-                name, data = client.next_event(timeout=600)
-                if name == "item.added":
-                    added_at[data["path"]] = time.monotonic()
-                elif data.get("final"):
-                    failed += 1
-            elapsed = time.monotonic() - start
-        lat = [(added_at[p] - closed_at[p]) * 1000 for p in added_at]
-        rows.append((f"import of {args.files} one-shots", f"{len(files) / elapsed:.1f} files/s",
-                     f"{failed} failed"))
-        rows.append(("burst: file closed -> item.added p50 / p95", f"{pct(lat, 50):.0f} / {pct(lat, 95):.0f} ms",
-                     "includes queueing"))
-        time.sleep(2)
-        rows.append(("RSS after import (daemon + workers)",
-                     f"{rss_mb(pid):.0f} + {sum(rss_mb(c) for c in children(pid)):.0f} MB", "models loaded?"))
-        with Client(daemon.socket) as client:
-            lat = []
-            for _ in range(200):
-                s = time.perf_counter()
-                client.call("status")
-                lat.append((time.perf_counter() - s) * 1000)
-        rows.append((f"status p50 / p95 with {args.files} items", f"{pct(lat, 50):.2f} / {pct(lat, 95):.2f} ms", ""))
-
-        # crash loop: kill -9 at random moments during an import, restart, repeat
-        files = make_files(staging, args.kill_files, 100_000)
-        for f in files:
-            os.replace(f, samples / f.name)
-        rng = random.Random(7)
-        orphans = 0
-        for _ in range(args.kills):
-            time.sleep(rng.uniform(0.2, 2.5))
-            workers = children(daemon.proc.pid)
-            daemon.kill9()
-            deadline = time.monotonic() + 5  # workers notice the dead parent within ~1 s
-            while any(running(w) for w in workers) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            orphans += sum(1 for w in workers if running(w))
-            daemon.start()
-        db = home / "data" / "library.db"
-        expected = args.files + args.kill_files + len(singles)
-        deadline = time.monotonic() + 900
-        while time.monotonic() < deadline:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            pending = conn.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued','running')").fetchone()[0]
-            conn.close()
-            if not pending:
-                break
-            time.sleep(1)
-        time.sleep(2)
-        daemon.stop()
-        conn = sqlite3.connect(db)
-        items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-        present = conn.execute("SELECT COUNT(DISTINCT path) FROM locations WHERE status = 'ok'").fetchone()[0]
-        failed = conn.execute("SELECT COUNT(*) FROM locations WHERE status = 'failed'").fetchone()[0]
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        conn.close()
-        rows.append((f"kill -9 x{args.kills} during import of {args.kill_files}",
-                     f"lost {expected - present}, duplicated {items - present}", "target 0 and 0"))
-        rows.append(("  failed / integrity_check / workers alive 5 s after kill", f"{failed} / {integrity} / {orphans}", ""))
+        try:
+            measure(args, daemon, home, samples, staging, rows)
+        finally:
+            daemon.stop()  # whatever happened, leave no daemon behind
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'value':<24}  note")
     print("-" * (width + 40))

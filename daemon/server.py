@@ -140,10 +140,11 @@ class Server:
     async def _answer(self, conn: _Connection, line: bytes) -> bytes:
         request_id = None
         try:
-            if not conn.allow():
-                raise p.ProtocolError(p.RATE_LIMITED, f"more than {p.RATE_PER_SECOND:.0f} requests per second")
+            allowed = conn.allow()  # every line counts, malformed ones too
             request = p.parse_request(line)
-            request_id = request.id
+            request_id = request.id  # so a rate-limited client can match the error to its call
+            if not allowed:
+                raise p.ProtocolError(p.RATE_LIMITED, f"more than {p.RATE_PER_SECOND:.0f} requests per second")
             if self.service.closing and request.method != "hello":
                 raise p.ProtocolError(p.UNAVAILABLE, "the daemon is shutting down")
             if request.method in ("subscribe", "unsubscribe"):

@@ -247,3 +247,20 @@ def test_labels_through_the_daemon(daemon):
         assert c.call("label.undo", item_id=item["id"], task="sample_type")["label"] is None
         assert isinstance(c.call("review.list", limit=5), list)
         assert isinstance(c.call("models.list"), list)
+
+
+def test_rate_limited_replies_carry_the_request_id(daemon):
+    """A client that floods past the burst allowance gets rate_limited errors it can match
+    to its calls (an error without the id would leave a waiting client hanging)."""
+    s, reader = _raw(daemon.socket)
+    try:
+        n = p.RATE_BURST + 1500
+        s.sendall(b"".join(p.request(i, "hello", {}) for i in range(1, n + 1)))
+        replies = [json.loads(reader.readline()) for _ in range(n)]
+    finally:
+        s.close()
+    assert [r["id"] for r in replies] == list(range(1, n + 1))
+    limited = [r for r in replies if "error" in r]
+    assert limited and {r["error"]["code"] for r in limited} == {p.RATE_LIMITED}
+    with daemon.client() as c:  # other connections are unaffected
+        assert c.call("hello")["protocol"] == p.PROTOCOL_VERSION
