@@ -74,9 +74,7 @@ def _ask_daemon(config, ref: str, options: dict) -> list[dict] | None:
         try:
             return client.call("recommend", ref=int(ref) if ref.isdigit() else ref, options=options)
         except RemoteError as exc:
-            if getattr(exc, "code", None) == "method_not_available":
-                return None
-            _fail(str(getattr(exc, "message", exc)))
+            _fail(exc.message)
 
 
 def _local(config, ref: str, options: dict) -> list[dict]:
