@@ -142,7 +142,7 @@ async def test_status_retry_and_model_accuracy(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         summary = str(app.screen.query_one("#status-summary").render())
-        assert "up 1h 02m" in summary and "3 queued" in summary
+        assert "up 1h02m" in summary and "3 queued" in summary
         assert "latest accuracy 0.66" in str(app.screen.query_one("#accuracy").render())
         await pilot.press("enter")
         await settle(pilot)
