@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from djml import synth
@@ -147,3 +149,22 @@ def wait_for(client: Client, predicate, timeout: float = 60.0) -> list[tuple[str
 
 def named(events: list[tuple[str, dict]], name: str) -> list[dict]:
     return [data for event, data in events if event == name]
+
+
+@contextmanager
+def running_daemon(home: Path, music: Path, extra_config: str = "", **config) -> Iterator[DaemonProcess]:
+    """A started daemon that is stopped by pid afterwards (SIGKILL if SIGTERM fails), and
+    whose log must not contain a traceback."""
+    d = DaemonProcess(home, music)
+    d.write_config(**config)
+    if extra_config:
+        with open(home / "config.toml", "a") as f:
+            f.write(extra_config)
+    d.start()
+    try:
+        yield d
+        assert d.stop() == 0, d.log.read_text()[-3000:]
+    finally:
+        if d.alive:
+            d.kill9()
+    assert "Traceback" not in d.log.read_text(), d.log.read_text()[-5000:]

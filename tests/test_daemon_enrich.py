@@ -8,25 +8,16 @@ import os
 import pytest
 
 from djml import keys, synth
-from daemon_support import DaemonProcess, named, wait_for
+from daemon_support import DaemonProcess, named, running_daemon, wait_for
 
 TRACKS = [(122, "Am", "House"), (124, "Em", "House"), (126, "Am", "Techno"), (128, "Dm", "Techno")]
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    d = DaemonProcess(tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("music"))
-    d.write_config(settle=0.3, embed_text=True)
-    config = d.home / "config.toml"
-    config.write_text(config.read_text() + "retrain_after = 2\n")
-    d.start()
-    yield d
-    try:
-        assert d.stop() == 0, d.log.read_text()[-3000:]
-    finally:
-        if d.alive:
-            d.kill9()
-    assert "Traceback" not in d.log.read_text(), d.log.read_text()[-5000:]
+    with running_daemon(tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("music"),
+                        extra_config="retrain_after = 2\n", settle=0.3, embed_text=True) as d:
+        yield d
 
 
 def _drop_track(d: DaemonProcess, i: int, bpm: int, key: str, genre: str):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from daemon_support import DaemonProcess, named, wait_for
+from daemon_support import named, running_daemon, wait_for
 from djml import protocol as p
 from djml import synth
 from djml.client import RemoteError
@@ -22,17 +22,8 @@ from djml.client import RemoteError
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    d = DaemonProcess(home, tmp_path_factory.mktemp("music"))
-    d.write_config(settle=0.5)
-    d.start()
-    yield d
-    try:
-        assert d.stop() == 0, d.log.read_text()[-3000:]
-    finally:
-        if d.alive:
-            d.kill9()
-    assert "Traceback" not in d.log.read_text(), d.log.read_text()[-5000:]
+    with running_daemon(tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("music"), settle=0.5) as d:
+        yield d
 
 
 def added_paths(events):
