@@ -210,7 +210,7 @@ def _fit_backend(backend: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, n_cl
 
         model = RandomForestClassifier(
             n_estimators=params.get("n_estimators", 100), min_samples_leaf=params.get("min_samples_leaf", 1),
-            class_weight="balanced", random_state=seed, n_jobs=1)
+            max_features=params.get("max_features", "sqrt"), class_weight="balanced", random_state=seed, n_jobs=1)
         model.fit(X, y, sample_weight=w)
         return model
     if backend == "et":
@@ -218,7 +218,7 @@ def _fit_backend(backend: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, n_cl
 
         model = ExtraTreesClassifier(
             n_estimators=params.get("n_estimators", 150), max_leaf_nodes=params.get("max_leaf_nodes", 200),
-            class_weight="balanced", random_state=seed, n_jobs=1)
+            max_features=params.get("max_features", "sqrt"), class_weight="balanced", random_state=seed, n_jobs=1)
         model.fit(X, y, sample_weight=w)
         return model
     if backend == "hgb":

@@ -156,10 +156,86 @@ def _vector(row: ItemRow, space: str, dim: int | None) -> np.ndarray:
     return vec
 
 
+_WINDOWS = ((0, 2), (2, 6), (6, 16), (16, 40), (40, 64))   # frames: attack .. tail
+_TRAJECTORIES = ("centroid", "spread", "flatness", "peakiness", "entropy", "low_high")
+
+
+def patch_descriptor_names() -> list[str]:
+    names = [f"env_t{t}" for t in (0, 1, 2, 4, 8, 16, 32, 63)]
+    names += [f"env_drop{d}" for d in (6, 12, 20, 30, 40)] + ["env_slope", "env_peak"]
+    names += [f"band{b}_max" for b in range(8)]
+    names += [f"band{b}_{s}" for b in range(8) for s in ("peak", "slope", "drop20")]
+    names += [f"{t}_{w}" for t in _TRAJECTORIES for w in [f"w{a}_{b}" for a, b in _WINDOWS] + ["wmean", "std"]]
+    names += ["flux_attack", "flux_tail"]
+    names += [f"attack_m{m}" for m in range(16)] + [f"body_m{m}" for m in range(16)]
+    names += ["harmonicity", "peak_bins"]
+    return names
+
+
+def patch_descriptors(patch: np.ndarray) -> np.ndarray:
+    """Hand-made descriptors of a one-shot's log-mel patch (frames x mels, 0..1 = -80..0 dB
+    relative to its loudest bin, so already loudness-normalised per file).
+
+    What separates drum classes *across kits* is shape over time, not absolute timbre:
+    how fast each band decays (tom vs kick, open vs closed hat), where the energy sits at
+    the attack vs in the body (snare wires, clap bursts), how tonal the body is (tom, perc).
+    Envelope values and drop times, per-band (8 bands) peak time / decay slope / -20 dB
+    time, centroid / spread / flatness / peakiness / entropy / low-high ratio in five time
+    windows, onset flux, attack and body spectra at 16-band resolution, harmonicity."""
+    T, M = patch.shape
+    lin = 10 ** ((patch.astype(np.float64) * 80.0 - 80.0) / 10.0)
+    frame_e = 10 * np.log10(lin.sum(1) + 1e-12)
+    frame_e -= frame_e.max()
+    pk = int(frame_e.argmax())
+    out: list[float] = [frame_e[min(t, T - 1)] / 80.0 for t in (0, 1, 2, 4, 8, 16, 32, 63)]
+    for thr in (-6, -12, -20, -30, -40):
+        after = np.flatnonzero(frame_e[pk:] < thr)
+        out.append((after[0] if len(after) else T - pk) / T)
+    out += [_slope(frame_e[pk:pk + 24]), pk / T]
+    bands = 10 * np.log10(lin.reshape(T, 8, M // 8).sum(2) + 1e-12)   # (T, 8) dB
+    bmax = bands.max(0)
+    out += list((bmax - bmax.max()) / 80.0)
+    for b in range(8):
+        e = bands[:, b]
+        p = int(e.argmax())
+        below = np.flatnonzero(e[p:] < e[p] - 20)
+        out += [p / T, _slope(e[p:p + 16]), (below[0] if len(below) else T - p) / T]
+    w = lin / (lin.sum(1, keepdims=True) + 1e-12)
+    pos = np.arange(M) / M
+    centroid = (w * pos).sum(1)
+    trajectories = (
+        centroid, np.sqrt((w * (pos - centroid[:, None]) ** 2).sum(1)),
+        np.exp(np.log(lin + 1e-12).mean(1)) / (lin.mean(1) + 1e-12),
+        patch.max(1) - patch.mean(1), -(w * np.log(w + 1e-12)).sum(1) / np.log(M),
+        np.log10((lin[:, : M // 4].sum(1) + 1e-12) / (lin[:, 5 * M // 8:].sum(1) + 1e-12)) / 8,
+    )
+    weight = 10 ** (frame_e / 10)
+    for traj in trajectories:
+        out += [traj[a:b].mean() for a, b in _WINDOWS]
+        out += [(traj * weight).sum() / weight.sum(), traj.std()]
+    flux = np.maximum(np.diff(patch, axis=0), 0).sum(1) / M
+    out += [flux[:7].max(), flux[7:].mean()]
+    out += list(patch[:3].mean(0).reshape(16, M // 16).mean(1))
+    out += list(patch[6:20].mean(0).reshape(16, M // 16).mean(1))
+    body = patch[pk:pk + 12].mean(0)
+    centred = body - body.mean()
+    ac = np.correlate(centred, centred, "full")[M - 1:] / (centred @ centred + 1e-9)
+    out += [ac[2:16].max(), float((body > 0.8).sum()) / M]
+    return np.nan_to_num(np.asarray(out, np.float32))
+
+
+def _slope(seg: np.ndarray) -> float:
+    """dB per frame / 10 of a least-squares line (0 when too short)."""
+    if len(seg) < 3:
+        return 0.0
+    return float(np.polyfit(np.arange(len(seg)), seg, 1)[0] / 10.0)
+
+
 class SampleFeatures(FeatureSpec):
-    """The analysis feature vector of a sample, its envelope/timbre scalars, and its log-mel
-    patch average-pooled to a coarse 8 x 8 grid (spectral shape over time: what separates
-    a tom from a kick or a clap from a snare, which frame statistics blur)."""
+    """The analysis feature vector of a sample, its envelope/timbre scalars, its log-mel
+    patch average-pooled to a coarse 8 x 8 grid (spectral shape over time), and
+    :func:`patch_descriptors` of the patch (decay per band, centroid trajectory...: what
+    separates a tom from a kick or a clap from a snare in a kit the model never saw)."""
 
     spaces = ("sample", "logmel")
     SCALARS = ("log_duration", "attack", "decay", "brightness", "noisiness", "log_pitch",
@@ -174,7 +250,7 @@ class SampleFeatures(FeatureSpec):
     @classmethod
     def names_for(cls, dim: int) -> list[str]:
         pooled = [f"logmel_t{t}_m{m}" for t in range(cls.POOL) for m in range(cls.POOL)]
-        return [f"sample_vec_{i}" for i in range(dim)] + list(cls.SCALARS) + pooled
+        return [f"sample_vec_{i}" for i in range(dim)] + list(cls.SCALARS) + pooled + patch_descriptor_names()
 
     def fit(self, rows: Sequence[ItemRow]) -> "SampleFeatures":
         self.dim = int(_vector(rows[0], "sample", None).size)
@@ -192,21 +268,27 @@ class SampleFeatures(FeatureSpec):
             float(row.sample_type == "loop"), _num(row.loudness, -60.0) / 60.0,
         ]
 
-    def pooled(self, row: ItemRow) -> np.ndarray:
-        """Square patch (frames x mels) → POOL x POOL block means."""
+    def square_patch(self, row: ItemRow) -> np.ndarray:
         flat = _vector(row, "logmel", self.patch)
         side = int(round(math.sqrt(flat.size)))
-        b = side // self.POOL
-        patch = flat.reshape(side, side)[: b * self.POOL, : b * self.POOL]
+        return flat.reshape(side, side)
+
+    def pooled(self, patch: np.ndarray) -> np.ndarray:
+        """Square patch (frames x mels) → POOL x POOL block means."""
+        b = patch.shape[0] // self.POOL
+        patch = patch[: b * self.POOL, : b * self.POOL]
         return patch.reshape(self.POOL, b, self.POOL, b).mean(axis=(1, 3)).ravel()
 
     def transform(self, rows: Sequence[ItemRow]) -> np.ndarray:
         out = np.empty((len(rows), len(self.names)), dtype=np.float32)
         n_scalars = len(self.SCALARS)
+        start = self.dim + n_scalars + self.POOL * self.POOL
         for i, row in enumerate(rows):
+            patch = self.square_patch(row)
             out[i, : self.dim] = _vector(row, "sample", self.dim)
             out[i, self.dim:self.dim + n_scalars] = self.scalars(row)
-            out[i, self.dim + n_scalars:] = self.pooled(row)
+            out[i, self.dim + n_scalars:start] = self.pooled(patch)
+            out[i, start:] = patch_descriptors(patch)
         return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 

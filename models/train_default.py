@@ -2,7 +2,9 @@
 
     python -m djml.models.train_default            # evaluate (leave-one-kit-out) + write shipped/
     python -m djml.models.train_default --no-eval  # just retrain the weights
-    python -m djml.models.train_default --cnn      # also evaluate the log-mel CNN
+    python -m djml.models.train_default --cnn      # also evaluate the log-mel CNN + ensemble
+
+``benchmarks/sample_classifier.py`` prints the same evaluation as per-class / per-kit tables.
 
 Sources (see /work/shared/DATA.md and MODEL_CARD.md): Hydrogen drum kits, General-MIDI
 sound-font renders (FluidR3_GM, MuseScore_General_Lite), freedesktop sound theme (fx), and
@@ -32,12 +34,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/sklearn load: no o
 import numpy as np  # noqa: E402
 
 from djml.models import DRUM_CLASSES  # noqa: E402
+from djml.models.service import SAMPLE_ET_PARAMS  # noqa: E402
 
 SEED = 1234
 SETS = ("samples_hydrogen", "samples_gm", "samples_fx")
 LOOP_BARS = (1, 2, 4)
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
-ET_PARAMS = {"n_estimators": 150, "max_leaf_nodes": 200}
+ET_PARAMS = SAMPLE_ET_PARAMS   # the same trees users retrain on top of the shipped set
+CNN_PARAMS = {"width": 8, "pool": 2, "epochs": 30}
+ENSEMBLE_WEIGHT = 0.5   # trees' share of the averaged probabilities
 
 
 @dataclass
@@ -135,26 +140,92 @@ def featurize(entries: list[Entry], cache: Path) -> tuple[list, list[int]]:
     return rows, kept
 
 
-def loko(name: str, kits: np.ndarray, y: np.ndarray, fit_predict) -> dict:
-    """Leave-one-kit-out predictions for every item; returns a summary dict."""
-    from djml.models.evaluate import report
-
-    pred = np.empty(len(y), dtype=object)
-    t0 = time.perf_counter()
+def loko_proba(kits: np.ndarray, classes: list[str], fit_proba) -> np.ndarray:
+    """Leave-one-kit-out class probabilities (n, len(classes)) for every item:
+    ``fit_proba(train_idx, test_idx) -> (proba, model_classes)`` is called once per kit."""
+    proba = np.zeros((len(kits), len(classes)), np.float32)
     for kit in sorted(set(kits)):
         test = np.flatnonzero(kits == kit)
-        train = np.flatnonzero(kits != kit)
-        pred[test] = fit_predict(train, test)
+        p, model_classes = fit_proba(np.flatnonzero(kits != kit), test)
+        proba[np.ix_(test, [classes.index(c) for c in model_classes])] = p
+    return proba
+
+
+def summarise(name: str, y: np.ndarray, kits: np.ndarray, classes: list[str], proba: np.ndarray,
+              seconds: float | None = None) -> dict:
+    """Accuracy on drums and on everything, per-class recall, per-kit drum accuracy."""
+    from djml.models.evaluate import report
+
+    pred = np.array(classes)[proba.argmax(axis=1)]
     drums = np.isin(y, DRUM_CLASSES)
     per_kit = {k: float(np.mean(pred[(kits == k) & drums] == y[(kits == k) & drums]))
                for k in sorted(set(kits[drums]))}
-    out = {"model": name, "all": report(list(y), list(pred)),
-           "drums": report(list(y[drums]), list(pred[drums])),
-           "drum_accuracy_per_kit": per_kit, "seconds": round(time.perf_counter() - t0, 1)}
+    out = {"model": name, "all": report(list(y), list(pred)), "drums": report(list(y[drums]), list(pred[drums])),
+           "drum_accuracy_per_kit": per_kit, "drum_kit_sizes": {k: int(((kits == k) & drums).sum()) for k in per_kit}}
+    if seconds is not None:
+        out["seconds"] = round(seconds, 1)
     print(f"{name:10s} LOKO accuracy: drums {out['drums']['accuracy']:.3f} "
-          f"(macro-F1 {out['drums']['macro_f1']:.3f}), all classes {out['all']['accuracy']:.3f} "
-          f"[{out['seconds']} s]")
+          f"(macro-F1 {out['drums']['macro_f1']:.3f}), all classes {out['all']['accuracy']:.3f}"
+          + (f" [{seconds:.0f} s]" if seconds is not None else ""), flush=True)
     return out
+
+
+def evaluate(models: list[str], X: np.ndarray, L: np.ndarray | None, y: np.ndarray,
+             kits: np.ndarray) -> dict[str, dict]:
+    """Leave-one-kit-out evaluation of the named models: mfcc_lr (the DATA.md floor), et
+    (trees), cnn, ensemble (mean of et and cnn probabilities; needs both)."""
+    from djml.models.estimators import Estimator
+    from djml.models.features import LogmelFeatures, SampleFeatures
+    from djml.models.shipped_data import logmel_shape
+
+    classes = sorted(set(y))
+
+    def et(train, test):
+        est = Estimator("sample_type", "et", SampleFeatures(), seed=SEED, params=ET_PARAMS)
+        return est.fit_arrays(X[train], list(y[train])).predict_proba_arrays(X[test]), est.classes_
+
+    def cnn(train, test):
+        est = Estimator("sample_type", "cnn", LogmelFeatures(logmel_shape()), seed=SEED, params=CNN_PARAMS)
+        return est.fit_arrays(L[train], list(y[train])).predict_proba_arrays(L[test]), est.classes_
+
+    def mfcc_lr(train, test):  # MFCC mean/std + logistic regression
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        cols = [i for i, n in enumerate(_feature_names()) if n.startswith("mfcc_")]
+        lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X[train][:, cols], y[train])
+        return lr.predict_proba(X[test][:, cols]), list(lr.classes_)
+
+    makers = {"mfcc_lr": mfcc_lr, "et": et, "cnn": cnn}
+    probas: dict[str, np.ndarray] = {}
+    results = {}
+    for name in models:
+        t0 = time.perf_counter()
+        if name == "ensemble":
+            probas[name] = ensemble_proba(probas["et"], probas["cnn"])
+        else:
+            probas[name] = loko_proba(kits, classes, makers[name])
+        results[name] = summarise(name, y, kits, classes, probas[name], time.perf_counter() - t0)
+    return results
+
+
+def ensemble_proba(trees: np.ndarray, cnn: np.ndarray) -> np.ndarray:
+    return ENSEMBLE_WEIGHT * trees + (1 - ENSEMBLE_WEIGHT) * cnn
+
+
+def load_dataset(cache: Path, with_logmel: bool = False):
+    """(entries, rows, X for the trees, log-mel stack for the CNN or None, labels, kits)."""
+    from djml.models.features import LogmelFeatures, SampleFeatures
+    from djml.models.shipped_data import logmel_shape
+
+    ensure_manifests(cache)
+    entries = collect(cache)
+    rows, kept = featurize(entries, cache)
+    entries = [entries[i] for i in kept]
+    X = SampleFeatures().fit(rows).transform(rows)
+    L = LogmelFeatures(logmel_shape()).fit(rows).transform(rows) if with_logmel else None
+    return entries, rows, X, L, np.array([e.label for e in entries]), np.array([e.kit for e in entries])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -162,51 +233,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=cache_dir())
     parser.add_argument("--out", type=Path, default=SHIPPED_DIR)
     parser.add_argument("--no-eval", action="store_true", help="skip leave-one-kit-out evaluation")
-    parser.add_argument("--cnn", action="store_true", help="also evaluate the log-mel CNN")
+    parser.add_argument("--cnn", action="store_true", help="also evaluate the log-mel CNN and the ensemble")
     args = parser.parse_args(argv)
 
     from djml.analysis import ANALYZER_VERSION
     from djml.models.estimators import Estimator
-    from djml.models.features import LogmelFeatures, SampleFeatures
-    from djml.models.shipped_data import logmel_shape
+    from djml.models.features import SampleFeatures
 
-    ensure_manifests(args.cache)
-    entries = collect(args.cache)
-    rows, kept = featurize(entries, args.cache)
-    entries = [entries[i] for i in kept]
-    y = np.array([e.label for e in entries])
-    kits = np.array([e.kit for e in entries])
-    spec = SampleFeatures().fit(rows)
-    X = spec.transform(rows)
+    entries, rows, X, L, y, kits = load_dataset(args.cache, with_logmel=args.cnn)
     print("classes: " + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))) + f"; {len(set(kits))} kits")
-
-    def et(train, test):
-        est = Estimator("sample_type", "et", SampleFeatures().fit(rows), seed=SEED, params=ET_PARAMS)
-        return [est.classes_[i] for i in est.fit_arrays(X[train], list(y[train])).predict_proba_arrays(X[test]).argmax(1)]
-
-    def mfcc_lr(train, test):  # the floor to beat (DATA.md): MFCC mean/std + logistic regression
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        cols = [i for i, n in enumerate(_feature_names()) if n.startswith("mfcc_")]
-        lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-        return list(lr.fit(X[train][:, cols], y[train]).predict(X[test][:, cols]))
-
     results = {}
     if not args.no_eval:
-        results["mfcc_lr"] = loko("mfcc+lr", kits, y, mfcc_lr)
-        results["et"] = loko("et", kits, y, et)
-        if args.cnn:
-            L = LogmelFeatures(logmel_shape()).fit(rows).transform(rows)
+        results = evaluate(["mfcc_lr", "et"] + (["cnn", "ensemble"] if args.cnn else []), X, L, y, kits)
 
-            def cnn(train, test):
-                est = Estimator("sample_type", "cnn", LogmelFeatures(logmel_shape()), seed=SEED)
-                est.fit_arrays(L[train], list(y[train]))
-                return [est.classes_[i] for i in est.predict_proba_arrays(L[test]).argmax(1)]
-
-            results["cnn"] = loko("cnn", kits, y, cnn)
-
+    spec = SampleFeatures().fit(rows)
     est = Estimator("sample_type", "et", spec, seed=SEED, params=ET_PARAMS)
     est.fit_arrays(X, list(y), item_keys=[hashlib.sha1(e.path.encode()).hexdigest() for e in entries])
     metrics = {}

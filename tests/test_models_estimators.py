@@ -78,3 +78,18 @@ def test_single_class_is_refused(tracks):
     rows, _ = tracks
     with pytest.raises(ValueError, match="two classes"):
         make_estimator("bucket", "rf").fit(rows[:5], ["warm-up"] * 5)
+
+
+def test_patch_descriptors_separate_fast_and_slow_decay():
+    """A hit that dies in a few frames and one that rings on differ where the names say."""
+    from djml.models.features import patch_descriptor_names, patch_descriptors
+
+    t = np.arange(64)[:, None]
+    short = np.clip(1.0 - t / 6.0, 0, 1) * np.ones((1, 64), np.float32)   # closed-hat-like
+    long = np.clip(1.0 - t / 120.0, 0, 1) * np.ones((1, 64), np.float32)  # cymbal-like
+    names = patch_descriptor_names()
+    a, b = patch_descriptors(short.astype(np.float32)), patch_descriptors(long.astype(np.float32))
+    assert len(a) == len(names) == len(set(names)) and np.isfinite(a).all()
+    drop = names.index("env_drop20")
+    assert a[drop] < 0.2 < b[drop]
+    assert names.index("env_slope") >= 0 and a[names.index("env_slope")] < b[names.index("env_slope")]

@@ -72,9 +72,11 @@ def test_missing_key_or_bpm_is_unsure_even_when_confident(lib, tmp_path):
 
 def test_worse_model_is_rejected_and_old_one_stays_active(lib, monkeypatch):
     library, config, truth = lib
-    label_some(library, truth, 24)
+    first_ids = label_some(library, truth, 18)
     first = service.train(library, config, "bucket")
     assert first["status"] == "activated"
+    for i in sorted(set(truth) - set(first_ids)):   # 12 labels the first model never saw
+        library.set_label(i, "bucket", truth[i])
 
     real = service.make_estimator
 
@@ -90,10 +92,27 @@ def test_worse_model_is_rejected_and_old_one_stays_active(lib, monkeypatch):
 
     monkeypatch.setattr(service, "make_estimator", broken)
     second = service.train(library, config, "bucket")
-    assert second["status"] == "rejected"
-    assert second["holdout_accuracy"] < second["before_accuracy"]
+    assert second["status"] == "rejected" and second["compared_on"] >= service.MIN_COMPARE
+    assert second["after_accuracy"] < second["before_accuracy"]
     assert registry.active(library.conn, "bucket")["version"] == first["version"]
     assert registry.get(library.conn, second["version"])["metrics"]["rejected"] is True
+
+
+def test_models_are_compared_only_on_labels_the_active_one_never_saw(lib):
+    """Scored on its own training labels the active model looks perfect; a retrain with no
+    new labels must not be judged (nor rejected) on them."""
+    library, config, truth = lib
+    label_some(library, truth, 24)
+    assert service.train(library, config, "bucket")["status"] == "activated"
+    again = service.train(library, config, "bucket")
+    assert again["status"] == "activated" and "before_accuracy" not in again
+
+
+def test_holdout_prefers_unseen_labels():
+    labels = ["a"] * 8 + ["b"] * 8
+    prefer = np.array([False] * 6 + [True] * 2 + [False] * 6 + [True] * 2)
+    _, held = service.split_holdout(labels, np.ones(16, np.float32), prefer=prefer)
+    assert sorted(held) == [6, 7, 14, 15]
 
 
 def test_genre_head_learns_from_tags_and_fills_gaps(lib, tmp_path):
