@@ -101,7 +101,8 @@ def demo(state, target, tracks, no_scan) -> None:
     conn = db.connect_readonly(config.db_path)
     console().print(_truth_table(conn, made.tracks))
     console().print(_unsorted_table(conn, made.unsorted))
-    out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml ls --kind sample · djml show 1")
+    out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml show 1 · djml recommend 3\n"
+              "     djml daemon start && djml review   (label what the models are unsure about)")
     if summary.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
