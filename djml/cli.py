@@ -108,7 +108,7 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 def main() -> None:
     """Console entry point: turns known errors into one clear line and exit code 2."""
     from djml.config import ConfigError
-    from djml.db import DatabaseError
+    from djml.errors import DatabaseError
 
     try:
         # Without standalone mode click returns the code of click.exceptions.Exit.

@@ -17,12 +17,10 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+from djml.errors import DatabaseError
+
 BUSY_TIMEOUT_MS = 10_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-
-class DatabaseError(Exception):
-    """The library cannot be opened or upgraded (the message says why and where)."""
 
 
 def now() -> str:
