@@ -14,9 +14,6 @@ from djml.models import registry, service
 from djml.models.estimators import Estimator
 from models_support import open_library
 
-pytestmark = pytest.mark.skipif(not registry.shipped_path().exists(), reason="no shipped weights built")
-
-
 def test_shipped_files_are_small_and_documented():
     shipped = registry.shipped_path().parent
     total = sum(p.stat().st_size for p in shipped.iterdir() if p.is_file())
