@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import djml
 from djml import db, query
 from djml import protocol as p
 from djml.config import Config
@@ -445,13 +446,13 @@ class Service:
         return await handler(**params)
 
     async def m_hello(self, client: str | None = None, protocol: int | None = None) -> dict[str, Any]:
-        return {"protocol": p.PROTOCOL_VERSION, "schema": db.schema_version(), "version": _version(),
+        return {"protocol": p.PROTOCOL_VERSION, "schema": db.schema_version(), "version": djml.version(),
                 "pid": os.getpid()}
 
     async def m_status(self) -> dict[str, Any]:
         snapshot, counts, models = await self.read(self._status_reads)
         return {
-            "pid": os.getpid(), "version": _version(), "protocol": p.PROTOCOL_VERSION,
+            "pid": os.getpid(), "version": djml.version(), "protocol": p.PROTOCOL_VERSION,
             "uptime": round(time.time() - self.started, 1), "workers": self.workers.size,
             "workers_running": self.workers.running, "watching": [str(r) for r in self.watched],
             "polling": self.config.polling, "queue": snapshot, "library": counts, "models": models,
@@ -644,16 +645,6 @@ class Service:
             raise p.ProtocolError(p.NOT_FOUND, str(exc)) from None
         self.emit("model.trained", {"activated": result})
         return result
-
-@functools.cache
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("djml")
-    except PackageNotFoundError:
-        return "unknown"
-
 
 def _task(text: str) -> str:
     """Normalise a task name ("samples" → "sample_type"), or an invalid_params error."""

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from djml import version as djml_version
 from djml import keys
 from djml.interop.model import (ExportTrack, ForeignCollection, ForeignPlaylist, ForeignTrack, PathMap,
                                 file_url_to_path, path_to_file_url)
@@ -60,7 +60,7 @@ def export(
     path_map = path_map or PathMap()
     colours = bucket_colours(bucket_order, tracks)
     root = ET.Element("DJ_PLAYLISTS", Version="1.0.0")
-    ET.SubElement(root, "PRODUCT", Name="djml", Version=_djml_version(), Company="djml")
+    ET.SubElement(root, "PRODUCT", Name="djml", Version=djml_version(), Company="djml")
     collection = ET.SubElement(root, "COLLECTION", Entries=str(len(tracks)))
     for t in tracks:
         _track_element(collection, t, path_map, colours)
@@ -103,13 +103,6 @@ def _track_element(parent: ET.Element, t: ExportTrack, path_map: PathMap, colour
     if t.bpm:
         ET.SubElement(element, "TEMPO", Inizio=f"{t.first_beat or 0.0:.3f}", Bpm=f"{t.bpm:.2f}",
                       Metro="4/4", Battito="1")
-
-
-def _djml_version() -> str:
-    try:
-        return version("djml")
-    except PackageNotFoundError:
-        return "0"
 
 
 def parse(path: Path, *, path_map: PathMap | None = None) -> ForeignCollection:
