@@ -9,7 +9,6 @@ a plain picklable dataclass that the single writer (:mod:`djml.library`) stores.
 from __future__ import annotations
 
 import os
-import stat as stat_module
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,10 +89,3 @@ def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileRe
         return FileResult(path, after, error="file changed while being read (still being copied?)")
     return FileResult(path, after, tags=tags, analysis=analysis)
 
-
-def is_regular_file(entry: os.DirEntry) -> bool:
-    """True for regular files (following symlinks); broken links and sockets are skipped."""
-    try:
-        return stat_module.S_ISREG(entry.stat(follow_symlinks=True).st_mode)
-    except OSError:
-        return False

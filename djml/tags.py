@@ -9,7 +9,7 @@ Tags are advisory: a file whose tags cannot be parsed still gets analysed, so
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 AUDIO_EXTENSIONS = frozenset(
@@ -28,9 +28,6 @@ class Tags:
     year: int | None = None
     bpm: float | None = None
     key: str | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 _EASY_KEYS = {
