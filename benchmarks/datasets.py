@@ -6,7 +6,9 @@ Sets (each in its own folder under the cache, each with ``manifest.csv`` + ``man
 * ``tempo_key_beats``  ~30 s beats over real Hydrogen drum hits at a known BPM, with a
   numpy-synthesised bass line + chord pad in a known key. Ground truth: bpm, key, style.
 * ``key_music21``      Bach chorales and ABC tunes from the music21 corpus, written to MIDI by
-  music21 and rendered by fluidsynth with a GM sound font. Ground truth: key.
+  music21 and rendered by fluidsynth with a GM sound font. Ground truth: the notated key,
+  with checks of that label against the notes (``label_checks``).
+* ``key_music21_extra`` 400 more such pieces (not built by default), never in ``key_music21``.
 * ``samples_hydrogen`` manifest of every labelled Hydrogen kit layer file (no copy).
 * ``samples_gm``       GM percussion notes per drum kit + melodic single notes, rendered from
   FluidR3_GM.sf2 and MuseScore_General(_Lite).sf3.
@@ -826,6 +828,46 @@ def _m21_key(score) -> tuple[int, str] | None:
     return None
 
 
+MAJOR_DEGREES = frozenset((0, 2, 4, 5, 7, 9, 11))
+MINOR_DEGREES = frozenset((0, 2, 3, 5, 7, 8, 9, 10, 11))   # natural, harmonic and melodic minor
+IN_SCALE_MIN = 0.9
+
+
+def label_checks(score, kind: str, key: int, shift: int) -> dict:
+    """Checks of a notated key label against the notes themselves, independent of any
+    audio key estimator (``label_verified`` is both of the first two):
+
+    * ``final_is_tonic``: the last bass note (chorales: lowest note of the final chord;
+      tunes: the last melody note) is the notated tonic. Chorales and folk tunes close on
+      the tonic; when they do not, the label is doubtful. Bach's minor chorales are often
+      notated with a "Dorian" signature one flat short, and the corpus encodes signature +
+      mode, so e.g. a G-minor chorale comes out labelled D minor; Essen folk songs carry
+      only a tonic in ``K:``, so minor tunes come out labelled major.
+    * ``in_scale``: the share of note duration inside the notated key's scale (minor: any
+      of natural, harmonic, melodic); >= IN_SCALE_MIN means the notes fit the label.
+    * ``symbolic_key``: music21's own Krumhansl-Schmuckler estimate from the notes (the whole
+      piece), transposed like the audio: how far a pitch-distribution method gets with
+      perfect notes, a reference for what any audio method can reach on these labels.
+    """
+    notes = score.flatten().notes if kind == "abc" else score.parts[-1].flatten().notes
+    last = notes[-1]
+    final_pc = min(last.pitches, key=lambda p: p.midi).pitchClass
+    tonic, scale = key % 12, (MINOR_DEGREES if key >= 12 else MAJOR_DEGREES)
+    total = inside = 0.0
+    for n in score.flatten().notes:
+        dur = float(n.quarterLength) or 0.25   # grace notes count a little
+        for pitch in n.pitches:
+            total += dur
+            inside += dur * (((pitch.pitchClass - tonic) % 12) in scale)
+    in_scale = inside / total if total else 0.0
+    sym = score.analyze("key")
+    symbolic = (sym.tonic.pitchClass + shift) % 12 + (12 if sym.mode == "minor" else 0)
+    final_is_tonic = final_pc == tonic
+    return {"final_is_tonic": int(final_is_tonic), "in_scale": round(in_scale, 3),
+            "label_verified": int(final_is_tonic and in_scale >= IN_SCALE_MIN),
+            "symbolic_key": symbolic}
+
+
 def _score_events(score, shift: int, program: int, max_s: float) -> tuple[list, float]:
     """Notes of a music21 score as MIDI events (seconds), transposed, cut at ``max_s``."""
     from music21 import tempo as m21tempo
@@ -877,20 +919,38 @@ def _render_batch(batch: list[dict], sf_path: Path) -> None:
 
 
 def build_key_music21(cache: Path, limit: int | None = None, **_) -> list[dict]:
+    """The key benchmark set: 60 chorales and 90 ABC tunes (balanced major/minor)."""
+    n_chor, n_abc = (60, 90)
+    if limit:
+        n_chor, n_abc = max(1, limit * 2 // 5), max(1, limit - limit * 2 // 5)
+    return _build_music21_set(cache, "key_music21", n_chor, n_abc, exclude=set(), seed=77)
+
+
+def build_key_music21_extra(cache: Path, limit: int | None = None, **_) -> list[dict]:
+    """400 more pieces from the same corpus that no djml key setting was ever chosen on:
+    a second, larger check of whether key accuracy generalises. Never a piece of the
+    ``key_music21`` set (built first; its pieces are excluded by corpus file + tune index)."""
+    bench = ensure("key_music21", cache)
+    exclude = {(r["corpus_file"], str(r["abc_index"])) for r in bench}
+    n_chor, n_abc = (150, 250)
+    if limit:
+        n_chor, n_abc = max(1, limit * 2 // 5), max(1, limit - limit * 2 // 5)
+    return _build_music21_set(cache, "key_music21_extra", n_chor, n_abc, exclude=exclude, seed=78)
+
+
+def _build_music21_set(cache: Path, name: str, n_chor: int, n_abc: int,
+                       exclude: set[tuple[str, str]], seed: int) -> list[dict]:
     try:
         import music21
         from music21 import converter, corpus
     except ImportError:
         raise SystemExit("music21 missing: .venv/bin/pip install music21 (benchmark-only)")
-    set_dir = cache / "key_music21"
-    n_chor, n_abc = (60, 90)
-    if limit:
-        n_chor, n_abc = max(1, limit * 2 // 5), max(1, limit - limit * 2 // 5)
+    set_dir = cache / name
     sfs = soundfonts()
     if not sfs:
         raise SystemExit("no GM sound font: apt-get install fluid-soundfont-gm")
-    plan, _, _ = music21_plan(n_chor, n_abc)
-    rng = random.Random(77)
+    plan, _, _ = music21_plan(max(n_chor, 60) + len(exclude), max(n_abc, 90) + len(exclude))
+    rng = random.Random(seed)
     rows, t0, made = [], time.time(), 0
     counts = {"chorale": 0, "abc": 0}
     wanted = {"chorale": n_chor, "abc": n_abc}
@@ -903,7 +963,7 @@ def build_key_music21(cache: Path, limit: int | None = None, **_) -> list[dict]:
             _render_batch(pending[i], sfs[i][1])
             made += len(pending[i])
             pending[i] = []
-            log(f"key_music21: {made} rendered ({time.time() - t0:.0f}s)")
+            log(f"{name}: {made} rendered ({time.time() - t0:.0f}s)")
 
     for j, item in enumerate(plan):
         kind = item["kind"]
@@ -913,6 +973,9 @@ def build_key_music21(cache: Path, limit: int | None = None, **_) -> list[dict]:
         cid = f"{kind}_{stem}" if kind == "chorale" else \
             f"abc_{Path(item['path']).parent.name}_{stem}_{item['index']}"
         cid = re.sub(r"[^A-Za-z0-9_.-]", "_", cid)
+        corpus_file = str(Path(item["path"]).relative_to(m21_root))
+        if (corpus_file, str(item.get("index", ""))) in exclude:
+            continue
         try:
             if kind == "chorale":
                 score = corpus.parse(item["path"])
@@ -934,11 +997,12 @@ def build_key_music21(cache: Path, limit: int | None = None, **_) -> list[dict]:
             wav = set_dir / "audio" / f"{cid}.wav"
             row = {"id": cid, "path": str(wav), "key": truth, "key_name": key_name(truth),
                    "original_key": orig_key, "transpose": shift, "mode": mode, "kind": kind,
-                   "corpus_file": str(Path(item["path"]).relative_to(m21_root)),
+                   "corpus_file": corpus_file,
                    "abc_index": item.get("index", ""), "gm_program": program,
                    "instrument": M21_PROGRAMS[program], "soundfont": sfs[sfi][0],
                    "source": f"music21:{kind}",
-                   "licence": f"music21 corpus (public-domain works); sound font {sfs[sfi][0]} MIT"}
+                   "licence": f"music21 corpus (public-domain works); sound font {sfs[sfi][0]} MIT",
+                   **label_checks(score, kind, orig_key, shift)}
             if not wav.exists():
                 events, length = _score_events(score, shift, program, 44.0)
                 if length < 5.0:
@@ -960,39 +1024,49 @@ def build_key_music21(cache: Path, limit: int | None = None, **_) -> list[dict]:
                  "<key> with <mode>major|minor>); modal tunes (dor/mix/phr/lyd/loc) skipped",
         "transposition": "each piece transposed by -6..+5 semitones towards a random target "
                          "tonic so keys spread over all 24; ground truth transposed with it",
-        "tempo": "first metronome mark of the piece, else 100 quarter notes per minute"})
-    log(f"key_music21: {len(rows)} pieces ({made} new) in {time.time() - t0:.1f}s")
+        "tempo": "first metronome mark of the piece, else 100 quarter notes per minute",
+        "label_checks": "final_is_tonic, in_scale, label_verified, symbolic_key: see "
+                        "label_checks() in benchmarks/datasets.py"})
+    log(f"{name}: {len(rows)} pieces ({made} new) in {time.time() - t0:.1f}s")
     return rows
 
 
 BUILDERS = {
     "tempo_key_beats": build_tempo_key_beats,
     "key_music21": build_key_music21,
+    "key_music21_extra": build_key_music21_extra,
     "samples_hydrogen": build_samples_hydrogen,
     "samples_gm": build_samples_gm,
     "samples_fx": build_samples_fx,
 }
 
 
+# columns added after a set was first published: an older cached manifest is rebuilt
+# (cheap: existing audio is kept, only the manifest is recomputed)
+REQUIRED_COLUMNS = {"key_music21": {"label_verified"}, "key_music21_extra": {"label_verified"}}
+
+
 def ensure(name: str, cache: Path | None = None, limit: int | None = None) -> list[dict]:
     """Return the manifest rows of a set, building it if it is missing."""
     cache = Path(cache) if cache else default_cache()
     rows = read_manifest(cache / name)
-    if rows and all(Path(r["path"]).exists() for r in rows):
+    if rows and all(Path(r["path"]).exists() and REQUIRED_COLUMNS.get(name, set()) <= r.keys()
+                    for r in rows):
         return rows
     return BUILDERS[name](cache, limit=limit)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sets", nargs="*", help=f"sets to build (default: all): {', '.join(ALL_SETS)}")
+    ap.add_argument("sets", nargs="*", help=f"sets to build (default: {', '.join(ALL_SETS)}; "
+                    "also key_music21_extra: 400 more music21 pieces for key accuracy)")
     ap.add_argument("--cache", type=Path, default=None, help="cache folder (default: "
                     "$DJML_BENCH_CACHE or ~/.cache/djml/bench)")
     ap.add_argument("--limit", type=int, default=None, help="build at most N items per set (smoke test)")
     args = ap.parse_args(argv)
-    bad = [s for s in args.sets if s not in ALL_SETS]
+    bad = [s for s in args.sets if s not in BUILDERS]
     if bad:
-        ap.error(f"unknown set(s) {bad}; choose from {ALL_SETS}")
+        ap.error(f"unknown set(s) {bad}; choose from {tuple(BUILDERS)}")
     cache = args.cache or default_cache()
     cache.mkdir(parents=True, exist_ok=True)
     summary = {}

@@ -109,3 +109,16 @@ def test_summaries():
     assert math.isclose(k["mirex"], (1 + 0.5 + 0.3) / 4)
     assert k["exact"] == 0.25 and k["none"] == 0.25
     assert summarise_tempo([])["acc1"] is None
+
+
+def test_views_add_a_verified_subset_only_where_labels_were_checked():
+    from benchmarks.accuracy_analysis import views
+
+    checked = [{"path": "a", "label_verified": 1}, {"path": "b", "label_verified": 0},
+               {"path": "c", "label_verified": "1"}]
+    plain = [{"path": "x"}]
+    got = {view: (s, [r["path"] for r in rows])
+           for view, s, rows in views({"key_music21": checked, "tempo_key_beats": plain})}
+    assert got == {"key_music21": ("key_music21", ["a", "b", "c"]),
+                   "key_music21 verified": ("key_music21", ["a", "c"]),
+                   "tempo_key_beats": ("tempo_key_beats", ["x"])}
