@@ -30,12 +30,12 @@ def load_base(est: "Estimator") -> tuple[np.ndarray, list[str], np.ndarray] | No
     path = base_path()
     if not path.exists() or type(est.features).__name__ != "SampleFeatures":
         return None
-    from djml.analysis import ANALYZER_VERSION
+    from djml.analysis import ANALYZER_VERSIONS
 
     with np.load(path, allow_pickle=False) as z:
         names = [str(n) for n in z["names"]]
         X, y, version = z["X"], [str(v) for v in z["y"]], int(z["analyzer_version"])
-    if names != _expected_names() or version != ANALYZER_VERSION:
+    if names != _expected_names() or version != ANALYZER_VERSIONS["sample"]:
         return None
     return X, y, np.full(len(y), BASE_WEIGHT, np.float32)
 

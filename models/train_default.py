@@ -102,10 +102,10 @@ def make_loops(cache: Path) -> list[Entry]:
 def featurize(entries: list[Entry], cache: Path) -> tuple[list, list[int]]:
     """Analyse every file once (cached by path + size + mtime + analyzer version); returns
     ItemRows in the exact shape the library stores, and indices of the entries kept."""
-    from djml.analysis import ANALYZER_VERSION, AnalysisError, analyze
+    from djml.analysis import ANALYZER_VERSIONS, AnalysisError, analyze
     from djml.models.features import ItemRow
 
-    store = cache / f"sample_features_v{ANALYZER_VERSION}.npz"
+    store = cache / f"sample_features_v{ANALYZER_VERSIONS['sample']}.npz"
     known: dict[str, tuple] = {}
     if store.exists():
         with np.load(store, allow_pickle=False) as z:
@@ -129,7 +129,7 @@ def featurize(entries: list[Entry], cache: Path) -> tuple[list, list[int]]:
         data = json.loads(d)
         rows.append(ItemRow(id=i, kind="sample", path=e.path, duration=data.get("duration"),
                             loudness=data.get("loudness"), sample_type=data.get("sample_type"),
-                            analyzer_version=ANALYZER_VERSION, data=data,
+                            analyzer_version=ANALYZER_VERSIONS["sample"], data=data,
                             vectors={"sample": np.asarray(fv, np.float32), "logmel": np.asarray(lm, np.float32)}))
         kept.append(i)
     if fresh:
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cnn", action="store_true", help="also evaluate the log-mel CNN and the ensemble")
     args = parser.parse_args(argv)
 
-    from djml.analysis import ANALYZER_VERSION
+    from djml.analysis import ANALYZER_VERSIONS
     from djml.models.estimators import Estimator
     from djml.models.features import SampleFeatures
 
@@ -257,9 +257,9 @@ def main(argv: list[str] | None = None) -> None:
                    "holdout_accuracy": results["et"]["all"]["accuracy"],
                    "baseline_mfcc_lr_drum_accuracy": results["mfcc_lr"]["drums"]["accuracy"]}
     est.metadata["metrics"] = metrics
-    est.metadata["analyzer_version"] = ANALYZER_VERSION
+    est.metadata["analyzer_version"] = ANALYZER_VERSIONS["sample"]
     est.metadata["sources"] = sorted({e.source for e in entries})
-    write_shipped(args.out, est, X, y, spec.names, ANALYZER_VERSION, metrics, results, entries)
+    write_shipped(args.out, est, X, y, spec.names, ANALYZER_VERSIONS["sample"], metrics, results, entries)
 
 
 def _feature_names() -> list[str]:

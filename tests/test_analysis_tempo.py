@@ -57,6 +57,15 @@ def test_precision_beats_the_hop_grid(tmp_path):
     assert 0.5 < a.bpm_confidence <= 1.0 and not a.bpm_ambiguous
 
 
+@pytest.mark.parametrize("bpm", [118, 150])
+def test_beat_is_on_the_kick_not_the_offbeat_hats(tmp_path, bpm):
+    """House hats on the off-beat rise in more mel bands than the kick; the beat phase must
+    still come from the kick (the exported beat grid), and 150 must not fold to 75."""
+    a = _analyze(tmp_path, bpm, "four_on_floor")
+    assert abs(a.bpm - bpm) < 0.1 and not a.bpm_ambiguous, (a.bpm, a.bpm_candidates)
+    assert min(a.first_beat, 60 / bpm - a.first_beat) < 0.02, a.first_beat
+
+
 def test_bpm_range_folds(tmp_path):
     path = synth.write_wav(tmp_path / "t.wav", synth.drum_track(174, None, 24, style="dnb"))
     a = analyze(path, kind="track", bpm_range=(60.0, 130.0))

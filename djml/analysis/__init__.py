@@ -1,7 +1,7 @@
 """Audio analysis: path in, :class:`Analysis` out (pure; safe in worker processes).
 
 Public API (others code against these names):
-``ANALYZER_VERSION``, ``AnalysisError``, ``Analysis``, ``FEATURE_NAMES``,
+``ANALYZER_VERSIONS``, ``AnalysisError``, ``Analysis``, ``FEATURE_NAMES``,
 ``SAMPLE_MAX_SECONDS``, ``probe(path)``, ``analyze(path, kind=None, *, bpm_range)``.
 
 Imports only numpy, scipy.fft, soundfile and soxr (not librosa: its filters/beat
@@ -26,12 +26,16 @@ from djml.analysis.result import Analysis
 from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
 from djml.analysis.track import analyze_track
 
-ANALYZER_VERSION = 2
+# Bumped when a kind's stored results change; a scan (and the daemon at start-up)
+# re-analyses items whose stored version is older. Per kind, so a tempo fix does not
+# re-analyse every sample, nor invalidate the shipped sample model's base features.
+# track 3: beat phase from the body envelope (first_beat); sample 2: see docs/analysis.md.
+ANALYZER_VERSIONS = {"track": 3, "sample": 2}
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
 
 __all__ = [
-    "ANALYZER_VERSION", "AnalysisError", "Analysis", "FEATURE_NAMES", "FEATURE_DOC",
+    "ANALYZER_VERSIONS", "AnalysisError", "Analysis", "FEATURE_NAMES", "FEATURE_DOC",
     "LOGMEL_SHAPE", "SAMPLE_MAX_SECONDS", "probe", "analyze",
 ]
 
@@ -78,7 +82,7 @@ def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
         "bpm_norm": est.bpm / 100.0 if est else 0.0,
     }
     return Analysis(
-        path=path, kind="track", analyzer_version=ANALYZER_VERSION, audio_hash=t.audio_hash,
+        path=path, kind="track", analyzer_version=ANALYZER_VERSIONS["track"], audio_hash=t.audio_hash,
         duration=t.duration, sample_rate=t.sample_rate, channels=t.channels,
         loudness=t.loudness, peak_db=t.peak_db,
         bpm=est.bpm if est else None, bpm_confidence=est.confidence if est else None,
@@ -101,7 +105,7 @@ def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:
     }
     timbre = dict(s.timbre, onset_rate=s.onset_rate)
     return Analysis(
-        path=path, kind="sample", analyzer_version=ANALYZER_VERSION, audio_hash=s.audio_hash,
+        path=path, kind="sample", analyzer_version=ANALYZER_VERSIONS["sample"], audio_hash=s.audio_hash,
         duration=s.duration, sample_rate=s.sample_rate, channels=s.channels,
         loudness=s.loudness, peak_db=s.peak_db, timbre=timbre,
         sample_type=s.sample_type, attack=s.attack, decay=s.decay, brightness=s.brightness,

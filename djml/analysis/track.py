@@ -89,7 +89,8 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
 
     flux = np.concatenate(flux_parts) if flux_parts else np.zeros(0, np.float32)
     high = np.concatenate(treble_parts) if treble_parts else np.zeros(0, np.float32)
-    tempo_est = tempo.estimate_tempo(flux, FPS, bpm_range, high_env=high)
+    tempo_est = tempo.estimate_tempo(flux, FPS, bpm_range, high_env=high,
+                                     treble_share=(N_MELS - treble) / N_MELS)
     chroma, _ = keymod.fold_chroma(hist)
     key, key_conf = keymod.detect_key(chroma) if hist.sum() > 0 else (None, 0.0)
     channels = decoder.info.channels
