@@ -193,7 +193,8 @@ class Service:
         for path, reason in work.problems:
             log.warning("cannot read %s: %s", path, reason)
         summary = {"unchanged": len(work.unchanged) + len(work.reactivated), "moved": len(work.renamed),
-                   "missing": len(vanished), "queued": len(old_enough), "settling": len(young)}
+                   "missing": len(vanished), "queued": len(old_enough), "settling": len(young),
+                   "stale": len(work.stale)}
         return events, young, summary
 
     def on_fs_event(self, event: FsEvent) -> None:

@@ -39,6 +39,8 @@ class KnownLocation:
     inode: int | None
     device: int | None
     status: str
+    kind: str | None = None              # of its item; None for failed files
+    analyzer_version: int | None = None  # of its item's stored analysis
 
     def matches(self, stat: "FileStat") -> bool:
         return (
@@ -74,8 +76,10 @@ class Library:
         for root in roots:
             prefix = str(root).rstrip("/") + "/"
             rows = self.conn.execute(
-                "SELECT id, path, item_id, size, mtime_ns, inode, device, status FROM locations"
-                " WHERE path = ? OR substr(path, 1, ?) = ?",
+                "SELECT l.id, l.path, l.item_id, l.size, l.mtime_ns, l.inode, l.device, l.status,"
+                " i.kind, a.analyzer_version FROM locations l"
+                " LEFT JOIN items i ON i.id = l.item_id LEFT JOIN analyses a ON a.item_id = l.item_id"
+                " WHERE l.path = ? OR substr(l.path, 1, ?) = ?",
                 (str(root), len(prefix), prefix),
             )
             for row in rows:

@@ -33,6 +33,7 @@ class ScanSummary:
     new: int = 0
     unchanged: int = 0
     updated: int = 0
+    reanalysed: int = 0     # unchanged files whose stored analysis came from an older analyzer
     moved: int = 0
     copies: int = 0
     missing: int = 0
@@ -41,7 +42,8 @@ class ScanSummary:
 
     @property
     def total(self) -> int:
-        return self.new + self.unchanged + self.updated + self.moved + self.copies + len(self.failed)
+        return (self.new + self.unchanged + self.updated + self.reanalysed + self.moved + self.copies
+                + len(self.failed))
 
     def count(self, outcome: str, path: str, reason: str | None = None) -> None:
         if outcome == "failed":
@@ -132,7 +134,8 @@ class Plan:
     unchanged: list[str] = field(default_factory=list)
     reactivated: list[str] = field(default_factory=list)     # 'missing' paths back unchanged
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (old path, new path)
-    candidates: list[str] = field(default_factory=list)      # need analysis
+    candidates: list[str] = field(default_factory=list)      # need analysis (includes stale)
+    stale: list[str] = field(default_factory=list)           # unchanged, older analyzer version
     vanished: dict[str, KnownLocation] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
@@ -151,15 +154,26 @@ def plan(library: Library, roots: Iterable[Path]) -> Plan:
             result.problems.append((item, f"cannot stat: {exc.strerror or exc}"))
     known = library.locations_under(roots)
     result.vanished = {p: loc for p, loc in known.items() if p not in result.found}
+    from djml.analysis import ANALYZER_VERSIONS  # lazily: importing djml.scan stays cheap
+
     candidates: list[str] = []
     for path, st in result.found.items():
         loc = known.get(path)
         if loc is not None and loc.matches(st):
-            (result.reactivated if loc.status == "missing" else result.unchanged).append(path)
+            if is_stale(loc, ANALYZER_VERSIONS):
+                result.stale.append(path)
+            else:
+                (result.reactivated if loc.status == "missing" else result.unchanged).append(path)
         else:
             candidates.append(path)
-    result.candidates = _find_renames(candidates, result)
+    result.candidates = _find_renames(candidates, result) + result.stale
     return result
+
+
+def is_stale(loc: KnownLocation, versions: dict[str, int]) -> bool:
+    """Analysed by an older analyzer than this djml's ``versions`` (per kind): analyse again."""
+    current = versions.get(loc.kind or "")
+    return current is not None and loc.analyzer_version is not None and loc.analyzer_version < current
 
 
 def scan(
@@ -188,8 +202,11 @@ def scan(
     if on_total:
         on_total(len(work.candidates))
     settings = Settings(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max))
+    stale = set(work.stale)
     for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for):
         outcome, item_id = library.record_result(result)
+        if outcome == "updated" and result.path in stale:
+            outcome = "reanalysed"
         summary.count(outcome, result.path, result.error)
         if item_id is not None:
             summary.stored_ids.append(item_id)

@@ -86,6 +86,31 @@ def test_rescan_of_unchanged_files_does_no_audio_work(run_djml, music):
     assert [tuple(r) for r in before] == [tuple(r) for r in after]
 
 
+def test_items_from_an_older_analyzer_are_reanalysed_once(run_djml, music):
+    """After an upgrade that changes a kind's results, a rescan re-analyses exactly the
+    stale items of that kind; identity and labels stay, and the next scan is a no-op."""
+    from djml.analysis import ANALYZER_VERSIONS
+
+    run_djml("scan")
+    config = cfg.load()
+    conn = db.connect(config.db_path)
+    track = next(i for i in ls_json(run_djml, "--kind", "track"))
+    Library(conn).set_label(track["id"], "bucket", "closing")
+    with conn:
+        conn.execute("UPDATE analyses SET analyzer_version = analyzer_version - 1, bpm = 1.0"
+                     " WHERE item_id IN (SELECT id FROM items WHERE kind = 'track')")
+    proc = run_djml("scan", check=True)
+    assert "3 re-analysed" in proc.stderr and "3 unchanged" in proc.stderr and "0 new" in proc.stderr
+    rows = conn.execute("SELECT i.kind, a.analyzer_version, a.bpm FROM analyses a"
+                        " JOIN items i ON i.id = a.item_id").fetchall()
+    assert {(r["kind"], r["analyzer_version"]) for r in rows} == {
+        ("track", ANALYZER_VERSIONS["track"]), ("sample", ANALYZER_VERSIONS["sample"])}
+    assert all(r["bpm"] > 60 for r in rows if r["kind"] == "track")
+    again = ls_json(run_djml, "--kind", "track")
+    assert len(again) == 3 and next(i for i in again if i["id"] == track["id"])["label"] == "closing"
+    assert "6 unchanged" in run_djml("scan", check=True).stderr
+
+
 def test_moves_renames_and_copies_keep_identity_and_labels(run_djml, music):
     run_djml("scan", check=True)
     config = cfg.load()

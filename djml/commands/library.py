@@ -152,7 +152,9 @@ def _progress(out):
 def _print_summary(out, summary) -> None:
     parts = [
         f"[green]{summary.new} new[/green]", f"{summary.unchanged} unchanged",
-        f"{summary.updated} updated", f"{summary.moved} moved", f"{summary.copies} copies",
+        f"{summary.updated} updated", *([f"{summary.reanalysed} re-analysed (older analyzer)"]
+                                         if summary.reanalysed else []),
+        f"{summary.moved} moved", f"{summary.copies} copies",
         f"[yellow]{summary.missing} missing[/yellow]",
         f"[red]{len(summary.failed)} failed[/red]" if summary.failed else "0 failed",
     ]
