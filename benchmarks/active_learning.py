@@ -14,8 +14,9 @@ is the user's bucket. Everything runs through the real library path: every clip 
 with ``djml.analysis.analyze`` and stored with ``Library.record_result``; the user's labels
 go in with ``Library.set_label``; after every 10 labels ``djml.models.service.train`` trains
 the ``bucket`` model exactly as the daemon does (``make_estimator``, 25 % holdout,
-reject-if-worse) and re-predicts the library; the next 10 items are the head of
-``service.review_queue`` (uncertainty with diversity). Held-out clips live in a separate
+reject only if significantly worse) and re-predicts the library; the next 10 items are
+the head of ``service.review_queue`` (typical items of regions not labelled yet while
+there is no model, then uncertainty with diversity). Held-out clips live in a separate
 library that the user never labels; they are predicted by the active model.
 The simulated user keeps labelling past the "unsure" items (``review_threshold`` 1.01,
 so every unlabelled item is queued, best teaching value first).
@@ -25,7 +26,8 @@ from (``python -m djml.models.train_default`` caches its features), a personal m
 learnt from scratch (the ``et`` backend on the same features): pool = every kit but a
 held-out quarter of the kits; test = the held-out kits (never a random split of
 velocity layers); the queue order is :func:`djml.models.review.order` over the model's
-uncertainty and the analysis vectors, as ``review_queue`` does.
+uncertainty (none before the first model), the analysis vectors and the labelled items'
+vectors, as ``review_queue`` does.
 
 Prints both tables, writes ``active_learning.json`` and ``active_learning.png`` to
 ``<cache>/results/`` (matplotlib: benchmark-only, never a djml dependency).
@@ -86,9 +88,9 @@ def analyse(clips: list[dict], cache: Path) -> list:
     per analyzer version in ``<cache>/style_beats/``."""
     import pickle
 
-    from djml.analysis import ANALYZER_VERSION, analyze
+    from djml.analysis import ANALYZER_VERSIONS, analyze
 
-    store_path = cache / "style_beats" / f"analyses_v{ANALYZER_VERSION}.pkl"
+    store_path = cache / "style_beats" / f"analyses_v{ANALYZER_VERSIONS['track']}.pkl"
     known = pickle.loads(store_path.read_bytes()) if store_path.exists() else {}
     t0 = time.perf_counter()
     out = []
@@ -192,14 +194,11 @@ def run_samples(X: np.ndarray, V: np.ndarray, y: np.ndarray, kits: np.ndarray, s
     curve = {}
     while len(labelled) < max(BUDGETS):
         rest = np.setdiff1d(pool, labelled)
-        if strategy == "random" or est is None:
-            if strategy == "queue":   # no model yet: the queue is a spread of the library
-                nxt = rest[order(np.ones(len(rest)), V[rest], STEP)]
-            else:
-                nxt = rng.choice(rest, size=STEP, replace=False)
-        else:
-            proba = est.predict_proba_arrays(X[rest])
-            nxt = rest[order(1.0 - proba.max(axis=1), V[rest], STEP)]
+        if strategy == "random":
+            nxt = rng.choice(rest, size=STEP, replace=False)
+        else:   # no model yet: typical items of the library's regions (uncertainty None)
+            unc = None if est is None else 1.0 - est.predict_proba_arrays(X[rest]).max(axis=1)
+            nxt = rest[order(unc, V[rest], STEP, labelled=V[labelled] if labelled else None)]
         labelled.extend(int(i) for i in nxt)
         if len(set(y[labelled])) >= 2:
             est = make_estimator("sample_type", "et").fit_arrays(X[labelled], list(y[labelled]))

@@ -70,12 +70,13 @@ def test_missing_key_or_bpm_is_unsure_even_when_confident(lib, tmp_path):
     assert odd in {q["item_id"] for q in service.review_queue(library.conn, config, "bucket", 200)}
 
 
-def test_worse_model_is_rejected_and_old_one_stays_active(lib, monkeypatch):
-    library, config, truth = lib
+def test_worse_model_is_rejected_and_old_one_stays_active(tmp_path, monkeypatch):
+    library, truth = track_library(tmp_path, per_bucket=20)
+    config = Config(config_path=tmp_path / "config.toml", data_dir=tmp_path / "data")
     first_ids = label_some(library, truth, 18)
     first = service.train(library, config, "bucket")
     assert first["status"] == "activated"
-    for i in sorted(set(truth) - set(first_ids)):   # 12 labels the first model never saw
+    for i in sorted(set(truth) - set(first_ids)):   # 42 labels the first model never saw
         library.set_label(i, "bucket", truth[i])
 
     real = service.make_estimator
@@ -93,9 +94,25 @@ def test_worse_model_is_rejected_and_old_one_stays_active(lib, monkeypatch):
     monkeypatch.setattr(service, "make_estimator", broken)
     second = service.train(library, config, "bucket")
     assert second["status"] == "rejected" and second["compared_on"] >= service.MIN_COMPARE
-    assert second["after_accuracy"] < second["before_accuracy"]
+    assert second["after_accuracy"] < second["before_accuracy"] and second["p_worse"] < service.REJECT_P
     assert registry.active(library.conn, "bucket")["version"] == first["version"]
     assert registry.get(library.conn, second["version"])["metrics"]["rejected"] is True
+
+
+def test_only_a_significantly_worse_model_is_rejected():
+    """One-sided exact McNemar: 5 of 5 disagreements won by the old model is evidence
+    (p = 1/32); 4 of 4, or 6 of 8, is what chance does on a small held-out slice."""
+    y = ["a"] * 10
+
+    def right(*idx):  # predictions right exactly on these items
+        return ["a" if i in idx else "b" for i in range(10)]
+
+    assert service.p_worse(y, right(), right(0, 1, 2)) == 1.0                  # the new one is better
+    assert service.p_worse(y, right(0, 1, 2, 3, 4), right()) == pytest.approx(1 / 32)   # rejected
+    assert service.p_worse(y, right(0, 1, 2, 3), right()) == pytest.approx(1 / 16)      # not enough
+    assert 1 / 32 < service.REJECT_P < 1 / 16
+    assert service.p_worse(y, right(*range(6)), right(6, 7)) == pytest.approx(37 / 256)
+    assert service.p_worse(y, y, y) == 1.0                                      # no disagreement
 
 
 def test_models_are_compared_only_on_labels_the_active_one_never_saw(lib):

@@ -57,9 +57,10 @@ def _pct(x) -> str:
 def train(state, task: str, backend: str | None, as_json: bool) -> None:
     """Train a new model version from your labels.
 
-    The new version is compared with the active one on a held-out slice of your labels;
-    it becomes active only if it is not worse (otherwise it is kept, marked rejected, and
-    the old model stays). Buckets need at least 10 labels in 2 buckets.
+    The new version is compared with the active one on a held-out slice of your labels
+    that the active one never trained on; it becomes active unless it is significantly
+    worse there (one-sided McNemar test, p < 0.05). A rejected version is kept, marked
+    rejected, and the old model stays. Buckets need at least 10 labels in 2 buckets.
     """
     from djml.models.service import TrainError, train as run_train
 
