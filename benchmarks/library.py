@@ -9,7 +9,7 @@ a distinct audio hash, BPM and key. The import itself is not what this measures 
 analysis benchmarks do that; the rescan, `ls` and `--help` runs are the real commands.
 
 Targets (issue "Foundation"): rescan of 10k unchanged files ≤ 10 s, `djml ls --json
---bpm 120-128` ≤ 0.4 s, `djml --help` ≤ 0.25 s.
+--bpm 120-128` ≤ 0.4 s (also sorted, and the top 200 of all 10k by BPM), `djml --help` ≤ 0.25 s.
 """
 
 from __future__ import annotations
@@ -97,6 +97,12 @@ def main() -> None:
         median, best, out = wall([DJML, "ls", "--json", "--bpm", "120-128"], env, args.runs)
         matched = len(out.splitlines())
         rows.append((f"ls --json --bpm 120-128 ({matched} rows)", median, best, 0.4))
+        median, best, out = wall([DJML, "ls", "--json", "--bpm", "120-128", "--sort", "bpm", "--desc"], env, args.runs)
+        rows.append((f"ls --json --bpm 120-128 --sort bpm --desc ({len(out.splitlines())} rows)", median, best, 0.4))
+        median, best, out = wall([DJML, "ls", "--json", "--sort", "bpm", "--desc", "-n", "200"], env, args.runs)
+        rows.append(("ls --json --sort bpm --desc -n 200 (top of all)", median, best, 0.4))
+        median, best, out = wall([DJML, "ls", "--json", "--sort", "bpm", "--desc"], env, args.runs)
+        rows.append((f"ls --json --sort bpm --desc ({len(out.splitlines())} rows)", median, best, None))
         median, best, _ = wall([DJML, "ls", "--search", "artist 42"], env, args.runs)
         rows.append(("ls --search 'artist 42' (table)", median, best, None))
         median, best, _ = wall([DJML, "--help"], env, args.runs)

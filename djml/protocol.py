@@ -61,6 +61,7 @@ _FILTERS = {
     "kind": (_STR, False), "bpm": ((str, list), False), "key": ((str, int), False),
     "genre": (_STR, False), "label": (_STR, False), "search": (_STR, False),
     "missing": (_BOOL, False), "limit": (_INT, False), "offset": (_INT, False),
+    "sort": (_STR, False), "descending": (_BOOL, False),  # djml.query.SORTS; NULLs last, ties by id
 }
 METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "hello": {"client": (_STR, False), "protocol": (_INT, False)},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,18 +19,47 @@ from djml import keys
 # The label a listing shows: the user's label for the kind's main task, else the model's.
 _MAIN_TASK = "CASE i.kind WHEN 'track' THEN 'bucket' ELSE 'sample_type' END"
 
-_ITEM_COLUMNS = f"""
-    i.id, i.kind, i.artist, i.title, i.album, i.genre, i.year, i.duration,
-    a.bpm, a.bpm_confidence, a.bpm_ambiguous, a.key, a.key_confidence, a.energy, a.loudness,
-    a.sample_type, json_extract(a.data, '$.note') AS note,
-    (SELECT l.path FROM locations l WHERE l.item_id = i.id
-      ORDER BY l.status = 'ok' DESC, l.id LIMIT 1) AS path,
-    (SELECT COUNT(*) FROM locations l WHERE l.item_id = i.id AND l.status = 'ok') AS present,
-    (SELECT lb.label FROM labels lb WHERE lb.item_id = i.id AND lb.task = {_MAIN_TASK}
+_PATH = """(SELECT l.path FROM locations l WHERE l.item_id = i.id
+      ORDER BY l.status = 'ok' DESC, l.id LIMIT 1) AS path"""
+_LABELS = f"""(SELECT lb.label FROM labels lb WHERE lb.item_id = i.id AND lb.task = {_MAIN_TASK}
       AND lb.undone_at IS NULL ORDER BY lb.id DESC LIMIT 1) AS user_label,
-    (SELECT p.label FROM predictions p WHERE p.item_id = i.id AND p.task = {_MAIN_TASK}) AS predicted_label,
+    (SELECT p.label FROM predictions p WHERE p.item_id = i.id AND p.task = {_MAIN_TASK}) AS predicted_label"""
+_ITEM_COLUMNS = f"""
+    i.id, i.kind, i.artist, i.title, i.album, i.genre, i.year, i.duration, i.created_at AS added,
+    a.bpm, a.bpm_confidence, a.bpm_ambiguous, a.key, a.key_confidence, a.energy, a.loudness,
+    a.sample_type, json_extract(a.data, '$.note') AS note, {_PATH},
+    (SELECT COUNT(*) FROM locations l WHERE l.item_id = i.id AND l.status = 'ok') AS present,
+    {_LABELS},
     (SELECT p.confidence FROM predictions p WHERE p.item_id = i.id AND p.task = {_MAIN_TASK}) AS predicted_confidence
 """
+# What filtering and sorting read: cheap columns, plus a subquery only when needed.
+_ORDER_COLUMNS = "i.id, i.kind, i.artist, i.title, i.genre, i.created_at AS added, a.bpm, a.key, a.energy"
+
+
+# Sort orders: name -> SQL expressions over a listing row's columns (see _ITEM_COLUMNS).
+# Text compares case-insensitively (ASCII, as SQLite's NOCASE) and blanks count as NULL;
+# keys go round the Camelot wheel (1A, 1B, 2A, …) so harmonic neighbours sit together.
+# :func:`sort_key` is the same order in Python; the two must agree (tests check it).
+_NOCASE = " COLLATE NOCASE"
+_BASENAME = "replace(path, rtrim(path, replace(path, '/', '')), '')"
+_NAME = ("NULLIF(CASE WHEN NULLIF(artist, '') IS NOT NULL AND NULLIF(title, '') IS NOT NULL"
+         " THEN artist || ' – ' || title"
+         f" ELSE COALESCE(NULLIF(artist, ''), NULLIF(title, ''), {_BASENAME}) END, '')")
+_CAMELOT_ORDER = "((7 * (key % 12 + 3 * (key >= 12)) + 7) % 12 + 1) * 2 + (key < 12)"
+SORT_SQL: dict[str, tuple[str, ...]] = {
+    "id": (),
+    "added": ("added",),
+    "kind": ("kind",),
+    "name": (f"({_NAME}){_NOCASE}",),
+    "artist": (f"NULLIF(artist, ''){_NOCASE}", f"NULLIF(title, ''){_NOCASE}"),
+    "title": (f"NULLIF(title, ''){_NOCASE}",),
+    "bpm": ("bpm",),
+    "key": (_CAMELOT_ORDER,),
+    "energy": ("energy",),
+    "label": (f"COALESCE(NULLIF(user_label, ''), NULLIF(predicted_label, '')){_NOCASE}",),
+    "genre": (f"NULLIF(genre, ''){_NOCASE}",),
+}
+SORTS = tuple(SORT_SQL)
 
 
 @dataclass
@@ -43,6 +73,14 @@ class Filters:
     missing: bool = False
     limit: int | None = None
     offset: int = 0
+    sort: str = "id"
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_SQL:
+            raise ValueError(f"unknown sort {self.sort!r}: choose one of {', '.join(SORTS)}")
+        if not isinstance(self.descending, bool):
+            raise ValueError(f"descending must be true or false, got {self.descending!r}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Filters":
@@ -89,17 +127,106 @@ def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any
         params.append(fts_query(filters.search))
     if filters.missing:
         where.append("NOT EXISTS (SELECT 1 FROM locations l WHERE l.item_id = i.id AND l.status = 'ok')")
-    sql = f"SELECT {_ITEM_COLUMNS} FROM items i LEFT JOIN analyses a ON a.item_id = i.id"
+    columns = _ORDER_COLUMNS
+    if filters.sort == "name":
+        columns += f", {_PATH}"
+    if filters.sort == "label" or filters.label:
+        columns += f", {_LABELS}"
+    sql = f"SELECT {columns} FROM items i LEFT JOIN analyses a ON a.item_id = i.id"
     if where:
         sql += " WHERE " + " AND ".join(where)
+    sql = f"SELECT id FROM ({sql})"  # the outer query sees the columns by name
     if filters.label:
-        sql = f"SELECT * FROM ({sql}) WHERE COALESCE(user_label, predicted_label) = ?"
+        sql += " WHERE COALESCE(user_label, predicted_label) = ?"
         params.append(filters.label)
-    sql += " ORDER BY id" if filters.label else " ORDER BY i.id"
+    sql += " ORDER BY " + order_by(filters.sort, filters.descending)
     if filters.limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params.extend([filters.limit, filters.offset])
-    return [item_row(row) for row in conn.execute(sql, params)]
+    ids = [row[0] for row in conn.execute(sql, params)]
+    return _rows_by_id(conn, ids)
+
+
+def _rows_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:
+    """Full listing rows for ``ids``, in that order. Why two steps: the per-row subqueries
+    (path, labels, predictions) then run for one page, not for every row the sort has to
+    look at — a sorted page of a big library would otherwise cost the whole library."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        f"SELECT {_ITEM_COLUMNS} FROM items i LEFT JOIN analyses a ON a.item_id = i.id"
+        " WHERE i.id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+    by_id = {row["id"]: item_row(row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def order_by(sort: str, descending: bool = False) -> str:
+    """The ORDER BY clause for a sort: NULLs last in both directions, ties broken by id
+    (so limit/offset pages never overlap or skip rows)."""
+    direction = " DESC" if descending else ""
+    terms = [f"{expr}{direction} NULLS LAST" for expr in SORT_SQL[sort]]
+    return ", ".join([*terms, f"id{direction}"])
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _text(value: Any) -> str | None:
+    return value.translate(_ASCII_LOWER) if value else None
+
+
+def _camelot_order(camelot: str | None) -> int | None:
+    return int(camelot[:-1]) * 2 + (camelot[-1] == "B") if camelot else None
+
+
+def _name(row: dict[str, Any]) -> str | None:
+    parts = [x for x in (row.get("artist"), row.get("title")) if x]
+    if parts:
+        return " – ".join(parts)
+    path = row.get("path")
+    return path.rsplit("/", 1)[-1] if path else None
+
+
+_SORT_VALUES: dict[str, Callable[[dict[str, Any]], tuple]] = {  # as SORT_SQL, in Python
+    "id": lambda r: (),
+    "added": lambda r: (r.get("added"),),
+    "kind": lambda r: (r.get("kind"),),
+    "name": lambda r: (_text(_name(r)),),
+    "artist": lambda r: (_text(r.get("artist")), _text(r.get("title"))),
+    "title": lambda r: (_text(r.get("title")),),
+    "bpm": lambda r: (r.get("bpm"),),
+    "key": lambda r: (_camelot_order(r.get("camelot")),),
+    "energy": lambda r: (r.get("energy"),),
+    "label": lambda r: (_text(r.get("user_label") or r.get("predicted_label")),),
+    "genre": lambda r: (_text(r.get("genre")),),
+}
+
+
+class _Reversed:
+    """Wraps a value so that comparisons run backwards (descending text and numbers alike)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
+
+    def __lt__(self, other: "_Reversed") -> bool:
+        return other.value < self.value
+
+
+def sort_key(row: dict[str, Any], sort: str, descending: bool = False) -> tuple:
+    """A Python key that orders listing rows exactly as :func:`order_by` does in SQL —
+    for merging several sorted query streams (the TUI's compatible-key filter)."""
+    parts: list[Any] = []
+    for value in (*_SORT_VALUES[sort](row), row["id"]):
+        if value is None:
+            parts.append((1,))   # NULLs last in both directions
+        else:
+            parts.append((0, _Reversed(value) if descending else value))
+    return tuple(parts)
 
 
 def item_row(row: sqlite3.Row) -> dict[str, Any]:

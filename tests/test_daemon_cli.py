@@ -10,6 +10,7 @@ import time
 import pytest
 
 from daemon_support import DaemonProcess
+from djml.client import RemoteError
 from djml.daemon.main import running_pid
 
 
@@ -63,13 +64,17 @@ def test_ls_show_status_scan_are_the_same_through_the_daemon(setup):
     for i, kind in enumerate(["kick", "hihat", "clap"]):
         d.drop(d.samples / f"{kind}.wav", kind, seed=700 + i)
     assert d.djml("scan", "-q").returncode == 0
-    commands = [("ls", "--json"), ("ls",), ("ls", "--kind", "sample", "--limit", "2"), ("show", "1", "--json"),
+    commands = [("ls", "--json"), ("ls",), ("ls", "--kind", "sample", "--limit", "2"),
+                ("ls", "--json", "--sort", "name", "--desc"), ("ls", "--sort", "energy", "--limit", "2"),
+                ("show", "1", "--json"),
                 ("show", str(d.samples / "hihat.wav")), ("ls", "--failed")]
     offline = {cmd: d.djml(*cmd) for cmd in commands}
     assert all(r.returncode == 0 for r in offline.values()), offline
     d.start()
     with d.client() as c:
         c.call("status")
+        with pytest.raises(RemoteError, match=r"unknown sort 'tempo': choose one of id, added.*\(invalid_params\)"):
+            c.call("query", sort="tempo")
     online = {cmd: d.djml(*cmd) for cmd in commands}
     for cmd in commands:
         assert online[cmd].stdout == offline[cmd].stdout, cmd

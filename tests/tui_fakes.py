@@ -9,6 +9,7 @@ from typing import Any
 
 from djml.client import RemoteError
 from djml.protocol import METHOD_NOT_FOUND, NOT_FOUND
+from djml.query import sort_key
 
 
 def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, key: str | None,
@@ -116,6 +117,7 @@ class FakeLink:
             rows = [i for i in ITEMS if not params.get("kind") or i["kind"] == params["kind"]]
             if params.get("key"):
                 rows = [i for i in rows if i["camelot"] == params["key"]]
+            rows.sort(key=lambda r: sort_key(r, params.get("sort") or "id", bool(params.get("descending"))))
             offset, limit = params.get("offset", 0), params.get("limit", 100)
             return {"items": copy.deepcopy(rows[offset:offset + limit]), "more": offset + limit < len(rows),
                     "limit": limit, "offset": offset}

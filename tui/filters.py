@@ -6,18 +6,19 @@ Filter syntax (one line, words combine with AND):
 Free words become a full-text search over artist/title/album/genre/comment.
 
 Paging never loads the whole library: rows come from the daemon's ``query`` method in
-pages (limit/offset) as the cursor approaches the end of what is loaded. A compatible-key
-filter is several ``query`` streams (one per key) merged by item id, each paged lazily.
+pages (limit/offset), already sorted by the daemon, as the cursor approaches the end of
+what is loaded. A compatible-key filter is several ``query`` streams (one per key), each
+paged lazily and merged in the same sort order (:func:`djml.query.sort_key`).
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from djml import compat, keys
+from djml.query import parse_bpm_range, sort_key
 
 PAGE = 200
 FIELDS = ("kind", "bpm", "key", "genre", "label")
@@ -41,8 +42,6 @@ def parse_filter(text: str) -> tuple[dict[str, Any], list[int] | None]:
                 raise ValueError(f"kind must be track or sample, got {value!r}")
             params["kind"] = value
         elif name == "bpm":
-            from djml.query import parse_bpm_range
-
             params["bpm"] = "-".join(f"{x:g}" for x in parse_bpm_range(value))
         elif name == "key":
             mix = value.endswith("~")
@@ -70,15 +69,17 @@ class _Stream:
 
 
 class Pager:
-    """Rows of a filtered library in id order, fetched page by page.
+    """Rows of a filtered library in the order of ``params["sort"]`` / ``params["descending"]``
+    (default: id), fetched page by page.
 
     ``fetch(params)`` is the daemon's ``query`` (returns {"items", "more"}). One stream per
-    compatible key (or just one); :meth:`next_page` k-way merges them by id."""
+    compatible key (or just one); :meth:`next_page` k-way merges them in that order."""
 
     def __init__(self, fetch: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any],
                  compatible: list[int] | None = None, page: int = PAGE) -> None:
         self._fetch = fetch
         self.page = page
+        self._order = (params.get("sort") or "id", bool(params.get("descending")))
         if compatible:
             self._streams = [_Stream({**params, "key": keys.camelot(k)}) for k in compatible]
         else:
@@ -104,10 +105,10 @@ class Pager:
         while len(out) < self.page:
             for s in self._streams:
                 self._fill(s)
-            heads = [(s.buffer[0]["id"], i) for i, s in enumerate(self._streams) if s.buffer]
+            heads = [(sort_key(s.buffer[0], *self._order), i) for i, s in enumerate(self._streams) if s.buffer]
             if not heads:
                 break
-            _, i = heapq.nsmallest(1, heads)[0]
+            _, i = min(heads)
             out.append(self._streams[i].buffer.pop(0))
         self.loaded += len(out)
         return out

@@ -1,9 +1,9 @@
 """The library browser: a filterable, sortable table that pages lazily through the
 daemon's ``query`` method, so 100k items cost one page (200 rows) at a time.
 
-Sorting re-orders the rows loaded so far (the protocol's query has no sort order yet);
-the title says so while more rows remain, and ``G`` loads everything when you want a
-complete sort of a big result.
+The daemon sorts (``query``'s ``sort``/``descending``): changing the order reloads from
+the first page, so the top rows are the top of the whole library, not of what happened
+to be loaded. Nothing is re-sorted here.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from .widgets.badges import bpm_text, energy_text, key_text, name_text
 from .widgets.help import HelpScreen, screen_keys
 
 PREFETCH = 50  # load the next page when the cursor is this close to the end
-COLUMNS = (  # (key, title, sort value)
-    ("id", "ID", lambda r: r["id"]),
-    ("kind", "Kind", lambda r: r["kind"] or ""),
-    ("name", "Artist – Title / file", lambda r: name_text(r).lower()),
-    ("bpm", "BPM", lambda r: r["bpm"] if r["bpm"] is not None else -1.0),
-    ("key", "Key", lambda r: r.get("camelot") or ""),
-    ("energy", "En", lambda r: r["energy"] if r["energy"] is not None else -1.0),
-    ("label", "Label", lambda r: r.get("label") or ""),
-    ("genre", "Genre", lambda r: r.get("genre") or ""),
+COLUMNS = (  # (key = the daemon's sort name, djml.query.SORTS; title)
+    ("id", "ID"),
+    ("kind", "Kind"),
+    ("name", "Artist – Title / file"),
+    ("bpm", "BPM"),
+    ("key", "Key"),
+    ("energy", "En"),
+    ("label", "Label"),
+    ("genre", "Genre"),
 )
 
 
@@ -69,7 +69,7 @@ class LibraryScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, title, _ in COLUMNS:
+        for key, title in COLUMNS:
             table.add_column(title, key=key, width=26 if key == "name" else None)
         self.app.listen(self)
         if self.app.link.connected:
@@ -90,6 +90,7 @@ class LibraryScreen(Screen):
         except ValueError as exc:
             self.notify(f"filter: {exc}", severity="error")
             return
+        params.update(sort=COLUMNS[self.sort_column][0], descending=self.sort_reverse)
         self.pager = Pager(lambda p: self.app.link.call("query", **p), params, compatible)
         self.rows = []
         self.query_one(DataTable).clear()
@@ -124,8 +125,6 @@ class LibraryScreen(Screen):
         self.rows.extend(page)
         for row in page:
             table.add_row(*self._cells(row), key=str(row["id"]))
-        if self.sort_column or self.sort_reverse:
-            self._sort_table()
         self._render_header()
 
     @staticmethod
@@ -143,10 +142,7 @@ class LibraryScreen(Screen):
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
         column = COLUMNS[self.sort_column][1]
-        order = f"sorted by {column}{' ↓' if self.sort_reverse else ''}"
-        if more and (self.sort_column or self.sort_reverse):
-            order += " (loaded rows; G loads all)"
-        parts.append(order)
+        parts.append(f"sorted by {column}{' ↓' if self.sort_reverse else ''}")
         self.query_one("#library-header", Static).update(" · ".join(parts))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -158,25 +154,27 @@ class LibraryScreen(Screen):
 
     def action_sort(self) -> None:
         self.sort_column = (self.sort_column + 1) % len(COLUMNS)
-        self._sort_table()
+        self._resort()
 
     def action_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse
-        self._sort_table()
+        self._resort()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         index = event.column_index
         if index == self.sort_column:
             self.sort_reverse = not self.sort_reverse
         self.sort_column = index
-        self._sort_table()
+        self._resort()
 
-    def _sort_table(self) -> None:
-        key_fn = COLUMNS[self.sort_column][2]
-        by_id = {str(r["id"]): r for r in self.rows}
-        # DataTable.sort hands the key function the row's cell values; cell 0 is the item id.
-        self.query_one(DataTable).sort(key=lambda cells: key_fn(by_id[cells[0]]), reverse=self.sort_reverse)
-        self._render_header()
+    def _resort(self) -> None:
+        """A new order is a new query from the first page. Without a daemon the loaded rows
+        stay as they are; the reconnect reloads them in the new order."""
+        if self.app.link.connected:
+            self.reload()
+        else:
+            self._render_header()
+            self.notify("sorting needs the daemon: the new order applies when it is back", timeout=3)
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from djml.cli import EXIT_PARTIAL, EXIT_USAGE
+from djml.query import SORTS
 
 
 @click.command()
@@ -172,31 +173,34 @@ def _print_summary(out, summary) -> None:
 @click.option("--search", "-s", metavar="TEXT", help="Full-text search over artist, title, album, genre, comment.")
 @click.option("--missing", is_flag=True, help="Only items whose files have all vanished.")
 @click.option("--failed", is_flag=True, help="List files that could not be analysed, with reasons.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), help="At most this many rows.")
+@click.option("--sort", type=click.Choice(SORTS), default="id", show_default=True,
+              help="Order by this column (key: round the Camelot wheel, 1A 1B 2A …; "
+                   "name: artist – title, else file name). Empty values always come last.")
+@click.option("--desc", is_flag=True, help="Descending order (empty values still last).")
+@click.option("--limit", "-n", type=click.IntRange(min=1), help="At most this many rows (the first in sort order).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (for scripts).")
 @click.pass_obj
-def ls(state, kind, bpm, key, genre, label, search, missing, failed, limit, as_json) -> None:
+def ls(state, kind, bpm, key, genre, label, search, missing, failed, sort, desc, limit, as_json) -> None:
     """List library items, filtered.
 
     \b
     Examples:
       djml ls --bpm 120-128 --key 8A
+      djml ls --kind track --sort bpm --desc -n 20
       djml ls --kind sample --label kick
       djml ls --search "daft punk" --json | jq .path
       djml ls --failed
     """
     from djml import db, query
 
+    wanted = {"kind": kind, "bpm": bpm, "key": key, "genre": genre, "label": label, "search": search,
+              "missing": missing, "sort": sort, "descending": desc, "limit": limit}
     try:
-        filters = query.Filters.from_dict(
-            {"kind": kind, "bpm": bpm, "key": key, "genre": genre, "label": label,
-             "search": search, "missing": missing, "limit": limit}
-        )
+        filters = query.Filters.from_dict(wanted)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     if (client := _daemon(state)) is not None:
-        rows = _query_via_daemon(client, {"kind": kind, "bpm": bpm, "key": key, "genre": genre, "label": label,
-                                          "search": search, "missing": missing, "limit": limit}, failed)
+        rows = _query_via_daemon(client, wanted, failed)
     else:
         conn = db.connect_readonly(state.config.db_path)
         rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
