@@ -4,7 +4,8 @@
 Sets (each in its own folder under the cache, each with ``manifest.csv`` + ``manifest.json``):
 
 * ``tempo_key_beats``  ~30 s beats over real Hydrogen drum hits at a known BPM, with a
-  numpy-synthesised bass line + chord pad in a known key. Ground truth: bpm, key, style.
+  numpy-synthesised bass line + chord pad in a known key. Ground truth: bpm, first beat
+  (seconds), key, style.
 * ``key_music21``      Bach chorales and ABC tunes from the music21 corpus, written to MIDI by
   music21 and rendered by fluidsynth with a GM sound font. Ground truth: the notated key,
   with checks of that label against the notes (``label_checks``).
@@ -430,7 +431,9 @@ def render_beat(bpm: float, key: int, style: str, swing: float, kit: dict[str, l
     music = np.zeros_like(drums)
     step = 60.0 / bpm / 4
     bar = 16 * step
-    offset = rng.uniform(0.0, 0.25)
+    offset = rng.uniform(0.0, 0.25)   # the first beat (the first draw: see build_tempo_key_beats)
+    if info is not None:
+        info["first_beat"] = offset
     pattern = drum_pattern(style, rng)
     # choose one file per class for this clip (consistency, like a real track)
     chosen = {c: rng.choice(v) for c, v in kit.items()}
@@ -573,7 +576,10 @@ def build_tempo_key_beats(cache: Path, limit: int | None = None, **_) -> list[di
                 made += 1
             side.write_text(json.dumps(info))
         info = json.loads(side.read_text())
-        rows.append({"path": str(path), "bpm": item["bpm"], "key": item["key"],
+        # sidecars written before first_beat was recorded: render_beat's first draw
+        first_beat = info.get("first_beat", random.Random(item["id"]).uniform(0.0, 0.25))
+        rows.append({"path": str(path), "bpm": item["bpm"], "first_beat": round(first_beat, 6),
+                     "key": item["key"],
                      "key_name": key_name(item["key"]), "style": item["style"],
                      "swing": item["swing"], "kit": item["kit"],
                      "progression": info.get("progression", ""), "pad": info.get("pad", ""),
@@ -1043,7 +1049,8 @@ BUILDERS = {
 
 # columns added after a set was first published: an older cached manifest is rebuilt
 # (cheap: existing audio is kept, only the manifest is recomputed)
-REQUIRED_COLUMNS = {"key_music21": {"label_verified"}, "key_music21_extra": {"label_verified"}}
+REQUIRED_COLUMNS = {"key_music21": {"label_verified"}, "key_music21_extra": {"label_verified"},
+                    "tempo_key_beats": {"first_beat"}}
 
 
 def ensure(name: str, cache: Path | None = None, limit: int | None = None) -> list[dict]:

@@ -5,6 +5,9 @@ Tempo (Gouyon et al. 2006, the MIREX/ISMIR 2004 convention):
   * Accuracy2: the same, but also accepting the octave/metrical errors
     x2, x1/2, x3 and x1/3 of the true tempo.
 
+Beat phase: an estimated beat time (djml's ``first_beat``, Essentia's first tick) counts
+when it lies within 70 ms of one of the true beats (the MIREX beat-tracking window).
+
 Key (MIREX audio key detection weighting), keys as ints 0..23 (tonic + 12 if minor,
 see ``djml.keys``):
   exact 1.0 · perfect fifth (same mode, tonic a fifth above or below) 0.5 ·
@@ -108,6 +111,25 @@ def summarise_tempo(pairs: Iterable[tuple[Optional[float], float]]) -> dict:
         "acc1": mean_or_none(tempo_acc1(e, t) for e, t in pairs),
         "acc2": mean_or_none(tempo_acc2(e, t) for e, t in pairs),
     }
+
+
+BEAT_TOLERANCE = 0.07   # seconds: the MIREX beat-tracking F-measure window
+
+
+def beat_phase_error(estimate: Optional[float], truth: float, bpm: float) -> Optional[float]:
+    """Distance (s) of an estimated beat time from the nearest true beat, the true beats
+    lying at ``truth + k * 60 / bpm``; None without an estimate."""
+    if estimate is None or estimate != estimate:
+        return None
+    period = 60.0 / bpm
+    e = (estimate - truth) % period
+    return min(e, period - e)
+
+
+def beat_phase_ok(estimate: Optional[float], truth: float, bpm: float,
+                  tol: float = BEAT_TOLERANCE) -> bool:
+    err = beat_phase_error(estimate, truth, bpm)
+    return err is not None and err <= tol
 
 
 def summarise_key(pairs: Iterable[tuple[Optional[int], int]]) -> dict:

@@ -122,3 +122,14 @@ def test_views_add_a_verified_subset_only_where_labels_were_checked():
     assert got == {"key_music21": ("key_music21", ["a", "b", "c"]),
                    "key_music21 verified": ("key_music21", ["a", "c"]),
                    "tempo_key_beats": ("tempo_key_beats", ["x"])}
+
+
+def test_beat_phase_counts_any_true_beat_and_wraps_round_the_period():
+    from benchmarks.scoring import beat_phase_error, beat_phase_ok
+
+    # 120 BPM: true beats at 0.1 + k * 0.5 s
+    assert beat_phase_error(10.1, 0.1, 120.0) == pytest.approx(0.0, abs=1e-9)
+    assert beat_phase_error(0.58, 0.1, 120.0) == pytest.approx(0.02)   # just before a beat
+    assert beat_phase_error(0.35, 0.1, 120.0) == pytest.approx(0.25)   # the off-beat: worst
+    assert beat_phase_ok(0.16, 0.1, 120.0) and not beat_phase_ok(0.18, 0.1, 120.0)
+    assert beat_phase_error(None, 0.1, 120.0) is None and not beat_phase_ok(None, 0.1, 120.0)
