@@ -81,6 +81,72 @@ def test_generated_hihat_is_a_plausible_closed_hat(seed):
     assert 0.07 < (above[-1] + 1) * hop / synth.SR < 0.135
 
 
+def _spectrum(y: np.ndarray, seconds: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Power spectrum of `seconds` from 5 ms before the peak, its frequencies, and that start."""
+    start = max(0, int(np.abs(y).argmax()) - int(0.005 * synth.SR))
+    w = y[start:start + int(seconds * synth.SR)]
+    power = np.abs(np.fft.rfft(w * np.hanning(len(w)))) ** 2
+    return power, np.fft.rfftfreq(len(w), 1 / synth.SR), start
+
+
+def _seconds_until_down(y: np.ndarray, start: int, db: float) -> float:
+    """Time from `start` until the 5 ms frame level stays more than `db` below its maximum."""
+    hop = int(0.005 * synth.SR)
+    seg = y[start:]
+    frames = seg[: len(seg) // hop * hop].reshape(-1, hop)
+    level = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-20)
+    return (np.flatnonzero(level > level.max() - db)[-1] + 1) * hop / synth.SR
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generated_cymbal_is_a_plausible_cymbal(seed):
+    """The cymbal sits inside the measured real cymbals (272 Hydrogen + GM crashes, rides,
+    chinas, splashes; p25..p75 over the first 200 ms; djml.synth._cymbal cites the numbers):
+    centroid 3.6-5.7 kHz, energy 150 Hz-1 kHz 2-20 %, spectral flatness (1-10 kHz)
+    0.04-0.21, 20 dB down after 0.56-1.25 s. The old cymbal (3 kHz+ white noise and four
+    sines) had nothing below 1 kHz, flatness 0.001, was 20 dB down after 0.4 s, and the
+    shipped model called it hihat or perc."""
+    y = synth.one_shot("cymbal", seed=seed).astype(np.float64)
+    power, freqs, start = _spectrum(y, 0.2)
+    band = power[(freqs >= 1000) & (freqs < 10000)]
+    assert 3600 < (freqs * power).sum() / power.sum() < 5700
+    assert 0.02 < power[(freqs >= 150) & (freqs < 1000)].sum() / power.sum() < 0.20
+    assert 0.037 < np.exp(np.log(band).mean()) / band.mean() < 0.21
+    assert 0.56 < _seconds_until_down(y, start, 20) < 1.25
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generated_bass_is_a_plausible_bass(seed):
+    """The bass sits inside the measured real bass one-shots (32 GM bass renders, p25..p75
+    over the first 200 ms; djml.synth._bass cites the numbers): centroid 98-274 Hz, energy
+    below 150 Hz 40-80 % and 150 Hz-1 kHz 16-58 %, a held note 20 dB down only after
+    1.15-1.20 s. The old bass (a 0.8 s decaying note) was 20 dB down after 0.41 s, had
+    4-16 % between 150 Hz and 1 kHz, and the shipped model called it tom."""
+    y = synth.one_shot("bass", seed=seed).astype(np.float64)
+    power, freqs, start = _spectrum(y, 0.2)
+    share = lambda lo, hi: power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()  # noqa: E731
+    assert 98 < (freqs * power).sum() / power.sum() < 274
+    assert 0.40 < share(0, 150) < 0.80 and 0.16 < share(150, 1000) < 0.58
+    assert 1.15 < _seconds_until_down(y, start, 20) < 1.20
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generated_fx_is_a_plausible_fx(seed):
+    """The fx sits inside the measured real fx (102 freedesktop, GM effect and Hydrogen fx,
+    p25..p75 over 500 ms from the peak; djml.synth._fx cites the numbers): centroid
+    325-1667 Hz, energy 150 Hz-1 kHz 11-92 % and 1-3 kHz 1-27 %, a 0.05-0.65 s swell to the
+    peak, 20 dB down after 0.21-1.40 s. The old riser ended at its peak and had a 2 kHz
+    centroid with 93-98 % of its energy between 1 and 3 kHz."""
+    y = synth.one_shot("fx", seed=seed).astype(np.float64)
+    power, freqs, start = _spectrum(y, 0.5)
+    share = lambda lo, hi: power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()  # noqa: E731
+    onset = np.flatnonzero(np.abs(y) > 0.01 * np.abs(y).max())[0]
+    assert 325 < (freqs * power).sum() / power.sum() < 1667
+    assert 0.11 < share(150, 1000) < 0.92 and 0.01 < share(1000, 3000) < 0.27
+    assert 0.05 < (np.abs(y).argmax() - onset) / synth.SR < 0.65
+    assert 0.21 < _seconds_until_down(y, start, 20) < 1.40
+
+
 def _predict_generated(tmp_path, kind: str, seeds: tuple[int, ...]) -> list[dict]:
     from djml.analysis import analyze
     from djml.pipeline import FileResult, FileStat
@@ -97,11 +163,11 @@ def _predict_generated(tmp_path, kind: str, seeds: tuple[int, ...]) -> list[dict
     return predictions
 
 
-@pytest.mark.parametrize("kind,seeds", [("kick", SEEDS), ("snare", SEEDS), ("hihat", SEEDS)])
+@pytest.mark.parametrize("kind,seeds", [(kind, SEEDS) for kind in ("kick", "snare", "hihat", "cymbal", "bass", "fx")])
 def test_tags_generated_one_shots(tmp_path, kind, seeds):
-    """The model never saw djml.synth audio (trained only on DATA.md kits); the synthetic
-    snare and hihat are built to sit at the medians of the real ones' measured spectra and
-    decays."""
+    """The model never saw djml.synth audio (trained only on DATA.md sources); the synthetic
+    snare, hihat, cymbal, bass and fx are built to sit at the medians of the real ones'
+    measured spectra and envelopes (see the plausibility tests above)."""
     predictions = _predict_generated(tmp_path, kind, seeds)
     assert [p["label"] for p in predictions] == [kind] * len(seeds), predictions
 
