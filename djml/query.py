@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from djml import keys
+from djml import compat, keys
 
 # The label a listing shows: the user's label for the kind's main task, else the model's.
 _MAIN_TASK = "CASE i.kind WHEN 'track' THEN 'bucket' ELSE 'sample_type' END"
@@ -39,7 +38,6 @@ _ORDER_COLUMNS = "i.id, i.kind, i.artist, i.title, i.genre, i.created_at AS adde
 # Sort orders: name -> SQL expressions over a listing row's columns (see _ITEM_COLUMNS).
 # Text compares case-insensitively (ASCII, as SQLite's NOCASE) and blanks count as NULL;
 # keys go round the Camelot wheel (1A, 1B, 2A, …) so harmonic neighbours sit together.
-# :func:`sort_key` is the same order in Python; the two must agree (tests check it).
 _NOCASE = " COLLATE NOCASE"
 _BASENAME = "replace(path, rtrim(path, replace(path, '/', '')), '')"
 _NAME = ("NULLIF(CASE WHEN NULLIF(artist, '') IS NOT NULL AND NULLIF(title, '') IS NOT NULL"
@@ -67,6 +65,7 @@ class Filters:
     kind: str | None = None
     bpm: tuple[float, float] | None = None
     key: int | None = None
+    mixable: bool = False   # with key: also every key that mixes with it (compat.RELAXED)
     genre: str | None = None
     label: str | None = None
     search: str | None = None
@@ -89,7 +88,10 @@ class Filters:
         if "bpm" in known:
             known["bpm"] = parse_bpm_range(known["bpm"]) if isinstance(known["bpm"], str) else tuple(known["bpm"])
         if "key" in known and isinstance(known["key"], str):
-            known["key"] = keys.parse(known["key"])
+            text = known["key"].strip()
+            if text.endswith("~"):   # "8A~": 8A and the keys that mix with it
+                known["mixable"], text = True, text[:-1]
+            known["key"] = keys.parse(text)
         return cls(**known)
 
 
@@ -117,8 +119,9 @@ def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any
         where.append("a.bpm BETWEEN ? AND ?")
         params.extend(filters.bpm)
     if filters.key is not None:
-        where.append("a.camelot = ?")
-        params.append(keys.camelot(filters.key))
+        wanted = compat.compatible_keys(filters.key, compat.RELAXED) if filters.mixable else [filters.key]
+        where.append(f"a.camelot IN ({', '.join('?' * len(wanted))})")
+        params.extend(keys.camelot(k) for k in wanted)
     if filters.genre:
         where.append("i.genre LIKE ?")
         params.append(f"%{filters.genre}%")
@@ -166,67 +169,6 @@ def order_by(sort: str, descending: bool = False) -> str:
     direction = " DESC" if descending else ""
     terms = [f"{expr}{direction} NULLS LAST" for expr in SORT_SQL[sort]]
     return ", ".join([*terms, f"id{direction}"])
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def _text(value: Any) -> str | None:
-    return value.translate(_ASCII_LOWER) if value else None
-
-
-def _camelot_order(camelot: str | None) -> int | None:
-    return int(camelot[:-1]) * 2 + (camelot[-1] == "B") if camelot else None
-
-
-def _name(row: dict[str, Any]) -> str | None:
-    parts = [x for x in (row.get("artist"), row.get("title")) if x]
-    if parts:
-        return " – ".join(parts)
-    path = row.get("path")
-    return path.rsplit("/", 1)[-1] if path else None
-
-
-_SORT_VALUES: dict[str, Callable[[dict[str, Any]], tuple]] = {  # as SORT_SQL, in Python
-    "id": lambda r: (),
-    "added": lambda r: (r.get("added"),),
-    "kind": lambda r: (r.get("kind"),),
-    "name": lambda r: (_text(_name(r)),),
-    "artist": lambda r: (_text(r.get("artist")), _text(r.get("title"))),
-    "title": lambda r: (_text(r.get("title")),),
-    "bpm": lambda r: (r.get("bpm"),),
-    "key": lambda r: (_camelot_order(r.get("camelot")),),
-    "energy": lambda r: (r.get("energy"),),
-    "label": lambda r: (_text(r.get("user_label") or r.get("predicted_label")),),
-    "genre": lambda r: (_text(r.get("genre")),),
-}
-
-
-class _Reversed:
-    """Wraps a value so that comparisons run backwards (descending text and numbers alike)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and self.value == other.value
-
-    def __lt__(self, other: "_Reversed") -> bool:
-        return other.value < self.value
-
-
-def sort_key(row: dict[str, Any], sort: str, descending: bool = False) -> tuple:
-    """A Python key that orders listing rows exactly as :func:`order_by` does in SQL —
-    for merging several sorted query streams (the TUI's compatible-key filter)."""
-    parts: list[Any] = []
-    for value in (*_SORT_VALUES[sort](row), row["id"]):
-        if value is None:
-            parts.append((1,))   # NULLs last in both directions
-        else:
-            parts.append((0, _Reversed(value) if descending else value))
-    return tuple(parts)
 
 
 def item_row(row: sqlite3.Row) -> dict[str, Any]:

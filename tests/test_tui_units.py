@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from djml import compat, keys
 from djml.tui import chain, localdb, preview
 from djml.tui.filters import Pager, parse_filter
 from djml.tui.widgets.bars import bar, prediction_lines
@@ -17,18 +16,13 @@ from djml.tui.widgets.spark import spark
 
 
 def test_parse_filter_fields_and_free_words():
-    params, compatible = parse_filter("kind:track bpm:128-120 key:Am genre:techno label:peak-time daft punk")
+    params = parse_filter("kind:track bpm:128-120 key:Am genre:techno label:peak-time daft punk")
     assert params == {"kind": "track", "bpm": "120-128", "key": "8A", "genre": "techno",
                       "label": "peak-time", "search": "daft punk"}
-    assert compatible is None
 
 
-def test_parse_filter_compatible_keys():
-    params, compatible = parse_filter("key:8A~")
-    assert "key" not in params
-    assert compatible == compat.compatible_keys(keys.parse("8A"), compat.RELAXED)
-    assert keys.parse("9A") in compatible and keys.parse("8B") in compatible
-    assert keys.parse("2A") not in compatible
+def test_parse_filter_compatible_keys_go_to_the_query_as_one_filter():
+    assert parse_filter("key:Am~") == {"key": "8A~"}
 
 
 @pytest.mark.parametrize("text, message", [("kind:loop", "track or sample"), ("bpm:fast", "BPM range"),
@@ -39,15 +33,15 @@ def test_parse_filter_errors(text, message):
 
 
 class FakeQuery:
-    """query(limit, offset, key) over ``n`` rows whose key cycles through 24 keys."""
+    """query(limit, offset) over ``n`` rows."""
 
     def __init__(self, n: int):
-        self.rows = [{"id": i, "camelot": keys.camelot(i % 24)} for i in range(1, n + 1)]
+        self.rows = [{"id": i} for i in range(1, n + 1)]
         self.calls: list[dict] = []
 
     def __call__(self, params: dict) -> dict:
         self.calls.append(params)
-        rows = [r for r in self.rows if "key" not in params or r["camelot"] == params["key"]]
+        rows = self.rows
         page = rows[params["offset"]:params["offset"] + params["limit"]]
         return {"items": page, "more": params["offset"] + params["limit"] < len(rows)}
 
@@ -63,16 +57,16 @@ def test_pager_fetches_one_page_at_a_time():
     assert not pager.exhausted
 
 
-def test_pager_merges_compatible_key_streams_in_id_order_until_exhausted():
+def test_pager_reads_every_page_once_until_exhausted():
     fetch = FakeQuery(500)
-    wanted = [keys.parse("8A"), keys.parse("9A"), keys.parse("8B")]
-    pager = Pager(fetch, {}, compatible=wanted, page=30)
+    pager = Pager(fetch, {"key": "8A~"}, page=30)
     got = []
     while page := pager.next_page():
         got += page
-    expected = [r for r in fetch.rows if keys.parse(r["camelot"]) in wanted]
-    assert [r["id"] for r in got] == [r["id"] for r in expected]
-    assert pager.exhausted and pager.loaded == len(expected)
+    assert [r["id"] for r in got] == list(range(1, 501))
+    assert [c["offset"] for c in fetch.calls] == list(range(0, 510, 30))
+    assert all(c["key"] == "8A~" for c in fetch.calls)
+    assert pager.exhausted and pager.loaded == 500 and pager.next_page() == []
 
 
 def test_m3u8_export(tmp_path):

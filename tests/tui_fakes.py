@@ -7,9 +7,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from djml import compat, keys
 from djml.client import RemoteError
 from djml.protocol import METHOD_NOT_FOUND, NOT_FOUND
-from djml.query import sort_key
 
 
 def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, key: str | None,
@@ -115,9 +115,15 @@ class FakeLink:
             return copy.deepcopy(by_id[ref])
         if method == "query":
             rows = [i for i in ITEMS if not params.get("kind") or i["kind"] == params["kind"]]
-            if params.get("key"):
-                rows = [i for i in rows if i["camelot"] == params["key"]]
-            rows.sort(key=lambda r: sort_key(r, params.get("sort") or "id", bool(params.get("descending"))))
+            if params.get("key"):   # "8A" or "8A~" (8A and the keys that mix with it), as the daemon
+                key = keys.parse(params["key"].rstrip("~"))
+                wanted = compat.compatible_keys(key, compat.RELAXED) if params["key"].endswith("~") else [key]
+                rows = [i for i in rows if i["camelot"] in {keys.camelot(k) for k in wanted}]
+            sort, descending = params.get("sort") or "id", bool(params.get("descending"))
+            known = sorted((r for r in rows if r.get(sort) is not None), key=lambda r: (r[sort], r["id"]),
+                           reverse=descending)
+            rows = known + sorted((r for r in rows if r.get(sort) is None), key=lambda r: r["id"],
+                                  reverse=descending)   # empty values last, as the daemon
             offset, limit = params.get("offset", 0), params.get("limit", 100)
             return {"items": copy.deepcopy(rows[offset:offset + limit]), "more": offset + limit < len(rows),
                     "limit": limit, "offset": offset}

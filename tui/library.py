@@ -86,12 +86,12 @@ class LibraryScreen(Screen):
 
     def reload(self) -> None:
         try:
-            params, compatible = parse_filter(self.filter_text)
+            params = parse_filter(self.filter_text)
         except ValueError as exc:
             self.notify(f"filter: {exc}", severity="error")
             return
         params.update(sort=COLUMNS[self.sort_column][0], descending=self.sort_reverse)
-        self.pager = Pager(lambda p: self.app.link.call("query", **p), params, compatible)
+        self.pager = Pager(lambda p: self.app.link.call("query", **p), params)
         self.rows = []
         self.query_one(DataTable).clear()
         self.load_more()

@@ -167,7 +167,8 @@ def _print_summary(out, summary) -> None:
 @click.command()
 @click.option("--kind", type=click.Choice(["track", "sample"]), help="Only tracks or only samples.")
 @click.option("--bpm", metavar="LOW-HIGH", help="BPM range, e.g. 120-128.")
-@click.option("--key", metavar="KEY", help="Musical key in any notation: 8A, Am, 'A minor', 1m.")
+@click.option("--key", metavar="KEY", help="Musical key in any notation: 8A, Am, 'A minor', 1m; "
+              "8A~ also lists every key that mixes with it.")
 @click.option("--genre", help="Genre tag contains this text.")
 @click.option("--label", help="Bucket or sample class (yours, or the model's guess).")
 @click.option("--search", "-s", metavar="TEXT", help="Full-text search over artist, title, album, genre, comment.")
