@@ -678,8 +678,16 @@ def _save_or_mark(p: Path, seg: np.ndarray) -> None:
         p.with_suffix(".silent").touch()
 
 
-def _slice_render(wav: Path, onsets: list[float], length: float) -> list[np.ndarray]:
-    y = load_mono(wav)
+def render_midi(events: list[tuple[float, bytes]], soundfont: Path, gain: float = 0.6) -> np.ndarray:
+    """MIDI events rendered by fluidsynth with ``soundfont``, as a mono signal at SR."""
+    with tempfile.TemporaryDirectory() as td:
+        mid, wav = Path(td) / "render.mid", Path(td) / "render.wav"
+        write_midi(mid, events)
+        fluidsynth_render(mid, wav, soundfont, gain=gain)
+        return load_mono(wav)
+
+
+def _slice_render(y: np.ndarray, onsets: list[float], length: float) -> list[np.ndarray]:
     out = []
     for t in onsets:
         a = int(t * SR)
@@ -709,11 +717,8 @@ def build_samples_gm(cache: Path, **_) -> list[dict]:
                 for j, n in enumerate(notes):
                     ev.append((0.5 + j * gap, bytes([0x99, n, 110])))
                     ev.append((0.5 + j * gap + 0.5, bytes([0x89, n, 0])))
-                with tempfile.TemporaryDirectory() as td:
-                    mid, wav = Path(td) / "k.mid", Path(td) / "k.wav"
-                    write_midi(mid, ev)
-                    fluidsynth_render(mid, wav, sf_path)
-                    segs = _slice_render(wav, [0.5 + j * gap for j in range(len(notes))], gap - 0.05)
+                segs = _slice_render(render_midi(ev, sf_path), [0.5 + j * gap for j in range(len(notes))],
+                                     gap - 0.05)
                 for p, seg in zip(paths, segs):
                     _save_or_mark(p, seg)
             for n, p in zip(notes, paths):
@@ -732,11 +737,8 @@ def build_samples_gm(cache: Path, **_) -> list[dict]:
                 ev.append((t - 0.2, bytes([0xC0, prog])))
                 ev.append((t, bytes([0x90, pitch, 100])))
                 ev.append((t + 1.2, bytes([0x80, pitch, 0])))
-            with tempfile.TemporaryDirectory() as td:
-                mid, wav = Path(td) / "m.mid", Path(td) / "m.wav"
-                write_midi(mid, ev)
-                fluidsynth_render(mid, wav, sf_path)
-                segs = _slice_render(wav, [0.5 + j * gap for j in range(len(items))], gap - 0.25)
+            segs = _slice_render(render_midi(ev, sf_path), [0.5 + j * gap for j in range(len(items))],
+                                 gap - 0.25)
             for p, seg in zip(paths, segs):
                 _save_or_mark(p, seg)
         for (lab, prog, pitch), p in zip(items, paths):
@@ -912,11 +914,7 @@ def _render_batch(batch: list[dict], sf_path: Path) -> None:
         ev += [(t + et, msg) for et, msg in item["events"]]
         ev.append((t + item["length"], bytes([0xB0, 123, 0])))  # all notes off
         t += item["length"] + gap
-    with tempfile.TemporaryDirectory() as td:
-        mid, wav = Path(td) / "b.mid", Path(td) / "b.wav"
-        write_midi(mid, ev)
-        fluidsynth_render(mid, wav, sf_path, gain=0.5)
-        y = load_mono(wav)
+    y = render_midi(ev, sf_path, gain=0.5)
     for item, st in zip(batch, starts):
         a = int(st * SR)
         seg = y[a: a + int(min(45.0, item["length"] + 1.5) * SR)]
