@@ -194,6 +194,9 @@ def main() -> None:
         print("essentia not importable: skipped", file=sys.stderr)
     after = load_context()
     _print_table(rows)
+    from djml.analysis.decode import flac_decoder
+
+    print(f"FLAC decoder: {flac_decoder()}")
     _print_load("before", before)
     _print_load("after ", after)
 

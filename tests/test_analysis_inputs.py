@@ -106,3 +106,29 @@ def test_probe(tmp_path, clip):
     duration, sr, channels = probe(p)
     assert (round(duration, 3), sr, channels) == (3.0, synth.SR, 2)
     assert analyze(p, kind="sample").kind == "sample"
+
+
+def test_flac_readers_agree(tmp_path, clip, monkeypatch):
+    """dr_flac (miniaudio, when installed) and libsndfile give the same PCM: same hash,
+    same features. FLAC is lossless, so any difference would be a decoder bug."""
+    from djml.analysis import decode
+
+    p = synth.write_wav(tmp_path / "a.flac", np.stack([clip, 0.3 * clip], axis=1))
+    first = analyze(p)
+    monkeypatch.setattr(decode, "_drflac_open", lambda *args: None)   # force libsndfile
+    second = analyze(p)
+    assert first.audio_hash == second.audio_hash
+    np.testing.assert_array_equal(first.feature_vector, second.feature_vector)
+
+
+def test_flac_with_a_damaged_frame_is_corrupt(tmp_path, clip):
+    """A bit-flipped frame mid-file fails its CRC; dr_flac would skip it silently, the
+    decoder must report it (libsndfile stops with an error)."""
+    p = synth.write_wav(tmp_path / "full.flac", np.tile(clip, 4))
+    data = bytearray(p.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 64):
+        data[i] ^= 0xFF
+    q = tmp_path / "damaged.flac"
+    q.write_bytes(bytes(data))
+    with pytest.raises(AnalysisError, match="truncated or corrupt"):
+        analyze(q)
