@@ -488,6 +488,8 @@ class Library:
         vectors = [(space, a.feature_vector)]
         if getattr(a, "logmel", None) is not None:
             vectors.append(("logmel", a.logmel))
+        if getattr(a, "rhythm", None) is not None:
+            vectors.append(("rhythm", a.rhythm))
         for name, vector in vectors:
             import numpy as np  # the writer already runs in a process that analysed audio
 

@@ -294,17 +294,19 @@ class SampleFeatures(FeatureSpec):
 
 class TrackFeatures(FeatureSpec):
     """Tracks: BPM, key on the Camelot circle, energy, genre tokens (v0.1), optionally the
-    audio feature vector and the text embedding (v0.3 hybrid).
+    audio feature vector, the rhythm pattern (where kick, body and hats hit in the beat
+    and the bar: four-on-the-floor vs broken beat at the same tempo) and the text
+    embedding (v0.3 hybrid).
 
     ``genre_tokens`` is off for the genre/mood heads (the tag is their target)."""
 
     BASE = ("bpm", "bpm_missing", "bpm_ambiguous", "key_sin", "key_cos", "minor", "key_missing",
             "energy", "loudness")
 
-    def __init__(self, *, genre_tokens: bool = True, audio: bool = False, text: bool = False,
-                 max_tokens: int = 40):
+    def __init__(self, *, genre_tokens: bool = True, audio: bool = False, rhythm: bool = False,
+                 text: bool = False, max_tokens: int = 40):
         self.genre_tokens = genre_tokens
-        self.spaces = tuple(s for s, on in (("audio", audio), ("text", text)) if on)
+        self.spaces = tuple(s for s, on in (("audio", audio), ("rhythm", rhythm), ("text", text)) if on)
         self.max_tokens = max_tokens
         self.vocab: list[str] = []
         self.dims: dict[str, int] = {}
@@ -321,7 +323,7 @@ class TrackFeatures(FeatureSpec):
                 raise FeatureError(f"no training item has a '{space}' vector")
             self.dims[space] = int(present[0].size)
         self.names = (list(self.BASE) + [f"genre:{t}" for t in self.vocab]
-                      + [f"{s}_{i}" for s in self.spaces for i in range(self.dims[s])])
+                      + [n for s in self.spaces for n in _space_names(s, self.dims[s])])
         return self
 
     def transform(self, rows: Sequence[ItemRow]) -> np.ndarray:
@@ -342,6 +344,17 @@ class TrackFeatures(FeatureSpec):
                 out[i, col:col + dim] = _vector(row, space, dim)
                 col += dim
         return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _space_names(space: str, dim: int) -> list[str]:
+    """Column names of a vector space, readable where the analyzer documents the layout
+    (``--debug`` prints them): "audio:centroid_khz_mean", "rhythm:low_beat_0"."""
+    from djml.analysis import FEATURE_NAMES, RHYTHM_NAMES
+
+    known = {"audio": FEATURE_NAMES, "rhythm": RHYTHM_NAMES}.get(space)
+    if known is not None and len(known) == dim:
+        return [f"{space}:{name}" for name in known]
+    return [f"{space}_{i}" for i in range(dim)]
 
 
 class LogmelFeatures(FeatureSpec):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from djml import db
-from djml.analysis import FEATURE_NAMES, Analysis
+from djml.analysis import FEATURE_NAMES, RHYTHM_NAMES, Analysis
 from djml.library import Library
 from djml.pipeline import FileResult, FileStat
 from djml.tags import Tags
@@ -31,10 +31,12 @@ def add_track(library: Library, root: Path, n: int, bucket: str, rng: np.random.
     (lo, hi), (elo, ehi), genre = BUCKETS[bucket]
     centre = {"warm-up": -1.0, "peak-time": 1.0, "closing": 0.0}[bucket]
     vec = (rng.normal(0, 0.3, DIM) + centre).astype(np.float32)
+    rhythm = (rng.normal(0, 0.3, len(RHYTHM_NAMES)) + centre).astype(np.float32)
     a = Analysis(path=str(root / f"t{n}.wav"), kind="track", analyzer_version=1, audio_hash=f"track-{n}",
                  duration=300.0, sample_rate=44100, channels=2, loudness=-9.0, peak_db=-0.5,
                  bpm=bpm if bpm is not None else float(rng.uniform(lo, hi)), bpm_confidence=0.9,
-                 key=key, key_confidence=0.8, energy=float(rng.uniform(elo, ehi)), feature_vector=vec)
+                 key=key, key_confidence=0.8, energy=float(rng.uniform(elo, ehi)), feature_vector=vec,
+                 rhythm=rhythm)
     result = FileResult(path=a.path, stat=FileStat(1000 + n, n, n, 1),
                         tags=Tags(artist=f"Artist {n}", title=f"Track {n}", genre=genre), analysis=a)
     return library.record_result(result)[1]

@@ -14,7 +14,7 @@ from models_support import track_library
 @pytest.fixture
 def tracks(tmp_path):
     library, truth = track_library(tmp_path, per_bucket=10)
-    rows = load_rows(library.conn, sorted(truth), spaces=("audio",))
+    rows = load_rows(library.conn, sorted(truth), spaces=("audio", "rhythm"))
     return rows, [truth[r.id] for r in rows]
 
 

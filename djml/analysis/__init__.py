@@ -4,12 +4,13 @@ Public API (others code against these names):
 ``ANALYZER_VERSIONS``, ``AnalysisError``, ``Analysis``, ``FEATURE_NAMES``,
 ``SAMPLE_MAX_SECONDS``, ``probe(path)``, ``analyze(path, kind=None, *, bpm_range)``.
 
-Imports only numpy, scipy.fft, soundfile and soxr (not librosa: its filters/beat
-modules compile numba code for seconds in every new worker process).
+Imports only numpy, scipy.fft, soundfile and soxr, plus miniaudio's FLAC decoder when
+installed (not librosa: its filters/beat modules compile numba code for seconds in
+every new worker process).
 
 Modules: decode (read once, hash, resample), spectral (STFT and derived features),
-tempo, key, features (timbre stats, feature vector), track and sample pipelines,
-result (the Analysis record).
+tempo, key, rhythm (beat/bar pattern of the onsets), features (timbre stats, feature
+vector), track and sample pipelines, result (the Analysis record).
 """
 
 from __future__ import annotations
@@ -23,20 +24,22 @@ from djml.analysis.decode import probe as _probe
 from djml.analysis.errors import AnalysisError
 from djml.analysis.features import FEATURE_DOC, FEATURE_NAMES, feature_vector
 from djml.analysis.result import Analysis
+from djml.analysis.rhythm import RHYTHM_NAMES
 from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
 from djml.analysis.track import analyze_track
 
 # Bumped when a kind's stored results change; a scan (and the daemon at start-up)
 # re-analyses items whose stored version is older. Per kind, so a tempo fix does not
 # re-analyse every sample, nor invalidate the shipped sample model's base features.
-# track 3: beat phase from the body envelope (first_beat); sample 2: see docs/analysis.md.
-ANALYZER_VERSIONS = {"track": 3, "sample": 2}
+# track 3: beat phase from the body envelope (first_beat); track 4: rhythm pattern vector;
+# sample 2: see docs/analysis.md.
+ANALYZER_VERSIONS = {"track": 4, "sample": 2}
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
 
 __all__ = [
     "ANALYZER_VERSIONS", "AnalysisError", "Analysis", "FEATURE_NAMES", "FEATURE_DOC",
-    "LOGMEL_SHAPE", "SAMPLE_MAX_SECONDS", "probe", "analyze",
+    "LOGMEL_SHAPE", "RHYTHM_NAMES", "SAMPLE_MAX_SECONDS", "probe", "analyze",
 ]
 
 
@@ -90,7 +93,7 @@ def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
         first_beat=est.first_beat if est else None,
         key=t.key, key_confidence=t.key_confidence if t.key is not None else None,
         energy=t.energy, rhythm_strength=est.pulse_clarity if est else 0.0,
-        timbre=t.timbre, feature_vector=feature_vector(values), logmel=None,
+        timbre=t.timbre, feature_vector=feature_vector(values), logmel=None, rhythm=t.rhythm,
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from djml import keys
 
-_BIG_ARRAYS = ("feature_vector", "logmel")
+_BIG_ARRAYS = ("feature_vector", "logmel", "rhythm")
 
 
 @dataclass
@@ -50,6 +50,7 @@ class Analysis:
     loop_bpm: float | None = None
     feature_vector: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     logmel: np.ndarray | None = None
+    rhythm: np.ndarray | None = None     # tracks: RHYTHM_NAMES pattern (djml.analysis.rhythm)
 
     def to_dict(self) -> dict:
         """JSON-safe dict without the big arrays; key rendered in every notation

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from djml.analysis import key as keymod
-from djml.analysis import spectral, tempo
+from djml.analysis import rhythm, spectral, tempo
 from djml.analysis.decode import ANALYSIS_SR, Decoder
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
 
@@ -48,6 +48,7 @@ class TrackFeatures:
     timbre: dict[str, float]
     onset_rate: float
     energy: float
+    rhythm: np.ndarray
 
 
 def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
@@ -59,11 +60,13 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
     chroma_stride = max(CHROMA_STRIDE, math.ceil(expected / CHROMA_FRAMES))
     fb = spectral.mel_filterbank(ANALYSIS_SR, N_FFT, N_MELS)
     treble = spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ)
+    low = spectral.mel_band_index(ANALYSIS_SR, N_MELS, rhythm.LOW_HZ)
     framer = spectral.StreamingFrames(N_FFT, HOP)
     timbre = TimbreAccumulator(ANALYSIS_SR, N_FFT)
     hist = np.zeros(120)
     flux_parts: list[np.ndarray] = []
     treble_parts: list[np.ndarray] = []
+    low_parts: list[np.ndarray] = []
     previous: np.ndarray | None = None
     frame_index = 0
 
@@ -76,6 +79,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
         flux, high = spectral.onset_flux_split(logmel, previous, treble)
         flux_parts.append(flux.astype(np.float32))
         treble_parts.append(high.astype(np.float32))
+        low_parts.append(_low_flux(logmel, previous, low))
         previous = logmel[-1]
         t_sel = slice((-frame_index) % timbre_stride, None, timbre_stride)
         c_sel = slice((-frame_index) % chroma_stride, None, chroma_stride)
@@ -87,8 +91,8 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
         consume(framer.push(block))
     consume(framer.flush())
 
-    flux = np.concatenate(flux_parts) if flux_parts else np.zeros(0, np.float32)
-    high = np.concatenate(treble_parts) if treble_parts else np.zeros(0, np.float32)
+    flux, high, low_env = (np.concatenate(p) if p else np.zeros(0, np.float32)
+                           for p in (flux_parts, treble_parts, low_parts))
     tempo_est = tempo.estimate_tempo(flux, FPS, bpm_range, high_env=high,
                                      treble_share=(N_MELS - treble) / N_MELS)
     chroma, _ = keymod.fold_chroma(hist)
@@ -105,7 +109,18 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
         peak_db=level_db(decoder.peak), tempo=tempo_est, key=key, key_confidence=key_conf,
         timbre=stats, onset_rate=round(onset_rate, 3),
         energy=energy_score(loudness, onset_rate, stats["centroid_khz_mean"], clarity),
+        rhythm=rhythm.rhythm_pattern({"low": low_env, "body": flux, "high": high}, FPS,
+                                     tempo_est.bpm if tempo_est else None,
+                                     tempo_est.first_beat if tempo_est else None),
     )
+
+
+def _low_flux(logmel: np.ndarray, previous: np.ndarray | None, bands: int) -> np.ndarray:
+    """Rectified log-mel difference averaged over the lowest ``bands`` bands (kick, bass)."""
+    low = logmel[:, :bands]
+    prev = low[:1] if previous is None else previous[None, :bands]
+    diff = np.diff(np.concatenate([prev, low]), axis=0)
+    return np.maximum(diff, 0.0).mean(axis=1).astype(np.float32)
 
 
 def onset_peaks(flux: np.ndarray, fps: float, rel_threshold: float = 0.1) -> np.ndarray:
