@@ -132,3 +132,16 @@ def test_flac_with_a_damaged_frame_is_corrupt(tmp_path, clip):
     q.write_bytes(bytes(data))
     with pytest.raises(AnalysisError, match="truncated or corrupt"):
         analyze(q)
+
+
+def test_flac_without_length_gets_a_clear_error(tmp_path, clip):
+    """A FLAC written to a pipe has total samples 0 in STREAMINFO ("unknown"); libsndfile
+    then fails mid-read with an internal seek error. Say what it is and how to fix it."""
+    p = synth.write_wav(tmp_path / "full.flac", clip)
+    data = bytearray(p.read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0          # STREAMINFO comes first
+    data[21] &= 0xF0                                              # 36-bit total samples = 0
+    data[22:26] = bytes(4)
+    q = tmp_path / "streamed.flac"
+    q.write_bytes(bytes(data))
+    _expect(q, "length unknown")

@@ -33,6 +33,7 @@ from djml.analysis.errors import AnalysisError
 ANALYSIS_SR = 22050
 BLOCK_FRAMES = 1 << 18          # native frames per read (~6 s at 44.1 kHz): few, big calls
 _TRUNCATION_TOLERANCE = 0.02    # compressed formats only know their length approximately
+_UNKNOWN_LENGTH = 2**63 - 1     # libsndfile's frame count when the header has none (SF_COUNT_MAX)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         raise _open_error(path, exc) from None
     if info.frames <= 0 or info.samplerate <= 0:
         raise AnalysisError("no audio frames")
+    if info.frames == _UNKNOWN_LENGTH:
+        # a FLAC written to a pipe (streaming encoders) has no length in its header, and
+        # libsndfile fails mid-read on it; every step here plans by the length
+        raise AnalysisError("length unknown (FLAC streamed without a total in its header): "
+                            "re-encode it, e.g. flac -d then flac, or ffmpeg -i IN OUT.flac")
     return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels, info.frames)
 
 

@@ -47,6 +47,7 @@ def analyze(state, files: tuple[Path, ...], kind: str, as_json: bool, workers: i
 
 
 def _print_table(rows: list[dict]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from djml.render import console, fmt_bpm, fmt_duration
@@ -54,10 +55,12 @@ def _print_table(rows: list[dict]) -> None:
     table = Table(header_style="bold")
     for column in ("file", "kind", "length", "BPM", "candidates", "key", "energy", "loudness", "sample"):
         table.add_column(column)
+    errors = []
     for r in rows:
         name = Path(r["path"]).name
-        if "error" in r:
-            table.add_row(name, "[red]error[/red]", r["error"], *[""] * 6)
+        if "error" in r:  # the reason goes below the table: a narrow cell would shred it
+            table.add_row(name, "[red]error[/red]", *["—"] * 7)
+            errors.append((r["path"], r["error"]))
             continue
         sample = ""
         if r["kind"] == "sample":
@@ -77,3 +80,5 @@ def _print_table(rows: list[dict]) -> None:
             sample,
         )
     console().print(table)
+    for path, error in errors:
+        console().print(f"[red]error[/red] {escape(path)}: {escape(error)}", soft_wrap=True)

@@ -1,0 +1,44 @@
+"""`djml analyze FILE... [--json]`: analysis without a library, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+
+from djml import keys, synth
+
+TRACK_FIELDS = {"path", "kind", "duration", "bpm", "bpm_confidence", "bpm_candidates", "key", "key_id3",
+                "camelot", "open_key", "key_confidence", "energy", "loudness"}
+SAMPLE_FIELDS = {"sample_type", "attack", "decay", "brightness", "noisiness", "pitch_hz", "note", "loop_bpm"}
+
+
+def test_json_lines_with_a_failure_in_the_middle(run_djml, tmp_path):
+    track = synth.write_wav(tmp_path / "Ünïcode – 124.wav", synth.drum_track(124.0, keys.parse("8A"), 35.0))
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"ID3" + bytes(500))
+    shot = synth.write_wav(tmp_path / "kick.wav", synth.one_shot("kick"))
+    proc = run_djml("analyze", "--json", track, broken, shot)
+    assert proc.returncode == 1, proc.stderr          # some files failed
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(track), str(broken), str(shot)]   # input order
+    t, b, s = lines
+    assert TRACK_FIELDS <= set(t)
+    assert t["kind"] == "track" and abs(t["bpm"] - 124.0) < 0.5
+    assert (t["camelot"], t["key"], t["key_id3"], t["open_key"]) == ("8A", "A minor", "Am", "1m")
+    assert set(b) == {"path", "error"} and b["error"]
+    assert s["kind"] == "sample" and SAMPLE_FIELDS <= set(s) and s["sample_type"] == "one-shot"
+
+
+def test_table_names_every_failure_in_full(run_djml, tmp_path):
+    good = synth.write_wav(tmp_path / "good.wav", synth.one_shot("snare"))
+    text = tmp_path / "notes.flac"
+    text.write_text("not audio at all\n" * 20)
+    proc = run_djml("analyze", good, text)
+    assert proc.returncode == 1
+    assert "good.wav" in proc.stdout
+    assert f"error {text}: not an audio file" in proc.stdout
+
+
+def test_all_good_exits_zero(run_djml, tmp_path):
+    shot = synth.write_wav(tmp_path / "hat.wav", synth.one_shot("hihat"))
+    proc = run_djml("analyze", "--json", shot)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["kind"] == "sample"
