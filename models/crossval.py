@@ -23,7 +23,7 @@ def cross_validate_task(library: "Library", task: str, backend: str | None, fold
     backend = backend or DEFAULT_BACKEND[task]
     shape = _logmel_shape() if backend == "cnn" else None
     proto = make_estimator(task, backend, shape)
-    rows, labels, weights = training_data(library, task, proto.features.spaces)
+    rows, labels, weights, left_out = training_data(library, task, proto.features.spaces)
     base = _base_set(library, proto) if task == "sample_type" else None
     if len(rows) < folds or len(set(labels)) < 2:
         return {"error": f"{task}: {len(rows)} labelled item(s) in {len(set(labels))} class(es);"
@@ -35,7 +35,7 @@ def cross_validate_task(library: "Library", task: str, backend: str | None, fold
         return est.predict([rows[i] for i in test])
 
     result = cross_validate(len(rows), labels, stratified_folds(labels, folds), fit_predict)
-    result.update(task=task, backend=backend, with_shipped_base=base is not None)
+    result.update(task=task, backend=backend, with_shipped_base=base is not None, left_out=left_out)
     return result
 
 

@@ -221,17 +221,21 @@ def make_estimator(task: str, backend: str, logmel_shape: tuple[int, int] | None
     return Estimator(task, backend, spec, params=params)
 
 
-def training_data(library: "Library", task: str, spaces: Sequence[str]) -> tuple[list[ItemRow], list[str], np.ndarray]:
+def training_data(library: "Library", task: str,
+                  spaces: Sequence[str]) -> tuple[list[ItemRow], list[str], np.ndarray, int]:
     """Labelled rows of ``task`` that have the needed vectors (text embeddings are computed
-    for those that lack them), with labels and weights."""
+    for those that lack them), with labels and weights, and how many labelled items were
+    left out for lack of a vector (analysed by an older analyzer and not re-analysed yet,
+    or not analysable): the caller tells the user rather than train on fewer in silence."""
     known = label_sources.training_labels(library.conn, task)
     rows = [r for r in load_rows(library.conn, sorted(known), spaces=spaces) if r.kind == KIND_OF_TASK[task]]
     if "text" in spaces:
         from djml.models import text
 
         text.ensure_embeddings(library, rows)
-    rows = [r for r in rows if all(s in r.vectors for s in spaces)]
-    return rows, [known[r.id][0] for r in rows], np.array([known[r.id][1] for r in rows], np.float32)
+    complete = [r for r in rows if all(s in r.vectors for s in spaces)]
+    labels = [known[r.id][0] for r in complete]
+    return complete, labels, np.array([known[r.id][1] for r in complete], np.float32), len(rows) - len(complete)
 
 
 def split_holdout(labels: Sequence[str], weights: np.ndarray, seed: int = 0,
@@ -290,19 +294,20 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
     backend = model or DEFAULT_BACKEND[task]
     shape = _logmel_shape() if backend == "cnn" else None
     est = make_estimator(task, backend, shape)
-    rows, labels, weights = training_data(library, task, est.features.spaces)
+    rows, labels, weights, left_out = training_data(library, task, est.features.spaces)
     base = _base_set(library, est) if task == "sample_type" else None
     n_classes = len(set(labels) | (set(base[1]) if base else set()))
     if (len(rows) < MIN_LABELS and base is None) or n_classes < 2:
         return {"status": "not_enough_labels", "task": task, "labels": len(rows), "classes": n_classes,
-                "needed": f">= {MIN_LABELS} labels in >= 2 classes"}
+                "needed": f">= {MIN_LABELS} labels in >= 2 classes", "left_out": left_out}
     current_row, current, _ = _active_estimator(library, task)
     unseen = unseen_by(library.conn, task, current_row, [r.id for r in rows])
     train_idx, hold_idx = split_holdout(labels, weights, prefer=unseen)
     pick = lambda idx, seq: [seq[i] for i in idx]  # noqa: E731
     candidate = make_estimator(task, backend, shape).fit(
         pick(train_idx, rows), pick(train_idx, labels), weights=weights[train_idx], extra=base)
-    metrics: dict[str, Any] = {"n_labels": len(rows), "n_holdout": int(len(hold_idx)), "backend": backend}
+    metrics: dict[str, Any] = {"n_labels": len(rows), "n_holdout": int(len(hold_idx)), "backend": backend,
+                               "left_out": left_out}
     before_version = None
     if len(hold_idx):
         hold_rows, hold_y = pick(hold_idx, rows), pick(hold_idx, labels)

@@ -158,3 +158,15 @@ def test_folder_names_become_weak_labels(tmp_path):
     service.predict_items(library, config, [kick])
     assert library.conn.execute(
         "SELECT label FROM labels WHERE item_id = ? ORDER BY id DESC LIMIT 1", (kick,)).fetchone()[0] == "perc"
+
+
+def test_training_says_which_labels_it_had_to_leave_out(lib):
+    """Items analysed before the rhythm pattern existed (no 'rhythm' vector until the
+    daemon re-analyses them) cannot train the new model; the count is reported."""
+    library, config, truth = lib
+    ids = label_some(library, truth, 24)
+    library.conn.execute(f"DELETE FROM vectors WHERE space = 'rhythm' AND item_id IN ({ids[0]}, {ids[1]}, {ids[2]})")
+    library.conn.commit()
+    result = service.train(library, config, "bucket")
+    assert result["status"] == "activated"
+    assert result["left_out"] == 3 and result["n_labels"] == 21

@@ -71,6 +71,9 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
+    if result.get("left_out"):
+        click.echo(f"{result['left_out']} labelled item(s) left out: no analysis from the current analyzer "
+                   "yet (the daemon re-analyses them at start; or run `djml scan`)", err=True)
     if result["status"] == "not_enough_labels":
         _fail(f"not enough labels to train {result['task']}: {result['labels']} labelled in "
               f"{result['classes']} class(es); need {result['needed']}")
