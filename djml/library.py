@@ -102,6 +102,11 @@ class Library:
         outcome is one of: ``new`` (audio never seen), ``updated`` (same path, changed file),
         ``moved`` (known audio whose old location vanished), ``copy`` (known audio that also
         lives elsewhere), ``failed``.
+
+        New audio at a path whose item lives nowhere else (a re-bounced mix, a fixed master
+        saved over the old file) updates that item in place: its labels, sets and history
+        describe the track at this path, not the old bytes. If the old audio still exists
+        elsewhere it keeps its item and the new audio gets a new one.
         """
         if result.error is not None:
             self.record_failure(result.path, result.stat, result.error)
@@ -114,7 +119,15 @@ class Library:
                 "SELECT id FROM items WHERE audio_hash = ?", (analysis.audio_hash,)
             ).fetchone()
             previous = self.location(result.path)
-            if existing is None:
+            replaced = None if existing is not None else self._edited_in_place(c, previous, result)
+            if replaced is not None:
+                item_id = replaced
+                c.execute("UPDATE items SET audio_hash = ?, duration = ?, sample_rate = ?, channels = ?"
+                          " WHERE id = ?", (analysis.audio_hash, analysis.duration, analysis.sample_rate,
+                                            analysis.channels, item_id))
+                self._update_item(c, item_id, result, stamp)
+                outcome = "updated"
+            elif existing is None:
                 item_id = self._insert_item(c, result, stamp)
                 outcome = "updated" if previous and previous.item_id else "new"
             else:
@@ -124,6 +137,21 @@ class Library:
             self._store_analysis(c, item_id, result, stamp)
             self._upsert_location(c, item_id, result.path, result.stat, "ok", None, stamp)
         return outcome, item_id
+
+    def _edited_in_place(self, c: sqlite3.Connection, previous: KnownLocation | None,
+                         result: "FileResult") -> int | None:
+        """The item at this path if the file was overwritten with other audio of the same
+        kind and the item's old audio exists nowhere else; else None."""
+        if previous is None or previous.item_id is None:
+            return None
+        row = c.execute("SELECT kind FROM items WHERE id = ?", (previous.item_id,)).fetchone()
+        if row is None or row["kind"] != result.analysis.kind:
+            return None
+        others = c.execute("SELECT path, status FROM locations WHERE item_id = ? AND path != ?",
+                           (previous.item_id, result.path)).fetchall()
+        if any(o["status"] != "missing" and Path(o["path"]).exists() for o in others):
+            return None
+        return previous.item_id
 
     def _classify_known(
         self, c: sqlite3.Connection, item_id: int, path: str, previous: KnownLocation | None
