@@ -291,7 +291,8 @@ def fit_sets(sets: dict[int, list[int]], params: MFParams | None = None) -> Matr
 
 def train_from_library(conn: "sqlite3.Connection", config: "Config") -> dict[str, Any]:
     """Fit on every set in the library and save the embeddings where the ranker looks
-    (``<models_dir>/cf``). The daemon calls this after sets change; imports torch."""
+    (``<models_dir>/cf``). `djml recommend --train` and `djml import` (after new sets) call
+    this; imports torch."""
     from djml.models.transitions import load_sets
 
     sets = load_sets(conn)

@@ -111,15 +111,19 @@ def export_cmd(state, fmt, out, kind, bpm, key, genre, label, search, map_path, 
 @click.option("--match-names", is_flag=True,
               help="Also match by file name when the name is unique in the library (library moved).")
 @click.option("--dry-run", is_flag=True, help="Report what would be imported; change nothing.")
+@click.option("--no-train", is_flag=True,
+              help="Do not re-learn the recommender from the imported sets (djml recommend --train later).")
 @click.pass_obj
-def import_cmd(state, fmt, files, map_path, match_names, dry_run) -> None:
+def import_cmd(state, fmt, files, map_path, match_names, dry_run, no_train) -> None:
     """Import BPM, key, genre and playlists from rekordbox XML, Traktor NML or M3U files.
 
     Tracks are matched to library items by path. Values that differ from djml's become your
     labels (source "import"); playlists named in the config's [playlist_buckets] label
     their tracks with that bucket; other playlists (and rekordbox/Traktor history) become
-    sets the recommender learns from. Re-importing a file replaces its sets. Exit code 1
-    when some entries matched nothing in the library.
+    sets the recommender learns from. Re-importing a file replaces its sets, and new sets
+    re-learn the recommender's set model and ranking weights right away (as `djml recommend
+    --train`; --no-train skips it). Exit code 1 when some entries matched nothing in the
+    library.
 
     \b
       djml import rekordbox ~/rekordbox.xml
@@ -143,11 +147,18 @@ def import_cmd(state, fmt, files, map_path, match_names, dry_run) -> None:
             raise click.ClickException(str(exc)) from None
     conn = db.connect_readonly(config.db_path) if dry_run else db.connect(config.db_path)
     library = Library(conn)
-    unmatched = 0
+    unmatched = sets = 0
     for collection in parsed:
         report = import_collection(library, config, collection, match_names=match_names, dry_run=dry_run)
         _print_report(report, dry_run)
         unmatched += len(report.unmatched) + sum(missing for _, _, missing in report.sets)
+        sets += len(report.sets)
+    conn.close()
+    if sets and not dry_run and not no_train:
+        from djml.commands.recommend import train_set_models
+
+        click.echo("Learning from your sets (as `djml recommend --train`) …")
+        train_set_models(config)
     if unmatched:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 

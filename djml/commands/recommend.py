@@ -42,7 +42,7 @@ def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, t
     """
     options = {"n": n, "bpm_tolerance": bpm_tolerance, "key_mode": key_mode, "energy": energy}
     if train:
-        _train(state.config)
+        train_set_models(state.config)
         return
     if ref is None:
         raise click.UsageError("give a TRACK (item id, file path or artist/title words)")
@@ -122,7 +122,9 @@ def _accept(config, ref: str, accepted: int, options: dict) -> None:
                + (f" ({skipped} higher-ranked suggestion(s) counted as skipped)." if skipped else "."))
 
 
-def _train(config) -> None:
+def train_set_models(config) -> None:
+    """Fit the set model and the ranking weights on every set in the library and say what
+    was learned (``djml recommend --train``, and ``djml import`` after new sets)."""
     from djml import db
     from djml.models import cf, rank_weights
 
