@@ -30,10 +30,11 @@ def test_small_fft_uses_the_frame_centre():
     assert spectral.power(centre[None], 1024).sum() == 0
 
 
-def test_treble_band_index_and_split_flux():
+def test_treble_band_index_and_band_flux():
     assert spectral.mel_band_index(22050, 64, 3000.0) == 40
     logmel = np.zeros((3, 64), np.float32)
     logmel[1, 50] = 10.0
-    full, high = spectral.onset_flux_split(logmel, None, 40)
-    assert full[1] == np.float32(10.0 / 64) and high[1] == np.float32(10.0 / 24)
-    assert high[2] == 0 and full[2] == 0
+    logmel[2, 3] = 8.0
+    full, high, low = spectral.onset_flux_bands(logmel, None, 40, 10)
+    assert full[1] == np.float32(10.0 / 64) and high[1] == np.float32(10.0 / 24) and low[1] == 0
+    assert low[2] == np.float32(8.0 / 10) and high[2] == 0

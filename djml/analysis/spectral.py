@@ -119,18 +119,23 @@ def log_power(x: np.ndarray) -> np.ndarray:
 
 def onset_flux(logmel: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
     """Half-wave rectified log-mel difference, mean over bands (frames,)."""
-    return onset_flux_split(logmel, previous, logmel.shape[1])[0]
+    return onset_flux_bands(logmel, previous, logmel.shape[1], 0)[0]
 
 
-def onset_flux_split(logmel: np.ndarray, previous: np.ndarray | None,
-                     split: int) -> tuple[np.ndarray, np.ndarray]:
-    """(flux over all bands, flux over bands >= split): the treble part carries hats and
-    shakers, which mark the subdivisions of the beat (see tempo.choose_octave)."""
+def onset_flux_bands(logmel: np.ndarray, previous: np.ndarray | None, high_from: int,
+                     low_below: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flux over all bands, over bands >= high_from, over bands < low_below), from one
+    rectified difference. The treble part carries hats and shakers, which mark the
+    subdivisions of the beat (see tempo.choose_octave); the low part carries kick and bass
+    (see rhythm.rhythm_pattern). An empty band range gives zeros."""
     prev = logmel[:1] if previous is None else previous[None, :]
     diff = np.diff(np.concatenate([prev, logmel]), axis=0)
     np.maximum(diff, 0.0, out=diff)
-    high = diff[:, split:].mean(axis=1) if split < diff.shape[1] else np.zeros(len(diff), diff.dtype)
-    return diff.mean(axis=1), high
+
+    def mean(part: np.ndarray) -> np.ndarray:
+        return part.mean(axis=1) if part.shape[1] else np.zeros(len(diff), diff.dtype)
+
+    return diff.mean(axis=1), mean(diff[:, high_from:]), mean(diff[:, :low_below])
 
 
 @lru_cache(maxsize=8)

@@ -76,10 +76,10 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
             return
         power = spectral.power(frames, N_FFT)
         logmel = spectral.log_power(power @ fb)
-        flux, high = spectral.onset_flux_split(logmel, previous, treble)
+        flux, high, low_flux = spectral.onset_flux_bands(logmel, previous, treble, low)
         flux_parts.append(flux.astype(np.float32))
         treble_parts.append(high.astype(np.float32))
-        low_parts.append(_low_flux(logmel, previous, low))
+        low_parts.append(low_flux.astype(np.float32))
         previous = logmel[-1]
         t_sel = slice((-frame_index) % timbre_stride, None, timbre_stride)
         c_sel = slice((-frame_index) % chroma_stride, None, chroma_stride)
@@ -113,14 +113,6 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
                                      tempo_est.bpm if tempo_est else None,
                                      tempo_est.first_beat if tempo_est else None),
     )
-
-
-def _low_flux(logmel: np.ndarray, previous: np.ndarray | None, bands: int) -> np.ndarray:
-    """Rectified log-mel difference averaged over the lowest ``bands`` bands (kick, bass)."""
-    low = logmel[:, :bands]
-    prev = low[:1] if previous is None else previous[None, :bands]
-    diff = np.diff(np.concatenate([prev, low]), axis=0)
-    return np.maximum(diff, 0.0).mean(axis=1).astype(np.float32)
 
 
 def onset_peaks(flux: np.ndarray, fps: float, rel_threshold: float = 0.1) -> np.ndarray:
