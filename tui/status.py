@@ -14,6 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog, Static
 
@@ -117,14 +118,21 @@ class StatusScreen(Screen):
         try:
             info = await self.app.request("status")
         except (DaemonUnavailable, RemoteError) as exc:
-            self.query_one("#status-summary", Static).update(f"Status · daemon not reachable: {exc}")
+            info = None
+            message = f"Status · daemon not reachable: {exc}"
+        try:
+            summary = self.query_one("#status-summary", Static)
+        except NoMatches:  # the answer came after the screen closed (the app is quitting)
+            return
+        if info is None:
+            summary.update(message)
             return
         queue = info.get("queue", {})
         if not self.throughput or queue.get("queued") or queue.get("running"):
             self.throughput.append(float(queue.get("files_per_second") or 0.0))
-        self._render_summary(info)
+        summary.update(self._summary(info))
 
-    def _render_summary(self, info: dict[str, Any]) -> None:
+    def _summary(self, info: dict[str, Any]) -> Text:
         q, lib = info.get("queue", {}), info.get("library", {})
         text = Text()
         text.append("Daemon ", style="bold")
@@ -138,7 +146,7 @@ class StatusScreen(Screen):
         text.append("Library ", style="bold")
         text.append(f"{lib.get('tracks', 0)} tracks · {lib.get('samples', 0)} samples · {lib.get('labels', 0)} labels"
                     f" · {lib.get('missing', 0)} missing · {lib.get('failed', 0)} failed")
-        self.query_one("#status-summary", Static).update(text)
+        return text
 
     @work(exclusive=True, group="status-lists")
     async def refresh_lists(self) -> None:
@@ -148,8 +156,11 @@ class StatusScreen(Screen):
         except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"status: {exc}", severity="error")
             return
+        try:
+            table = self.query_one("#failures", DataTable)
+        except NoMatches:  # the answers came after the screen closed (the app is quitting)
+            return
         self.failures, self.models = failures, models
-        table = self.query_one("#failures", DataTable)
         table.clear()
         for f in failures:
             table.add_row(f["path"], (f.get("error") or "")[:60], key=f["path"])
