@@ -163,11 +163,11 @@ def _predict_generated(tmp_path, kind: str, seeds: tuple[int, ...]) -> list[dict
     return predictions
 
 
-@pytest.mark.parametrize("kind,seeds", [(kind, SEEDS) for kind in ("kick", "snare", "hihat", "cymbal", "bass", "fx")])
+@pytest.mark.parametrize("kind,seeds", [(kind, SEEDS) for kind in ("kick", "snare", "hihat", "tom", "cymbal", "perc", "bass", "fx")])
 def test_tags_generated_one_shots(tmp_path, kind, seeds):
     """The model never saw djml.synth audio (trained only on DATA.md sources); the synthetic
-    snare, hihat, cymbal, bass and fx are built to sit at the medians of the real ones'
-    measured spectra and envelopes (see the plausibility tests above)."""
+    snare, hihat, tom, cymbal, perc, bass and fx are built to sit at the medians of the real ones'
+    measured spectra and envelopes (see the plausibility tests above and in test_synth.py)."""
     predictions = _predict_generated(tmp_path, kind, seeds)
     assert [p["label"] for p in predictions] == [kind] * len(seeds), predictions
 
