@@ -13,6 +13,7 @@ from djml import synth
 from djml.config import Config
 from djml.models import registry, service
 from djml.models.estimators import Estimator
+import sound_measures as sound
 from models_support import open_library
 
 def test_shipped_files_are_small_and_documented():
@@ -44,14 +45,9 @@ def test_generated_snare_is_a_plausible_snare(seed):
     centroid 0.7-1.7 kHz and head (150-300 Hz) vs wires (1-8 kHz) energy -1..+6 dB over
     the first 200 ms. The old 1.5-9 kHz noise snare had 4.6 kHz and -7.5 dB."""
     y = synth.one_shot("snare", seed=seed)
-    start = int(np.abs(y).argmax())
-    w = y[start:start + int(0.2 * synth.SR)]
-    power = np.abs(np.fft.rfft(w * np.hanning(len(w)))) ** 2
-    freqs = np.fft.rfftfreq(len(w), 1 / synth.SR)
-    centroid = (freqs * power).sum() / power.sum()
-    head = power[(freqs >= 150) & (freqs < 300)].sum()
-    wires = power[(freqs >= 1000) & (freqs < 8000)].sum()
-    assert 700 < centroid < 1700
+    power, freqs, _ = sound.spectrum(y, 0.2, lead=0.0)
+    assert 700 < sound.centroid(power, freqs) < 1700
+    head, wires = sound.share(power, freqs, 150, 300), sound.share(power, freqs, 1000, 8000)
     assert -1.0 < 10 * np.log10(head / wires) < 6.0
 
 
@@ -64,38 +60,12 @@ def test_generated_hihat_is_a_plausible_closed_hat(seed):
     noise) had 8.7 kHz, 65 % above 8 kHz, nothing below 6 kHz and was 20 dB down after
     0.03 s; the shipped model called one seed perc."""
     y = synth.one_shot("hihat", seed=seed).astype(np.float64)
-    start = max(0, int(np.abs(y).argmax()) - int(0.005 * synth.SR))
-    w = y[start:start + int(0.1 * synth.SR)]
-    power = np.abs(np.fft.rfft(w * np.hanning(len(w)))) ** 2
-    freqs = np.fft.rfftfreq(len(w), 1 / synth.SR)
-    share = lambda lo, hi: power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()  # noqa: E731
-    band = power[(freqs >= 1000) & (freqs < 10000)]
-    hop = int(0.005 * synth.SR)
-    seg = y[start:]
-    frames = seg[: len(seg) // hop * hop].reshape(-1, hop)
-    level = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-20)
-    above = np.flatnonzero(level > level.max() - 20)
-    assert 5300 < (freqs * power).sum() / power.sum() < 6400
-    assert 0.19 < share(8000, synth.SR / 2) < 0.34 and 0.04 < share(0, 1000) < 0.19
-    assert 0.20 < np.exp(np.log(band).mean()) / band.mean() < 0.34
-    assert 0.07 < (above[-1] + 1) * hop / synth.SR < 0.135
-
-
-def _spectrum(y: np.ndarray, seconds: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """Power spectrum of `seconds` from 5 ms before the peak, its frequencies, and that start."""
-    start = max(0, int(np.abs(y).argmax()) - int(0.005 * synth.SR))
-    w = y[start:start + int(seconds * synth.SR)]
-    power = np.abs(np.fft.rfft(w * np.hanning(len(w)))) ** 2
-    return power, np.fft.rfftfreq(len(w), 1 / synth.SR), start
-
-
-def _seconds_until_down(y: np.ndarray, start: int, db: float) -> float:
-    """Time from `start` until the 5 ms frame level stays more than `db` below its maximum."""
-    hop = int(0.005 * synth.SR)
-    seg = y[start:]
-    frames = seg[: len(seg) // hop * hop].reshape(-1, hop)
-    level = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-20)
-    return (np.flatnonzero(level > level.max() - db)[-1] + 1) * hop / synth.SR
+    power, freqs, start = sound.spectrum(y, 0.1)
+    assert 5300 < sound.centroid(power, freqs) < 6400
+    assert 0.19 < sound.share(power, freqs, 8000, synth.SR / 2) < 0.34
+    assert 0.04 < sound.share(power, freqs, 0, 1000) < 0.19
+    assert 0.20 < sound.flatness(power, freqs) < 0.34
+    assert 0.07 < sound.seconds_until_down(y, start, 20) < 0.135
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -107,12 +77,11 @@ def test_generated_cymbal_is_a_plausible_cymbal(seed):
     sines) had nothing below 1 kHz, flatness 0.001, was 20 dB down after 0.4 s, and the
     shipped model called it hihat or perc."""
     y = synth.one_shot("cymbal", seed=seed).astype(np.float64)
-    power, freqs, start = _spectrum(y, 0.2)
-    band = power[(freqs >= 1000) & (freqs < 10000)]
-    assert 3600 < (freqs * power).sum() / power.sum() < 5700
-    assert 0.02 < power[(freqs >= 150) & (freqs < 1000)].sum() / power.sum() < 0.20
-    assert 0.037 < np.exp(np.log(band).mean()) / band.mean() < 0.21
-    assert 0.56 < _seconds_until_down(y, start, 20) < 1.25
+    power, freqs, start = sound.spectrum(y, 0.2)
+    assert 3600 < sound.centroid(power, freqs) < 5700
+    assert 0.02 < sound.share(power, freqs, 150, 1000) < 0.20
+    assert 0.037 < sound.flatness(power, freqs) < 0.21
+    assert 0.56 < sound.seconds_until_down(y, start, 20) < 1.25
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -123,11 +92,10 @@ def test_generated_bass_is_a_plausible_bass(seed):
     1.15-1.20 s. The old bass (a 0.8 s decaying note) was 20 dB down after 0.41 s, had
     4-16 % between 150 Hz and 1 kHz, and the shipped model called it tom."""
     y = synth.one_shot("bass", seed=seed).astype(np.float64)
-    power, freqs, start = _spectrum(y, 0.2)
-    share = lambda lo, hi: power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()  # noqa: E731
-    assert 98 < (freqs * power).sum() / power.sum() < 274
-    assert 0.40 < share(0, 150) < 0.80 and 0.16 < share(150, 1000) < 0.58
-    assert 1.15 < _seconds_until_down(y, start, 20) < 1.20
+    power, freqs, start = sound.spectrum(y, 0.2)
+    assert 98 < sound.centroid(power, freqs) < 274
+    assert 0.40 < sound.share(power, freqs, 0, 150) < 0.80 and 0.16 < sound.share(power, freqs, 150, 1000) < 0.58
+    assert 1.15 < sound.seconds_until_down(y, start, 20) < 1.20
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -138,13 +106,11 @@ def test_generated_fx_is_a_plausible_fx(seed):
     peak, 20 dB down after 0.21-1.40 s. The old riser ended at its peak and had a 2 kHz
     centroid with 93-98 % of its energy between 1 and 3 kHz."""
     y = synth.one_shot("fx", seed=seed).astype(np.float64)
-    power, freqs, start = _spectrum(y, 0.5)
-    share = lambda lo, hi: power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()  # noqa: E731
-    onset = np.flatnonzero(np.abs(y) > 0.01 * np.abs(y).max())[0]
-    assert 325 < (freqs * power).sum() / power.sum() < 1667
-    assert 0.11 < share(150, 1000) < 0.92 and 0.01 < share(1000, 3000) < 0.27
-    assert 0.05 < (np.abs(y).argmax() - onset) / synth.SR < 0.65
-    assert 0.21 < _seconds_until_down(y, start, 20) < 1.40
+    power, freqs, start = sound.spectrum(y, 0.5)
+    assert 325 < sound.centroid(power, freqs) < 1667
+    assert 0.11 < sound.share(power, freqs, 150, 1000) < 0.92 and 0.01 < sound.share(power, freqs, 1000, 3000) < 0.27
+    assert 0.05 < sound.attack(y) < 0.65
+    assert 0.21 < sound.seconds_until_down(y, start, 20) < 1.40
 
 
 def _predict_generated(tmp_path, kind: str, seeds: tuple[int, ...]) -> list[dict]:

@@ -3,6 +3,7 @@ import pytest
 import soundfile as sf
 
 from djml import synth
+from sound_measures import descriptors
 
 
 def test_deterministic_and_seeded():
@@ -57,7 +58,7 @@ def test_write_wav_roundtrip(tmp_path):
 # Real ranges (p25..p75) measured on the DATA.md sounds of each class: the Hydrogen kits
 # (/usr/share/hydrogen/data/drumkits) and the General-MIDI renders (~/.cache/djml/bench
 # samples_hydrogen and samples_gm manifests), decoded to 22.05 kHz, over the first 200 ms
-# from 5 ms before the peak, exactly as measured below; djml.synth._tom/_perc cite the
+# from 5 ms before the peak, as tests/sound_measures.py measures; djml.synth._tom/_perc cite the
 # medians. The old tom/perc were outside these (see their docstrings).
 TOM_RANGE = {  # 199 toms (103 Hydrogen, 96 GM notes 41-50)
     "centroid": (113, 181), "share_below_150": (0.64, 0.97), "share_1k_3k": (0.0004, 0.012),
@@ -69,27 +70,6 @@ PERC_RANGE = {  # 580 perc (168 Hydrogen, 412 GM notes 37, 54-81; a mixed class,
 }
 
 
-def _descriptors(y: np.ndarray) -> dict[str, float]:
-    """The plausibility measures of tests/test_models_shipped.py (_spectrum,
-    _seconds_until_down), all at once: 200 ms from 5 ms before the peak."""
-    sr = synth.SR
-    start = max(0, int(np.abs(y).argmax()) - int(0.005 * sr))
-    w = y[start:start + int(0.2 * sr)]
-    power = np.abs(np.fft.rfft(w * np.hanning(len(w)))) ** 2
-    freqs = np.fft.rfftfreq(len(w), 1 / sr)
-    share = lambda lo, hi: power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()  # noqa: E731
-    band = power[(freqs >= 1000) & (freqs < 10000)]
-    hop = int(0.005 * sr)
-    seg = y[start:]
-    level = 10 * np.log10((seg[: len(seg) // hop * hop].reshape(-1, hop) ** 2).mean(axis=1) + 1e-20)
-    down = lambda db: (np.flatnonzero(level > level.max() - db)[-1] + 1) * hop / sr  # noqa: E731
-    onset = np.flatnonzero(np.abs(y) > 0.01 * np.abs(y).max())[0]
-    return {"centroid": (freqs * power).sum() / power.sum(), "share_below_150": share(0, 150),
-            "share_150_1k": share(150, 1000), "share_1k_3k": share(1000, 3000),
-            "share_above_8k": share(8000, sr), "flatness": np.exp(np.log(band).mean()) / band.mean(),
-            "attack": (np.abs(y).argmax() - onset) / sr, "down20": down(20), "down40": down(40)}
-
-
 @pytest.mark.parametrize("kind,real", [("tom", TOM_RANGE), ("perc", PERC_RANGE)])
 @pytest.mark.parametrize("seed", (0, 1, 2, 3))  # the seeds the shipped-model tests use
 def test_generated_one_shot_lies_inside_the_measured_real_range(kind, real, seed):
@@ -97,7 +77,7 @@ def test_generated_one_shot_lies_inside_the_measured_real_range(kind, real, seed
     75 % above 150 Hz and was 20 dB down after 0.17 s). Perc: an 808-style cowbell with
     harmonics and rattle (the old one, two pure sines, had flatness 1e-6 and nothing above
     1 kHz)."""
-    measured = _descriptors(synth.one_shot(kind, seed=seed).astype(np.float64))
+    measured = descriptors(synth.one_shot(kind, seed=seed).astype(np.float64))
     outside = {name: round(float(measured[name]), 4) for name, (lo, hi) in real.items()
                if not lo < measured[name] < hi}
     assert not outside, (outside, real)
