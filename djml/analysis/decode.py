@@ -23,6 +23,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import soundfile as sf
@@ -313,33 +314,38 @@ def _keep_heap() -> None:
 
 def flac_decoder() -> str:
     """Which decoder reads 16-bit FLAC in this install (benchmarks print it)."""
-    if sys.platform != "win32":
-        try:
-            import miniaudio
-
-            if hasattr(miniaudio.lib, "ma_dr_flac_open_file"):
-                return f"dr_flac (miniaudio {miniaudio.__version__})"
-        except ImportError:
-            pass
+    miniaudio = _drflac()
+    if miniaudio is not None:
+        return f"dr_flac (miniaudio {miniaudio.__version__})"
     return f"libsndfile {sf.__libsndfile_version__}"
+
+
+@lru_cache(maxsize=1)
+def _drflac():  # noqa: ANN202 - the miniaudio module, or None
+    """miniaudio when it is installed with dr_flac and usable here (not on Windows, where
+    paths are not bytes), else None: then libsndfile reads FLAC too."""
+    if sys.platform == "win32":
+        return None
+    try:
+        import miniaudio
+    except ImportError:
+        return None
+    return miniaudio if hasattr(miniaudio.lib, "ma_dr_flac_open_file") else None
 
 
 def _drflac_open(path: str, expect: tuple[int, int, int]):  # noqa: ANN202 - miniaudio's cffi objects
     """(lib, ffi, handle) for a 16-bit FLAC whose (rate, channels, frames) agree with
-    libsndfile's ``expect``, or None to use libsndfile (miniaudio not installed or
-    without dr_flac, Windows paths, unknown length, any disagreement)."""
-    if sys.platform == "win32":
+    libsndfile's ``expect``, or None to use libsndfile (no dr_flac, unknown length, any
+    disagreement)."""
+    miniaudio = _drflac()
+    if miniaudio is None:
         return None
-    try:
-        from miniaudio import ffi, lib
-        open_file, close = lib.ma_dr_flac_open_file, lib.ma_dr_flac_close
-    except (ImportError, AttributeError):
-        return None
-    flac = open_file(os.fsencode(path), ffi.NULL)
+    lib, ffi = miniaudio.lib, miniaudio.ffi
+    flac = lib.ma_dr_flac_open_file(os.fsencode(path), ffi.NULL)
     if flac == ffi.NULL:
         return None
     if flac.bitsPerSample != 16 or (flac.sampleRate, flac.channels, flac.totalPCMFrameCount) != expect:
-        close(flac)
+        lib.ma_dr_flac_close(flac)
         return None
     return lib, ffi, flac
 
