@@ -470,9 +470,11 @@ class Service:
         offset = filters.pop("offset", None) or 0
         if not 1 <= limit <= QUERY_MAX_LIMIT or offset < 0:
             raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{QUERY_MAX_LIMIT}, offset >= 0")
-        bpm, key = filters.get("bpm"), filters.get("key")
-        if isinstance(bpm, list) and (len(bpm) != 2 or not all(_is_number(b) for b in bpm)):
-            raise p.ProtocolError(p.INVALID_PARAMS, "bpm must be 'LOW-HIGH' or [low, high]")
+        key = filters.get("key")
+        for name in ("bpm", "energy"):
+            value = filters.get(name)
+            if isinstance(value, list) and (len(value) != 2 or not all(_is_number(b) for b in value)):
+                raise p.ProtocolError(p.INVALID_PARAMS, f"{name} must be 'LOW-HIGH' or [low, high]")
         if isinstance(key, int) and not 0 <= key <= 23:
             raise p.ProtocolError(p.INVALID_PARAMS, "key must be 0..23 or a key name such as 8A")
         try:

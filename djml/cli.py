@@ -78,6 +78,14 @@ class State:
             self._config = config.load(self.config_path)
         return self._config
 
+    def reader(self):
+        """A read-only library connection. Once a config exists (`djml init` ran) a missing
+        library is created empty, so `status` or `ls` right after init report an empty
+        library instead of an error; without a config they say to run `djml init`."""
+        from djml import db
+
+        return db.connect_readonly(self.config.db_path, create=self.config.config_path.exists())
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(

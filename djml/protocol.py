@@ -58,7 +58,8 @@ EVENTS = frozenset({
 _STR, _INT, _NUM, _BOOL, _LIST, _DICT = (str,), (int,), (int, float), (bool,), (list,), (dict,)
 _ID = (int, str)
 _FILTERS = {
-    "kind": (_STR, False), "bpm": ((str, list), False), "key": ((str, int), False),
+    "kind": (_STR, False), "bpm": ((str, list), False), "energy": ((str, list), False),
+    "key": ((str, int), False),
     "genre": (_STR, False), "label": (_STR, False), "search": (_STR, False),
     "missing": (_BOOL, False), "limit": (_INT, False), "offset": (_INT, False),
     "sort": (_STR, False), "descending": (_BOOL, False),  # djml.query.SORTS; NULLs last, ties by id

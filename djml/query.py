@@ -64,6 +64,7 @@ SORTS = tuple(SORT_SQL)
 class Filters:
     kind: str | None = None
     bpm: tuple[float, float] | None = None
+    energy: tuple[float, float] | None = None
     key: int | None = None
     mixable: bool = False   # with key: also every key that mixes with it (compat.RELAXED)
     genre: str | None = None
@@ -87,6 +88,9 @@ class Filters:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data and data[k] is not None}
         if "bpm" in known:
             known["bpm"] = parse_bpm_range(known["bpm"]) if isinstance(known["bpm"], str) else tuple(known["bpm"])
+        if "energy" in known:
+            known["energy"] = (parse_energy_range(known["energy"]) if isinstance(known["energy"], str)
+                               else tuple(known["energy"]))
         if "key" in known and isinstance(known["key"], str):
             text = known["key"].strip()
             if text.endswith("~"):   # "8A~": 8A and the keys that mix with it
@@ -96,18 +100,38 @@ class Filters:
 
 
 def parse_bpm_range(text: str) -> tuple[float, float]:
-    """'120-128' → (120, 128); '124' → (124, 124). Raises ValueError with the input."""
+    """What the user typed → the stored BPMs that match what they see.
+
+    Listings show one decimal (127.99 reads "128.0"), so a range's ends widen by that
+    rounding: '120-128' → (119.95, 128.05). A single whole number means that tempo as a DJ
+    says it, ±0.5: '128' → (127.5, 128.5); a single '128.5' → (128.45, 128.55).
+    Raises ValueError with the input."""
+    return _number_range(text, "BPM", "120-128", display_step=0.1)
+
+
+def parse_energy_range(text: str) -> tuple[float, float]:
+    """Energy is shown as a whole number (0–10): '7' → (6.5, 7.5), '6-8' → (5.5, 8.5)."""
+    return _number_range(text, "energy", "6-8", display_step=1.0)
+
+
+def _number_range(text: str, what: str, example: str, display_step: float) -> tuple[float, float]:
+    raw = text.strip()
     try:
-        if "-" in text.strip()[1:]:
-            low, high = text.split("-", 1)
-            lo, hi = float(low), float(high)
+        low, dash, high = raw[1:].partition("-")  # raw[0] may be a minus sign
+        if dash:
+            lo, hi = float(raw[0] + low), float(high)
+            if lo > hi:
+                lo, hi = hi, lo
+            half = display_step / 2
         else:
-            lo = hi = float(text)
-    except ValueError:
-        raise ValueError(f"BPM range must look like 120-128, got {text!r}") from None
-    if lo > hi:
-        lo, hi = hi, lo
-    return lo, hi
+            lo = hi = float(raw)
+            decimals = len(raw.split(".", 1)[1]) if "." in raw else 0
+            half = max(0.5 * 10 ** -decimals, display_step / 2)
+    except (ValueError, IndexError):  # IndexError: empty text
+        raise ValueError(f"{what} must be a number or a range like {example}, got {text!r}") from None
+    if lo != lo or hi != hi or abs(lo) == float("inf") or abs(hi) == float("inf"):
+        raise ValueError(f"{what} must be a number or a range like {example}, got {text!r}")
+    return round(lo - half, 6), round(hi + half, 6)
 
 
 def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
@@ -118,6 +142,9 @@ def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any
     if filters.bpm:
         where.append("a.bpm BETWEEN ? AND ?")
         params.extend(filters.bpm)
+    if filters.energy:
+        where.append("a.energy BETWEEN ? AND ?")
+        params.extend(filters.energy)
     if filters.key is not None:
         wanted = compat.compatible_keys(filters.key, compat.RELAXED) if filters.mixable else [filters.key]
         where.append(f"a.camelot IN ({', '.join('?' * len(wanted))})")

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from djml import config as cfg
+from djml import configfile
 from djml import synth
 
 BPMS = (122, 124, 126, 128, 130, 123, 125, 127)
@@ -44,7 +45,7 @@ def test_label_ten_tracks_and_the_other_six_land_in_their_bucket(djml_home, run_
             truth[str(path)] = bucket
     config = cfg.load()
     config.library, config.samples = [tracks], []
-    cfg.write(config)
+    configfile.write(config)
     run_djml("scan", check=True)
 
     labelled = [p for p in truth if int(p.rsplit(" ", 1)[1][:-4]) < 5]   # 5 of each bucket

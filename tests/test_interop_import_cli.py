@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from djml import config as cfg
+from djml import configfile
 from djml import synth
 
 
@@ -14,7 +15,7 @@ def _library_with_sets(run_djml, tmp_path) -> list:
         paths.append(synth.write_wav(tracks / f"t{i}.wav", synth.drum_track(bpm, 9, 12.0, seed=i)))
     config = cfg.load()
     config.library, config.samples = [tracks], []
-    cfg.write(config)
+    configfile.write(config)
     run_djml("scan", check=True)
     friday, saturday = tmp_path / "friday.m3u8", tmp_path / "saturday.m3u8"
     friday.write_text("#EXTM3U\n" + "".join(f"{p}\n" for p in paths[:3]), encoding="utf-8")

@@ -16,8 +16,8 @@ from djml.tui.widgets.spark import spark
 
 
 def test_parse_filter_fields_and_free_words():
-    params = parse_filter("kind:track bpm:128-120 key:Am genre:techno label:peak-time daft punk")
-    assert params == {"kind": "track", "bpm": "120-128", "key": "8A", "genre": "techno",
+    params = parse_filter("kind:track bpm:128-120 energy:7 key:Am genre:techno label:peak-time daft punk")
+    assert params == {"kind": "track", "bpm": "128-120", "energy": "7", "key": "8A", "genre": "techno",
                       "label": "peak-time", "search": "daft punk"}
 
 
@@ -25,7 +25,8 @@ def test_parse_filter_compatible_keys_go_to_the_query_as_one_filter():
     assert parse_filter("key:Am~") == {"key": "8A~"}
 
 
-@pytest.mark.parametrize("text, message", [("kind:loop", "track or sample"), ("bpm:fast", "BPM range"),
+@pytest.mark.parametrize("text, message", [("kind:loop", "track or sample"), ("bpm:fast", "range like 120-128"),
+                                           ("energy:loud", "range like 6-8"),
                                            ("key:", "needs a value"), ("key:H#", "H#")])
 def test_parse_filter_errors(text, message):
     with pytest.raises(ValueError, match=message):

@@ -109,17 +109,17 @@ def status(state, as_json: bool) -> None:
         with client:
             info = {"daemon": "running", **client.call("status")}
     else:
-        info = {"daemon": "not running", **_offline_status(state.config)}
+        info = {"daemon": "not running", **_offline_status(state)}
     if as_json:
         click.echo(json.dumps(info, default=str))
         return
     _print_status(info)
 
 
-def _offline_status(config) -> dict:
-    from djml import db, query
+def _offline_status(state) -> dict:
+    from djml import query
 
-    conn = db.connect_readonly(config.db_path)
+    conn = state.reader()
     models = [dict(r) for r in conn.execute(
         "SELECT task, version, estimator, created_at FROM models WHERE active = 1 ORDER BY task")]
     rows = conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")

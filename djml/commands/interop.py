@@ -79,7 +79,6 @@ def export_cmd(state, fmt, out, kind, bpm, key, genre, label, search, map_path, 
       djml export traktor ~/djml.nml --label peak-time --map-path /srv/music=/Volumes/music
       djml export m3u /media/usb/playlists --relative
     """
-    from djml import db
     from djml.interop import m3u, rekordbox, traktor
     from djml.interop.collect import collect, group_playlists
     from djml.interop.xmlio import InteropError
@@ -87,7 +86,7 @@ def export_cmd(state, fmt, out, kind, bpm, key, genre, label, search, map_path, 
     filters = _filters(kind=kind, bpm=bpm, key=key, genre=genre, label=label, search=search)
     path_map = _path_map(map_path)
     config = state.config
-    collected = collect(db.connect_readonly(config.db_path), filters)
+    collected = collect(state.reader(), filters)
     playlists = group_playlists(collected.tracks, config.buckets)
     try:
         if fmt == "rekordbox":

@@ -192,7 +192,7 @@ def ls(state, kind, bpm, key, genre, label, search, missing, failed, sort, desc,
       djml ls --search "daft punk" --json | jq .path
       djml ls --failed
     """
-    from djml import db, query
+    from djml import query
 
     wanted = {"kind": kind, "bpm": bpm, "key": key, "genre": genre, "label": label, "search": search,
               "missing": missing, "sort": sort, "descending": desc, "limit": limit}
@@ -203,7 +203,7 @@ def ls(state, kind, bpm, key, genre, label, search, missing, failed, sort, desc,
     if (client := _daemon(state)) is not None:
         rows = _query_via_daemon(client, wanted, failed)
     else:
-        conn = db.connect_readonly(state.config.db_path)
+        conn = state.reader()
         rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
     if as_json:
         from djml.render import json_lines
@@ -234,12 +234,12 @@ def show(state, ref: str, as_json: bool) -> None:
     """Show every stored fact about one item: tags, analysis, locations, labels,
     predictions, vectors and set history. REF is an item id, a file path, or text
     matched against artist/title."""
-    from djml import db, query
+    from djml import query
 
     if (client := _daemon(state)) is not None:
         info = _show_via_daemon(client, ref)
     else:
-        conn = db.connect_readonly(state.config.db_path)
+        conn = state.reader()
         item_id = query.resolve_item(conn, ref)
         info = None if item_id is None else query.show_item(conn, item_id)
     if info is None:

@@ -33,9 +33,7 @@ def _writer(state):
 
 
 def _reader(state):
-    from djml import db
-
-    return db.connect_readonly(state.config.db_path)
+    return state.reader()
 
 
 def _fail(message: str) -> None:

@@ -33,6 +33,7 @@ def init(state, library, samples, data_dir, workers, buckets, force) -> None:
       djml init --library ~/Music/Tracks --samples ~/Music/Samples
     """
     from djml import config as cfg
+    from djml import configfile
 
     path = state.config_path or cfg.default_config_path()
     if path.exists() and not force:
@@ -51,7 +52,7 @@ def init(state, library, samples, data_dir, workers, buckets, force) -> None:
         config.workers = workers
     if buckets:
         config.buckets = list(buckets)
-    cfg.write(config)
+    configfile.write(config)
     click.echo(f"Wrote {path}")
     click.echo(f"  library: {', '.join(map(str, config.library)) or '(none)'}")
     click.echo(f"  samples: {', '.join(map(str, config.samples)) or '(none)'}")
@@ -73,7 +74,7 @@ def demo(state, target, tracks, no_scan) -> None:
     Run it with DJML_HOME set to keep everything in one throwaway folder.
     """
     from djml import config as cfg
-    from djml import db
+    from djml import configfile, db
     from djml.commands.library import enrich
     from djml.demo import generate
     from djml.library import Library
@@ -89,7 +90,7 @@ def demo(state, target, tracks, no_scan) -> None:
     out.print(f"  {len(made.tracks)} tracks in {made.library}, {made.samples} samples in {made.sample_dir}")
     if not path.exists():
         config.library, config.samples, config.config_path = [made.library], [made.sample_dir], path
-        cfg.write(config)
+        configfile.write(config)
         out.print(f"Wrote config {path}")
     if no_scan:
         return
