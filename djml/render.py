@@ -67,7 +67,7 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
         if r.get("missing"):
             name = f"[red]✗[/red] {name}"
         label = r.get("label") or ""
-        if label and not r.get("user_label"):
+        if label and r.get("label_source") == "model":
             label = f"[italic]{label}?[/italic]"
         cells = [str(r["id"])]
         if has_tracks and has_samples:
@@ -85,6 +85,24 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
         cells.append((r.get("genre") or "") if has_tracks else _folder(r.get("path")))
         table.add_row(*cells)
     return table
+
+
+def plain_lines(rows: list[dict[str, Any]]) -> None:
+    """`djml ls` into a pipe: one tab-separated line per item (id, kind, name, BPM, Camelot
+    key, energy, label, genre or folder, path) — no wrapping, no markup, easy to cut."""
+    write = sys.stdout.write
+    for r in rows:
+        name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
+        label = (r.get("label") or "") + ("?" if r.get("label_source") == "model" else "")
+        cells = [str(r["id"]), r["kind"], name, fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) if r.get("bpm") else "",
+                 r.get("camelot") or "", f"{r['energy']:.0f}" if r.get("energy") is not None else "", label,
+                 (r.get("genre") or "") if r["kind"] == "track" else _folder(r.get("path")), r.get("path") or ""]
+        write("\t".join(_one_line(c) for c in cells) + "\n")
+
+
+def _one_line(text: str) -> str:
+    """Tabs and line breaks inside a value would split the line: shown as spaces."""
+    return " ".join(text.replace("\t", " ").splitlines()) if text else ""
 
 
 def _folder(path: str | None) -> str:

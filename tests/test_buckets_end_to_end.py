@@ -52,7 +52,7 @@ def test_label_ten_tracks_and_the_other_six_land_in_their_bucket(djml_home, run_
     assert sorted(truth[p] for p in labelled) == ["broken"] * 5 + ["rolling"] * 5
     feedback = tmp_path / "feedback.csv"
     feedback.write_text("path,bucket\n" + "".join(f"{p},{truth[p]}\n" for p in labelled))
-    run_djml("feedback", "import", feedback, check=True)
+    run_djml("feedback", "import", feedback, "--new-buckets", check=True)
     trained = json.loads(run_djml("train", "--task", "buckets", "--json", check=True).stdout)
     assert trained["status"] == "activated" and trained["left_out"] == 0
 

@@ -51,7 +51,8 @@ def test_items_get_predictions_text_vectors_index_and_recommendations(daemon):
         assert (daemon.home / "data" / "index").is_dir()
         seed = ids[sorted(paths)[0]]
         recs = c.call("recommend", ref=seed, options={"n": 3})
-        items = recs["items"] if isinstance(recs, dict) else recs
+        items = recs["items"]
+        assert recs["seed"]["id"] == seed and recs["seed"]["resolved"]["how"] == "id"
         assert items and all(r["id"] != seed for r in items)
         accepted = c.call("recommend.accept", ref=seed, item_id=items[0]["id"], options={"n": 3})
         assert accepted["accepted"] == items[0]["id"]

@@ -91,3 +91,20 @@ def test_models_list_stays_a_light_one_shot(djml_home):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "DJML_HOME": str(djml_home)}, timeout=60)
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_bucket_typo_in_feedback_is_an_error_unless_asked_and_can_be_undone(djml_home, run_djml, tmp_path):
+    library, truth = make_library(djml_home)
+    ids = sorted(truth)
+    typo = tmp_path / "typo.csv"
+    typo.write_text(f"track_id,correct_bucket\n{ids[0]},peak-tme\n")
+    proc = run_djml("feedback", "import", typo)
+    assert proc.returncode == 2, proc.stdout
+    assert "unknown bucket 'peak-tme'" in proc.stderr and "did you mean 'peak-time'" in proc.stderr
+    assert count_labels(library) == 0
+    assert "peak-tme" not in run_djml("buckets", check=True).stdout
+    run_djml("feedback", "import", typo, "--new-buckets", check=True)
+    assert "peak-tme" in run_djml("buckets", check=True).stdout
+    undone = run_djml("unlabel", str(ids[0]), check=True)
+    assert "undid bucket 'peak-tme'" in undone.stdout
+    assert library.conn.execute("SELECT COUNT(*) FROM labels WHERE undone_at IS NULL").fetchone()[0] == 0

@@ -106,7 +106,7 @@ async def test_library_pages_and_filters_through_query(tmp_path):
         await settle(pilot)
         assert sorted(r["id"] for r in app.screen.rows) == [1, 2, 3, 4]   # 8A and its neighbours
         await pilot.press("slash", *"bpm:fast", "enter")
-        assert any("BPM range" in n.message for n in app._notifications)
+        assert any("range like 120-128" in n.message for n in app._notifications)
 
 
 @sync

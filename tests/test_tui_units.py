@@ -133,14 +133,11 @@ def test_spark_and_bars():
     assert text == "kick       ███░ 0.75\nsnare      █░░░ 0.20"
 
 
-def test_localdb_counts_today_and_buckets(tmp_path):
+def test_localdb_counts_today(tmp_path):
     db = tmp_path / "library.db"
-    assert localdb.labelled_today(db) == 0 and localdb.bucket_names(db) == []
+    assert localdb.labelled_today(db) == 0
     conn = sqlite3.connect(db)
-    conn.executescript(
-        "CREATE TABLE labels (item_id, task, label, source, created_at, undone_at);"
-        "CREATE TABLE buckets (name, created_at);"
-        "INSERT INTO buckets VALUES ('warm-up', '2026-01-01'), ('deep', '2026-01-02');")
+    conn.executescript("CREATE TABLE labels (item_id, task, label, source, created_at, undone_at);")
     now = datetime(2026, 5, 4, 15, 0, tzinfo=timezone.utc)
     rows = [("2026-05-04T10:00:00.000+00:00", None, "user"), ("2026-05-04T11:00:00.000+00:00", "x", "user"),
             ("2026-05-03T23:00:00.000+00:00", None, "user"), ("2026-05-04T12:00:00.000+00:00", None, "folder")]
@@ -149,4 +146,3 @@ def test_localdb_counts_today_and_buckets(tmp_path):
     conn.commit()
     conn.close()
     assert localdb.labelled_today(db, now=now) == 1
-    assert localdb.bucket_names(db) == ["warm-up", "deep"]

@@ -21,7 +21,8 @@ def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, 
         "bpm": bpm, "bpm_confidence": 0.8 if bpm else None, "bpm_ambiguous": False, "key_confidence": 0.9,
         "energy": energy, "loudness": -9.0, "sample_type": extra.pop("sample_type", None),
         "path": extra.pop("path", f"/music/{'tracks' if kind == 'track' else 'samples'}/{name}.wav"),
-        "user_label": label, "predicted_label": None, "predicted_confidence": None,
+        "user_label": label, "label_source": "user" if label else None, "folder_label": None,
+        "predicted_label": None, "predicted_confidence": None,
         "key": key, "key_id3": None, "camelot": camelot, "open_key": None, "missing": False, "label": label,
         "labels": [], **extra,
     }
@@ -128,13 +129,20 @@ class FakeLink:
             return {"items": copy.deepcopy(rows[offset:offset + limit]), "more": offset + limit < len(rows),
                     "limit": limit, "offset": offset}
         if method == "recommend":
-            return copy.deepcopy(RECOMMEND) if by_id[params["ref"]]["kind"] == "track" else []
+            seed = by_id[params["ref"]]
+            items = copy.deepcopy(RECOMMEND) if seed["kind"] == "track" else []
+            return {"seed": {**copy.deepcopy(seed), "resolved": {"how": "id", "matches": 1}}, "items": items,
+                    "requested": 15, "shortfall": None if items else {"filter": "key", "reason": "none fits"}}
         if method == "label.set":
             self.labels.append((params["item_id"], params["task"], params["label"]))
             return {"label_id": len(self.labels), **params}
         if method == "label.undo":
             self.labels = [x for x in self.labels if (x[0], x[1]) != (params["item_id"], params["task"])]
             return {"item_id": params["item_id"], "task": params["task"], "label": None}
+        if method == "buckets.list":
+            names = ["warm-up", "peak-time", "closing"] + [lab for _, t, lab in self.labels if t == "bucket"]
+            return [{"name": n, "labelled": 0, "predicted": 0, "in_config": True, "in_library": True}
+                    for n in dict.fromkeys(names)]
         if method == "status":
             return copy.deepcopy(STATUS)
         if method == "models.list":

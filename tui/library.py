@@ -129,7 +129,9 @@ class LibraryScreen(Screen):
 
     @staticmethod
     def _cells(row: dict[str, Any]) -> tuple[str, ...]:
-        label = row.get("user_label") or (f"{row['predicted_label']}?" if row.get("predicted_label") else "")
+        label = row.get("label") or ""
+        if label and row.get("label_source") == "model":
+            label += "?"
         name = name_text(row) + (" (missing)" if row.get("missing") else "")
         return (str(row["id"]), row["kind"][0].upper() if row.get("kind") else "", name, bpm_text(row),
                 key_text(row), energy_text(row), label, row.get("genre") or "")

@@ -104,21 +104,25 @@ class RecommendScreen(Screen):
             return
         self._render_header()
         try:
-            rows = await self.app.request("recommend", ref=seed["id"], options=self.options)
+            answer = await self.app.request("recommend", ref=seed["id"], options=self.options)
         except (DaemonUnavailable, RemoteError) as exc:
             self.rows = []
             self.query_one(DataTable).clear()
             self.query_one("#rec-why", Static).update(f"Cannot recommend: {exc}")
             return
-        self.rows = rows
+        rows = self.rows = answer["items"]
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
             table.add_row(str(row["rank"]), name_text(row), bpm_text(row), row.get("camelot") or "–",
                           f"{row['score']:.2f}", key=str(row["id"]))
         if not rows:
+            shortfall = answer.get("shortfall") or {}
+            hint = {"key": "k relaxes the key rule", "energy": "e changes the energy direction",
+                    "tempo": "the tempo window is ±{:g}%".format(self.bpm_tolerance)}.get(shortfall.get("filter") or "")
             self.query_one("#rec-why", Static).update(
-                "No suggestions pass the filters: k relaxes the key rule, e changes the energy direction.")
+                f"No suggestions: {shortfall.get('reason', 'nothing passes the filters')}"
+                + (f" — {hint}." if hint else "."))
         self._render_why()
 
     def _render_header(self) -> None:

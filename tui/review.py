@@ -73,6 +73,7 @@ class ReviewScreen(Screen):
         self.skipped: list[tuple[int, str]] = []
         self.created: dict[str, list[str]] = {}
         self.training: set[str] = set()
+        self.bucket_names: list[str] = []   # every bucket (djml.buckets.names), from the daemon
         self.today = 0
         self.filter_text = ""
         self._input_mode: str | None = None
@@ -134,6 +135,10 @@ class ReviewScreen(Screen):
             self.query_one("#detail-text", Static).update(f"Cannot load the review queue: {exc}")
             return
         self.today = localdb.labelled_today(self.app.config.db_path)
+        try:
+            self.bucket_names = [b["name"] for b in await self.app.request("buckets.list")]
+        except (DaemonUnavailable, RemoteError):
+            pass  # an older daemon: keep the names we had (the config's)
         self._set_queue(items)
 
     def _set_queue(self, items: list[dict[str, Any]]) -> None:
@@ -241,7 +246,7 @@ class ReviewScreen(Screen):
         if task == "sample_type":
             base = list(SAMPLE_CLASSES)
         elif task == "bucket":
-            base = [*self.app.config.buckets, *localdb.bucket_names(self.app.config.db_path)]
+            base = list(self.bucket_names or self.app.config.buckets)
         else:  # genre, mood: open-ended; the predictions, then what the user already uses
             base = [t[0] for t in item.get("top") or []] + localdb.task_labels(self.app.config.db_path, task)
         seen: list[str] = []
@@ -254,7 +259,8 @@ class ReviewScreen(Screen):
     async def load_similar(self, item_id: int, task: str) -> None:
         found: list[dict[str, Any]] = []
         try:
-            for rec in await self.app.request("recommend", ref=item_id, options={"n": 10}):
+            answer = await self.app.request("recommend", ref=item_id, options={"n": 10})
+            for rec in answer["items"]:
                 info = self.details.get(rec["id"]) or await self.app.request("show", ref=rec["id"])
                 self.details.setdefault(rec["id"], info)
                 label = next((lb["label"] for lb in reversed(info.get("labels", []))
@@ -320,7 +326,9 @@ class ReviewScreen(Screen):
     async def send_label(self, done: Done) -> None:
         item = done.item
         try:
-            result = await self.app.request("label.set", item_id=item["item_id"], task=item["task"], label=done.label)
+            typed = done.label in self.created.get(item["task"], [])   # `e`: a new label is meant
+            result = await self.app.request("label.set", item_id=item["item_id"], task=item["task"], label=done.label,
+                                            **({"create": True} if typed else {}))
         except (DaemonUnavailable, RemoteError) as exc:
             self._rollback(done)
             self.notify(f"label not saved for #{item['item_id']}: {exc}", severity="error", timeout=10)

@@ -229,11 +229,12 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
         click.echo(result["note"])
 
 
-def _import(state, file: Path, task: str | None, source: str, event: str | None) -> None:
+def _import(state, file: Path, task: str | None, source: str, event: str | None, new_buckets: bool) -> None:
     from djml.models.feedback import parse_csv
 
     library = _writer(state)
-    parsed = parse_csv(library.conn, file, _task(task) if task else None)
+    parsed = parse_csv(library.conn, file, _task(task) if task else None, config=state.config,
+                       new_buckets=new_buckets)
     if parsed.errors:
         for e in parsed.errors:
             click.echo(f"  {e}", err=True)
@@ -253,12 +254,20 @@ def _import(state, file: Path, task: str | None, source: str, event: str | None)
 @click.command("import-labels")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--task", type=TASK_CHOICES, help="Task for a plain 'label' column.")
+@click.option("--new-buckets", is_flag=True, help="Allow buckets that do not exist yet (they are created).")
 @click.pass_obj
-def import_labels(state, file: Path, task: str | None) -> None:
+def import_labels(state, file: Path, task: str | None, new_buckets: bool) -> None:
     """Import training labels from a CSV (columns: track_id|item_id|path and
     bucket|sample_type|genre|mood|label[,task]). Every row is checked first; one bad
-    row imports nothing."""
-    _import(state, file, task, "import", None)
+    row imports nothing. A bucket that does not exist is an error (with the closest
+    name) unless --new-buckets.
+
+    \b
+    Examples:
+      djml import-labels labels.csv
+      djml import-labels crates.csv --task buckets --new-buckets
+    """
+    _import(state, file, task, "import", None, new_buckets)
 
 
 @click.group()
@@ -270,11 +279,20 @@ def feedback() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--task", type=TASK_CHOICES, default="buckets", show_default=True,
               help="Task for a plain 'label' column.")
+@click.option("--new-buckets", is_flag=True, help="Allow buckets that do not exist yet (they are created).")
 @click.pass_obj
-def feedback_import(state, file: Path, task: str) -> None:
+def feedback_import(state, file: Path, task: str, new_buckets: bool) -> None:
     """Import corrections from a CSV: `track_id,correct_bucket` or `path,bucket` (or any
-    column set import-labels accepts). All rows or none; errors name the line."""
-    _import(state, file, task, "user", "label_correction")
+    column set import-labels accepts). All rows or none; errors name the line. A bucket
+    that does not exist (a typo such as peak-tme) is an error naming the closest bucket,
+    unless --new-buckets. Undo a correction with `djml unlabel TRACK`.
+
+    \b
+    Examples:
+      djml feedback import corrections.csv
+      djml feedback import new-crates.csv --new-buckets
+    """
+    _import(state, file, task, "user", "label_correction", new_buckets)
 
 
 @click.command("export-predictions")
