@@ -211,10 +211,10 @@ def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sor
 
     out = console()
     if failed:
-        from rich.markup import escape
+        from djml.render import safe
 
         for row in rows:
-            out.print(f"[red]failed[/red] {escape(row['path'])}: {escape(row['error'] or '')}", soft_wrap=True)
+            out.print(f"[red]failed[/red] {safe(row['path'])}: {safe(row['error'])}", soft_wrap=True)
         out.print(f"{len(rows)} failed file(s)")
         return
     if not rows:
@@ -259,7 +259,9 @@ def show(state, ref: str, show_all: bool, as_json: bool) -> None:
         click.echo(f"djml: no item matches {ref!r} (try `djml ls --search WORDS`)", err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
+        from djml.safetext import dumps
+
+        click.echo(dumps(info, indent=2))
         return
     _warn_ambiguous(info.get("resolved") or {}, ref, "show")
     _print_item(info, show_all)
@@ -269,12 +271,13 @@ def _warn_ambiguous(resolved: dict, ref: str, command: str) -> None:
     """Several items matched the words: say which one is shown, and how to pick another."""
     if resolved.get("how") != "text" or resolved.get("matches", 0) < 2 or resolved.get("exact"):
         return
-    from djml.render import console
+    from djml.render import console, safe
 
-    others = ", ".join(f"#{o['id']} {o['name']}" for o in resolved.get("others", [])[:3])
+    others = ", ".join(f"#{o['id']} {safe(o['name'])}" for o in resolved.get("others", [])[:3])
     more = resolved["matches"] - 1 - min(3, len(resolved.get("others", [])))
     console(stderr=True).print(
-        f"[yellow]{resolved['matches']} items match {ref!r}; showing #{resolved['item_id']} {resolved['name']}."
+        f"[yellow]{resolved['matches']} items match {safe(repr(ref))}; showing #{resolved['item_id']}"
+        f" {safe(resolved['name'])}."
         f"[/yellow] Others: {others}{f' and {more} more' if more > 0 else ''}."
         f" Pick one by id (djml {command} ID).", markup=True, highlight=False, soft_wrap=True)
 
@@ -287,14 +290,13 @@ _SOURCES = {"user": "yours", "import": "imported", "folder": "from the folder na
 
 
 def _print_item(info: dict, show_all: bool = False) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
-    from djml.render import console, fmt_bpm, fmt_duration
+    from djml.render import console, fmt_bpm, fmt_duration, safe
 
     out = console()
     name = " – ".join(x for x in (info.get("artist"), info.get("title")) if x) or Path(info["path"] or "?").name
-    out.print(f"[bold]#{info['id']} {escape(name)}[/bold]  ({info['kind']})")
+    out.print(f"[bold]#{info['id']} {safe(name)}[/bold]  ({info['kind']})")
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim", no_wrap=True)
     facts.add_column(overflow="fold")
@@ -320,24 +322,25 @@ def _print_item(info: dict, show_all: bool = False) -> None:
     ]
     for name_, value in rows:
         if value not in (None, ""):
-            facts.add_row(name_, escape(str(value)))
+            facts.add_row(name_, safe(str(value)))
     out.print(facts)
     out.print("[bold]Locations[/bold]")
     for loc in info["locations"]:
         colour = {"ok": "green", "missing": "yellow", "failed": "red"}[loc["status"]]
-        out.print(f"  [{colour}]{loc['status']}[/{colour}] {escape(loc['path'])}"
-                  + (f" — {escape(loc['error'])}" if loc["error"] else ""), soft_wrap=True)
+        out.print(f"  [{colour}]{loc['status']}[/{colour}] {safe(loc['path'])}"
+                  + (f" — {safe(loc['error'])}" if loc["error"] else ""),
+                  soft_wrap=True)
     if info["labels"]:
         out.print("[bold]Labels[/bold]")
         for lab in info["labels"]:
             undone = " [dim](undone)[/dim]" if lab["undone_at"] else ""
             source = _SOURCES.get(lab["source"], lab["source"])
-            out.print(f"  {lab['task']}: {escape(lab['label'])} ({source}, {lab['created_at'][:19]}){undone}")
+            out.print(f"  {lab['task']}: {safe(lab['label'])} ({source}, {lab['created_at'][:19]}){undone}")
     if info["predictions"]:
         out.print("[bold]Predictions[/bold]")
         for p in info["predictions"]:
-            top = ", ".join(f"{escape(lab)} {conf:.2f}" for lab, conf in p["top"])
-            out.print(f"  {p['task']}: {escape(p['label'])} ({p['confidence']:.2f}; {top}) by {p['model_version']}",
+            top = ", ".join(f"{safe(lab)} {conf:.2f}" for lab, conf in p["top"])
+            out.print(f"  {p['task']}: {safe(p['label'])} ({p['confidence']:.2f}; {top}) by {p['model_version']}",
                       soft_wrap=True)
     if show_all and data:
         out.print("[bold]Analysis (all values)[/bold]")
@@ -347,7 +350,7 @@ def _print_item(info: dict, show_all: bool = False) -> None:
     if info["vectors"]:
         out.print("[bold]Vectors[/bold] " + ", ".join(f"{v['space']}[{v['dim']}]" for v in info["vectors"]))
     if info["sets"]:
-        out.print("[bold]In sets[/bold] " + ", ".join(f"{escape(s['name'])} (#{s['position'] + 1})"
+        out.print("[bold]In sets[/bold] " + ", ".join(f"{safe(s['name'])} (#{s['position'] + 1})"
                                                       for s in info["sets"]))
 
 
