@@ -677,7 +677,7 @@ class Service:
     async def m_models_list(self, task: str | None = None) -> list[dict[str, Any]]:
         task = _task(task) if task else None
         rows = await self.read(lambda: self._read_conn.execute(
-            "SELECT version, task, estimator, active, metrics, created_at FROM models"
+            "SELECT version, task, estimator, active, metrics, metadata, created_at FROM models"
             " WHERE ? IS NULL OR task = ? ORDER BY task, created_at DESC", (task, task)).fetchall())
         return [dict(r) for r in rows]
 

@@ -70,9 +70,13 @@ def test_train_list_export_and_rollback_through_the_cli(djml_home, run_djml, tmp
     run_djml("import-labels", labels, "--task", "buckets", check=True)
     first = run_djml("train", "--task", "buckets", check=True)
     assert "activated bucket-" in first.stdout
+    assert "held-out" in first.stdout and "95% CI" in first.stdout   # every figure with n and interval
+    again = run_djml("train", "--task", "buckets", check=True)
+    assert "nothing new to learn" in again.stdout and "no new version" in again.stdout
+    run_djml("unlabel", str(min(truth)), check=True)
     run_djml("train", "--task", "buckets", check=True)
     listing = run_djml("models", "list", check=True).stdout.splitlines()
-    assert len(listing) == 2 and listing[0].startswith("* bucket-")
+    assert len(listing) == 2 and listing[0].startswith("* bucket-") and "95% CI" in listing[0]
     proc = run_djml("models", "rollback", "buckets", check=True)
     assert first.stdout.split()[1].rstrip(":") in proc.stdout
     out = tmp_path / "pred.csv"

@@ -72,13 +72,13 @@ STATUS = {
 
 MODELS = [
     {"version": "sample_type-v2", "task": "sample_type", "estimator": "hgb", "active": 1,
-     "metrics": '{"holdout_accuracy": 0.91}', "created_at": "2026-11-20T10:00:00"},
+     "metrics": '{"holdout_accuracy": 0.91, "n_holdout": 34}', "created_at": "2026-11-20T10:00:00"},
     {"version": "sample_type-v1", "task": "sample_type", "estimator": "hgb", "active": 0,
-     "metrics": '{"holdout_accuracy": 0.84}', "created_at": "2026-11-19T10:00:00"},
+     "metrics": '{"holdout_accuracy": 0.84, "n_holdout": 25}', "created_at": "2026-11-19T10:00:00"},
     {"version": "bucket-v2", "task": "bucket", "estimator": "rf", "active": 1,
-     "metrics": '{"holdout_accuracy": 0.66}', "created_at": "2026-11-20T11:00:00"},
+     "metrics": '{"holdout_accuracy": 0.66, "n_holdout": 12}', "created_at": "2026-11-20T11:00:00"},
     {"version": "bucket-v1", "task": "bucket", "estimator": "rf", "active": 0,
-     "metrics": '{"holdout_accuracy": 0.58}', "created_at": "2026-11-18T11:00:00"},
+     "metrics": '{"holdout_accuracy": 0.58, "n_holdout": 12}', "created_at": "2026-11-18T11:00:00"},
 ]
 
 FAILED = [{"location_id": 9, "id": None, "path": "/music/tracks/broken.mp3",

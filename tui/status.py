@@ -30,19 +30,25 @@ POLL_SECONDS = 2.0
 HISTORY = 40
 
 
-def accuracy(model: dict[str, Any]) -> float | None:
-    metrics = model.get("metrics")
-    if isinstance(metrics, str):
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
         try:
-            metrics = json.loads(metrics)
+            value = json.loads(value)
         except ValueError:
-            return None
-    if not isinstance(metrics, dict):
-        return None
-    for name in ("holdout_accuracy", "accuracy", "cv_accuracy"):
-        if isinstance(metrics.get(name), (int, float)):
-            return float(metrics[name])
-    return None
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def model_figure(model: dict[str, Any]) -> dict[str, Any] | None:
+    """The version's accuracy with its n and 95 % interval (djml.models.evaluate.figure)."""
+    from djml.models.evaluate import figure
+
+    return figure(_json(model.get("metrics")), _json(model.get("metadata")))
+
+
+def accuracy(model: dict[str, Any]) -> float | None:
+    fig = model_figure(model)
+    return None if fig is None else fig["accuracy"]
 
 
 class StatusScreen(Screen):
@@ -169,9 +175,10 @@ class StatusScreen(Screen):
         mt = self.query_one("#models", DataTable)
         mt.clear()
         for m in models:
-            acc = accuracy(m)
+            fig = model_figure(m)
             mt.add_row(m["task"], m["version"], m.get("estimator", ""), "●" if m.get("active") else "",
-                       "–" if acc is None else f"{acc:.2f}", str(m.get("created_at", ""))[:16], key=m["version"])
+                       "–" if fig is None else f"{100 * fig['accuracy']:.0f}% ({fig['correct']}/{fig['n']})",
+                       str(m.get("created_at", ""))[:16], key=m["version"])
         self._render_accuracy(models)
 
     def _render_accuracy(self, models: list[dict[str, Any]]) -> None:
@@ -183,10 +190,12 @@ class StatusScreen(Screen):
         for task, rows in sorted(by_task.items()):
             rows.sort(key=lambda m: str(m.get("created_at", "")))
             values = [accuracy(m) for m in rows]
-            last = next((v for v in reversed(values) if v is not None), None)
+            last = next((f for f in map(model_figure, reversed(rows)) if f is not None), None)
             text.append(f"{task:<12} ", style="bold")
             text.append(f"{spark(values, lo=0.0, hi=1.0):<20} ")
-            text.append(f"{len(rows)} version(s)" + ("" if last is None else f", latest accuracy {last:.2f}") + "\n")
+            text.append(f"{len(rows)} version(s)" + ("" if last is None else
+                        f", latest {100 * last['accuracy']:.0f}% on {last['n']}"
+                        f" (95% CI {100 * last['low']:.0f}–{100 * last['high']:.0f}%)") + "\n")
         if not models:
             text.append("No trained models yet: label items in the review queue (R).", style="dim")
         self.query_one("#accuracy", Static).update(text)

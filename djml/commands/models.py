@@ -60,7 +60,7 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
     worse there (one-sided McNemar test, p < 0.05). A rejected version is kept, marked
     rejected, and the old model stays. Buckets need at least 10 labels in 2 buckets.
     """
-    from djml.models.service import TrainError, train as run_train
+    from djml.models.service import MIN_COMPARE, MIN_PER_CLASS, TrainError, train as run_train
 
     try:
         result = run_train(_writer(state), state.config, _task(task), backend)
@@ -72,17 +72,39 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
     if result.get("left_out"):
         click.echo(f"{result['left_out']} labelled item(s) left out: no analysis from the current analyzer "
                    "yet (the daemon re-analyses them at start; or run `djml scan`)", err=True)
+    small = result.get("classes_left_out") or {}
+    if small:
+        listed = ", ".join(f"{c} ({n})" for c, n in list(small.items())[:8]) + (" …" if len(small) > 8 else "")
+        click.echo(f"{len(small)} class(es) with fewer than {MIN_PER_CLASS} labels left out: {listed}", err=True)
     if result["status"] == "not_enough_labels":
-        _fail(f"not enough labels to train {result['task']}: {result['labels']} labelled in "
-              f"{result['classes']} class(es); need {result['needed']}")
-    line = (f"{result['status']} {result['version']}: held-out accuracy {_pct(result.get('holdout_accuracy'))}"
-            f" on {result['n_holdout']} item(s), before {_pct(result.get('before_accuracy'))}"
-            f" ({result.get('before_version') or 'no previous model'}); {result['n_labels']} labels")
-    click.echo(line)
+        _fail(f"not enough labels to train {result['task']}: {result['labels']} usable label(s) in "
+              f"{result['classes']} class(es); need {result['needed']}. Label more in the review queue "
+              "(djml review) or with `djml label`.")
+    if result["status"] == "unchanged":
+        click.echo(f"nothing new to learn: {result['version']} was trained on exactly these "
+                   f"{result['n_labels']} labels ({_figure(result)}); no new version"
+                   + ("" if result.get("active_version") == result["version"]
+                      else f" (it is not active: `djml models activate {result['version']}`)"))
+        return
+    click.echo(f"{result['status']} {result['version']}: {result['n_labels']} labels in {result['classes']} classes")
+    click.echo(f"  {_figure(result)} on labels it did not train on")
+    if result.get("before_version"):
+        click.echo(f"  on the same {result['compared_on']} labels the previous model ({result['before_version']}) got "
+                   f"{result['before_correct']}, the new one {result['after_correct']}"
+                   f" (one-sided McNemar p = {result['p_worse']:.3f})")
+    else:
+        click.echo("  not compared with a previous model (none, or fewer than "
+                   f"{MIN_COMPARE} held-out labels it never saw)")
     if result["status"] == "rejected":
-        click.echo(f"kept {result['active_version']} active (the new model was worse)")
+        click.echo(f"kept {result['active_version']} active (the new model was significantly worse)")
     else:
         click.echo(f"re-predicted {result.get('predicted', 0)} item(s)")
+
+
+def _figure(metrics: dict, metadata: dict | None = None) -> str:
+    from djml.models.evaluate import figure, figure_text
+
+    return figure_text(figure(metrics, metadata))
 
 
 @click.command()
@@ -138,7 +160,12 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def models_list(state, task: str | None, as_json: bool) -> None:
-    """Every model version, newest first; * marks the active one per task."""
+    """Every model version, newest first; * marks the active one per task.
+
+    Each accuracy comes with the number of items it was measured on and a 95% interval
+    (a held-out slice of your labels is often 5–20 items: 3 of 10 right is anything from
+    11% to 60%). `djml models compare A B` scores two versions on the same labels.
+    """
     from djml.models import registry
 
     rows = registry.list_models(_reader(state), _task(task) if task else None)
@@ -151,11 +178,13 @@ def models_list(state, task: str | None, as_json: bool) -> None:
         return
     for m in rows:
         metrics = m["metrics"]
-        acc = metrics.get("holdout_accuracy", metrics.get("loko_drum_accuracy"))
-        flags = " rejected" if metrics.get("rejected") else ""
+        flags = "  rejected" if metrics.get("rejected") else ""
+        trained = (f"{m['metadata'].get('n_train', '?')} kit samples" if m["path"].startswith(registry.PACKAGE_PREFIX)
+                   else f"{metrics.get('n_labels', '?')} labels")
         click.echo(f"{'*' if m['active'] else ' '} {m['version']:<46} {m['task']:<12} {m['estimator']:<7}"
-                   f" acc {_pct(acc):>6}  n={metrics.get('n_labels', m['metadata'].get('n_train', '?'))}"
-                   f"  {m['created_at'][:19]}{flags}")
+                   f" {_figure(metrics, m['metadata']):<42} {trained}  {m['created_at'][:16]}{flags}")
+    click.echo("Each figure is measured on different items; `djml models compare A B` scores two versions "
+               "on the same ones.", err=True)
 
 
 @models.command("activate")
@@ -222,11 +251,18 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
         return
     if result["n"] == 0:
         _fail("no labelled items both models can predict")
-    click.echo(f"{result['n']} labelled items: A {_pct(result['accuracy_a'])}, B {_pct(result['accuracy_b'])};"
-               f" only A right {result['only_a_correct']}, only B right {result['only_b_correct']};"
-               f" McNemar p = {result['p_value']:.4f}")
-    if result.get("note"):
-        click.echo(result["note"])
+    from djml.models.evaluate import wilson
+
+    n = result["n"]
+    parts = []
+    for side in ("a", "b"):
+        k = round(result[f"accuracy_{side}"] * n)
+        lo, hi = wilson(k, n)
+        parts.append(f"{side.upper()} {k}/{n} ({_pct(result[f'accuracy_{side}'])}, 95% CI {100 * lo:.0f}–{100 * hi:.0f}%)")
+    click.echo(f"{' vs '.join(parts)} {result['note']}")
+    click.echo(f"only A right {result['only_a_correct']}, only B right {result['only_b_correct']};"
+               f" McNemar p = {result['p_value']:.4f}" + ("" if result["p_value"] < 0.05 else
+                                                          " (the difference may well be chance)"))
 
 
 def _import(state, file: Path, task: str | None, source: str, event: str | None, new_buckets: bool) -> None:
