@@ -143,7 +143,7 @@ async def test_status_retry_and_model_accuracy(tmp_path):
         await settle(pilot)
         summary = str(app.screen.query_one("#status-summary").render())
         assert "up 1h02m" in summary and "3 queued" in summary
-        assert "latest 66% on 12 (95% CI 39–85%)" in str(app.screen.query_one("#accuracy").render())
+        assert "latest 66% on 12 (95% CI 39–86%)" in str(app.screen.query_one("#accuracy").render())
         await pilot.press("enter")
         await settle(pilot)
         assert ("retry", {"path": "/music/tracks/broken.mp3"}) in link.calls
