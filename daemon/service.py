@@ -427,6 +427,11 @@ class Service:
         rows = self._read_conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
         counts = {"queued": 0, "running": 0, "failed": 0}
         counts.update({state: n for state, n in rows if state in counts})
+        # A worker keeps one job waiting behind the one it analyses (Workers.capacity), and
+        # both are 'running' in the jobs table; only as many as there are workers really run.
+        analysing = min(counts["running"], self.workers.in_flight, self.workers.size)
+        counts["queued"] += counts["running"] - analysing
+        counts["running"] = analysing
         return {**counts, "settling": len(self.settler), "in_flight": self.workers.in_flight,
                 "done": self.processed, "failures": self.failed,
                 "files_per_second": round(self.throughput(), 3)}

@@ -127,3 +127,21 @@ def test_queue_drops_jobs_for_vanished_files(queue, tmp_path):
     f.unlink()
     assert queue.claim(5) == ([], [])
     assert queue.counts() == {"queued": 0, "running": 0, "failed": 0}
+
+
+def test_status_counts_only_jobs_a_worker_is_analysing_as_running(tmp_path):
+    """One worker keeps a second job waiting behind the one it analyses; `djml status`
+    said "2 running" with 1 worker. The waiting one is queued."""
+    from djml import db
+    from djml.config import Config
+    from djml.daemon.service import Service
+
+    config = Config(config_path=tmp_path / "c.toml", data_dir=tmp_path / "data", workers=1)
+    service = Service(config)
+    conn = db.connect(config.db_path)
+    conn.executemany("INSERT INTO jobs (path, state, created_at, updated_at) VALUES (?, ?, 'x', 'x')",
+                     [("/a.wav", "running"), ("/b.wav", "running"), ("/c.wav", "queued")])
+    service._read_conn = conn
+    service.workers.in_flight = 2
+    snapshot = service._queue_snapshot()
+    assert (snapshot["running"], snapshot["queued"]) == (1, 2)

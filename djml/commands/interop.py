@@ -177,10 +177,20 @@ def _print_report(report, dry_run: bool) -> None:
         click.echo(f"  set {name!r}: {entries} entries{extra}")
     for name in report.skipped_playlists:
         click.echo(f"  skipped playlist {name}")
-    for path in report.unmatched[:10]:
-        click.echo(f"  not in library: {path}", err=True)
-    if len(report.unmatched) > 10:
-        click.echo(f"  … and {len(report.unmatched) - 10} more not in library", err=True)
+    _not_in_library(report.unmatched, "")
+    listed = set(report.unmatched)
+    for name, paths in report.missing_entries.items():
+        _not_in_library([p for p in paths if p not in listed], f" (playlist {name!r})")
+
+
+def _not_in_library(paths: list[str], where: str, shown: int = 10) -> None:
+    """Name what matched nothing (the first ten; the docs promise a list, not a count)."""
+    from djml.safetext import display
+
+    for path in paths[:shown]:
+        click.echo(f"  not in library{where}: {display(path)}", err=True)
+    if len(paths) > shown:
+        click.echo(f"  … and {len(paths) - shown} more not in library{where}", err=True)
 
 
 @click.group("tags")
