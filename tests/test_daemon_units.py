@@ -145,3 +145,21 @@ def test_status_counts_only_jobs_a_worker_is_analysing_as_running(tmp_path):
     service.workers.in_flight = 2
     snapshot = service._queue_snapshot()
     assert (snapshot["running"], snapshot["queued"]) == (1, 2)
+
+
+def test_an_exited_daemon_not_yet_reaped_counts_as_stopped():
+    """In a container init reaps late: `daemon stop` waited for a zombie."""
+    import subprocess
+    import time
+
+    from djml.daemon.main import _alive
+
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.01)
+    try:
+        assert not _alive(child.pid)
+    finally:
+        child.wait()
+    assert _alive(os.getpid())

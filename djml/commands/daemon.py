@@ -32,7 +32,7 @@ def daemon() -> None:
 @click.pass_obj
 def run(state, log_level: str) -> None:
     """Run in the foreground until SIGTERM or Ctrl-C; logs go to stderr."""
-    from djml.daemon.main import DaemonError, run as run_daemon, setup_logging
+    from djml.daemon.main import DaemonError, exit_now, run as run_daemon, setup_logging
 
     setup_logging(log_level.upper())
     try:
@@ -40,6 +40,7 @@ def run(state, log_level: str) -> None:
     except DaemonError as exc:
         click.echo(f"djml: {exc}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None
+    exit_now(0)
 
 
 @daemon.command()
