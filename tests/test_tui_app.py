@@ -143,7 +143,7 @@ async def test_status_retry_and_model_accuracy(tmp_path):
         await settle(pilot)
         summary = str(app.screen.query_one("#status-summary").render())
         assert "up 1h02m" in summary and "3 queued" in summary
-        assert "latest 66% on 12 (95% CI 39–86%)" in str(app.screen.query_one("#accuracy").render())
+        assert "latest 66% on 12 (39–86%)" in str(app.screen.query_one("#accuracy").render())
         await pilot.press("enter")
         await settle(pilot)
         assert ("retry", {"path": "/music/tracks/broken.mp3"}) in link.calls
@@ -178,3 +178,25 @@ async def test_help_overlay_opens_and_closes_on_every_screen(tmp_path, start, cl
         assert app.is_running
         if close_key != "down":
             assert type(app.screen) is home
+
+
+def test_a_crash_exits_non_zero_with_a_readable_message(tmp_path, capsys):
+    """A crash of the app used to end `djml tui` with exit code 0."""
+    import click
+
+    from djml.commands.tui import exit_if_crashed
+
+    class CrashingLink(FakeLink):
+        def start(self) -> None:
+            raise RuntimeError("boom on mount")
+
+    config = from_dict({"data_dir": str(tmp_path / "data")}, tmp_path / "config.toml")
+    (tmp_path / "data").mkdir()
+    app = DjmlApp(config, link=CrashingLink())
+    app.run(headless=True, size=(80, 24))
+    with pytest.raises(click.exceptions.Exit) as stop:
+        exit_if_crashed(app, config)
+    assert stop.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "djml tui stopped because of an error: RuntimeError: boom on mount" in err
+    assert "boom on mount" in (tmp_path / "data" / "tui-crash.log").read_text()

@@ -130,7 +130,9 @@ def test_spark_and_bars():
     assert spark([]) == ""
     assert bar(0.5, 10) == "█████░░░░░" and bar(None, 4) == "░░░░" and bar(7, 3) == "███"
     text = prediction_lines([["kick", 0.75], ["snare", 0.2]], width=4).plain
-    assert text == "kick       ███░ 0.75\nsnare      █░░░ 0.20"
+    assert text == "kick   ███░ 0.75\nsnare  █░░░ 0.20"
+    long = prediction_lines([["progressive house", 0.5], ["techno", 0.3]], width=4).plain
+    assert long.splitlines()[0] == "progressive house ██░░ 0.50"   # whole, not "progress"
 
 
 def test_localdb_counts_today(tmp_path):

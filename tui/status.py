@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -20,10 +21,12 @@ from textual.widgets import DataTable, Footer, RichLog, Static
 
 from djml.client import RemoteError
 
-from .connection import DaemonUnavailable
-from .widgets.help import HelpScreen, screen_keys
 from djml.render import fmt_uptime
+from djml.safetext import display
 
+from .connection import DaemonUnavailable
+from .widgets.columns import flex_column
+from .widgets.help import HelpScreen, screen_keys
 from .widgets.spark import spark
 
 POLL_SECONDS = 2.0
@@ -76,12 +79,13 @@ class StatusScreen(Screen):
             yield Static("", id="accuracy")
             yield Static("Recent events", classes="section")
             yield RichLog(id="events", max_lines=200, wrap=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         failures = self.query_one("#failures", DataTable)
-        failures.add_column("File", key="path", width=40)
+        failures.add_column("File", key="file", width=24)   # the name first: paths share their start
         failures.add_column("Why", key="error", width=30)
+        failures.add_column("Folder", key="folder", width=20)
         models = self.query_one("#models", DataTable)
         for key, title in (("task", "Task"), ("version", "Version"), ("estimator", "Model"),
                            ("active", "Active"), ("acc", "Acc"), ("created", "Created")):
@@ -90,6 +94,10 @@ class StatusScreen(Screen):
         self.set_interval(POLL_SECONDS, self._poll)
         if self.app.link.connected:
             self.refresh_all()
+
+    def on_resize(self) -> None:
+        flex_column(self.query_one("#failures", DataTable), "error", minimum=20, maximum=120,
+                    scaled={"file": (24, 48), "folder": (14, 50)})
 
     def _poll(self) -> None:
         if self.app.link.connected and self.app.screen is self:
@@ -169,9 +177,10 @@ class StatusScreen(Screen):
         self.failures, self.models = failures, models
         table.clear()
         for f in failures:
-            table.add_row(f["path"], (f.get("error") or "")[:60], key=f["path"])
+            path = Path(f["path"])
+            table.add_row(display(path.name), display(f.get("error") or ""), display(str(path.parent)), key=f["path"])
         if not failures:
-            table.add_row("(no failed files)", "")
+            table.add_row("(no failed files)", "", "")
         mt = self.query_one("#models", DataTable)
         mt.clear()
         for m in models:
@@ -192,10 +201,10 @@ class StatusScreen(Screen):
             values = [accuracy(m) for m in rows]
             last = next((f for f in map(model_figure, reversed(rows)) if f is not None), None)
             text.append(f"{task:<12} ", style="bold")
-            text.append(f"{spark(values, lo=0.0, hi=1.0):<20} ")
+            text.append(f"{spark(values, lo=0.0, hi=1.0):<12} ")
             text.append(f"{len(rows)} version(s)" + ("" if last is None else
                         f", latest {100 * last['accuracy']:.0f}% on {last['n']}"
-                        f" (95% CI {100 * last['low']:.0f}–{100 * last['high']:.0f}%)") + "\n")
+                        f" ({100 * last['low']:.0f}–{100 * last['high']:.0f}%)") + "\n")
         if not models:
             text.append("No trained models yet: label items in the review queue (R).", style="dim")
         self.query_one("#accuracy", Static).update(text)
