@@ -22,6 +22,12 @@ def analyze(state, files: tuple[Path, ...], kind: str, as_json: bool, workers: i
     decay, brightness, pitch. Nothing is written to the library.
 
     Exit code 1 if any file could not be analysed (the reason is printed).
+
+    \b
+    Examples:
+      djml analyze "01 Night Bus.flac"
+      djml analyze --kind sample Kicks/*.wav
+      djml analyze --json *.mp3 | jq '{path, bpm, camelot}'
     """
     from djml.pipeline import Settings
     from djml.scan import analyse_all

@@ -35,7 +35,12 @@ def folders(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="As one JSON object.")
 @click.pass_obj
 def folders_list(state, as_json: bool) -> None:
-    """The configured track and sample folders (and whether each exists)."""
+    """The configured track and sample folders (and whether each exists).
+
+    \b
+    Example:
+      djml folders list --json | jq -r '.library[].path'
+    """
     result, _ = perform(state, "folders.list")
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -52,7 +57,13 @@ def folders_list(state, as_json: bool) -> None:
 @click.option("--library", "kind", flag_value="library", default=True, help="A folder of full tracks (default).")
 @click.pass_obj
 def folders_add(state, path: Path, kind: str) -> None:
-    """Watch PATH as a track folder (or, with --samples, a sample folder)."""
+    """Watch PATH as a track folder (or, with --samples, a sample folder).
+
+    \b
+    Examples:
+      djml folders add ~/Music/Tracks
+      djml folders add --samples ~/Music/Samples/Vengeance
+    """
     result, via_daemon = perform(state, "folders.add", path=str(path.expanduser().absolute()), kind=kind)
     click.echo(f"added {result['path']} ({'samples' if kind == 'samples' else 'tracks'}) to {result['config']}")
     for old in result.get("replaced", []):
@@ -68,6 +79,11 @@ def folders_add(state, path: Path, kind: str) -> None:
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def folders_remove(state, path: Path) -> None:
-    """Stop watching PATH (its items and labels stay in the library)."""
+    """Stop watching PATH (its items and labels stay in the library).
+
+    \b
+    Example:
+      djml folders remove /media/old-usb/Music
+    """
     result, _ = perform(state, "folders.remove", path=str(path.expanduser().absolute()))
     click.echo(f"removed {result['path']} from {result['config']}; its items stay in the library")

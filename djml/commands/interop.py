@@ -127,6 +127,7 @@ def import_cmd(state, fmt, files, map_path, match_names, dry_run, no_train) -> N
     library.
 
     \b
+    Examples:
       djml import rekordbox ~/rekordbox.xml
       djml import traktor ~/Documents/Native\\ Instruments/Traktor\\ 3.11/History/*.nml
       djml import m3u ~/Music/Playlists/*.m3u8 --map-path /srv/music=/Users/me/Music
@@ -200,6 +201,12 @@ def tags() -> None:
     Set `tag_template` in the config to also fill the comment (or, with
     tag_template_field = "grouping", the grouping) field, e.g.
     tag_template = "{camelot} · energy {energy} · {bucket}".
+
+    \b
+    Examples:
+      djml tags write --dry-run
+      djml tags history
+      djml tags undo
     """
 
 
@@ -260,7 +267,13 @@ def tags_write_cmd(state, kind, bpm, energy, key, genre, label, search, predicte
 @click.pass_obj
 def tags_undo_cmd(state, batch) -> None:
     """Restore the tag values a `djml tags write` batch replaced. Fields edited since by
-    someone else are left alone and reported."""
+    someone else are left alone and reported.
+
+    \b
+    Examples:
+      djml tags undo
+      djml tags undo --batch 20261201T101500123456Z
+    """
     from djml import db
     from djml.interop.tagio import TagError
     from djml.interop.tagwrite import tags_undo
@@ -283,7 +296,12 @@ def tags_undo_cmd(state, batch) -> None:
 @tags.command("history")
 @click.pass_obj
 def tags_history_cmd(state) -> None:
-    """List tag-write batches, newest first."""
+    """List tag-write batches, newest first.
+
+    \b
+    Example:
+      djml tags history
+    """
     from djml.interop.tagwrite import batches
 
     rows = batches(state.config)

@@ -83,9 +83,11 @@ def unlabel(state, ref: str, task: str | None, as_json: bool) -> None:
 def buckets(ctx: click.Context) -> None:
     """List, create, rename and delete your crate buckets.
 
-    \b
     There is one list of buckets: the ones in your config plus every bucket created by a
     label (TUI, `djml label --new-bucket`, `djml feedback import --new-buckets`).
+
+    \b
+    Examples:
       djml buckets                      # each bucket with your labels and the model's guesses
       djml buckets create after-hours
       djml buckets rename peak-tme peak-time   # fix a typo (merges into an existing bucket)
@@ -100,7 +102,13 @@ def buckets(ctx: click.Context) -> None:
 @click.pass_obj
 def buckets_list(state, as_json: bool) -> None:
     """Every bucket, in your order, with how many tracks you put in it and how many the
-    model guesses are in it."""
+    model guesses are in it.
+
+    \b
+    Examples:
+      djml buckets list
+      djml buckets list --json | jq -r .name
+    """
     rows, _ = perform(state, "buckets.list")
     if as_json:
         for row in rows:
@@ -119,7 +127,12 @@ def buckets_list(state, as_json: bool) -> None:
 @click.argument("name")
 @click.pass_obj
 def buckets_create(state, name: str) -> None:
-    """Create a bucket (it appears in the TUI's label keys at once)."""
+    """Create a bucket (it appears in the TUI's label keys at once).
+
+    \b
+    Example:
+      djml buckets create after-hours
+    """
     result, _ = perform(state, "buckets.create", name=name)
     click.echo(f"bucket {result['name']!r} {'created' if result['created'] else 'already exists'}")
 
@@ -130,7 +143,13 @@ def buckets_create(state, name: str) -> None:
 @click.pass_obj
 def buckets_rename(state, old: str, new: str) -> None:
     """Rename bucket OLD to NEW: labels (and their history), the model's guesses and the
-    config follow. NEW may be an existing bucket: OLD is then merged into it."""
+    config follow. NEW may be an existing bucket: OLD is then merged into it.
+
+    \b
+    Examples:
+      djml buckets rename peak peak-time
+      djml buckets rename peak-tme peak-time     # a typo bucket merged into the real one
+    """
     result, via_daemon = perform(state, "buckets.rename", old=old, new=new)
     verb = "merged into" if result["merged"] else "renamed to"
     click.echo(f"bucket {result['old']!r} {verb} {result['new']!r} ({result['labels']} label(s))")
@@ -143,7 +162,13 @@ def buckets_rename(state, old: str, new: str) -> None:
 @click.pass_obj
 def buckets_delete(state, name: str, force: bool) -> None:
     """Delete a bucket. One that holds your labels needs --force (the labels are undone,
-    kept in the history)."""
+    kept in the history).
+
+    \b
+    Examples:
+      djml buckets delete after-hours
+      djml buckets delete closing --force
+    """
     result, via_daemon = perform(state, "buckets.delete", name=name, force=force or None)
     undone = f"; {result['labels_undone']} label(s) undone" if result["labels_undone"] else ""
     click.echo(f"bucket {result['name']!r} deleted{undone}")

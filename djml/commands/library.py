@@ -25,6 +25,13 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
     inode) are skipped without being read, and renamed files are recognised by inode or
     by their audio content, so labels survive moves. Files that vanished are marked
     missing, never deleted. Exit code 1 when any file failed (reasons are listed).
+    While the daemon runs, the scan is queued with it instead.
+
+    \b
+    Examples:
+      djml scan                          # every configured folder
+      djml scan ~/Music/Tracks/2024      # one folder (or file)
+      djml scan -q --workers 2           # no progress bar, e.g. from cron
     """
     from djml import db
     from djml.library import Library

@@ -58,7 +58,17 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
     The new version is compared with the active one on a held-out slice of your labels
     that the active one never trained on; it becomes active unless it is significantly
     worse there (one-sided McNemar test, p < 0.05). A rejected version is kept, marked
-    rejected, and the old model stays. Buckets need at least 10 labels in 2 buckets.
+    rejected, and the old model stays. Every figure comes with its n and a 95% interval.
+
+    Needs at least 10 labels in at least 2 classes of 3 or more (smaller classes are left
+    out and named). With exactly the labels an existing version was trained on, nothing
+    new is created. Genres keep the spelling of your tags.
+
+    \b
+    Examples:
+      djml train --task buckets
+      djml train --task samples --model cnn
+      djml train --task genre --json | jq .holdout_interval
     """
     from djml.models.service import MIN_COMPARE, MIN_PER_CLASS, TrainError, train as run_train
 
@@ -117,7 +127,14 @@ def _figure(metrics: dict, metadata: dict | None = None) -> str:
 def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Path | None) -> None:
     """Cross-validate a model type on your labels: accuracy, macro-F1, per-class
     precision/recall, confusion matrix, k-fold mean ± std. `--task recommend` scores the
-    recommender on your sets (held-out next track)."""
+    recommender on your sets (held-out next track).
+
+    \b
+    Examples:
+      djml evaluate --task buckets --cv 5
+      djml evaluate --task samples --model et --out samples.json
+      djml evaluate --task recommend -k 10
+    """
     if task == "recommend":
         from djml.recommend_eval import evaluate_recommendations
 
@@ -152,7 +169,15 @@ def _print_report(r: dict) -> None:
 
 @click.group()
 def models() -> None:
-    """List, activate, roll back, compare and delete model versions."""
+    """List, activate, roll back, compare and delete model versions.
+
+    \b
+    Examples:
+      djml models list --task buckets
+      djml models compare bucket-2026… bucket-2026…
+      djml models rollback buckets
+      djml models activate sample_type-shipped-…
+    """
 
 
 @models.command("list")
@@ -165,6 +190,11 @@ def models_list(state, task: str | None, as_json: bool) -> None:
     Each accuracy comes with the number of items it was measured on and a 95% interval
     (a held-out slice of your labels is often 5–20 items: 3 of 10 right is anything from
     11% to 60%). `djml models compare A B` scores two versions on the same labels.
+
+    \b
+    Examples:
+      djml models list
+      djml models list --task buckets --json | jq '.[0].metrics'
     """
     from djml.models import registry
 
@@ -191,7 +221,12 @@ def models_list(state, task: str | None, as_json: bool) -> None:
 @click.argument("version")
 @click.pass_obj
 def models_activate(state, version: str) -> None:
-    """Make VERSION the active model of its task."""
+    """Make VERSION the active model of its task.
+
+    \b
+    Example:
+      djml models activate "$(djml models list --json | jq -r '.[1].version')"
+    """
     from djml.models import registry
 
     try:
@@ -205,7 +240,12 @@ def models_activate(state, version: str) -> None:
 @click.argument("task", type=TASK_CHOICES)
 @click.pass_obj
 def models_rollback(state, task: str) -> None:
-    """Re-activate the version before the active one."""
+    """Re-activate the version before the active one (skipping rejected ones).
+
+    \b
+    Example:
+      djml models rollback buckets
+    """
     from djml.models import registry
 
     try:
@@ -219,7 +259,12 @@ def models_rollback(state, task: str) -> None:
 @click.argument("version")
 @click.pass_obj
 def models_delete(state, version: str) -> None:
-    """Delete an inactive VERSION (its file and its predictions)."""
+    """Delete an inactive VERSION (its file and its predictions).
+
+    \b
+    Example:
+      djml models delete bucket-20261201T101500000000-1a2b3c4d
+    """
     from djml.models import registry
 
     try:
@@ -237,8 +282,14 @@ def models_delete(state, version: str) -> None:
 def models_compare(state, a: str, b: str, as_json: bool) -> None:
     """Compare versions A and B on the same labelled items (McNemar exact test).
 
-    Items are your own labels for the task; a p-value below 0.05 means the accuracy
-    difference is unlikely to be chance."""
+    Items are your own labels that neither version trained on (when there are at least
+    5; else all of them, and the note says so); a p-value below 0.05 means the accuracy
+    difference is unlikely to be chance.
+
+    \b
+    Example:
+      djml models compare sample_type-shipped-7927e09e sample_type-20261201T…
+    """
     from djml.models import registry
     from djml.models.crossval import compare_versions
 
@@ -308,7 +359,12 @@ def import_labels(state, file: Path, task: str | None, new_buckets: bool) -> Non
 
 @click.group()
 def feedback() -> None:
-    """Corrections to the models' labels."""
+    """Corrections to the models' labels.
+
+    \b
+    Example:
+      djml feedback import corrections.csv     # track_id,correct_bucket
+    """
 
 
 @feedback.command("import")
@@ -339,7 +395,13 @@ def feedback_import(state, file: Path, task: str, new_buckets: bool) -> None:
 @click.pass_obj
 def export_predictions(state, file: Path, task: str | None, unsure: bool, below: float | None) -> None:
     """Write predictions as CSV: path, artist, title, task, label, confidence, unsure,
-    model_version, predicted_at ('-' as FILE writes to stdout)."""
+    model_version, predicted_at ('-' as FILE writes to stdout).
+
+    \b
+    Examples:
+      djml export-predictions unsure.csv --unsure
+      djml export-predictions - --task buckets --below 0.6 | column -s, -t
+    """
     conn = _reader(state)
     where, params = [], []
     if task:
@@ -376,7 +438,13 @@ def export_predictions(state, file: Path, task: str | None, unsure: bool, below:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def predict(state, ref: str, task: str | None, debug: bool, as_json: bool) -> None:
-    """Predict one item now with the active models (and store the prediction)."""
+    """Predict one item now with the active models (and store the prediction).
+
+    \b
+    Examples:
+      djml predict 42
+      djml predict ./Samples/unsorted/hit_07.wav --debug
+    """
     from djml import query
     from djml.models.crossval import explain_item
     from djml.models.service import predict_items

@@ -54,6 +54,12 @@ def tui(state, start: str) -> None:
     Talks to the background daemon (offers to start it when none runs, and reconnects
     by itself after a restart). Keyboard only, works at 80×24 and over SSH; honours
     NO_COLOR. Screens: F1/R review · F2/L library · F3/M mix · F4/S status · ? help · q quit.
+
+    \b
+    Examples:
+      djml tui
+      djml tui --screen library
+      ssh -t myserver djml tui
     """
     _run(state, start, None)
 
@@ -67,6 +73,11 @@ def review(state, task: str | None) -> None:
     \b
     Keys: j/k move · 1–9 choose a label · Enter accept the top prediction · e new label
     · s skip · u undo · / filter · p play · t retrain now · ? help.
+
+    \b
+    Examples:
+      djml review
+      djml review --task samples
     """
     from djml.models import task_name
 
