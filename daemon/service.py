@@ -605,8 +605,11 @@ class Service:
 
     async def _rewatch(self) -> None:
         """The configured folders changed (djml folders add/remove): watch the new set."""
+        from djml.pipeline import Settings
+
         loop = asyncio.get_running_loop()
         self._allowed = [os.path.realpath(r) for r in (*self.config.roots, self.config.data_dir)]
+        self.workers.settings = Settings.from_config(self.config)   # what a worker may read
         if self._watcher is not None:
             await loop.run_in_executor(None, self._watcher.stop)
         self._watcher = Watcher(self.config.roots, self.config.polling, loop, self.on_fs_event)

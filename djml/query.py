@@ -93,6 +93,8 @@ class Filters:
     def from_dict(cls, data: dict[str, Any]) -> "Filters":
         """Build from a protocol/CLI dict, validating types (raises ValueError)."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data and data[k] is not None}
+        if "predicted" in data:   # None is a value here: the user's labels only
+            known["predicted"] = data["predicted"]
         if "bpm" in known:
             known["bpm"] = parse_bpm_range(known["bpm"]) if isinstance(known["bpm"], str) else tuple(known["bpm"])
         if "energy" in known:
