@@ -323,7 +323,7 @@ def _named(conn: sqlite3.Connection, found: Resolved) -> Resolved:
 
 def display_name(row: dict[str, Any]) -> str:
     """'Artist – Title', else the title or artist alone, else the file name (samples)."""
-    parts = [x for x in (row.get("artist"), row.get("title")) if x]
+    parts = [x.strip() for x in (row.get("artist"), row.get("title")) if x and x.strip()]
     if parts:
         return " – ".join(parts)
     path = row.get("path")

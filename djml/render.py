@@ -136,3 +136,17 @@ def fmt_uptime(seconds: float) -> str:
 
 def _basename(path: str | None) -> str:
     return path.rsplit("/", 1)[-1] if path else "?"
+
+
+def warn_ambiguous(resolved: dict[str, Any], ref: str, command: str) -> None:
+    """Words matched several items (see djml.query.Resolved): say on stderr which one is
+    used and name the others, with how to pick one. Silent for ids, paths and a unique or
+    exact match (rich is imported only when there is something to say)."""
+    if resolved.get("how") != "text" or resolved.get("matches", 0) < 2 or resolved.get("exact"):
+        return
+    others = ", ".join(f"#{o['id']} {safe(o['name'])}" for o in resolved.get("others", [])[:3])
+    more = resolved["matches"] - 1 - min(3, len(resolved.get("others", [])))
+    console(stderr=True).print(
+        f"[yellow]{resolved['matches']} items match {safe(repr(ref))}; using #{resolved['item_id']}"
+        f" {safe(resolved['name'])}.[/yellow] Others: {others}{f' and {more} more' if more > 0 else ''}."
+        f" Pick one by id (djml {command} ID) or with more words.", markup=True, highlight=False, soft_wrap=True)

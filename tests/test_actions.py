@@ -148,3 +148,16 @@ def test_cli_label_unlabel_buckets_folders(env, run_djml, tmp_path):
     (tmp_path / "extra").mkdir()
     assert "added" in run_djml("folders", "add", str(tmp_path / "extra"), check=True).stdout
     assert str(tmp_path / "extra") in run_djml("folders", check=True).stdout
+
+
+def test_show_and_recommend_name_the_item_they_use_when_words_match_several(env, run_djml):
+    config, library, ids = env
+    shown = run_djml("show", "kilo")
+    assert shown.returncode == 0
+    assert "2 items match 'kilo'; using #" in shown.stderr and "Others: #" in shown.stderr
+    exact = run_djml("show", "kilo tape night bus")
+    assert exact.returncode == 0 and "items match" not in exact.stderr   # the whole name settles it
+    rec = run_djml("recommend", "kilo", "--json", "--key", "any")
+    assert rec.returncode == 0 and "2 items match 'kilo'" in rec.stderr
+    resolved = json.loads(run_djml("show", "kilo", "--json").stdout)["resolved"]
+    assert resolved["matches"] == 2 and resolved["how"] == "text" and len(resolved["others"]) == 1

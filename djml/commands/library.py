@@ -270,23 +270,10 @@ def show(state, ref: str, show_all: bool, as_json: bool) -> None:
 
         click.echo(dumps(info, indent=2))
         return
-    _warn_ambiguous(info.get("resolved") or {}, ref, "show")
+    from djml.render import warn_ambiguous
+
+    warn_ambiguous(info.get("resolved") or {}, ref, "show")
     _print_item(info, show_all)
-
-
-def _warn_ambiguous(resolved: dict, ref: str, command: str) -> None:
-    """Several items matched the words: say which one is shown, and how to pick another."""
-    if resolved.get("how") != "text" or resolved.get("matches", 0) < 2 or resolved.get("exact"):
-        return
-    from djml.render import console, safe
-
-    others = ", ".join(f"#{o['id']} {safe(o['name'])}" for o in resolved.get("others", [])[:3])
-    more = resolved["matches"] - 1 - min(3, len(resolved.get("others", [])))
-    console(stderr=True).print(
-        f"[yellow]{resolved['matches']} items match {safe(repr(ref))}; showing #{resolved['item_id']}"
-        f" {safe(resolved['name'])}."
-        f"[/yellow] Others: {others}{f' and {more} more' if more > 0 else ''}."
-        f" Pick one by id (djml {command} ID).", markup=True, highlight=False, soft_wrap=True)
 
 
 _DETAILS = (("first beat", "first_beat", "{:.2f} s"), ("rhythm strength", "rhythm_strength", "{:.2f}"),

@@ -449,10 +449,15 @@ def predict(state, ref: str, task: str | None, debug: bool, as_json: bool) -> No
     from djml.models.crossval import explain_item
     from djml.models.service import predict_items
 
+    from djml.render import warn_ambiguous
+
     library = _writer(state)
-    item_id = query.resolve_item(library.conn, ref)
-    if item_id is None:
+    found = query.resolve(library.conn, ref)
+    if found.item_id is None:
         _fail(f"no item matches {ref!r}")
+    item_id = found.item_id
+    if not as_json:
+        warn_ambiguous(found.as_dict(), ref, "predict")
     results = [r for r in predict_items(library, state.config, [item_id]) if task is None or r["task"] == _task(task)]
     if debug:
         for r in results:

@@ -53,7 +53,9 @@ def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, t
     if answer is None:
         answer = _local(state, ref, options)
     seed = answer["seed"]
-    _say_which_seed(seed, ref)
+    from djml.render import warn_ambiguous
+
+    warn_ambiguous(seed.get("resolved") or {}, ref, "recommend")
     if as_json:
         from djml.render import json_lines
 
@@ -61,25 +63,6 @@ def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, t
         json_lines({**row, "seed": brief} for row in answer["items"])
         return
     _print(answer)
-
-
-def _say_which_seed(seed: dict, ref: str) -> None:
-    """Name the seed on stderr when words chose it, and say so when several items match."""
-    resolved = seed.get("resolved") or {}
-    if resolved.get("how") != "text":
-        return
-    if resolved.get("matches", 0) > 1 and not resolved.get("exact"):
-        others = ", ".join(f"#{o['id']} {o['name']}" for o in resolved.get("others", [])[:3])
-        click.echo(click.style(
-            f"{resolved['matches']} items match {ref!r}; using #{seed['id']} {seed['name']}."
-            f" Others: {others}. Pick one by id (djml recommend ID) or with more words"
-            f" (djml ls --search {_quote(ref)} lists them).", fg="yellow"), err=True)
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def _ask_daemon(config, ref: str, options: dict) -> dict | None:
