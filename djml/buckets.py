@@ -12,16 +12,14 @@ the labels and predictions that use the name) through the one library writer and
 from __future__ import annotations
 
 import sqlite3
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from djml.errors import ActionError
+from djml.tasks import clean_label
 
 if TYPE_CHECKING:
     from djml.config import Config
     from djml.library import Library
-
-MAX_NAME = 100
 
 
 def names(conn: sqlite3.Connection, config: "Config") -> list[str]:
@@ -49,16 +47,8 @@ def summary(conn: sqlite3.Connection, config: "Config") -> list[dict[str, Any]]:
 
 
 def check_name(name: str) -> str:
-    """A bucket name as stored: trimmed, 1..100 printable characters (a tab or line break
-    in a name would break playlists and tag templates)."""
-    text = name.strip() if isinstance(name, str) else ""
-    if not text:
-        raise ActionError("invalid_params", "a bucket name cannot be empty")
-    if len(text) > MAX_NAME:
-        raise ActionError("invalid_params", f"a bucket name has at most {MAX_NAME} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
-        raise ActionError("invalid_params", f"{text!r}: a bucket name cannot contain control characters")
-    return text
+    """A bucket name as stored (see :func:`djml.tasks.clean_label`)."""
+    return clean_label(name, "a bucket name")
 
 
 def require_known(conn: sqlite3.Connection, config: "Config", name: str) -> str:

@@ -13,18 +13,15 @@ Rules every caller gets the same way:
 from __future__ import annotations
 
 import sqlite3
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from djml import buckets, query
 from djml.errors import ActionError
-from djml.tasks import KIND_OF_TASK, MAIN_TASK, SAMPLE_CLASSES, task_name
+from djml.tasks import KIND_OF_TASK, MAIN_TASK, SAMPLE_CLASSES, clean_label, task_name
 
 if TYPE_CHECKING:
     from djml.config import Config
     from djml.library import Library
-
-MAX_LABEL = 100
 
 
 def target(conn: sqlite3.Connection, ref: str | int) -> query.Resolved:
@@ -63,13 +60,7 @@ def check_label(conn: sqlite3.Connection, config: "Config", task: str, label: st
     if task == "bucket":
         name = buckets.check_name(label)
         return name if create else buckets.require_known(conn, config, name)
-    text = label.strip() if isinstance(label, str) else ""
-    if not text:
-        raise ActionError("invalid_params", "a label cannot be empty")
-    if len(text) > MAX_LABEL:
-        raise ActionError("invalid_params", f"a label has at most {MAX_LABEL} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
-        raise ActionError("invalid_params", f"{text!r}: a label cannot contain control characters")
+    text = clean_label(label)
     if task == "sample_type":
         text = text.lower()
         if text not in SAMPLE_CLASSES:

@@ -8,6 +8,12 @@ imports nothing from the models package; :mod:`djml.models` re-exports them.
 
 from __future__ import annotations
 
+import unicodedata
+
+from djml.errors import ActionError
+
+MAX_LABEL = 100
+
 # Which tasks apply to which item kind. Buckets are personal; genre and mood fill gaps in tags.
 TASKS_BY_KIND: dict[str, tuple[str, ...]] = {
     "sample": ("sample_type",),
@@ -36,3 +42,17 @@ def task_name(text: str) -> str:
         return TASK_ALIASES[text.strip().lower()]
     except KeyError:
         raise ValueError(f"unknown task {text!r} (choose from samples, buckets, genre, mood)") from None
+
+
+def clean_label(text: str, what: str = "a label") -> str:
+    """A label or bucket name as stored: trimmed, 1..100 characters, no control or
+    line-break characters (a tab or newline would break playlists, tag templates and the
+    config). Raises ActionError naming ``what`` was wrong."""
+    value = text.strip() if isinstance(text, str) else ""
+    if not value:
+        raise ActionError("invalid_params", f"{what} cannot be empty")
+    if len(value) > MAX_LABEL:
+        raise ActionError("invalid_params", f"{what} has at most {MAX_LABEL} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        raise ActionError("invalid_params", f"{value!r}: {what} cannot contain control characters")
+    return value
