@@ -300,8 +300,10 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
     Refused (status ``not_enough_labels``, nothing registered) when fewer than MIN_LABELS
     labels in at least 2 classes of MIN_PER_CLASS or more remain: smaller classes are left
     out and named, since a class with one or two examples teaches noise (22 tracks in 18
-    genres once gave a model with nothing to measure it on). Status ``unchanged`` (no new
-    version) when a version was already trained on exactly these labels."""
+    genres once gave a model with nothing to measure it on). For samples a class the
+    shipped base set teaches is never too small: one correction on top of it is fine.
+    Status ``unchanged`` (no new version) when a version was already trained on exactly
+    these labels."""
     from djml.models.evaluate import accuracy, macro_f1, wilson
 
     if task not in TASKS:
@@ -310,14 +312,15 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
     shape = _logmel_shape() if backend == "cnn" else None
     est = make_estimator(task, backend, shape)
     rows, labels, weights, left_out = training_data(library, task, est.features.spaces)
+    base = _base_set(library, est) if task == "sample_type" else None
+    known = set(base[1]) if base else set()   # classes the shipped base set already teaches
     counts = dict(sorted(Counter(labels).items(), key=lambda kv: (-kv[1], kv[0])))
-    too_small = {c: n for c, n in counts.items() if n < MIN_PER_CLASS}
+    too_small = {c: n for c, n in counts.items() if n < MIN_PER_CLASS and c not in known}
     keep = [i for i, label in enumerate(labels) if label not in too_small]
     rows, labels, weights = [rows[i] for i in keep], [labels[i] for i in keep], weights[keep]
-    base = _base_set(library, est) if task == "sample_type" else None
-    report = {"task": task, "labels": len(rows), "classes": len(set(labels)), "per_class": counts,
+    report = {"task": task, "labels": len(rows), "classes": len(set(labels) | known), "per_class": counts,
               "classes_left_out": too_small, "left_out": left_out}
-    if len(rows) < MIN_LABELS or len(set(labels)) < 2:
+    if len(rows) < MIN_LABELS or len(set(labels) | known) < 2:
         return {"status": "not_enough_labels", **report,
                 "needed": f">= {MIN_LABELS} labels in >= 2 classes of >= {MIN_PER_CLASS} labels each"}
     fingerprint = _fingerprint(task, backend, rows, labels, weights, est, base)
