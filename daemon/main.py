@@ -79,6 +79,9 @@ def running_pid(path: Path) -> int | None:
 
 
 def setup_logging(level: str = "INFO") -> None:
+    from djml.safetext import escape_streams
+
+    escape_streams()   # a file name with undecodable bytes must not break a log line
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

@@ -29,7 +29,7 @@ from djml.config import Config
 from djml.library import Library
 from djml.models.enrich import after_store
 from djml.pipeline import FileStat
-from djml.scan import plan, walk
+from djml.scan import plan, record_problems, walk
 
 from .jobs import Event, Job, JobQueue
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
@@ -175,7 +175,8 @@ class Service:
     def _reconcile(self, roots: list[Path]) -> tuple[list[Event], list[str], dict[str, int]]:
         library, queue = self._library, self._queue
         assert library is not None and queue is not None
-        work = plan(library, roots)
+        work = plan(library, roots, self.workers.settings.allowed_roots)
+        record_problems(library, work)
         events: list[Event] = []
         for path in work.reactivated:
             library.record_move(path, path, work.found[path])
@@ -330,7 +331,15 @@ class Service:
             ready = self.settler.due()
             if ready and not self.closing:
                 assert self._queue is not None
-                await self.write(self._queue.enqueue, ready)
+                try:
+                    await self.write(self._queue.enqueue, ready)
+                except Exception:  # never let one batch stop the loop: queue what can be queued
+                    log.exception("queueing %d settled file(s) failed; trying them one by one", len(ready))
+                    for path in ready:
+                        try:
+                            await self.write(self._queue.enqueue, [path])
+                        except Exception as exc:
+                            log.error("cannot queue %s: %s", path, exc)
                 self._wake.set()
                 self._progress_due = True
 

@@ -54,9 +54,7 @@ class Workers:
     def __init__(self, config: Config, idle_seconds: float = IDLE_SECONDS):
         self.config = config
         self.size = config.workers
-        self.settings = Settings(
-            sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max)
-        )
+        self.settings = Settings.from_config(config)
         self.idle_seconds = idle_seconds
         self.in_flight = 0
         self._pool: ProcessPoolExecutor | None = None

@@ -109,7 +109,9 @@ def main() -> None:
     """Console entry point: turns known errors into one clear line and exit code 2."""
     from djml.config import ConfigError
     from djml.errors import DatabaseError
+    from djml.safetext import escape_streams
 
+    escape_streams()
     try:
         # Without standalone mode click returns the code of click.exceptions.Exit.
         code = cli.main(standalone_mode=False)

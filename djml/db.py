@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -45,8 +46,88 @@ def schema_version() -> int:
     return len(migrations())
 
 
+# -- text that SQLite cannot hold as UTF-8 ---------------------------------------------------
+# File names are bytes. Python hands undecodable bytes to us as lone surrogates
+# (surrogateescape: byte 0xff -> U+DCFF), which sqlite3 refuses to bind, and which a disk
+# copied from old Windows, Samba or FAT easily contains. Every connection therefore maps
+# those 128 surrogates onto the last 128 code points of plane 16 (private use, U+10FF80..)
+# on the way in and back on the way out; a real character from that range (or the marker
+# U+10FF7F itself) is written as marker + character, so the mapping is lossless for any
+# text. Stored text stays valid UTF-8, so equality, prefixes, ORDER BY and FTS work.
+_MARK = "\U0010ff7f"
+_SURROGATE_BASE, _PRIVATE_BASE = 0xDC80, 0x10FF80
+_TO_DB = re.compile("[\udc80-\udcff\U0010ff7f-\U0010ffff]")
+_FROM_DB = re.compile("\U0010ff7f(.)|([\U0010ff80-\U0010ffff])", re.DOTALL)
+
+
+def _encode_char(m: re.Match) -> str:
+    code = ord(m.group())
+    if code <= 0xDCFF:
+        return chr(_PRIVATE_BASE + code - _SURROGATE_BASE)
+    return _MARK + m.group()
+
+
+def _decode_char(m: re.Match) -> str:
+    if m.group(1) is not None:
+        return m.group(1)
+    return chr(_SURROGATE_BASE + ord(m.group(2)) - _PRIVATE_BASE)
+
+
+def to_db_text(text: str) -> str:
+    """Text as stored (see above); identical for all valid Unicode outside plane 16's end."""
+    return text if text.isascii() else _TO_DB.sub(_encode_char, text)
+
+
+def from_db_text(text: str) -> str:
+    return text if text.isascii() else _FROM_DB.sub(_decode_char, text)
+
+
+def _needs_encoding(value: object) -> bool:
+    return type(value) is str and not value.isascii() and _TO_DB.search(value) is not None
+
+
+def _encode_params(params):  # noqa: ANN001, ANN202 - a sequence or a mapping, as sqlite3 takes
+    if isinstance(params, dict):
+        if any(_needs_encoding(v) for v in params.values()):
+            return {k: to_db_text(v) if type(v) is str else v for k, v in params.items()}
+        return params
+    if any(_needs_encoding(v) for v in params):
+        return tuple(to_db_text(v) if type(v) is str else v for v in params)
+    return params
+
+
+class _Cursor(sqlite3.Cursor):
+    def execute(self, sql: str, parameters=(), /):  # noqa: ANN001, ANN201
+        return super().execute(sql, _encode_params(parameters))
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable, /):  # noqa: ANN201
+        return super().executemany(sql, map(_encode_params, seq_of_parameters))
+
+
+class _Connection(sqlite3.Connection):
+    """sqlite3.Connection that stores any Python text losslessly (see _MARK above)."""
+
+    def cursor(self, factory=_Cursor):  # noqa: ANN001, ANN201
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters=(), /):  # noqa: ANN001, ANN201
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable, /):  # noqa: ANN201
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+
+def _row(cursor: sqlite3.Cursor, row: tuple) -> sqlite3.Row:
+    """sqlite3.Row, with stored text decoded (a no-op for ASCII and ordinary Unicode)."""
+    for value in row:
+        if type(value) is str and not value.isascii() and _MARK <= max(value):
+            row = tuple(from_db_text(v) if type(v) is str else v for v in row)
+            break
+    return sqlite3.Row(cursor, row)
+
+
 def _configure(conn: sqlite3.Connection) -> None:
-    conn.row_factory = sqlite3.Row
+    conn.row_factory = _row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
 
@@ -57,7 +138,8 @@ def connect(path: Path, *, upgrade: bool = True, upto: int | None = None) -> sql
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                               factory=_Connection)
         _configure(conn)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -78,7 +160,8 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
             f"no library at {path} yet — run `djml init` and `djml scan` (or start the daemon)"
         )
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                               factory=_Connection)
         _configure(conn)
         current = applied_version(conn)
     except sqlite3.DatabaseError as exc:

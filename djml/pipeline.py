@@ -9,6 +9,7 @@ a plain picklable dataclass that the single writer (:mod:`djml.library`) stores.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from djml.tags import Tags, read_tags
 
 if TYPE_CHECKING:
     from djml.analysis import Analysis
+    from djml.config import Config
 
 
 @dataclass(frozen=True)
@@ -45,21 +47,41 @@ class FileResult:
 
 @dataclass(frozen=True)
 class Settings:
-    """What a worker needs from the config (picklable, no paths to the database)."""
+    """What a worker needs from the config (picklable, no paths to the database).
+
+    ``allowed_roots`` are the real paths a worker may read below (empty: anywhere, for
+    files a user names on the command line); ``refused_roots`` are never read (the data
+    folder), see :mod:`djml.confine`."""
 
     sample_max_seconds: float = 30.0
     bpm_range: tuple[float, float] = (70.0, 180.0)
+    allowed_roots: tuple[str, ...] = ()
+    refused_roots: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: "Config", extra_roots: Iterable[str | os.PathLike] = ()) -> "Settings":
+        """Workers may read the configured folders (and ``extra_roots`` a user asked to
+        scan), never the data folder."""
+        from djml.confine import real_roots
+
+        return cls(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max),
+                   allowed_roots=real_roots([*config.roots, *extra_roots]),
+                   refused_roots=real_roots([config.data_dir]))
 
 
 def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileResult:
     """Analyse one file. ``kind_hint`` comes from the configured folders; without it the
-    duration decides (shorter than ``sample_max_seconds`` is a sample)."""
+    duration decides (shorter than ``sample_max_seconds`` is a sample). The file is read
+    through :func:`djml.confine.opened`: a link out of the configured folders, or a file
+    swapped for one, is refused with its reason."""
     from djml.analysis import AnalysisError, analyze, probe
+    from djml.confine import Refused, opened
 
     try:
         before = FileStat.of(path)
     except FileNotFoundError:
-        return FileResult(path, None, error="file vanished before it could be read")
+        return FileResult(path, None, error="a link to a file that does not exist" if os.path.islink(path)
+                          else "file vanished before it could be read")
     except PermissionError:
         return FileResult(path, None, error="permission denied")
     except OSError as exc:
@@ -69,18 +91,24 @@ def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileRe
     if not os.access(path, os.R_OK):
         return FileResult(path, before, error="permission denied")
     try:
-        kind = kind_hint
-        if kind is None:
-            duration, _, _ = probe(path)
-            kind = "sample" if duration < settings.sample_max_seconds else "track"
-        analysis = analyze(path, kind, bpm_range=settings.bpm_range)
+        with opened(path, settings.allowed_roots, settings.refused_roots) as source:
+            kind = kind_hint
+            if kind is None:
+                duration, _, _ = probe(source)
+                kind = "sample" if duration < settings.sample_max_seconds else "track"
+            analysis = analyze(source, kind, bpm_range=settings.bpm_range)
+            tags = read_tags(source)
+    except Refused as exc:
+        return FileResult(path, before, error=f"refused: {exc}")
     except AnalysisError as exc:
         return FileResult(path, before, error=str(exc))
     except MemoryError:
         return FileResult(path, before, error="out of memory while analysing")
+    except PermissionError:
+        return FileResult(path, before, error="permission denied")
     except Exception as exc:  # an analyser bug must cost one file, not the whole scan
         return FileResult(path, before, error=f"analysis failed unexpectedly: {type(exc).__name__}: {exc}")
-    tags = read_tags(path)
+    analysis.path = path
     try:
         after = FileStat.of(path)
     except OSError:
@@ -88,4 +116,3 @@ def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileRe
     if after != before:
         return FileResult(path, after, error="file changed while being read (still being copied?)")
     return FileResult(path, after, tags=tags, analysis=analysis)
-

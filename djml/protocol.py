@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from djml.safetext import dumps
+
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 1 << 20          # a request line longer than this gets "too_large" and a close
 RATE_PER_SECOND = 1000.0          # per-connection token bucket: sustained requests per second
@@ -115,8 +117,9 @@ class Request:
 
 def encode(message: dict[str, Any]) -> bytes:
     """One message as a JSON line. Non-JSON values (paths, datetimes) become strings, the
-    same way the CLI renders them, so output is identical through the daemon or not."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
+    same way the CLI renders them, so output is identical through the daemon or not. File
+    names with undecodable bytes travel as JSON surrogate escapes (lossless)."""
+    return dumps(message, separators=(",", ":")).encode() + b"\n"
 
 
 def request(request_id: Any, method: str, params: dict[str, Any] | None = None) -> bytes:

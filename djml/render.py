@@ -5,17 +5,27 @@ rich is imported inside the functions that draw, so JSON output never pays for i
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from typing import Any
 
+from djml.safetext import display, dumps
+
 
 def json_lines(rows: Iterable[dict[str, Any]]) -> None:
-    """One JSON object per line (ensure_ascii=False keeps Unicode names readable)."""
+    """One JSON object per line: readable Unicode names, and undecodable bytes of a file
+    name as lossless \\udcXX escapes (see djml.safetext)."""
     write = sys.stdout.write
     for row in rows:
-        write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        write(dumps(row) + "\n")
+
+
+def safe(text: object) -> str:
+    """Data (a file name, a tag, an error) for rich output: undecodable bytes and control
+    characters escaped (djml.safetext.display), and no rich markup."""
+    from rich.markup import escape
+
+    return escape(display(None if text is None else str(text)))
 
 
 def console(stderr: bool = False):
@@ -64,9 +74,10 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
     for r in rows:
         is_track = r["kind"] == "track"
         name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
+        name = safe(name)
         if r.get("missing"):
             name = f"[red]✗[/red] {name}"
-        label = r.get("label") or ""
+        label = safe(r.get("label"))
         if label and not r.get("user_label"):
             label = f"[italic]{label}?[/italic]"
         cells = [str(r["id"])]
@@ -82,7 +93,7 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
         if has_samples:
             cells += [r.get("sample_type") or "" if not is_track else "", r.get("note") or ""]
         cells += [fmt_duration(r.get("duration")), label]
-        cells.append((r.get("genre") or "") if has_tracks else _folder(r.get("path")))
+        cells.append(safe(r.get("genre") if has_tracks else _folder(r.get("path"))))
         table.add_row(*cells)
     return table
 

@@ -13,7 +13,7 @@ Stages (beets-style pipeline, each cheap stage shrinking the work for the next):
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from djml.config import Config
+from djml.confine import Refused, check
 from djml.library import KnownLocation, Library
 from djml.pipeline import FileResult, FileStat, Settings, process_file
 from djml.tags import AUDIO_EXTENSIONS
@@ -60,11 +61,13 @@ class WalkProblem:
     reason: str
 
 
-def walk(roots: Iterable[Path]) -> Iterator[str | WalkProblem]:
+def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | WalkProblem]:
     """Yield absolute paths of audio files below ``roots`` (or the root itself if a file).
 
     Directory symlinks are followed, but each real directory is entered once, so symlink
-    loops end. Unreadable folders are yielded as :class:`WalkProblem`.
+    loops end. A link (to a folder or a file) that leads outside ``allowed`` (real paths,
+    see :mod:`djml.confine`; empty: anywhere) is not followed but reported, as are
+    unreadable folders: both as :class:`WalkProblem`.
     """
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
@@ -91,10 +94,17 @@ def walk(roots: Iterable[Path]) -> Iterator[str | WalkProblem]:
             subfolders = []
             for entry in children:
                 try:
-                    if entry.is_dir(follow_symlinks=True):
+                    is_dir = entry.is_dir(follow_symlinks=True)
+                    if not is_dir and os.path.splitext(entry.name)[1].lower() not in AUDIO_EXTENSIONS:
+                        continue
+                    if entry.is_symlink():
+                        check(entry.path, allowed)
+                    if is_dir:
                         subfolders.append(entry.path)
-                    elif os.path.splitext(entry.name)[1].lower() in AUDIO_EXTENSIONS:
+                    else:
                         yield entry.path
+                except Refused as exc:
+                    yield WalkProblem(entry.path, f"refused: {exc}")
                 except OSError as exc:  # e.g. a symlink loop on the entry itself
                     yield WalkProblem(entry.path, f"cannot read entry: {exc.strerror or exc}")
             stack.extend(reversed(subfolders))
@@ -140,11 +150,12 @@ class Plan:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
-def plan(library: Library, roots: Iterable[Path]) -> Plan:
-    """Walk and stat ``roots`` and compare with the library's locations (read-only)."""
+def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -> Plan:
+    """Walk and stat ``roots`` and compare with the library's locations (read-only).
+    ``allowed``: real folders links may lead into (see :func:`walk`)."""
     roots = [Path(os.path.abspath(p)) for p in roots]
     result = Plan()
-    for item in walk(roots):
+    for item in walk(roots, allowed):
         if isinstance(item, WalkProblem):
             result.problems.append((item.path, item.reason))
             continue
@@ -153,7 +164,8 @@ def plan(library: Library, roots: Iterable[Path]) -> Plan:
         except OSError as exc:
             result.problems.append((item, f"cannot stat: {exc.strerror or exc}"))
     known = library.locations_under(roots)
-    result.vanished = {p: loc for p, loc in known.items() if p not in result.found}
+    reported = {path for path, _ in result.problems}
+    result.vanished = {p: loc for p, loc in known.items() if p not in result.found and p not in reported}
     from djml.analysis import ANALYZER_VERSIONS  # lazily: importing djml.scan stays cheap
 
     candidates: list[str] = []
@@ -168,6 +180,15 @@ def plan(library: Library, roots: Iterable[Path]) -> Plan:
             candidates.append(path)
     result.candidates = _find_renames(candidates, result) + result.stale
     return result
+
+
+def record_problems(library: Library, work: Plan) -> None:
+    """Audio files the walk could not take (a link out of the folders, an unreadable
+    entry) become failed locations with their reason, so `ls --failed` and `status`
+    show them; a problem folder has no location and is only reported."""
+    for path, reason in work.problems:
+        if os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS:
+            library.record_failure(path, None, reason)
 
 
 def is_stale(loc: KnownLocation, versions: dict[str, int]) -> bool:
@@ -190,9 +211,12 @@ def scan(
     ``on_done(outcome, path)`` after each analysed file is stored (for a progress bar).
     """
     summary = ScanSummary()
-    work = plan(library, paths or config.roots)
+    paths = list(paths or config.roots)
+    settings = Settings.from_config(config, extra_roots=paths)
+    work = plan(library, paths, settings.allowed_roots)
     for path, reason in work.problems:
         summary.count("failed", path, reason)
+    record_problems(library, work)
     for path in work.reactivated:
         library.record_move(path, path, work.found[path])  # back where it was: reactivate
     summary.unchanged += len(work.unchanged) + len(work.reactivated)
@@ -201,7 +225,6 @@ def scan(
         summary.moved += 1
     if on_total:
         on_total(len(work.candidates))
-    settings = Settings(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max))
     stale = set(work.stale)
     for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for):
         outcome, item_id = library.record_result(result)

@@ -6,6 +6,7 @@ SIGKILL), never by name, so no test leaves a process behind.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sqlite3
@@ -20,6 +21,7 @@ from djml import synth
 from djml.client import Client, DaemonNotRunning
 
 DJML = str(Path(sys.executable).with_name("djml"))
+_drops = itertools.count()
 
 
 class DaemonProcess:
@@ -70,7 +72,7 @@ class DaemonProcess:
         staging = self.music / "staging"
         staging.mkdir(exist_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = staging / path.name
+        tmp = staging / f"drop-{next(_drops)}.wav"   # libsndfile cannot create every name
         synth.write_wav(tmp, synth.one_shot(kind, seed=seed))
         os.replace(tmp, path)
         return path

@@ -156,3 +156,25 @@ async def test_offline_screen_when_no_daemon(tmp_path):
         await settle(pilot, 1.0)
         assert isinstance(app.screen, OfflineScreen)
         assert "No djml daemon is running" in str(app.screen.query_one("#offline-title").render())
+
+
+@pytest.mark.parametrize("start", ["review", "library", "recommend", "status"])
+@pytest.mark.parametrize("close_key", ["escape", "q", "down"])
+@sync
+async def test_help_overlay_opens_and_closes_on_every_screen(tmp_path, start, close_key):
+    """`?` then any key used to crash the app: the help screen's constructor overwrote
+    Textual's own ``_bindings``, so the next key lookup raised AttributeError."""
+    from djml.tui.widgets.help import HelpScreen
+
+    app = make_app(tmp_path, FakeLink(), start=start)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        home = type(app.screen)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press(close_key)
+        await settle(pilot)
+        assert app.is_running
+        if close_key != "down":
+            assert type(app.screen) is home

@@ -77,7 +77,7 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     path = os.fspath(path)
     _check_path(path)
     try:
-        info = sf.info(path)
+        info = sf.info(os.fsencode(path))    # bytes: a file name need not be UTF-8
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         return _probe_fallback(path, exc)
     except OSError as exc:
@@ -167,7 +167,7 @@ class Decoder:
         as before for the same audio. Level statistics are gathered in :meth:`_mono`.
         The PCM array is a reused buffer: valid until the next block is requested."""
         try:
-            f = sf.SoundFile(self.path)
+            f = sf.SoundFile(os.fsencode(self.path))
         except (sf.LibsndfileError, RuntimeError, TypeError, OSError) as exc:
             yield from self._audioread_blocks(exc)
             return

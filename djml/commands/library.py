@@ -246,7 +246,9 @@ def show(state, ref: str, as_json: bool) -> None:
         click.echo(f"djml: no item matches {ref!r}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
+        from djml.safetext import dumps
+
+        click.echo(dumps(info, indent=2))
         return
     _print_item(info)
 
@@ -254,11 +256,11 @@ def show(state, ref: str, as_json: bool) -> None:
 def _print_item(info: dict) -> None:
     from rich.table import Table
 
-    from djml.render import console, fmt_bpm, fmt_duration
+    from djml.render import console, fmt_bpm, fmt_duration, safe
 
     out = console()
     name = " – ".join(x for x in (info.get("artist"), info.get("title")) if x) or Path(info["path"] or "?").name
-    out.print(f"[bold]#{info['id']} {name}[/bold]  ({info['kind']})")
+    out.print(f"[bold]#{info['id']} {safe(name)}[/bold]  ({info['kind']})")
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
@@ -287,7 +289,8 @@ def _print_item(info: dict) -> None:
     out.print("[bold]Locations[/bold]")
     for loc in info["locations"]:
         colour = {"ok": "green", "missing": "yellow", "failed": "red"}[loc["status"]]
-        out.print(f"  [{colour}]{loc['status']}[/{colour}] {loc['path']}" + (f" — {loc['error']}" if loc["error"] else ""),
+        out.print(f"  [{colour}]{loc['status']}[/{colour}] {safe(loc['path'])}"
+                  + (f" — {safe(loc['error'])}" if loc["error"] else ""),
                   soft_wrap=True)
     if info["labels"]:
         out.print("[bold]Labels[/bold]")

@@ -39,6 +39,7 @@ from djml.config import Config
 from djml.interop.model import ExportTrack
 from djml.interop.tagio import SUPPORTED, TagError, TagFile, format_bpm
 from djml.library import Library
+from djml.safetext import dumps
 
 
 _SEP = r"[·|,;/–-]"
@@ -265,7 +266,7 @@ class Journal:
                 "changes": {k: list(v) for k, v in change.changes.items()},
                 "written_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
         with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+            f.write(dumps(line) + "\n")
             f.flush()
             os.fsync(f.fileno())
         self.count += 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from djml.safetext import display
+
 
 def bpm_text(row: dict[str, Any]) -> str:
     bpm = row.get("bpm")
@@ -28,9 +30,10 @@ def energy_text(row: dict[str, Any]) -> str:
 
 
 def name_text(row: dict[str, Any]) -> str:
-    """'Artist – Title', else the file name (samples rarely have tags)."""
+    """'Artist – Title', else the file name (samples rarely have tags); undecodable bytes
+    and control characters escaped (a name must not drive the terminal)."""
     parts = [x for x in (row.get("artist"), row.get("title")) if x]
     if parts:
-        return " – ".join(parts)
+        return display(" – ".join(parts))
     path = row.get("path")
-    return Path(path).name if path else f"#{row.get('id') or row.get('item_id')}"
+    return display(Path(path).name) if path else f"#{row.get('id') or row.get('item_id')}"

@@ -21,11 +21,11 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, title: str, bindings: list[tuple[str, str]]) -> None:
         super().__init__()
         self._title = title
-        self._bindings = bindings
+        self._rows = bindings   # not `_bindings`: Textual keeps its key map under that name
 
     def compose(self) -> ComposeResult:
         lines = [f"[b]{self._title} — keys[/b]", ""]
-        lines += [f"  [b]{key:<12}[/b] {text}" for key, text in self._bindings]
+        lines += [f"  [b]{key:<12}[/b] {text}" for key, text in self._rows]
         lines += ["", "[b]Everywhere[/b]", ""]
         lines += [f"  [b]{key:<12}[/b] {text}" for key, text in GLOBAL_KEYS]
         lines += ["", "[dim]Esc or ? closes this help.[/dim]"]
