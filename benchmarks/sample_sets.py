@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,11 +68,13 @@ def row(path: Path | str, label: str, kit: str, source: str, licence: str, subty
             "licence": licence, "subtype": subtype, **extra}
 
 
-def finish(cache: Path, name: str, rows: list[dict], info: dict, t0: float, merge_kits: bool = True) -> list[dict]:
-    """Merge kits that share a recording (benchmarks/shared_audio.py), write the manifest,
-    print the class counts."""
+def finish(cache: Path, name: str, rows: list[dict], info: dict, t0: float, merge_kits: bool = True,
+           links: list[tuple[str, str]] = ()) -> list[dict]:
+    """Merge kits that share a recording (found by benchmarks/shared_audio.py, or known:
+    ``links``, e.g. a loop and the kits whose hits it plays), write the manifest, print the
+    class counts."""
     if merge_kits and rows:
-        merged, across = merge_shared_kits(rows)
+        merged, across = merge_shared_kits(rows, links)
         info = {**info, "kits_merged_for_shared_audio": merged}
         if across:
             info["shared_with_other_sources"] = across
@@ -228,8 +231,8 @@ def gm_program_label(program: int) -> tuple[str, str] | None:
 
 
 def gm_drum_note_label(note: int) -> tuple[str, str] | None:
-    """GM drum map (as datasets.gm_drum_label) plus the GS extension notes 27-34 and 82-87."""
-    gs = {27: ("perc", "high q"), 28: ("perc", "slap"), 29: ("fx", "scratch push"),
+    """GM drum map (as datasets.gm_drum_label) plus the GS extension notes 26-34 and 82-87."""
+    gs = {26: ("perc", "finger snap"), 27: ("perc", "high q"), 28: ("perc", "slap"), 29: ("fx", "scratch push"),
           30: ("fx", "scratch pull"), 31: ("perc", "sticks"), 32: ("perc", "square click"),
           33: ("perc", "metronome click"), 34: ("perc", "metronome bell"), 82: ("perc", "shaker"),
           83: ("perc", "jingle bell"), 84: ("perc", "bell tree"), 85: ("perc", "castanets"),
@@ -330,23 +333,29 @@ def kit_note_label(key: int, sample_names: tuple[str, ...]) -> tuple[str, str] |
     return lab
 
 
+def kit_id(font: str, preset) -> str:
+    """'FluidR3_GM:standard_3' for a sound font's kit preset."""
+    return f"{font}:" + (re.sub(r"[^a-z0-9]+", "_", preset.name.lower()).strip("_") or f"kit{preset.program}")
+
+
 # MuseScore marching kits and metronome follow their own note maps, not the GM drum map.
 NON_GM_KITS = {(128, p) for p in (55, 56, 57, 58, 59, 95, 96)}
 
 
 def font_notes(font: str, sf2: SoundFont, source: str, licence: str, out_dir: Path,
-               seen: set[tuple]) -> list[Note]:
+               seen: dict[tuple, str]) -> list[Note]:
     """Every distinct drum recording of every kit (bank 128) and a spread of melodic notes.
 
     A note is kept only if the recordings it plays (plus the pitch for melodic notes) were
     not already kept for this source: GM kit variants (Standard 1-7, Room 1-7, ...) re-use
-    most samples, and MuseScore_General re-uses FluidR3's."""
+    most samples, and MuseScore_General re-uses FluidR3's. ``seen`` maps each kept
+    recording set to the kit that holds it."""
     notes = []
     kits = sorted((p for p in sf2.presets if p.bank == 128 and (p.bank, p.program) not in NON_GM_KITS),
                   key=lambda p: p.program)
     for kit in kits:
         sfx_kit = kit.program == 56 and font == "FluidR3_GS"
-        kit_name = re.sub(r"[^a-z0-9]+", "_", kit.name.lower()).strip("_") or f"kit{kit.program}"
+        kit_name = kit_id(font, kit)
         for key in range(27, 88):
             for velocity in (50, 110):
                 sig = _signature(sf2, 128, kit.program, key, velocity)
@@ -355,11 +364,11 @@ def font_notes(font: str, sf2: SoundFont, source: str, licence: str, out_dir: Pa
                 lab = ("fx", "gs sfx kit") if sfx_kit else kit_note_label(key, sig)
                 if lab is None:
                     continue
-                seen.add(("drum", sig))
-                path = out_dir / font / f"drum_{kit.program:03d}_{kit_name}_{key}_v{velocity}.wav"
-                kit_id = f"{font}:{kit_name}" if not sfx_kit else f"{font}:sfx"
+                path = out_dir / font / f"drum_{kit.program:03d}_{kit_name.split(':')[1]}_{key}_v{velocity}.wav"
+                kit_row = f"{font}:sfx" if sfx_kit else kit_name
+                seen[("drum", sig)] = kit_row
                 notes.append(Note(128, kit.program, key, velocity, 0.5, True, path,
-                                  row(path, lab[0], kit_id, source, licence, lab[1], font=font,
+                                  row(path, lab[0], kit_row, source, licence, lab[1], font=font,
                                       bank=128, gm_program=kit.program, gm_note=key, velocity=velocity)))
     # banks 0-16: the GM programs and their GS variations (MuseScore's banks 17+ are
     # expression-controlled copies and orchestral articulations)
@@ -374,7 +383,7 @@ def font_notes(font: str, sf2: SoundFont, source: str, licence: str, out_dir: Pa
             sig = _signature(sf2, preset.bank, preset.program, key, 100)
             if not sig or ("tone", sig, key) in seen:
                 continue
-            seen.add(("tone", sig, key))
+            seen[("tone", sig, key)] = f"{source}:p{preset.program:03d}"
             hold = seeded_choice(HOLDS, font, preset.bank, preset.program, key)
             name = re.sub(r"[^a-z0-9]+", "_", preset.name.lower()).strip("_")
             path = out_dir / font / f"p{preset.program:03d}_b{preset.bank}_{name}_n{key}.wav"
@@ -385,12 +394,96 @@ def font_notes(font: str, sf2: SoundFont, source: str, licence: str, out_dir: Pa
     return notes
 
 
-def _build_font_set(cache: Path, name: str, source: str, fonts: list[tuple[str, Path, str]],
-                    limit: int | None) -> tuple[list[dict], float]:
+# --------------------------------------------------------------------------- drum loops
+
+# GM notes a loop lane may be played on (one choice per loop).
+LOOP_LANES = {"kick": (36, 35), "snare": (38, 40, 39), "hat": (42, 44), "open": (46,),
+              "perc": (56, 75, 76, 63, 62, 64, 70, 54, 37, 69)}
+LOOP_INFO = ("drum loops: the 10 style patterns of djml.models.drumsynth.STYLES on GM notes "
+             "(LOOP_LANES), 1/2/4 bars at a BPM from the style's range, swing and ghost notes, "
+             "cut to exactly bars x 4 beats; kit = the kit whose recordings they play (merged "
+             "with the kits of those one-shots)")
+
+
+@dataclass
+class Loop:
+    program: int
+    events: list[tuple[float, int, int]]      # (seconds from the loop start, GM note, velocity)
+    length: float
+    path: Path
+    row: dict
+    signatures: list[tuple[str, ...]]
+
+
+def loop_pattern(rng: np.random.Generator) -> tuple[list[tuple[float, int, int]], float, int, str]:
+    """(events, bpm, bars, style) of one drum loop on GM notes."""
+    from djml.models.drumsynth import STYLES
+
+    style = str(rng.choice(sorted(STYLES)))
+    (lo, hi), *lanes = STYLES[style]
+    bpm = float(rng.integers(lo, hi + 1))
+    bars = int(rng.choice([1, 2, 2, 4]))
+    step = 60.0 / bpm / 4
+    swing = float(rng.uniform(0, 0.12)) if rng.random() < 0.4 else 0.0
+    events = []
+    for lane, pattern in zip(("kick", "snare", "hat", "open", "perc"), lanes):
+        note = int(rng.choice(LOOP_LANES[lane]))
+        for b in range(bars):
+            for i, ch in enumerate(pattern):
+                ghost = ch != "x" and lane in ("hat", "perc", "snare") and rng.random() < 0.06
+                if ch == "x" or ghost:
+                    vel = int(rng.integers(85, 128) if ch == "x" else rng.integers(30, 60))
+                    events.append((((b * 16 + i) + (swing if i % 2 else 0.0)) * step, note, vel))
+    return events, bpm, bars, style
+
+
+def font_loops(font: str, sf2: SoundFont | None, source: str, licence: str, out_dir: Path,
+               kits: tuple[tuple[int, str, int], ...]) -> list[Loop]:
+    """Drum loops on each (kit program, kit id, number of loops)."""
+    loops = []
+    for program, kit, count in kits:
+        for i in range(count):
+            rng = np.random.default_rng([zlib.crc32(font.encode()), program, i])
+            events, bpm, bars, style = loop_pattern(rng)
+            path = out_dir / font / f"loop_{program:03d}_{i:02d}_{style}_{int(bpm)}bpm_{bars}bar.wav"
+            sigs = sorted({_signature(sf2, 128, program, note, vel) for _, note, vel in events}) if sf2 else []
+            loops.append(Loop(program, events, bars * 4 * 60.0 / bpm, path,
+                              row(path, "loop", kit, source, licence, style, font=font, bank=128,
+                                  gm_program=program, bpm=bpm, bars=bars), sigs))
+    return loops
+
+
+def _render_loops(loops: list[Loop], soundfont: Path, renderer=None) -> None:
+    """Render loops not on disk yet, one synth run for all, each cut to its exact length."""
+    todo = [lp for lp in loops if not lp.path.exists()]
+    if not todo:
+        return
+    ev, starts, t = [], [], 0.5
+    for lp in todo:
+        ev += [(t - 0.1, bytes([0xB9, 120, 0])), (t - 0.08, bytes([0xC9, lp.program]))]
+        for et, note, vel in lp.events:
+            ev += [(t + et, bytes([0x99, note, vel])), (t + et + 0.1, bytes([0x89, note, 0]))]
+        starts.append(t)
+        t += lp.length + 2.0
+    y = (renderer or ds.render_midi)(ev, soundfont)
+    for lp, st in zip(todo, starts):
+        seg = y[int(round(st * SR)): int(round(st * SR)) + int(round(lp.length * SR))]
+        if seg.size and np.abs(seg).max() > 1e-4:
+            fade = int(0.003 * SR)
+            seg = seg.copy()
+            seg[-fade:] *= np.linspace(1, 0, fade)
+            ds.write_wav(lp.path, ds.normalise(seg))
+
+
+def _build_font_set(cache: Path, name: str, source: str, fonts: list[tuple[str, Path, str, dict[int, int]]],
+                    limit: int | None) -> tuple[list[dict], list[tuple[str, str]], float]:
+    """Render every font's notes and drum loops (``loop_kits``: kit program -> number of
+    loops played on it); returns rows, the (loop kit, one-shot kit) pairs that share recordings,
+    and the start time."""
     t0 = time.time()
     out_dir = cache / name / "audio"
-    rows, seen = [], set()
-    for font, path, licence in fonts:
+    rows, seen, links = [], {}, []
+    for font, path, licence, loop_kits in fonts:
         if not path.exists():
             ds.log(f"{name}: {path} missing, skipped")
             continue
@@ -404,7 +497,14 @@ def _build_font_set(cache: Path, name: str, source: str, fonts: list[tuple[str, 
         _render_notes([n for n in notes if n.drum], path, gap=3.0)
         _render_notes([n for n in notes if not n.drum], path, gap=3.5)
         rows += [n.row for n in notes if n.path.exists()]
-    return rows, t0
+        kits = {p.program: kit_id(font, p) for p in sf2.presets if p.bank == 128}
+        loops = font_loops(font, sf2, source, licence, out_dir,
+                           tuple((prog, kits[prog], n) for prog, n in loop_kits.items()))
+        links += [(loop.row["kit"], seen[("drum", sig)]) for loop in loops
+                  for sig in loop.signatures if ("drum", sig) in seen]
+        _render_loops(loops, path)
+        rows += [loop.row for loop in loops if loop.path.exists()]
+    return rows, links, t0
 
 
 def build_samples_fluid(cache: Path, limit: int | None = None, **_) -> list[dict]:
@@ -413,23 +513,27 @@ def build_samples_fluid(cache: Path, limit: int | None = None, **_) -> list[dict
     at a lower bit rate and is not rendered again."""
     lic = {"FluidR3_GM": "MIT (fluid-soundfont-gm)", "FluidR3_GS": "MIT (fluid-soundfont-gs)",
            "MuseScore_General_Full": "MIT, parts CC0/PD (musescore-general-soundfont)"}
-    rows, t0 = _build_font_set(cache, "samples_fluid", "fluid",
-                               [(f, p, lic[f]) for f, p in FLUID_FONTS], limit)
+    loop_kits = {"FluidR3_GM": dict.fromkeys((0, 8, 16, 24, 25, 32, 40), 8), "FluidR3_GS": {},
+                 "MuseScore_General_Full": {}}
+    rows, links, t0 = _build_font_set(cache, "samples_fluid", "fluid",
+                                      [(f, p, lic[f], loop_kits[f]) for f, p in FLUID_FONTS], limit)
     return finish(cache, "samples_fluid", rows, {
         "source": "General-MIDI sound fonts sharing Fluid R3 recordings, rendered with fluidsynth",
         "dedup": "a note is rendered only if the recordings it plays (sf2 sample names, stereo "
                  "halves merged; plus pitch for melodic notes) were not rendered before",
         "drum_map": "GM map (53 ride bell -> cymbal), GS notes 27-34 / 82-87; see "
-                    "gm_drum_note_label()", "melodic": "see gm_program_label()"}, t0)
+                    "gm_drum_note_label()", "melodic": "see gm_program_label()",
+        "loops": LOOP_INFO}, t0, links=links)
 
 
 def build_samples_opl3(cache: Path, limit: int | None = None, **_) -> list[dict]:
     font, path = OPL3_FONT
-    rows, t0 = _build_font_set(cache, "samples_opl3", "opl3",
-                               [(font, path, "CC-BY-SA-4.0 (opl3-soundfont)")], limit)
+    rows, links, t0 = _build_font_set(cache, "samples_opl3", "opl3",
+                                      [(font, path, "CC-BY-SA-4.0 (opl3-soundfont)", {0: 24})], limit)
     return finish(cache, "samples_opl3", rows, {
         "source": "OPL-3 FM sound font (Yamaha YMF262 patches as samples), rendered with fluidsynth",
-        "drum_map": "GM map, as samples_fluid", "melodic": "see gm_program_label()"}, t0)
+        "drum_map": "GM map, as samples_fluid", "melodic": "see gm_program_label()",
+        "loops": LOOP_INFO}, t0, links=links)
 
 
 # --------------------------------------------------------------------------- FreePats
@@ -500,9 +604,13 @@ def build_samples_freepats(cache: Path, limit: int | None = None, **_) -> list[d
         notes = notes[::max(1, len(notes) // limit)][:limit]
     _render_notes(notes, FREEPATS_CFG, gap=3.5, renderer=render_timidity)
     rows += [n.row for n in notes if n.path.exists()]
+    loops = font_loops("freepats", None, "freepats", licence, out_dir, ((0, "freepats:drums", 24),))
+    _render_loops(loops, FREEPATS_CFG, renderer=render_timidity)
+    rows += [loop.row for loop in loops if loop.path.exists()]
     return finish(cache, "samples_freepats", rows, {
         "source": "Debian freepats: Drum_000 patches extracted as recorded (GUS patch reader "
                   "benchmarks/gus_patch.py), Tone_000 rendered by timidity -c freepats.cfg",
+        "loops": LOOP_INFO + " (rendered by timidity)",
         "unreadable": bad}, t0)
 
 

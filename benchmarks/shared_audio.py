@@ -78,9 +78,10 @@ def shared_pairs(rows: list[dict], progress: bool = True) -> list[tuple[dict, di
     return out
 
 
-def merge_shared_kits(rows: list[dict]) -> tuple[list[list[str]], list[tuple[str, str]]]:
+def merge_shared_kits(rows: list[dict], links: list[tuple[str, str]] = ()) -> tuple[list[list[str]], list[tuple[str, str]]]:
     """Give kits of one source that share a recording one kit name (the smallest of the
     group), in place, so the kit stays the unit that never straddles train and test.
+    ``links`` are kit pairs known to share recordings (a loop played on a kit's hits).
 
     Returns the merged groups and the (path, path) pairs shared *across* sources (those
     need a source decision, not a kit merge)."""
@@ -91,14 +92,19 @@ def merge_shared_kits(rows: list[dict]) -> tuple[list[list[str]], list[tuple[str
             k = parent[k]
         return k
 
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
     across = []
     for a, b, _ in shared_pairs(rows, progress=False):
         if a["source"] != b["source"]:
             across.append((a["path"], b["path"]))
-            continue
-        ra, rb = find(a["kit"]), find(b["kit"])
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+        else:
+            union(a["kit"], b["kit"])
+    for a, b in links:
+        union(a, b)
     groups: dict[str, list[str]] = {}
     for kit in {r["kit"] for r in rows}:
         groups.setdefault(find(kit), []).append(kit)

@@ -33,7 +33,7 @@ import numpy as np
 from djml.models import synth_dsp as d
 
 SR = 44100
-VERSION = 3      # bump when a recipe changes: cached sets are rebuilt
+VERSION = 4      # bump when a recipe changes: cached sets are rebuilt
 
 
 def hz(midi: float) -> float:
@@ -62,9 +62,10 @@ def _click(n: int, rng: np.random.Generator, sr: int, centre: float, length: flo
 
 # --------------------------------------------------------------------------- kicks
 
-def _beater(n, rng, sr, lo=0.05, hi=0.3):
-    """The broadband knock every real kick has above 1 kHz."""
-    return _u(rng, lo, hi) * _click(n, rng, sr, _lu(rng, 1500, 6000), _u(rng, 0.003, 0.015))
+def _beater(n, rng, sr, lo=0.1, hi=0.5):
+    """The broadband knock every real kick has above 1 kHz (real kicks: flatness 0.06-0.3
+    over 1-10 kHz, i.e. noise rather than harmonics up there)."""
+    return _u(rng, lo, hi) * _click(n, rng, sr, _lu(rng, 1500, 6000), _lu(rng, 0.005, 0.025))
 
 
 def kick_808(rng, sr):
@@ -128,7 +129,7 @@ def snare_808(rng, sr):
     f = _u(rng, 160, 240)
     tone = (d.sine(f, n, sr) + _u(rng, 0.4, 0.9) * d.sine(f * _u(rng, 1.6, 2.0), n, sr)) \
         * d.exp_env(n, sr, _u(rng, 0.08, 0.2))
-    return tone + _u(rng, 0.4, 1.0) * _wires(n, rng, sr, _lu(rng, 300, 1200), _lu(rng, 3000, 8000),
+    return tone + _u(rng, 0.2, 0.6) * _wires(n, rng, sr, _lu(rng, 300, 1000), _lu(rng, 2000, 5000),
                                             _u(rng, 0.2, 0.45))
 
 
@@ -137,7 +138,7 @@ def snare_909(rng, sr):
     n = _n(_u(rng, 0.3, 0.7), sr)
     tone = d.sine(d.glide(n, sr, _u(rng, 250, 400), _u(rng, 170, 240), 0.02), n, sr) \
         * d.exp_env(n, sr, _u(rng, 0.06, 0.18))
-    return d.drive(tone + _u(rng, 0.5, 1.3) * _wires(n, rng, sr, _lu(rng, 300, 1000), _lu(rng, 3000, 8000),
+    return d.drive(tone + _u(rng, 0.3, 0.9) * _wires(n, rng, sr, _lu(rng, 250, 800), _lu(rng, 2000, 5000),
                                                       _u(rng, 0.25, 0.5)), _u(rng, 0, 2))
 
 
@@ -148,16 +149,16 @@ def snare_fm(rng, sr):
     index = _u(rng, 1, 5) * d.exp_env(n, sr, 0.05)
     tone = np.sin(d.TAU * d.phase_of(f, n, sr) + index * d.sine(f * _u(rng, 1.4, 2.4), n, sr))
     tone *= d.exp_env(n, sr, _u(rng, 0.08, 0.25))
-    return tone + _u(rng, 0.5, 1.5) * _wires(n, rng, sr, _lu(rng, 600, 2000), _lu(rng, 4000, 9000),
+    return tone + _u(rng, 0.3, 1.0) * _wires(n, rng, sr, _lu(rng, 400, 1500), _lu(rng, 2500, 6000),
                                             _u(rng, 0.15, 0.4))
 
 
 def snare_noise(rng, sr):
     """Electro / lo-fi snare: band-passed noise burst, sometimes crushed."""
     n = _n(_u(rng, 0.2, 0.5), sr)
-    y = d.filt(d.noise(n, rng), "bandpass", _lu(rng, 600, 2500), _u(rng, 0.6, 2.0), sr)
-    y = y * d.exp_env(n, sr, _u(rng, 0.15, 0.4))
-    y += 0.4 * d.sine(_u(rng, 150, 250), n, sr) * d.exp_env(n, sr, 0.06)
+    y = d.filt(d.noise(n, rng), "bandpass", _lu(rng, 400, 1800), _u(rng, 0.6, 2.0), sr)
+    y = y / (np.abs(y).max() + 1e-12) * d.exp_env(n, sr, _u(rng, 0.15, 0.4))
+    y += _u(rng, 0.5, 1.0) * d.sine(_u(rng, 150, 250), n, sr) * d.exp_env(n, sr, _u(rng, 0.06, 0.15))
     if rng.random() < 0.4:
         step = 2.0 ** -rng.integers(3, 7)
         y = np.round(y / (np.abs(y).max() + 1e-12) / step) * step
@@ -257,10 +258,10 @@ def cymbal_crash(rng, sr):
     y = d.noise(n, rng)
     cutoff = np.geomspace(_lu(rng, 9000, 15000), _lu(rng, 2500, 5000), n)
     y = d.filt(d.filt(y, "lowpass", cutoff, 0.7, sr), "highpass", _lu(rng, 1500, 3500), 0.7, sr)
-    partials = np.exp(rng.uniform(np.log(500), np.log(8000), 24))
+    partials = np.exp(rng.uniform(np.log(400), np.log(9000), 60))
     t = d.seconds(n, sr)
-    y = y / (np.abs(y).max() + 1e-12) + sum(
-        _u(rng, 0.02, 0.1) * np.sin(d.TAU * f * t + _u(rng, 0, 6.3)) for f in partials)
+    y = _u(rng, 0.5, 1.0) * y / (np.abs(y).max() + 1e-12) + sum(
+        _u(rng, 0.03, 0.15) * np.sin(d.TAU * f * t + _u(rng, 0, 6.3)) for f in partials)
     if kind == "china":
         y = d.drive(y, 2.0)
     env = np.minimum(1, t / _u(rng, 0.002, 0.02)) * d.exp_env(n, sr, t60)
@@ -297,7 +298,7 @@ def clap_burst(rng, sr):
         env += np.where(t >= start, np.exp(-np.maximum(t - start, 0) / _u(rng, 0.002, 0.006)), 0)
         start += _u(rng, 0.006, 0.016)
     env += _u(rng, 0.15, 0.5) * np.where(t >= start, np.exp(-6.9 * np.maximum(t - start, 0) / _lu(rng, 0.05, 0.3)), 0)
-    y = d.filt(d.noise(n, rng), "bandpass", _lu(rng, 700, 1600), _u(rng, 0.8, 2.5), sr)
+    y = d.filt(d.noise(n, rng), "bandpass", _lu(rng, 600, 1400), _u(rng, 0.8, 2.5), sr)
     return y * env
 
 
@@ -308,7 +309,7 @@ def clap_layered(rng, sr):
     for _ in range(rng.integers(2, 7)):
         off = int(_u(rng, 0, 0.025) * sr)
         m = n - off
-        hand = d.filt(d.noise(m, rng), "bandpass", _lu(rng, 600, 2200), _u(rng, 0.7, 2.0), sr)
+        hand = d.filt(d.noise(m, rng), "bandpass", _lu(rng, 500, 1800), _u(rng, 0.7, 2.0), sr)
         hand *= d.exp_env(m, sr, _lu(rng, 0.02, 0.1))
         y[off:] += _u(rng, 0.4, 1.0) * hand
     return d.room(y, rng, sr, _u(rng, 0.2, 0.7), _u(rng, 0.05, 0.3))
