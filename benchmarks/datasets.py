@@ -139,7 +139,7 @@ _CLASS_RULES: list[tuple[str, str]] = [
 def classify_drum_name(name: str | None) -> str | None:
     """Instrument name -> kick/snare/hihat/clap/tom/cymbal/perc/fx, or None if unknown.
 
-    Side stick / rim click count as perc (as GM note 37 does in DATA.md's map); a snare
+    Side stick / rim click count as perc (as GM note 37 does in the GM percussion map); a snare
     rimshot is a snare; any ride bell is a cymbal.
     """
     if not name:
@@ -659,7 +659,7 @@ GM_DRUM_KITS = {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr
 
 
 def gm_drum_label(note: int) -> str:
-    """GM percussion map (DATA.md), except 53 ride bell -> cymbal, to agree with how
+    """The General-MIDI percussion map, except 53 ride bell -> cymbal, to agree with how
     Hydrogen's "Ride Bell" instruments are labelled."""
     if note in (35, 36):
         return "kick"
@@ -763,7 +763,7 @@ def build_samples_gm(cache: Path, **_) -> list[dict]:
                              "kit": f"{sf_name}:melodic", "licence": lic.get(sf_name, ""),
                              "gm_program": prog, "gm_note": pitch})
     write_manifest(set_dir, rows, {"source": "GM sound fonts rendered with fluidsynth",
-                                   "drum_map": "GM percussion map of DATA.md; 53 (ride bell) -> cymbal",
+                                   "drum_map": "GM percussion map; 53 (ride bell) -> cymbal",
                                    "licences": {"fluid-soundfont-gm": debian_licence("fluid-soundfont-gm"),
                                                 "musescore-general-soundfont-small":
                                                     debian_licence("musescore-general-soundfont-small")}})
