@@ -246,7 +246,7 @@ def build_samples_hydrogen(cache: Path, **_) -> list[dict]:
         for i, f in enumerate(inst.files):
             rows.append({"path": str(f), "label": inst.label,
                          "source": HYDROGEN_SOURCES.get(inst.kit, "hydrogen-other"),
-                         "kit": inst.kit, "instrument": inst.name, "layer": i,
+                         "kit": inst.kit, "subtype": inst.name.lower(), "instrument": inst.name, "layer": i,
                          "licence": inst.licence})
     info = {"source": "Debian hydrogen-drumkits + hydrogen-data (files referenced in place)",
             "unlabelled_files_skipped": unlabelled,
@@ -1080,7 +1080,7 @@ BUILDERS = {
 # columns added after a set was first published: an older cached manifest is rebuilt
 # (cheap: existing audio is kept, only the manifest is recomputed)
 REQUIRED_COLUMNS = {"key_music21": {"label_verified"}, "key_music21_extra": {"label_verified"},
-                    "tempo_key_beats": {"first_beat"}}
+                    "tempo_key_beats": {"first_beat"}, "samples_hydrogen": {"subtype"}}
 
 
 def ensure(name: str, cache: Path | None = None, limit: int | None = None) -> list[dict]:

@@ -33,7 +33,7 @@ import numpy as np
 from djml.models import synth_dsp as d
 
 SR = 44100
-VERSION = 4      # bump when a recipe changes: cached sets are rebuilt
+VERSION = 5      # bump when a recipe changes: cached sets are rebuilt
 
 
 def hz(midi: float) -> float:
@@ -414,7 +414,16 @@ def _note_env(n, sr, rng, hold, attack=None):
 
 
 def _bass_pitch(rng) -> int:
-    return int(rng.integers(24, 53))     # C1..E3
+    """E1..D3, around the recorded bass one-shots (GM basses at E1-A2); a synth note starts
+    at F3 so the two classes do not overlap in pitch."""
+    return int(rng.integers(28, 51))
+
+
+def _held_bass(rng, sr, longest: float) -> tuple[int, float, float, int]:
+    """(MIDI note, Hz, seconds held, samples with a 0.5 s release) of a held bass note."""
+    midi = _bass_pitch(rng)
+    hold = _u(rng, 0.15, longest)
+    return midi, hz(midi), hold, _n(hold + 0.5, sr)
 
 
 def bass_808(rng, sr):
@@ -429,21 +438,15 @@ def bass_808(rng, sr):
 
 def bass_saw(rng, sr):
     """Subtractive bass: one or two saws through an enveloped resonant low-pass."""
-    midi = _bass_pitch(rng)
-    f = hz(midi)
-    hold = _u(rng, 0.15, 1.5)
-    n = _n(hold + 0.5, sr)
+    midi, f, hold, n = _held_bass(rng, sr, 1.5)
     y = d.saw(f, n, sr) + (d.saw(f * 2 ** (_u(rng, -15, 15) / 1200), n, sr) if rng.random() < 0.5 else 0)
-    cut = _lu(rng, 120, 500) + _lu(rng, 200, 3000) * d.exp_env(n, sr, _lu(rng, 0.05, 0.6))
+    cut = _lu(rng, 250, 900) + _lu(rng, 200, 3000) * d.exp_env(n, sr, _lu(rng, 0.05, 0.6))
     y = d.filt(y, "lowpass", cut, _u(rng, 0.7, 4.0), sr)
     return y * _note_env(n, sr, rng, hold), {"midi": midi}
 
 
 def bass_square(rng, sr):
-    midi = _bass_pitch(rng)
-    f = hz(midi)
-    hold = _u(rng, 0.15, 1.5)
-    n = _n(hold + 0.5, sr)
+    midi, f, hold, n = _held_bass(rng, sr, 1.5)
     y = d.square(f, n, sr, _u(rng, 0.15, 0.5)) + 0.6 * d.sine(f / 2 if rng.random() < 0.4 else f, n, sr)
     y = d.filt(y, "lowpass", _lu(rng, 250, 1800), _u(rng, 0.7, 2.5), sr)
     return y * _note_env(n, sr, rng, hold), {"midi": midi}
@@ -451,12 +454,9 @@ def bass_square(rng, sr):
 
 def bass_fm(rng, sr):
     """DX-style bass: a sine carrier with a decaying 1:1 or 2:1 modulator (growl to pluck)."""
-    midi = _bass_pitch(rng)
-    f = hz(midi)
-    hold = _u(rng, 0.15, 1.2)
-    n = _n(hold + 0.5, sr)
-    index = _u(rng, 0.5, 6) * (0.3 + 0.7 * d.exp_env(n, sr, _lu(rng, 0.05, 0.8)))
-    y = np.sin(d.TAU * d.phase_of(f, n, sr) + index * d.sine(f * float(rng.choice([0.5, 1, 2, 3])), n, sr))
+    midi, f, hold, n = _held_bass(rng, sr, 1.2)
+    index = _u(rng, 1.0, 6) * (0.4 + 0.6 * d.exp_env(n, sr, _lu(rng, 0.05, 0.8)))
+    y = np.sin(d.TAU * d.phase_of(f, n, sr) + index * d.sine(f * float(rng.choice([1, 1, 2, 3])), n, sr))
     return y * _note_env(n, sr, rng, hold), {"midi": midi}
 
 
@@ -491,7 +491,7 @@ def bass_reese(rng, sr):
 # --------------------------------------------------------------------------- synths
 
 def _synth_pitch(rng) -> int:
-    return int(rng.integers(45, 85))    # A2..C#6
+    return int(rng.integers(53, 85))    # F3..C#6 (pads and chords sit up to 7 below)
 
 
 CHORDS = ((0, 4, 7), (0, 3, 7), (0, 4, 7, 11), (0, 3, 7, 10), (0, 5, 7), (0, 4, 7, 14), (0, 3, 7, 14), (0, 7))
@@ -587,16 +587,19 @@ def synth_bell(rng, sr):
 # --------------------------------------------------------------------------- vocals
 
 def _glottal(f: np.ndarray, n: int, sr: int, rng, breath: float) -> np.ndarray:
-    """A voiced source: a saw softened to ~-12 dB/octave, with jitter and breath noise."""
-    jitter = 1 + 0.004 * d.filt(rng.standard_normal(n), "lowpass", 30, 0.7, sr)
-    src = d.filt(d.saw(f * jitter, n, sr), "lowpass", 800, 0.5, sr)
-    return src + breath * d.filt(d.noise(n, rng), "highpass", 1500, 0.7, sr)
+    """A voiced source as radiated from the lips: a saw (-6 dB/octave, the glottal pulse's
+    -12 plus the mouth's +6) gently rolled off above 3-5 kHz, with pitch jitter and breath
+    noise, so the formants above F1 carry energy (a steeper source sounds like a plain synth
+    tone: the first version's vowels were taken for FM synth notes)."""
+    jitter = 1 + 0.006 * d.filt(rng.standard_normal(n), "lowpass", 30, 0.7, sr)
+    src = d.filt(d.saw(f * jitter, n, sr), "lowpass", _lu(rng, 3000, 5000), 0.5, sr)
+    return src + breath * d.filt(d.noise(n, rng), "highpass", 1000, 0.7, sr)
 
 
 def _sung(rng, sr, f0: float, seconds: float, vowel: str, scale: float, breath: float) -> np.ndarray:
     n = _n(seconds, sr)
     t = d.seconds(n, sr)
-    vib = 1 + _u(rng, 0.003, 0.02) * np.sin(d.TAU * _u(rng, 4.5, 6.5) * t + _u(rng, 0, 6)) * np.minimum(1, t / 0.25)
+    vib = 1 + _u(rng, 0.008, 0.025) * np.sin(d.TAU * _u(rng, 4.5, 6.5) * t + _u(rng, 0, 6)) * np.minimum(1, t / 0.25)
     return d.formants(_glottal(f0 * vib, n, sr, rng, breath), vowel, sr, scale)
 
 

@@ -72,7 +72,7 @@ CLASS_RANGES = {
     "cymbal": {"centroid": (2530, 5240), "flatness": (0.032, 0.111), "down20": (0.51, 1.41)},
     "bass": {"centroid": (138, 296), "down20": (0.44, 1.53)},
     "synth": {"centroid": (335, 973), "flatness": (0.0, 0.0011), "down20": (0.33, 1.3)},
-    "vocal": {"centroid": (338, 906), "share_150_1k": (0.91, 0.995), "down20": (0.31, 1.03)},
+    "vocal": {"centroid": (338, 906), "share_150_1k": (0.91, 0.995)},   # recorded: sustained choirs only
     "perc": {"centroid": (418, 2341), "down20": (0.05, 0.19)},
 }
 
