@@ -7,11 +7,13 @@ Each set is ``<cache>/<set>/manifest.csv`` + ``manifest.json`` with at least the
 
 * ``label``: kick, snare, hihat, clap, tom, cymbal, perc, bass, synth, vocal, fx or loop;
 * ``kit``: the smallest unit that must never straddle train and test (a kit, one program
-  family of a sound-font source, a family of generated sounds);
+  of a sound-font source, a family of generated sounds; kits found to share a recording
+  are merged, see :func:`finish`);
 * ``source``: the leave-one-source-out group. Material that shares recordings is one source:
   FluidR3 GM/GS and MuseScore_General are one (``fluid``: MuseScore_General is built on
   Fluid R3 Mono, its kick and snare correlate 0.999 with FluidR3's), and the AVL Black Pearl
-  kit is one with Hydrogen's "The Black Pearl 1.0" and "GMRockKit" (identical hi-hats);
+  kit is one with Hydrogen's "The Black Pearl 1.0", "GMRockKit" and "Gimme A Hand 1.0"
+  (identical hi-hats, tambourine, maracas, cowbell, claps);
 * ``subtype``: the finer name (closed / open hat, crash / ride, pad / lead / keys ...), so a
   trainer can remap a class without rebuilding.
 
@@ -19,7 +21,9 @@ Sets: ``samples_sonicpi``, ``samples_blackpearl``, ``samples_freepats``, ``sampl
 ``samples_opl3``, ``samples_synth``. The label rules are tables in this module and are
 documented in ``benchmarks/README.md``.
 
-    python benchmarks/datasets.py samples_sonicpi samples_fluid ...   # build (idempotent)
+    python benchmarks/sample_sets.py                  # every one-shot set (idempotent)
+    python benchmarks/sample_sets.py --limit 20       # a quick smoke build
+    python benchmarks/datasets.py samples_fluid       # one set
 """
 
 from __future__ import annotations
@@ -89,7 +93,8 @@ def finish(cache: Path, name: str, rows: list[dict], info: dict, t0: float, merg
 
 # --------------------------------------------------------------------------- Sonic Pi
 
-# Prefix -> (label, kit). Names inside drum_/elec_/perc_/glitch_ refine the label (below).
+# File-name prefix -> label; the kit is the prefix. Names inside drum_/elec_/perc_/glitch_
+# refine the label (below).
 SONICPI_PREFIX = {
     "bd": "kick", "sn": "snare", "tabla": "perc", "bass": "bass", "loop": "loop",
     "vinyl": "fx", "guit": "synth", "mehackit": "fx", "misc": "fx", "ambi": "fx",
@@ -199,15 +204,15 @@ def build_samples_blackpearl(cache: Path, **_) -> list[dict]:
     return finish(cache, "samples_blackpearl", rows, {
         "source": "AVL Black Pearl 4pc sf2: every sample (velocity layer) extracted from the "
                   "sf2 as recorded; label from the sample name",
-        "shares_audio_with": "Hydrogen 'The Black Pearl 1.0' and 'GMRockKit' (same source group)",
+        "shares_audio_with": "Hydrogen 'The Black Pearl 1.0', 'GMRockKit' and 'Gimme A Hand 1.0' "
+                             "(same source group)",
         "unlabelled": [s.name for s in sf2.samples if s.name not in labels]}, t0)
 
 
 # --------------------------------------------------------------------------- GM tables
 
-# General-MIDI programs -> (label, subtype); None = not used (ambiguous class).
 def gm_program_label(program: int) -> tuple[str, str] | None:
-    """Bass 32-39, vocal 52-54, fx 96-103 / 119-127 (incl. reverse cymbal), tom-like 116-118,
+    """General-MIDI program -> (label, subtype), None if the class is ambiguous. Bass 32-39, vocal 52-54, fx 96-103 / 119-127 (incl. reverse cymbal), tom-like 116-118,
     perc 112/113/115; every other pitched instrument is a melodic one-shot: ``synth``
     (keys, mallets, organ, guitar, strings, brass, winds, leads, pads, ethnic)."""
     families = ((0, "keys"), (8, "mallet"), (16, "organ"), (24, "guitar"), (32, "bass"),
@@ -296,7 +301,7 @@ def _render_notes(notes: list[Note], soundfont: Path, gap: float, renderer=None)
             t = 0.5 + j * gap
             ch = 9 if n.drum else 0
             ev.append((t - 0.1, bytes([0xB0 | ch, 120, 0])))       # all sound off
-            ev.append((t - 0.09, bytes([0xB0 | ch, 0, n.bank & 0x7F]) if not n.drum else bytes([0xB0 | ch, 0, 0])))
+            ev.append((t - 0.09, bytes([0xB0 | ch, 0, n.bank & 0x7F])))  # bank select (drums: 128 -> 0)
             ev.append((t - 0.08, bytes([0xC0 | ch, n.program])))
             ev.append((t, bytes([0x90 | ch, n.key, n.velocity])))
             ev.append((t + n.hold, bytes([0x80 | ch, n.key, 0])))
@@ -668,3 +673,20 @@ def build_samples_synth(cache: Path, limit: int | None = None, **_) -> list[dict
                   "voices with random parameters, deterministic per (family, seed)",
         "generator_version": drumsynth.VERSION, "families": sorted({f for f, _ in plan})}, t0,
         merge_kits=False)   # every sound is drawn afresh: nothing is shared
+
+
+# Every set the sample classifier trains on (the new ones and datasets.py's own).
+SAMPLE_SETS = ("samples_hydrogen", "samples_blackpearl", "samples_sonicpi", "samples_freepats",
+               "samples_fluid", "samples_opl3", "samples_fx", "samples_synth")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``datasets.py``'s command line, defaulting to the sample sets."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(a in ds.BUILDERS for a in argv):
+        argv = [*SAMPLE_SETS, *argv]
+    return ds.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
