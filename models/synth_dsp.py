@@ -156,8 +156,8 @@ def room(x: np.ndarray, rng: np.random.Generator, sr: int, t60: float, mix: floa
     return out * (1 - mix) + wet * mix
 
 
-# Formant frequencies (Hz) and bandwidths of sung vowels; the third column scales for a
-# higher (smaller) voice. (Average values from the phonetics literature, rounded.)
+# (Frequency, bandwidth) in Hz of the first four formants of sung vowels, for an adult male
+# voice (textbook averages, rounded); ``formants(scale=...)`` shifts them for a smaller voice.
 VOWELS = {
     "a": ((800, 80), (1150, 90), (2900, 120), (3900, 130)),
     "e": ((400, 60), (1700, 80), (2600, 120), (3300, 150)),
