@@ -44,11 +44,17 @@ def test_odd_characters_in_every_string_field_round_trip(djml_home, tmp_path):
         assert getattr(again, name) == getattr(cfg, name), name
 
 
-def test_init_with_a_newline_in_a_bucket_writes_a_loadable_config(run_djml, djml_home):
-    run_djml("init", "--bucket", "a\nb", "--bucket", 'say "hi"', check=True)
+def test_init_writes_a_loadable_config_whatever_the_bucket_names(run_djml, djml_home):
+    """`djml init --bucket $'a\\nb'` once wrote a file its own loader rejected: now odd
+    names round-trip, and a name with a line break is refused before anything is written."""
+    broken = run_djml("init", "--bucket", "a\nb")
+    assert broken.returncode == 2 and "control characters" in broken.stderr
+    assert not (djml_home / "config.toml").exists()
+    odd = ['say "hi"', "#1 = [x]", "back\\slash", "é 🎧"]
+    run_djml("init", *[arg for name in odd for arg in ("--bucket", name)], check=True)
     proc = run_djml("status")
     assert proc.returncode == 0, proc.stderr
-    assert config.load().buckets == ["a\nb", 'say "hi"']
+    assert config.load().buckets == odd
 
 
 def test_edit_keeps_comments_and_unrelated_settings(djml_home, tmp_path):

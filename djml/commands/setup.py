@@ -51,7 +51,13 @@ def init(state, library, samples, data_dir, workers, buckets, force) -> None:
     if workers:
         config.workers = workers
     if buckets:
-        config.buckets = list(buckets)
+        from djml.errors import ActionError
+        from djml.tasks import clean_label
+
+        try:
+            config.buckets = list(dict.fromkeys(clean_label(b, "a bucket name") for b in buckets))
+        except ActionError as exc:
+            raise click.BadParameter(exc.message, param_hint="--bucket") from None
     configfile.write(config)
     click.echo(f"Wrote {path}")
     click.echo(f"  library: {', '.join(map(str, config.library)) or '(none)'}")
