@@ -200,3 +200,15 @@ def test_a_crash_exits_non_zero_with_a_readable_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "djml tui stopped because of an error: RuntimeError: boom on mount" in err
     assert "boom on mount" in (tmp_path / "data" / "tui-crash.log").read_text()
+
+
+@sync
+async def test_the_queue_shows_the_task_and_what_a_sample_folder_says(tmp_path):
+    app = make_app(tmp_path, FakeLink())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lines = [str(o.prompt) for o in app.screen.query_one("#queue").options]
+        assert lines[0].splitlines() == ["snare_tight_02.wav", "sample: snare 0.41 · folder: clap"]
+        assert lines[1].splitlines()[1].startswith("bucket: peak-time")
+        detail = str(app.screen.query_one("#detail-text").render())
+        assert "Your folder says clap (Claps/)" in detail

@@ -34,7 +34,8 @@ ITEMS = [
     _item(3, "track", "Cleo Ray - Tidewater", 122.0, "8B", "C major", 4, genre="house"),
     _item(4, "track", "Dex Wu - Afterglow", 128.0, "7A", "D minor", 8, "peak-time", genre="techno"),
     _item(5, "sample", "kick_punchy_01", None, None, None, None, "kick", duration=0.4),
-    _item(6, "sample", "snare_tight_02", None, None, None, None, duration=0.3),
+    _item(6, "sample", "snare_tight_02", None, None, None, None, "clap", duration=0.3, user_label=None,
+          label_source="folder", folder_label="clap", path="/music/samples/Claps/snare_tight_02.wav"),
     _item(7, "sample", "hat_closed_03", None, None, None, None, duration=0.1),
 ]
 
