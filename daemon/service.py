@@ -25,7 +25,9 @@ from typing import Any
 import djml
 from djml import db, query
 from djml import protocol as p
+from djml.actions import ACTIONS
 from djml.config import Config
+from djml.errors import ActionError
 from djml.library import Library
 from djml.models.enrich import after_store
 from djml.pipeline import FileStat
@@ -425,6 +427,11 @@ class Service:
         rows = self._read_conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
         counts = {"queued": 0, "running": 0, "failed": 0}
         counts.update({state: n for state, n in rows if state in counts})
+        # A worker keeps one job waiting behind the one it analyses (Workers.capacity), and
+        # both are 'running' in the jobs table; only as many as there are workers really run.
+        analysing = min(counts["running"], self.workers.in_flight, self.workers.size)
+        counts["queued"] += counts["running"] - analysing
+        counts["running"] = analysing
         return {**counts, "settling": len(self.settler), "in_flight": self.workers.in_flight,
                 "done": self.processed, "failures": self.failed,
                 "files_per_second": round(self.throughput(), 3)}
@@ -452,6 +459,8 @@ class Service:
     # -- protocol methods ------------------------------------------------------------------
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
+        if method in ACTIONS:
+            return await self._action(method, params)
         handler = getattr(self, "m_" + method.replace(".", "_"))
         return await handler(**params)
 
@@ -479,9 +488,11 @@ class Service:
         offset = filters.pop("offset", None) or 0
         if not 1 <= limit <= QUERY_MAX_LIMIT or offset < 0:
             raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{QUERY_MAX_LIMIT}, offset >= 0")
-        bpm, key = filters.get("bpm"), filters.get("key")
-        if isinstance(bpm, list) and (len(bpm) != 2 or not all(_is_number(b) for b in bpm)):
-            raise p.ProtocolError(p.INVALID_PARAMS, "bpm must be 'LOW-HIGH' or [low, high]")
+        key = filters.get("key")
+        for name in ("bpm", "energy"):
+            value = filters.get(name)
+            if isinstance(value, list) and (len(value) != 2 or not all(_is_number(b) for b in value)):
+                raise p.ProtocolError(p.INVALID_PARAMS, f"{name} must be 'LOW-HIGH' or [low, high]")
         if isinstance(key, int) and not 0 <= key <= 23:
             raise p.ProtocolError(p.INVALID_PARAMS, "key must be 0..23 or a key name such as 8A")
         try:
@@ -492,11 +503,7 @@ class Service:
         return {"items": rows[:limit], "limit": limit, "offset": offset, "more": len(rows) > limit}
 
     async def m_show(self, ref: int | str) -> dict[str, Any]:
-        def lookup() -> dict[str, Any] | None:
-            item_id = query.resolve_item(self._read_conn, ref)
-            return None if item_id is None else query.show_item(self._read_conn, item_id)
-
-        info = await self.read(lookup)
+        info = await self.read(query.show, self._read_conn, ref)
         if info is None:
             raise p.ProtocolError(p.NOT_FOUND, f"no item matches {ref!r}")
         return info
@@ -541,46 +548,92 @@ class Service:
         items = await self.m_review_list(task=task, limit=1)
         return items[0] if items else None
 
-    async def m_label_set(self, item_id: int, task: str, label: str) -> dict[str, Any]:
-        task, label = _task(task), label.strip()
-        if not label or len(label) > 200:
-            raise p.ProtocolError(p.INVALID_PARAMS, "label must be 1..200 characters")
-        result = await self.write(self._label, item_id, task, label)
-        self.emit("review.changed", {"task": task, "item_ids": [item_id]})
-        if result.pop("train_needed", False) and task not in self._training:
-            # Enough new labels: retrain in the background; model.trained ends it.
-            result["training"] = True
-            self._spawn(self._auto_train(task))
+    # -- everyday actions (djml.actions: the same code the CLI runs without a daemon) ----------
+
+    async def _action(self, method: str, params: dict[str, Any]) -> Any:
+        """Run a :data:`djml.actions.ACTIONS` entry on the writer (or reader) thread, then
+        what only a running daemon does after it: events, retraining, watching."""
+        action = ACTIONS[method]
+        if not action.library:
+            target: Any = None
+        else:
+            target = self._library if action.writes else self._read_conn
+        run = (functools.partial(action.run, self.config, **params) if target is None
+               else functools.partial(action.run, target, self.config, **params))
+        try:
+            result = await (self.write(run) if action.writes else self.read(run))
+        except ActionError as exc:
+            raise p.ProtocolError(exc.code, exc.message) from None
+        after = getattr(self, "_after_" + method.replace(".", "_"), None)
+        if after is not None:
+            await after(result)
         return result
 
-    def _label(self, item_id: int, task: str, label: str) -> dict[str, Any]:
-        library = self._library
-        assert library is not None
-        if not library.conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone():
-            raise p.ProtocolError(p.NOT_FOUND, f"no item {item_id}")
+    async def _after_label_set(self, result: dict[str, Any]) -> None:
+        task = result["task"]
+        self.emit("review.changed", {"task": task, "item_ids": [result["item_id"]]})
+        if result.get("changed") and await self.write(self._train_needed, result["item_id"], task):
+            result["training"] = True  # enough new labels: retrain in the background
+            self._start_training(task)
+
+    async def _after_label_undo(self, result: dict[str, Any]) -> None:
+        self.emit("review.changed", {"task": result["task"], "item_ids": [result["item_id"]]})
+
+    async def _after_buckets_rename(self, result: dict[str, Any]) -> None:
+        await self._buckets_changed(result)
+
+    async def _after_buckets_delete(self, result: dict[str, Any]) -> None:
+        await self._buckets_changed(result)
+
+    async def _buckets_changed(self, result: dict[str, Any]) -> None:
+        """Labels now name other buckets: the bucket model learns the new names."""
+        self.emit("review.changed", {"task": "bucket", "item_ids": []})
+        if await self.read(lambda: self._read_conn.execute(
+                "SELECT 1 FROM models WHERE task = 'bucket' AND active = 1").fetchone() is not None):
+            result["training"] = True
+            self._start_training("bucket")
+
+    async def _after_folders_add(self, result: dict[str, Any]) -> None:
+        await self._rewatch()
+        result["scan"] = await self.m_scan([result["path"]])
+
+    async def _after_folders_remove(self, result: dict[str, Any]) -> None:
+        await self._rewatch()
+        removed = result["path"]
+        self.settler.discard_under(removed)
+        result["dropped_jobs"] = await self.write(lambda: self._library.drop_jobs(self._jobs_under(removed)))
+
+    async def _rewatch(self) -> None:
+        """The configured folders changed (djml folders add/remove): watch the new set."""
+        from djml.pipeline import Settings
+
+        loop = asyncio.get_running_loop()
+        self._allowed = [os.path.realpath(r) for r in (*self.config.roots, self.config.data_dir)]
+        self.workers.settings = Settings.from_config(self.config)   # what a worker may read
+        if self._watcher is not None:
+            await loop.run_in_executor(None, self._watcher.stop)
+        self._watcher = Watcher(self.config.roots, self.config.polling, loop, self.on_fs_event)
+        self.watched = await loop.run_in_executor(None, self._watcher.start)
+
+    def _train_needed(self, item_id: int, task: str) -> bool:
         from djml.models.service import on_label
 
-        label_id = library.set_label(item_id, task, label)
-        train_needed = False
         try:
-            train_needed = bool(on_label(library, self.config, item_id, task).get("train_needed"))
+            return bool(on_label(self._library, self.config, item_id, task).get("train_needed"))
         except Exception:  # the label is stored; a model problem must not lose it
             log.exception("models.on_label failed for item %s", item_id)
-        return {"label_id": label_id, "item_id": item_id, "task": task, "label": label,
-                "train_needed": train_needed}
+            return False
 
-    async def m_label_undo(self, item_id: int, task: str) -> dict[str, Any]:
-        assert self._library is not None
-        task = _task(task)
-        current = await self.write(self._library.undo_label, item_id, task)
-        self.emit("review.changed", {"task": task, "item_ids": [item_id]})
-        return {"item_id": item_id, "task": task, "label": current}
+    def _start_training(self, task: str) -> None:
+        if task not in self._training:
+            self._training.add(task)  # at once: two quick labels must not start two trainings
+            self._spawn(self._auto_train(task))
 
     async def m_recommend(self, ref: int | str, options: dict | None = None) -> Any:
-        from djml.recommend import recommend
+        from djml.recommend import recommend_result
 
         try:
-            return await self.read(lambda: recommend(self._read_conn, self.config, ref, **(options or {})))
+            return await self.read(lambda: recommend_result(self._read_conn, self.config, ref, **(options or {})))
         except (TypeError, ValueError, LookupError) as exc:
             raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
 
@@ -632,7 +685,7 @@ class Service:
     async def m_models_list(self, task: str | None = None) -> list[dict[str, Any]]:
         task = _task(task) if task else None
         rows = await self.read(lambda: self._read_conn.execute(
-            "SELECT version, task, estimator, active, metrics, created_at FROM models"
+            "SELECT version, task, estimator, active, metrics, metadata, created_at FROM models"
             " WHERE ? IS NULL OR task = ? ORDER BY task, created_at DESC", (task, task)).fetchall())
         return [dict(r) for r in rows]
 

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scan": ("library", "scan", "Scan folders into the library (analyses new and changed files)."),
     "ls": ("library", "ls", "List items with filters (BPM, key, kind, genre, text search)."),
     "show": ("library", "show", "Show every stored fact about one item."),
+    "label": ("labels", "label", "Label one item (bucket, sample class, genre, mood)."),
+    "unlabel": ("labels", "unlabel", "Undo the newest label of one item."),
+    "buckets": ("labels", "buckets", "List, create, rename and delete your crate buckets."),
+    "folders": ("folders", "folders", "List, add or remove the folders djml watches."),
     "analyze": ("analyze", "analyze", "Analyse audio files without touching the library."),
     "status": ("daemon", "status", "Queue, throughput, failures, models and library counts."),
     "daemon": ("daemon", "daemon", "Run, start, stop or check the background daemon."),
@@ -77,6 +81,14 @@ class State:
 
             self._config = config.load(self.config_path)
         return self._config
+
+    def reader(self):
+        """A read-only library connection. Once a config exists (`djml init` ran) a missing
+        library is created empty, so `status` or `ls` right after init report an empty
+        library instead of an error; without a config they say to run `djml init`."""
+        from djml import db
+
+        return db.connect_readonly(self.config.db_path, create=self.config.config_path.exists())
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,7 +19,7 @@ from typing import Any
 from djml import protocol as p
 from djml.protocol import RemoteError
 
-__all__ = ["Client", "DaemonNotRunning", "RemoteError", "connect_if_running"]
+__all__ = ["Client", "DaemonNotRunning", "RemoteError", "connect_if_running", "wire_ref"]
 
 
 class DaemonNotRunning(Exception):
@@ -135,3 +135,21 @@ def connect_if_running(config: Any, *, timeout: float | None = 30.0) -> Client |
         return Client(config.socket_path, timeout=timeout)
     except DaemonNotRunning:
         return None
+
+
+def wire_ref(text: str | int) -> str | int:
+    """An item reference as the daemon must receive it: an id as a number, a file that
+    exists here as its absolute path (the daemon runs in another working directory, so
+    ``./track.mp3`` means nothing to it), anything else as the words typed."""
+    if isinstance(text, int):
+        return text
+    stripped = text.strip()
+    if stripped.isdigit():
+        return int(stripped)
+    local = Path(stripped).expanduser()
+    try:
+        if local.exists():
+            return str(local.absolute())
+    except OSError:  # a name too long for the file system is just words
+        pass
+    return text

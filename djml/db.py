@@ -152,9 +152,13 @@ def connect(path: Path, *, upgrade: bool = True, upto: int | None = None) -> sql
     return conn
 
 
-def connect_readonly(path: Path) -> sqlite3.Connection:
-    """Open an existing library read-only (never blocks the daemon's writes, never writes)."""
+def connect_readonly(path: Path, *, create: bool = False) -> sqlite3.Connection:
+    """Open an existing library read-only (never blocks the daemon's writes, never writes).
+    With ``create`` a missing library is first created empty: after `djml init` an empty
+    library is a normal state to list or report on, not an error."""
     path = Path(path)
+    if create and not path.exists():
+        connect(path).close()
     if not path.exists():
         raise DatabaseError(
             f"no library at {path} yet — run `djml init` and `djml scan` (or start the daemon)"

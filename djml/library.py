@@ -343,6 +343,40 @@ class Library:
             ).fetchone()
             return current["label"] if current else None
 
+    # -- buckets (names; see djml.buckets) -------------------------------------------------
+
+    def add_bucket(self, name: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)", (name, now()))
+
+    def rename_bucket(self, old: str, new: str) -> int:
+        """Every label row and prediction naming ``old`` now names ``new`` (merging when
+        ``new`` exists); returns how many label rows changed."""
+        with self.transaction() as c:
+            changed = c.execute("UPDATE labels SET label = ? WHERE task = 'bucket' AND label = ?",
+                                (new, old)).rowcount
+            for row in c.execute("SELECT item_id, label, top FROM predictions WHERE task = 'bucket'").fetchall():
+                top = _renamed_top(json.loads(row["top"] or "[]"), old, new)
+                label = new if row["label"] == old else row["label"]
+                if label != row["label"] or top != json.loads(row["top"] or "[]"):
+                    c.execute("UPDATE predictions SET label = ?, top = ? WHERE item_id = ? AND task = 'bucket'",
+                              (label, json.dumps(top), row["item_id"]))
+            created = c.execute("SELECT created_at FROM buckets WHERE name = ?", (old,)).fetchone()
+            c.execute("DELETE FROM buckets WHERE name = ?", (old,))
+            c.execute("INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)",
+                      (new, created["created_at"] if created else now()))
+            return changed
+
+    def delete_bucket(self, name: str) -> int:
+        """Undo every label naming ``name`` (history kept), drop the guesses of it and the
+        name itself; returns how many labels were undone."""
+        with self.transaction() as c:
+            undone = c.execute("UPDATE labels SET undone_at = ? WHERE task = 'bucket' AND label = ?"
+                               " AND undone_at IS NULL", (now(), name)).rowcount
+            c.execute("DELETE FROM predictions WHERE task = 'bucket' AND label = ?", (name,))
+            c.execute("DELETE FROM buckets WHERE name = ?", (name,))
+            return undone
+
     def import_labels(
         self, rows: list[tuple[int, str, str]], source: str, *, feedback_event: str | None = None
     ) -> int:
@@ -543,6 +577,16 @@ class Library:
             " status = excluded.status, error = excluded.error, last_seen = excluded.last_seen",
             (item_id, path, size, mtime_ns, inode, device, status, error, stamp, stamp),
         )
+
+
+def _renamed_top(top: list, old: str, new: str) -> list:
+    """A prediction's [[label, p], …] with ``old`` named ``new`` (probabilities of a merged
+    pair added), best first."""
+    merged: dict[str, float] = {}
+    for label, p in top:
+        key = new if label == old else label
+        merged[key] = round(merged.get(key, 0.0) + float(p), 4)
+    return [[label, p] for label, p in sorted(merged.items(), key=lambda kv: -kv[1])]
 
 
 def _jsonable(value: Any) -> Any:

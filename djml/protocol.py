@@ -23,7 +23,7 @@ from typing import Any
 
 from djml.safetext import dumps
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: recommend answers {seed, items, shortfall}; label/bucket/folder methods
 MAX_LINE_BYTES = 1 << 20          # a request line longer than this gets "too_large" and a close
 RATE_PER_SECOND = 1000.0          # per-connection token bucket: sustained requests per second
 RATE_BURST = 2000                 # ... and the burst it tolerates
@@ -60,7 +60,8 @@ EVENTS = frozenset({
 _STR, _INT, _NUM, _BOOL, _LIST, _DICT = (str,), (int,), (int, float), (bool,), (list,), (dict,)
 _ID = (int, str)
 _FILTERS = {
-    "kind": (_STR, False), "bpm": ((str, list), False), "key": ((str, int), False),
+    "kind": (_STR, False), "bpm": ((str, list), False), "energy": ((str, list), False),
+    "key": ((str, int), False),
     "genre": (_STR, False), "label": (_STR, False), "search": (_STR, False),
     "missing": (_BOOL, False), "limit": (_INT, False), "offset": (_INT, False),
     "sort": (_STR, False), "descending": (_BOOL, False),  # djml.query.SORTS; NULLs last, ties by id
@@ -75,8 +76,18 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "retry": {"path": (_STR, True)},
     "review.list": {"task": (_STR, False), "limit": (_INT, False)},
     "review.next": {"task": (_STR, False)},
-    "label.set": {"item_id": (_INT, True), "task": (_STR, True), "label": (_STR, True)},
-    "label.undo": {"item_id": (_INT, True), "task": (_STR, True)},
+    # ref (or item_id): an item id, an absolute path or words naming exactly one item
+    # (djml.labelling); task defaults to the kind's main task; create allows a new bucket
+    "label.set": {"ref": (_ID, False), "item_id": (_INT, False), "label": (_STR, True), "task": (_STR, False),
+                  "create": (_BOOL, False)},
+    "label.undo": {"ref": (_ID, False), "item_id": (_INT, False), "task": (_STR, False)},
+    "buckets.list": {},
+    "buckets.create": {"name": (_STR, True)},
+    "buckets.rename": {"old": (_STR, True), "new": (_STR, True)},
+    "buckets.delete": {"name": (_STR, True), "force": (_BOOL, False)},
+    "folders.list": {},
+    "folders.add": {"path": (_STR, True), "kind": (_STR, False)},   # kind: library | samples
+    "folders.remove": {"path": (_STR, True)},
     "recommend": {"ref": (_ID, True), "options": (_DICT, False)},
     "recommend.accept": {"ref": (_ID, True), "item_id": (_INT, True), "options": (_DICT, False)},
     "train": {"task": (_STR, True), "model": (_STR, False)},

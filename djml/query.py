@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,20 @@ _MAIN_TASK = "CASE i.kind WHEN 'track' THEN 'bucket' ELSE 'sample_type' END"
 
 _PATH = """(SELECT l.path FROM locations l WHERE l.item_id = i.id
       ORDER BY l.status = 'ok' DESC, l.id LIMIT 1) AS path"""
-_LABELS = f"""(SELECT lb.label FROM labels lb WHERE lb.item_id = i.id AND lb.task = {_MAIN_TASK}
-      AND lb.undone_at IS NULL ORDER BY lb.id DESC LIMIT 1) AS user_label,
-    (SELECT p.label FROM predictions p WHERE p.item_id = i.id AND p.task = {_MAIN_TASK}) AS predicted_label"""
+_CURRENT_LABEL = f"""(SELECT lb.{{column}} FROM labels lb WHERE lb.item_id = i.id AND lb.task = {_MAIN_TASK}
+      AND lb.undone_at IS NULL ORDER BY lb.id DESC LIMIT 1)"""
+_LABELS = f"""{_CURRENT_LABEL.format(column="label")} AS current_label,
+    (SELECT p.label FROM predictions p WHERE p.item_id = i.id AND p.task = {_MAIN_TASK}) AS predicted_label,
+    (SELECT p.confidence FROM predictions p WHERE p.item_id = i.id AND p.task = {_MAIN_TASK}) AS predicted_confidence"""
+# Label sources a listing treats as the user's own: what they labelled or imported, and
+# the names they gave their sample folders ("Kicks/"); model output is only a guess.
+OWN_SOURCES = ("user", "import", "folder")
 _ITEM_COLUMNS = f"""
     i.id, i.kind, i.artist, i.title, i.album, i.genre, i.year, i.duration, i.created_at AS added,
     a.bpm, a.bpm_confidence, a.bpm_ambiguous, a.key, a.key_confidence, a.energy, a.loudness,
     a.sample_type, json_extract(a.data, '$.note') AS note, {_PATH},
     (SELECT COUNT(*) FROM locations l WHERE l.item_id = i.id AND l.status = 'ok') AS present,
-    {_LABELS},
-    (SELECT p.confidence FROM predictions p WHERE p.item_id = i.id AND p.task = {_MAIN_TASK}) AS predicted_confidence
+    {_LABELS}, {_CURRENT_LABEL.format(column="source")} AS label_source
 """
 # What filtering and sorting read: cheap columns, plus a subquery only when needed.
 _ORDER_COLUMNS = "i.id, i.kind, i.artist, i.title, i.genre, i.created_at AS added, a.bpm, a.key, a.energy"
@@ -54,7 +58,7 @@ SORT_SQL: dict[str, tuple[str, ...]] = {
     "bpm": ("bpm",),
     "key": (_CAMELOT_ORDER,),
     "energy": ("energy",),
-    "label": (f"COALESCE(NULLIF(user_label, ''), NULLIF(predicted_label, '')){_NOCASE}",),
+    "label": (f"COALESCE(NULLIF(current_label, ''), NULLIF(predicted_label, '')){_NOCASE}",),
     "genre": (f"NULLIF(genre, ''){_NOCASE}",),
 }
 SORTS = tuple(SORT_SQL)
@@ -64,10 +68,14 @@ SORTS = tuple(SORT_SQL)
 class Filters:
     kind: str | None = None
     bpm: tuple[float, float] | None = None
+    energy: tuple[float, float] | None = None
     key: int | None = None
     mixable: bool = False   # with key: also every key that mixes with it (compat.RELAXED)
     genre: str | None = None
     label: str | None = None
+    # model guesses count for ``label`` (filter) at this confidence or more; None = the
+    # user's labels only (exports and tag writes, unless asked with --predicted)
+    predicted: float | None = 0.0
     search: str | None = None
     missing: bool = False
     limit: int | None = None
@@ -85,8 +93,13 @@ class Filters:
     def from_dict(cls, data: dict[str, Any]) -> "Filters":
         """Build from a protocol/CLI dict, validating types (raises ValueError)."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data and data[k] is not None}
+        if "predicted" in data:   # None is a value here: the user's labels only
+            known["predicted"] = data["predicted"]
         if "bpm" in known:
             known["bpm"] = parse_bpm_range(known["bpm"]) if isinstance(known["bpm"], str) else tuple(known["bpm"])
+        if "energy" in known:
+            known["energy"] = (parse_energy_range(known["energy"]) if isinstance(known["energy"], str)
+                               else tuple(known["energy"]))
         if "key" in known and isinstance(known["key"], str):
             text = known["key"].strip()
             if text.endswith("~"):   # "8A~": 8A and the keys that mix with it
@@ -96,18 +109,38 @@ class Filters:
 
 
 def parse_bpm_range(text: str) -> tuple[float, float]:
-    """'120-128' → (120, 128); '124' → (124, 124). Raises ValueError with the input."""
+    """What the user typed → the stored BPMs that match what they see.
+
+    Listings show one decimal (127.99 reads "128.0"), so a range's ends widen by that
+    rounding: '120-128' → (119.95, 128.05). A single whole number means that tempo as a DJ
+    says it, ±0.5: '128' → (127.5, 128.5); a single '128.5' → (128.45, 128.55).
+    Raises ValueError with the input."""
+    return _number_range(text, "BPM", "120-128", display_step=0.1)
+
+
+def parse_energy_range(text: str) -> tuple[float, float]:
+    """Energy is shown as a whole number (0–10): '7' → (6.5, 7.5), '6-8' → (5.5, 8.5)."""
+    return _number_range(text, "energy", "6-8", display_step=1.0)
+
+
+def _number_range(text: str, what: str, example: str, display_step: float) -> tuple[float, float]:
+    raw = text.strip()
     try:
-        if "-" in text.strip()[1:]:
-            low, high = text.split("-", 1)
-            lo, hi = float(low), float(high)
+        low, dash, high = raw[1:].partition("-")  # raw[0] may be a minus sign
+        if dash:
+            lo, hi = float(raw[0] + low), float(high)
+            if lo > hi:
+                lo, hi = hi, lo
+            half = display_step / 2
         else:
-            lo = hi = float(text)
-    except ValueError:
-        raise ValueError(f"BPM range must look like 120-128, got {text!r}") from None
-    if lo > hi:
-        lo, hi = hi, lo
-    return lo, hi
+            lo = hi = float(raw)
+            decimals = len(raw.split(".", 1)[1]) if "." in raw else 0
+            half = max(0.5 * 10 ** -decimals, display_step / 2)
+    except (ValueError, IndexError):  # IndexError: empty text
+        raise ValueError(f"{what} must be a number or a range like {example}, got {text!r}") from None
+    if lo != lo or hi != hi or abs(lo) == float("inf") or abs(hi) == float("inf"):
+        raise ValueError(f"{what} must be a number or a range like {example}, got {text!r}")
+    return round(lo - half, 6), round(hi + half, 6)
 
 
 def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
@@ -118,6 +151,9 @@ def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any
     if filters.bpm:
         where.append("a.bpm BETWEEN ? AND ?")
         params.extend(filters.bpm)
+    if filters.energy:
+        where.append("a.energy BETWEEN ? AND ?")
+        params.extend(filters.energy)
     if filters.key is not None:
         wanted = compat.compatible_keys(filters.key, compat.RELAXED) if filters.mixable else [filters.key]
         where.append(f"a.camelot IN ({', '.join('?' * len(wanted))})")
@@ -140,7 +176,11 @@ def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any
         sql += " WHERE " + " AND ".join(where)
     sql = f"SELECT id FROM ({sql})"  # the outer query sees the columns by name
     if filters.label:
-        sql += " WHERE COALESCE(user_label, predicted_label) = ?"
+        if filters.predicted is None:   # only the user's own labels
+            sql += " WHERE current_label = ?"
+        else:
+            sql += " WHERE COALESCE(current_label, CASE WHEN predicted_confidence >= ? THEN predicted_label END) = ?"
+            params.append(filters.predicted)
         params.append(filters.label)
     sql += " ORDER BY " + order_by(filters.sort, filters.descending)
     if filters.limit is not None:
@@ -178,7 +218,12 @@ def item_row(row: sqlite3.Row) -> dict[str, Any]:
     d.update(keys.render_all(key) if key is not None else {"key": None, "key_id3": None, "camelot": None, "open_key": None})
     d["bpm_ambiguous"] = bool(d["bpm_ambiguous"]) if d["bpm_ambiguous"] is not None else None
     d["missing"] = d.pop("present") == 0
-    d["label"] = d["user_label"] or d["predicted_label"]
+    current, source = d.pop("current_label"), d.get("label_source")
+    d["user_label"] = current if source in ("user", "import") else None
+    d["folder_label"] = current if source == "folder" else None
+    if current is None and d["predicted_label"] is not None:
+        d["label_source"] = "model"
+    d["label"] = current or d["predicted_label"]
     return d
 
 
@@ -201,32 +246,113 @@ def fts_query(text: str) -> str:
     return " ".join(parts)
 
 
+@dataclass
+class Resolved:
+    """How a reference (id, path or words) found its item, and what else it could mean.
+
+    ``matches`` counts every item the words match (1 for an id or a path); ``others`` are
+    the next best of them (id and display name), so a caller can say "3 items match
+    'night bus'; using #4 …; the others: #9 …" instead of silently picking one.
+    ``exact`` is true when the words equal the item's "artist - title", title or file name,
+    which settles an otherwise ambiguous match."""
+
+    item_id: int | None
+    how: str | None = None           # "id" | "path" | "text"
+    matches: int = 0
+    exact: bool = False
+    name: str | None = None
+    others: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.how == "text" and self.matches > 1 and not self.exact
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "how": self.how, "matches": self.matches, "exact": self.exact,
+                "name": self.name, "others": self.others}
+
+
 def resolve_item(conn: sqlite3.Connection, ref: str | int) -> int | None:
     """An item id from an id, a path (any known location) or free text ("artist - title")."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    return resolve(conn, ref).item_id
+
+
+def resolve(conn: sqlite3.Connection, ref: str | int, others: int = 5) -> Resolved:
+    """Resolve ``ref`` like :func:`resolve_item`, keeping the alternatives (see
+    :class:`Resolved`). Words go through the full-text index (tags and file names); the
+    best-ranked match wins unless exactly one item matches the words as a whole name."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
         row = conn.execute("SELECT id FROM items WHERE id = ?", (int(ref),)).fetchone()
         if row:
-            return row[0]
-    text = str(ref)
+            return _named(conn, Resolved(row[0], "id", 1, True))
+    text = str(ref).strip()
     candidates = {text, str(Path(text).expanduser().absolute())}
     try:
         candidates.add(str(Path(text).expanduser().resolve()))
-    except OSError:
+    except (OSError, RuntimeError):
         pass
     for candidate in candidates:
         row = conn.execute(
             "SELECT item_id FROM locations WHERE path = ? AND item_id IS NOT NULL", (candidate,)
         ).fetchone()
         if row:
-            return row[0]
+            return _named(conn, Resolved(row[0], "path", 1, True))
     try:
-        query = fts_query(text.replace(" - ", " "))
+        match = fts_query(text.replace(" - ", " ").replace(" – ", " "))
     except ValueError:
+        return Resolved(None)
+    ranked = [r[0] for r in conn.execute(
+        "SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?", (match, 50))]
+    if not ranked:
+        return Resolved(None, "text", 0)
+    total = conn.execute("SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH ?", (match,)).fetchone()[0]
+    rows = _rows_by_id(conn, ranked)
+    wanted = _comparable(text)
+    exact = [r for r in rows if wanted in _whole_names(r)]
+    best = exact[0] if len(exact) == 1 else rows[0]
+    rest = [r for r in rows if r["id"] != best["id"]][:others]
+    return Resolved(best["id"], "text", total, len(exact) == 1, display_name(best),
+                    [{"id": r["id"], "name": display_name(r)} for r in rest])
+
+
+def _named(conn: sqlite3.Connection, found: Resolved) -> Resolved:
+    rows = _rows_by_id(conn, [found.item_id])
+    found.name = display_name(rows[0]) if rows else None
+    return found
+
+
+def display_name(row: dict[str, Any]) -> str:
+    """'Artist – Title', else the title or artist alone, else the file name (samples)."""
+    parts = [x.strip() for x in (row.get("artist"), row.get("title")) if x and x.strip()]
+    if parts:
+        return " – ".join(parts)
+    path = row.get("path")
+    return path.rsplit("/", 1)[-1] if path else f"#{row.get('id')}"
+
+
+def _comparable(text: str) -> str:
+    """Words only, case-folded: "Kilo Tape – Night Bus" and "kilo tape night bus" compare equal."""
+    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+
+
+def _whole_names(row: dict[str, Any]) -> set[str]:
+    names = {row.get("title") or "", f"{row.get('artist') or ''} - {row.get('title') or ''}"}
+    if row.get("path"):
+        base = row["path"].rsplit("/", 1)[-1]
+        names |= {base, base.rsplit(".", 1)[0]}
+    return {_comparable(n) for n in names} - {""}
+
+
+def show(conn: sqlite3.Connection, ref: str | int) -> dict[str, Any] | None:
+    """:func:`show_item` for a reference, with how it was resolved (``resolved``: see
+    :class:`Resolved`), so the caller can say when the words matched several items."""
+    found = resolve(conn, ref)
+    if found.item_id is None:
         return None
-    row = conn.execute(
-        "SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT 1", (query,)
-    ).fetchone()
-    return row[0] if row else None
+    info = show_item(conn, found.item_id)
+    if info is not None:
+        info["resolved"] = found.as_dict()
+    return info
 
 
 def show_item(conn: sqlite3.Connection, item_id: int) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ import numpy as np
 from djml import compat, index, keys
 from djml.models.cf import CFEmbeddings, cf_dir
 from djml.models.transitions import SetStats
-from djml.query import resolve_item
+from djml.query import resolve, resolve_item
 
 if TYPE_CHECKING:
     from djml.config import Config
@@ -128,6 +128,73 @@ def recommend(
     scored = score_candidates(conn, sources, seed, candidates, bpm_tolerance, key_mode, energy)
     chosen = _select([s for s in scored if s["ok"]], sources, n)
     return _with_paths(conn, [_describe(s, sources.weights, i + 1) for i, s in enumerate(chosen)])
+
+
+def recommend_result(
+    conn: sqlite3.Connection, config: "Config", ref: str | int, n: int = 10,
+    bpm_tolerance: float | None = 6.0, key_mode: str = "relaxed", energy: str | None = None,
+) -> dict[str, Any]:
+    """What `djml recommend` and the daemon's ``recommend`` method answer: the seed it used
+    (and how the reference found it: several items may match the words), the suggestions,
+    and when fewer than ``n`` pass the filters, which filter removed the candidates."""
+    _validate(n, bpm_tolerance, key_mode, energy)
+    found = resolve(conn, ref)
+    if found.item_id is None:
+        raise RecommendError(f"no item matches {ref!r} (give an item id, a file path or artist/title words)")
+    rows = recommend(conn, config, found.item_id, n, bpm_tolerance, key_mode, energy)
+    facts = _facts(conn, [found.item_id])[found.item_id]
+    seed = {"id": found.item_id, "name": found.name, "kind": facts["kind"], "artist": facts["artist"],
+            "title": facts["title"], "bpm": facts["bpm"],
+            "camelot": keys.camelot(facts["key"]) if facts["key"] is not None else None,
+            "key": keys.standard(facts["key"]) if facts["key"] is not None else None,
+            "energy": facts["energy"], **_with_paths(conn, [{"id": found.item_id}])[0],
+            "resolved": found.as_dict()}
+    shortfall = None
+    if len(rows) < n:
+        shortfall = (filter_report(conn, facts, bpm_tolerance, key_mode, energy) if facts["kind"] == "track"
+                     else {"filter": None, "reason": "no more similar samples in the library yet"})
+    return {"seed": seed, "items": rows, "requested": n, "shortfall": shortfall,
+            "options": {"bpm_tolerance": bpm_tolerance, "key_mode": key_mode, "energy": energy}}
+
+
+def filter_report(conn: sqlite3.Connection, seed: dict[str, Any], bpm_tolerance: float | None,
+                  key_mode: str, energy: str | None) -> dict[str, Any]:
+    """How many of the other present tracks pass the tempo filter, then also the key
+    filter, then also the energy direction, and which filter emptied (or most shrank) the
+    list: the hint must blame the filter that really removed the candidates."""
+    rows = conn.execute(
+        "SELECT a.bpm, a.key, a.energy FROM items i JOIN analyses a ON a.item_id = i.id"
+        " WHERE i.kind = 'track' AND i.id != ? AND EXISTS"
+        " (SELECT 1 FROM locations l WHERE l.item_id = i.id AND l.status = 'ok')", (seed["id"],)).fetchall()
+    stages = [
+        ("tempo", f"within ±{bpm_tolerance:g}% BPM (or half/double time)" if bpm_tolerance else "any tempo",
+         lambda r: compat.tempo(seed["bpm"], r["bpm"], bpm_tolerance).ok),
+        ("key", f"in a compatible key ({key_mode})", lambda r: compat.harmonic(seed["key"], r["key"], key_mode).ok),
+        ("energy", f"with energy {energy}" if energy else "any energy",
+         lambda r: compat.energy(seed["energy"], r["energy"], energy).ok),
+    ]
+    counts = {"tracks": len(rows)}
+    left, culprit, biggest = rows, None, 0
+    for name, _, passes in stages:
+        kept = [r for r in left if passes(r)]
+        counts[name] = len(kept)
+        if len(left) - len(kept) > biggest:
+            culprit, biggest = name, len(left) - len(kept)
+        if left and not kept:
+            culprit = name
+            break
+        left = kept
+    labels = {name: text for name, text, _ in stages}
+    if not rows:
+        culprit, reason = None, "no other tracks with a present file in the library yet"
+    elif culprit is None:
+        reason = f"the library has only {len(rows)} other track(s)"
+    elif counts.get(culprit) == 0:
+        reason = f"none of the {len(left)} candidate track(s) is {labels[culprit]}"
+    else:
+        reason = (f"{len(left)} track(s) pass every filter; the {culprit} filter ({labels[culprit]})"
+                  f" removed {biggest}")
+    return {"filter": culprit, "reason": reason, "counts": counts}
 
 
 def _validate(n: int, bpm_tolerance: float | None, key_mode: str, energy: str | None) -> None:

@@ -78,7 +78,7 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
         if r.get("missing"):
             name = f"[red]✗[/red] {name}"
         label = safe(r.get("label"))
-        if label and not r.get("user_label"):
+        if label and r.get("label_source") == "model":
             label = f"[italic]{label}?[/italic]"
         cells = [str(r["id"])]
         if has_tracks and has_samples:
@@ -96,6 +96,25 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
         cells.append(safe(r.get("genre") if has_tracks else _folder(r.get("path"))))
         table.add_row(*cells)
     return table
+
+
+def plain_lines(rows: list[dict[str, Any]]) -> None:
+    """`djml ls` into a pipe: one tab-separated line per item (id, kind, name, BPM, Camelot
+    key, energy, label, genre or folder, path) — no wrapping, no markup, easy to cut."""
+    write = sys.stdout.write
+    for r in rows:
+        name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
+        label = (r.get("label") or "") + ("?" if r.get("label_source") == "model" else "")
+        cells = [str(r["id"]), r["kind"], name, fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) if r.get("bpm") else "",
+                 r.get("camelot") or "", f"{r['energy']:.0f}" if r.get("energy") is not None else "", label,
+                 (r.get("genre") or "") if r["kind"] == "track" else _folder(r.get("path")), r.get("path") or ""]
+        write("\t".join(_one_line(c) for c in cells) + "\n")
+
+
+def _one_line(text: str) -> str:
+    """Tabs and line breaks inside a value would split the line: shown as spaces; other
+    control characters and undecodable bytes escaped (djml.safetext.display)."""
+    return display(" ".join(text.replace("\t", " ").splitlines())) if text else ""
 
 
 def _folder(path: str | None) -> str:
@@ -117,3 +136,17 @@ def fmt_uptime(seconds: float) -> str:
 
 def _basename(path: str | None) -> str:
     return path.rsplit("/", 1)[-1] if path else "?"
+
+
+def warn_ambiguous(resolved: dict[str, Any], ref: str, command: str) -> None:
+    """Words matched several items (see djml.query.Resolved): say on stderr which one is
+    used and name the others, with how to pick one. Silent for ids, paths and a unique or
+    exact match (rich is imported only when there is something to say)."""
+    if resolved.get("how") != "text" or resolved.get("matches", 0) < 2 or resolved.get("exact"):
+        return
+    others = ", ".join(f"#{o['id']} {safe(o['name'])}" for o in resolved.get("others", [])[:3])
+    more = resolved["matches"] - 1 - min(3, len(resolved.get("others", [])))
+    console(stderr=True).print(
+        f"[yellow]{resolved['matches']} items match {safe(repr(ref))}; using #{resolved['item_id']}"
+        f" {safe(resolved['name'])}.[/yellow] Others: {others}{f' and {more} more' if more > 0 else ''}."
+        f" Pick one by id (djml {command} ID) or with more words.", markup=True, highlight=False, soft_wrap=True)

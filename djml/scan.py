@@ -13,6 +13,7 @@ Stages (beets-style pipeline, each cheap stage shrinking the work for the next):
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -112,14 +113,32 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
 
 def _init_worker(nice: int) -> None:
     """Worker processes analyse with one BLAS thread each (2 threads per worker made torch
-    ~10x slower on 2 cores) and, for the daemon, at low priority."""
+    ~10x slower on 2 cores), without decoder chatter, and, for the daemon, at low priority."""
     for name in WORKER_THREAD_ENV:
         os.environ[name] = "1"
+    silence_native_stderr()
     if nice:
         try:
             os.nice(nice)
         except OSError:
             pass
+
+
+def silence_native_stderr() -> None:
+    """Decoders write straight to file descriptor 2 — libmpg123 inside libsndfile prints
+    "Note: Trying to resync..." and "[src/libmpg123/parse.c:…] error: …" for every damaged
+    MP3 — which in a worker is the user's terminal (`djml scan`) or the daemon's log. The
+    reason a file failed comes back as its error message anyway. So fd 2 of the worker
+    goes to /dev/null, and Python's own ``sys.stderr`` (tracebacks, logging) keeps writing
+    to a copy of the original, so nothing djml itself reports is lost."""
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no stderr at all (a daemon started without one): nothing to hide
+        return
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
 
 
 def make_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:

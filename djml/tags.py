@@ -1,7 +1,16 @@
 """Reading descriptive tags (artist, title, BPM, key …) with mutagen.
 
-mutagen's "easy" interfaces normalise ID3, Vorbis comments, MP4 atoms and AIFF/WAV ID3
-chunks to the same keys, so one mapping covers MP3, FLAC, OGG/Opus, M4A, WAV and AIFF.
+Three tag systems cover every format djml reads, each read by its own small function:
+
+- **ID3** (MP3, and the ``ID3 ``/``id3 `` chunk of AIFF and WAV, where DJ software and
+  taggers put it): frames TPE1, TIT2, TALB, TCON, TDRC/TYER, TBPM, TKEY, COMM. Read as
+  frames, because mutagen's "easy" ID3 view exists only for MP3 files: asked for AIFF or
+  WAV it returns the raw frames, and an easy-key lookup finds nothing there;
+- **MP4 atoms** (M4A): ``©ART``, ``©nam``, ``tmpo``, ``----:com.apple.iTunes:initialkey`` …;
+- **Vorbis comments** (FLAC, OGG, Opus): ``ARTIST``, ``TITLE``, ``BPM``, ``INITIALKEY`` ….
+
+WAV files written by ffmpeg, Audacity or sample-pack tools often carry a RIFF ``LIST/INFO``
+chunk instead of (or beside) ID3; mutagen does not read it, so it fills what ID3 lacks.
 Tags are advisory: a file whose tags cannot be parsed still gets analysed, so
 :func:`read_tags` never raises for a bad tag block, it returns what it could read.
 """
@@ -9,7 +18,8 @@ Tags are advisory: a file whose tags cannot be parsed still gets analysed, so
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 AUDIO_EXTENSIONS = frozenset(
@@ -30,73 +40,138 @@ class Tags:
     key: str | None = None
 
 
-_EASY_KEYS = {
-    "artist": "artist",
-    "title": "title",
-    "album": "album",
-    "genre": "genre",
-    "date": "year",
-    "bpm": "bpm",
-    "initialkey": "key",
-    "comment": "comment",
-    "description": "comment",
-}
+# field -> names in each tag system, first found wins
+_ID3_FRAMES = {"artist": ("TPE1", "TPE2"), "title": ("TIT2",), "album": ("TALB",), "genre": ("TCON",),
+               "year": ("TDRC", "TYER", "TDOR"), "bpm": ("TBPM",), "key": ("TKEY",)}
+_MP4_ATOMS = {"artist": ("\xa9ART", "aART"), "title": ("\xa9nam",), "album": ("\xa9alb",),
+              "genre": ("\xa9gen",), "year": ("\xa9day",), "bpm": ("tmpo",), "comment": ("\xa9cmt",),
+              "key": ("----:com.apple.iTunes:initialkey", "----:com.apple.iTunes:KEY")}
+_VORBIS_KEYS = {"artist": ("artist", "albumartist"), "title": ("title",), "album": ("album",),
+                "genre": ("genre",), "year": ("date", "year"), "bpm": ("bpm", "tempo"),
+                "key": ("initialkey", "key"), "comment": ("comment", "description")}
+_RIFF_INFO = {b"IART": "artist", b"INAM": "title", b"IPRD": "album", b"IGNR": "genre",
+              b"ICMT": "comment", b"ICRD": "year"}
 
 
 def read_tags(path: Path | str) -> Tags:
     """Best-effort tag read; returns empty Tags for untagged or unparsable files."""
     import mutagen  # ~30 ms, only paid by processes that read tags
 
-    tags = Tags()
     try:
-        easy = mutagen.File(str(path), easy=True)
+        audio = mutagen.File(str(path))
     except Exception:  # mutagen raises many types for odd files; tags are optional
-        return tags
-    if easy is None or easy.tags is None:
-        return tags
-    for source, target in _EASY_KEYS.items():
+        audio = None
+    found: dict[str, str] = {}
+    if audio is not None and audio.tags is not None:
         try:
-            values = easy.tags.get(source)
-        except (KeyError, ValueError):
-            continue
-        if values and getattr(tags, target) is None:
-            setattr(tags, target, _first_text(values))
-    _read_raw_extras(path, tags)
+            found = _read_system(audio.tags)
+        except Exception:  # a malformed frame must not cost the file its other tags
+            found = {}
+    if str(path).lower().endswith((".wav", ".wave")):
+        found = {**_riff_info(path), **found}  # ID3 wins where both say something
+    tags = Tags(**{f.name: found.get(f.name) for f in fields(Tags)})
     tags.year = _parse_year(tags.year)
     tags.bpm = _parse_bpm(tags.bpm)
     return tags
 
 
+def _read_system(tags) -> dict[str, str]:
+    from mutagen.id3 import ID3
+    from mutagen.mp4 import MP4Tags
+
+    if isinstance(tags, ID3):
+        return _id3(tags)
+    if isinstance(tags, MP4Tags):
+        return _pick(tags, _MP4_ATOMS)
+    return _pick(_LowerKeys(tags), _VORBIS_KEYS)
+
+
+def _id3(tags) -> dict[str, str]:
+    found = {}
+    for name, frame_ids in _ID3_FRAMES.items():
+        for frame_id in frame_ids:
+            frame = tags.get(frame_id)
+            if frame is None:
+                continue
+            values = frame.genres if frame_id == "TCON" else frame.text
+            if text := _first_text(values):
+                found[name] = text
+                break
+    comments = sorted(tags.getall("COMM"), key=lambda f: f.desc != "")  # the plain comment first
+    for frame in comments:
+        if text := _first_text(frame.text):
+            found["comment"] = text
+            break
+    return found
+
+
+class _LowerKeys:
+    """Vorbis comment names are case-insensitive; mutagen keeps them as written."""
+
+    def __init__(self, tags) -> None:
+        self._by_lower: dict[str, list] = {}
+        for key, value in tags.items() if hasattr(tags, "items") else []:
+            self._by_lower.setdefault(str(key).lower(), []).extend(value if isinstance(value, list) else [value])
+
+    def get(self, key: str):
+        return self._by_lower.get(key)
+
+
+def _pick(tags, names: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    found = {}
+    for field_name, keys in names.items():
+        for key in keys:
+            values = tags.get(key)
+            if values and (text := _first_text(values)):
+                found[field_name] = text
+                break
+    return found
+
+
 def _first_text(values) -> str | None:
-    value = values[0] if isinstance(values, list) else values
+    value = values[0] if isinstance(values, (list, tuple)) else values
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8", "replace")
     text = str(value).strip().replace("\x00", "")
     return text or None
 
 
-def _read_raw_extras(path: Path | str, tags: Tags) -> None:
-    """Comments and keys that the easy interfaces do not map (ID3 COMM/TKEY, MP4 atoms)."""
-    import mutagen
-
-    if tags.comment is not None and tags.key is not None:
-        return
+def _riff_info(path: Path | str) -> dict[str, str]:
+    """Text fields of a WAV file's RIFF ``LIST/INFO`` chunk (encoding: UTF-8, else Latin-1)."""
+    found: dict[str, str] = {}
     try:
-        raw = mutagen.File(str(path))
-    except Exception:
-        return
-    if raw is None or raw.tags is None:
-        return
-    items = raw.tags.items() if hasattr(raw.tags, "items") else []
-    for name, value in items:
-        upper = str(name).upper()
-        if tags.comment is None and (upper.startswith("COMM") or upper == "\xa9CMT"):
-            tags.comment = _first_text(getattr(value, "text", value))
-        elif tags.key is None and (upper in ("TKEY", "INITIALKEY", "----:COM.APPLE.ITUNES:INITIALKEY")):
-            text = getattr(value, "text", value)
-            if isinstance(text, list) and text and isinstance(text[0], bytes):
-                text = [t.decode("utf-8", "replace") for t in text]
-            tags.key = _first_text(text)
-        elif tags.bpm is None and upper == "TMPO":
-            tags.bpm = _first_text(value)
+        with open(path, "rb") as f:
+            header = f.read(12)
+            if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+                return found
+            while chunk := f.read(8):
+                if len(chunk) < 8:
+                    break
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind == b"LIST" and size >= 4 and f.read(4) == b"INFO":
+                    _info_fields(f.read(min(size - 4, 1 << 20)), found)
+                    break
+                f.seek(size + (size & 1) - (4 if kind == b"LIST" and size >= 4 else 0), 1)
+    except OSError:
+        return {}
+    return found
+
+
+def _info_fields(data: bytes, found: dict[str, str]) -> None:
+    offset = 0
+    while offset + 8 <= len(data):
+        kind, size = data[offset:offset + 4], struct.unpack("<I", data[offset + 4:offset + 8])[0]
+        raw = data[offset + 8:offset + 8 + size].split(b"\x00", 1)[0]
+        offset += 8 + size + (size & 1)
+        name = _RIFF_INFO.get(kind)
+        if name is None or name in found:
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        if text.strip():
+            found[name] = text.strip()
 
 
 def _parse_year(value) -> int | None:

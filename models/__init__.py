@@ -13,30 +13,14 @@ Layout (each module small, imports heavy libraries only inside functions):
 - :mod:`feedback`   CSV label / correction import with per-row validation
 """
 
-# Which tasks apply to which item kind. Buckets are personal; genre and mood fill gaps in tags.
-TASKS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "sample": ("sample_type",),
-    "track": ("bucket", "genre", "mood"),
-}
-TASKS: tuple[str, ...] = ("sample_type", "bucket", "genre", "mood")
-KIND_OF_TASK: dict[str, str] = {t: k for k, ts in TASKS_BY_KIND.items() for t in ts}
-
-SAMPLE_CLASSES: tuple[str, ...] = (
-    "kick", "snare", "hihat", "clap", "tom", "cymbal", "perc",
-    "bass", "synth", "vocal", "fx", "loop", "other",
+from djml.tasks import (  # the task vocabulary lives in the core, where labelling validates
+    DRUM_CLASSES,
+    KIND_OF_TASK,
+    SAMPLE_CLASSES,
+    TASK_ALIASES,
+    TASKS,
+    TASKS_BY_KIND,
+    task_name,
 )
-DRUM_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "clap", "tom", "cymbal", "perc")
 
-# CLI spelling → task name stored in the database.
-TASK_ALIASES: dict[str, str] = {
-    "samples": "sample_type", "sample": "sample_type", "sample_type": "sample_type",
-    "buckets": "bucket", "bucket": "bucket", "genre": "genre", "mood": "mood",
-}
-
-
-def task_name(text: str) -> str:
-    """Normalise a CLI/protocol task name; raises ValueError naming the choices."""
-    try:
-        return TASK_ALIASES[text.strip().lower()]
-    except KeyError:
-        raise ValueError(f"unknown task {text!r} (choose from samples, buckets, genre, mood)") from None
+__all__ = ["DRUM_CLASSES", "KIND_OF_TASK", "SAMPLE_CLASSES", "TASK_ALIASES", "TASKS", "TASKS_BY_KIND", "task_name"]

@@ -11,7 +11,16 @@ from djml.models import labels as label_sources
 from djml.models import registry
 from djml.models.evaluate import cross_validate, mcnemar, stratified_folds
 from djml.models.features import load_rows
-from djml.models.service import DEFAULT_BACKEND, _base_set, _logmel_shape, make_estimator, training_data, usable
+from djml.models.service import (
+    DEFAULT_BACKEND,
+    MIN_COMPARE,
+    _base_set,
+    _logmel_shape,
+    make_estimator,
+    training_data,
+    unseen_by,
+    usable,
+)
 
 if TYPE_CHECKING:
     from djml.library import Library
@@ -40,7 +49,11 @@ def cross_validate_task(library: "Library", task: str, backend: str | None, fold
 
 
 def compare_versions(library: "Library", a: str, b: str) -> dict[str, Any]:
-    """Both versions predict the same user-labelled items; McNemar's exact test."""
+    """Both versions predict the same user-labelled items; McNemar's exact test.
+
+    The fair comparison uses only labels neither version trained on (made after both, or
+    any label for the shipped model); when there are too few, all labels are used and the
+    note says that a version is then partly scored on its own training labels."""
     row_a, row_b = registry.get(library.conn, a), registry.get(library.conn, b)
     if row_a["task"] != row_b["task"]:
         raise registry.RegistryError(f"{a} is a {row_a['task']} model, {b} a {row_b['task']} model")
@@ -52,12 +65,19 @@ def compare_versions(library: "Library", a: str, b: str) -> dict[str, Any]:
     rows = load_rows(library.conn, sorted(truth), spaces=spaces)
     rows, _ = usable(rows, est_a.features)
     rows, _ = usable(rows, est_b.features)
-    y = [truth[r.id] for r in rows]
     if not rows:
         return {"task": task, "n": 0}
+    ids = [r.id for r in rows]
+    fair = unseen_by(library.conn, task, row_a, ids) & unseen_by(library.conn, task, row_b, ids)
+    if int(fair.sum()) >= MIN_COMPARE:
+        rows = [r for r, ok in zip(rows, fair) if ok]
+        note = f"on the {len(rows)} labels of yours that neither version trained on"
+    else:
+        note = (f"on all {len(rows)} labels of yours: only {int(fair.sum())} are new to both versions"
+                " (fewer than 5), so a version is partly scored on its own training labels")
+    y = [truth[r.id] for r in rows]
     result = mcnemar(y, est_a.predict(rows), est_b.predict(rows))
-    result.update(task=task, a=a, b=b, note=(
-        "Items are your labels; a version trained on some of them is scored partly in-sample."))
+    result.update(task=task, a=a, b=b, fair=bool(fair.sum() >= MIN_COMPARE), note=note)
     return result
 
 

@@ -8,8 +8,11 @@ Accepted headers (case-insensitive, any column order, extra columns ignored):
   (task sample_type), ``genre``, ``mood``, or ``label`` (task from a ``task`` column or the
   command's ``--task``).
 
-Every problem is reported with its line number; if any row is bad, nothing is imported
-(the caller writes all rows in one transaction only when ``errors`` is empty).
+Labels are checked exactly as `djml label` checks them (:func:`djml.labelling.check_label`):
+a bucket must exist unless new buckets are allowed, so a typo (``peak-tme``) is an error
+with a suggestion instead of a new bucket. Every problem is reported with its line number;
+if any row is bad, nothing is imported (the caller writes all rows in one transaction only
+when ``errors`` is empty).
 """
 
 from __future__ import annotations
@@ -18,13 +21,18 @@ import csv
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from djml.models import KIND_OF_TASK, SAMPLE_CLASSES, task_name
+from djml.errors import ActionError
+from djml.labelling import check_label
+from djml.models import KIND_OF_TASK, task_name
+
+if TYPE_CHECKING:
+    from djml.config import Config
 
 ID_COLUMNS = ("track_id", "item_id", "sample_id", "id")
 LABEL_COLUMNS = {"correct_bucket": "bucket", "bucket": "bucket", "sample_type": "sample_type",
                  "class": "sample_type", "genre": "genre", "mood": "mood", "label": None}
-MAX_LABEL = 100
 MAX_ERRORS = 50
 
 
@@ -49,7 +57,8 @@ def _resolve_path(conn: sqlite3.Connection, text: str) -> int | None:
     return None
 
 
-def parse_csv(conn: sqlite3.Connection, path: Path, default_task: str | None = None) -> Parsed:
+def parse_csv(conn: sqlite3.Connection, path: Path, default_task: str | None = None, *,
+              config: "Config", new_buckets: bool = False) -> Parsed:
     """Read and validate a label CSV against the library (see module docstring)."""
     out = Parsed()
     try:
@@ -81,7 +90,8 @@ def parse_csv(conn: sqlite3.Connection, path: Path, default_task: str | None = N
     for line, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
             continue
-        error = _row(conn, record, line, id_col, path_col, cols[label_name], task_col, fixed_task, kinds, seen, out)
+        error = _row(conn, config, new_buckets, record, line, id_col, path_col, cols[label_name], task_col,
+                     fixed_task, kinds, seen, out)
         if error:
             out.errors.append(f"line {line}: {error}")
             if len(out.errors) >= MAX_ERRORS:
@@ -96,7 +106,8 @@ def _cell(record: list[str], col: int | None) -> str:
     return record[col].strip() if col is not None and col < len(record) else ""
 
 
-def _row(conn, record, line, id_col, path_col, label_col, task_col, fixed_task, kinds, seen, out) -> str | None:
+def _row(conn, config, new_buckets, record, line, id_col, path_col, label_col, task_col, fixed_task, kinds, seen,
+         out) -> str | None:
     ref, file_ref = _cell(record, id_col), _cell(record, path_col)
     if ref:
         if not ref.isdigit():
@@ -120,12 +131,10 @@ def _row(conn, record, line, id_col, path_col, label_col, task_col, fixed_task, 
     label = _cell(record, label_col)
     if not label:
         return "empty label"
-    if len(label) > MAX_LABEL:
-        return f"label longer than {MAX_LABEL} characters"
-    if task == "sample_type":
-        label = label.lower()
-        if label not in SAMPLE_CLASSES:
-            return f"unknown sample class {label!r} (choose from {', '.join(SAMPLE_CLASSES)})"
+    try:
+        label = check_label(conn, config, task, label, create=new_buckets)
+    except ActionError as exc:
+        return exc.message.replace("or --new-bucket", "or --new-buckets")
     if kinds[item_id] != KIND_OF_TASK[task]:
         return f"item {item_id} is a {kinds[item_id]}; {task} labels are for {KIND_OF_TASK[task]}s"
     previous = seen.get((item_id, task))

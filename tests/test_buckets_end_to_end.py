@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from djml import config as cfg
+from djml import configfile
 from djml import synth
 
 BPMS = (122, 124, 126, 128, 130, 123, 125, 127)
@@ -44,14 +45,14 @@ def test_label_ten_tracks_and_the_other_six_land_in_their_bucket(djml_home, run_
             truth[str(path)] = bucket
     config = cfg.load()
     config.library, config.samples = [tracks], []
-    cfg.write(config)
+    configfile.write(config)
     run_djml("scan", check=True)
 
     labelled = [p for p in truth if int(p.rsplit(" ", 1)[1][:-4]) < 5]   # 5 of each bucket
     assert sorted(truth[p] for p in labelled) == ["broken"] * 5 + ["rolling"] * 5
     feedback = tmp_path / "feedback.csv"
     feedback.write_text("path,bucket\n" + "".join(f"{p},{truth[p]}\n" for p in labelled))
-    run_djml("feedback", "import", feedback, check=True)
+    run_djml("feedback", "import", feedback, "--new-buckets", check=True)
     trained = json.loads(run_djml("train", "--task", "buckets", "--json", check=True).stdout)
     assert trained["status"] == "activated" and trained["left_out"] == 0
 

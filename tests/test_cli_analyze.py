@@ -42,3 +42,12 @@ def test_all_good_exits_zero(run_djml, tmp_path):
     shot = synth.write_wav(tmp_path / "hat.wav", synth.one_shot("hihat"))
     proc = run_djml("analyze", "--json", shot)
     assert proc.returncode == 0 and json.loads(proc.stdout)["kind"] == "sample"
+
+
+def test_decoder_chatter_stays_off_the_terminal(run_djml, tmp_path):
+    """libmpg123 printed "Note: Trying to resync..." for every damaged MP3 of a scan."""
+    bad = tmp_path / "damaged.mp3"
+    bad.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + (b"\xff\xfb\x90\x00" + bytes(range(256)) * 3) * 40)
+    proc = run_djml("analyze", bad)
+    assert proc.returncode == 1 and f"error {bad}:" in proc.stdout
+    assert "libmpg123" not in proc.stderr and "resync" not in proc.stderr, proc.stderr

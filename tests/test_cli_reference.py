@@ -26,3 +26,25 @@ def test_every_command_has_its_own_help(run_djml):
     for name in COMMANDS:
         proc = run_djml(name, "--help", check=True)
         assert "Usage: djml " + name in proc.stdout
+
+
+def test_every_command_and_subcommand_help_has_examples():
+    """The README promises `--help` with examples; many pages had none."""
+    import click
+
+    from djml.cli import cli
+
+    root = click.Context(cli)
+    missing = []
+
+    def walk(command, path):
+        text = command.get_help(click.Context(command, info_name=path[-1], parent=root))
+        if "example" not in text.lower():
+            missing.append(" ".join(path))
+        if isinstance(command, click.Group):
+            for name in command.list_commands(root):
+                walk(command.get_command(root, name), [*path, name])
+
+    for name in COMMANDS:
+        walk(cli.get_command(root, name), [name])
+    assert not missing, f"--help without examples: {missing}"

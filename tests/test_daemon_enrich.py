@@ -4,6 +4,7 @@ one real daemon, real generated tracks and samples, the real socket."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -51,7 +52,8 @@ def test_items_get_predictions_text_vectors_index_and_recommendations(daemon):
         assert (daemon.home / "data" / "index").is_dir()
         seed = ids[sorted(paths)[0]]
         recs = c.call("recommend", ref=seed, options={"n": 3})
-        items = recs["items"] if isinstance(recs, dict) else recs
+        items = recs["items"]
+        assert recs["seed"]["id"] == seed and recs["seed"]["resolved"]["how"] == "id"
         assert items and all(r["id"] != seed for r in items)
         accepted = c.call("recommend.accept", ref=seed, item_id=items[0]["id"], options={"n": 3})
         assert accepted["accepted"] == items[0]["id"]
@@ -76,3 +78,24 @@ def test_enough_new_labels_retrain_in_the_background(daemon):
         trained = named(events, "model.trained")[0]
         assert trained["task"] == "sample_type" and "error" not in trained, trained
         assert daemon.count("SELECT COUNT(*) FROM models WHERE task = 'sample_type'") >= 2
+
+
+def test_the_log_holds_no_progress_bars_or_decoder_chatter(daemon):
+    """A damaged MP3 made libmpg123 print resync notes into the log, and loading the text
+    model drew a tqdm bar; the log is for djml's own lines."""
+    with daemon.client(timeout=120) as c:
+        c.subscribe(["item.failed"])
+        _drop_track(daemon, 99, 125, "Gm", "Disco")   # text embeddings load the sentence model
+        staging = daemon.music / "staging"
+        staging.mkdir(exist_ok=True)
+        bad = staging / "damaged.mp3"
+        bad.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + (b"\xff\xfb\x90\x00" + bytes(range(256)) * 3) * 40)
+        os.replace(bad, daemon.tracks / "damaged.mp3")
+        wait_for(c, lambda ev: any(d["path"].endswith("damaged.mp3") for d in named(ev, "item.failed")), 120)
+    deadline = time.monotonic() + 120
+    while daemon.count("SELECT COUNT(*) FROM vectors WHERE space = 'text'") == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert daemon.count("SELECT COUNT(*) FROM vectors WHERE space = 'text'") > 0   # the model did load
+    log = daemon.log.read_text(errors="replace")
+    for noise in ("libmpg123", "resync", "Loading weights", "\r", "it/s]"):
+        assert noise not in log, noise

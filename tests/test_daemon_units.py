@@ -127,3 +127,39 @@ def test_queue_drops_jobs_for_vanished_files(queue, tmp_path):
     f.unlink()
     assert queue.claim(5) == ([], [])
     assert queue.counts() == {"queued": 0, "running": 0, "failed": 0}
+
+
+def test_status_counts_only_jobs_a_worker_is_analysing_as_running(tmp_path):
+    """One worker keeps a second job waiting behind the one it analyses; `djml status`
+    said "2 running" with 1 worker. The waiting one is queued."""
+    from djml import db
+    from djml.config import Config
+    from djml.daemon.service import Service
+
+    config = Config(config_path=tmp_path / "c.toml", data_dir=tmp_path / "data", workers=1)
+    service = Service(config)
+    conn = db.connect(config.db_path)
+    conn.executemany("INSERT INTO jobs (path, state, created_at, updated_at) VALUES (?, ?, 'x', 'x')",
+                     [("/a.wav", "running"), ("/b.wav", "running"), ("/c.wav", "queued")])
+    service._read_conn = conn
+    service.workers.in_flight = 2
+    snapshot = service._queue_snapshot()
+    assert (snapshot["running"], snapshot["queued"]) == (1, 2)
+
+
+def test_an_exited_daemon_not_yet_reaped_counts_as_stopped():
+    """In a container init reaps late: `daemon stop` waited for a zombie."""
+    import subprocess
+    import time
+
+    from djml.daemon.main import _alive
+
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.01)
+    try:
+        assert not _alive(child.pid)
+    finally:
+        child.wait()
+    assert _alive(os.getpid())

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from djml import config as config_mod
+from djml import configfile
 from djml import db, keys
 from djml.analysis.result import Analysis
 from djml.interop import m3u, rekordbox, traktor
@@ -352,6 +353,6 @@ def test_config_playlist_buckets_and_tag_template(tmp_path):
         assert exc.value.key == key
     cfg.data_dir = tmp_path / "data"
     cfg.config_path = path
-    config_mod.write(cfg)
+    configfile.write(cfg)
     again = config_mod.load(path)
     assert again.playlist_buckets == cfg.playlist_buckets and again.tag_template == cfg.tag_template

@@ -114,8 +114,9 @@ def test_ls_sort_bpm_desc(run_djml, djml_home):
     assert len(rows) == 40 and known == sorted(known, reverse=True) and bpms[len(known):] == [None] * (40 - len(known))
     top = run_djml("ls", "--json", "--sort", "bpm", "--desc", "-n", "3", check=True)
     assert [json.loads(line)["bpm"] for line in top.stdout.splitlines()] == known[:3]
-    table = run_djml("ls", "--sort", "key", check=True)
-    assert "40 item(s)" in table.stdout
+    table = run_djml("ls", "--sort", "key", check=True)   # piped: one tab-separated line per item
+    assert "40 item(s)" in table.stderr and len(table.stdout.splitlines()) == 40
+    assert all(len(line.split("\t")) == 9 for line in table.stdout.splitlines())
     bad = run_djml("ls", "--sort", "tempo")
     assert bad.returncode == 2 and "'tempo' is not one of" in bad.stderr and "'bpm'" in bad.stderr
     helptext = run_djml("ls", "--help", check=True).stdout

@@ -70,9 +70,13 @@ def test_train_list_export_and_rollback_through_the_cli(djml_home, run_djml, tmp
     run_djml("import-labels", labels, "--task", "buckets", check=True)
     first = run_djml("train", "--task", "buckets", check=True)
     assert "activated bucket-" in first.stdout
+    assert "held-out" in first.stdout and "95% CI" in first.stdout   # every figure with n and interval
+    again = run_djml("train", "--task", "buckets", check=True)
+    assert "nothing new to learn" in again.stdout and "no new version" in again.stdout
+    run_djml("unlabel", str(min(truth)), check=True)
     run_djml("train", "--task", "buckets", check=True)
     listing = run_djml("models", "list", check=True).stdout.splitlines()
-    assert len(listing) == 2 and listing[0].startswith("* bucket-")
+    assert len(listing) == 2 and listing[0].startswith("* bucket-") and "95% CI" in listing[0]
     proc = run_djml("models", "rollback", "buckets", check=True)
     assert first.stdout.split()[1].rstrip(":") in proc.stdout
     out = tmp_path / "pred.csv"
@@ -91,3 +95,20 @@ def test_models_list_stays_a_light_one_shot(djml_home):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "DJML_HOME": str(djml_home)}, timeout=60)
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_bucket_typo_in_feedback_is_an_error_unless_asked_and_can_be_undone(djml_home, run_djml, tmp_path):
+    library, truth = make_library(djml_home)
+    ids = sorted(truth)
+    typo = tmp_path / "typo.csv"
+    typo.write_text(f"track_id,correct_bucket\n{ids[0]},peak-tme\n")
+    proc = run_djml("feedback", "import", typo)
+    assert proc.returncode == 2, proc.stdout
+    assert "unknown bucket 'peak-tme'" in proc.stderr and "did you mean 'peak-time'" in proc.stderr
+    assert count_labels(library) == 0
+    assert "peak-tme" not in run_djml("buckets", check=True).stdout
+    run_djml("feedback", "import", typo, "--new-buckets", check=True)
+    assert "peak-tme" in run_djml("buckets", check=True).stdout
+    undone = run_djml("unlabel", str(ids[0]), check=True)
+    assert "undid bucket 'peak-tme'" in undone.stdout
+    assert library.conn.execute("SELECT COUNT(*) FROM labels WHERE undone_at IS NULL").fetchone()[0] == 0

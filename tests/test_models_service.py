@@ -119,10 +119,85 @@ def test_models_are_compared_only_on_labels_the_active_one_never_saw(lib):
     """Scored on its own training labels the active model looks perfect; a retrain with no
     new labels must not be judged (nor rejected) on them."""
     library, config, truth = lib
-    label_some(library, truth, 24)
+    ids = label_some(library, truth, 24)
     assert service.train(library, config, "bucket")["status"] == "activated"
+    library.undo_label(ids[0], "bucket")   # the labels changed, but none is new to the active model
     again = service.train(library, config, "bucket")
     assert again["status"] == "activated" and "before_accuracy" not in again
+
+
+def test_no_new_version_when_nothing_changed(lib):
+    """Retrain pressed twice: the second run would train on exactly the same labels (its
+    held-out figure could only move by chance), so it creates nothing."""
+    library, config, truth = lib
+    label_some(library, truth, 24)
+    first = service.train(library, config, "bucket")
+    again = service.train(library, config, "bucket")
+    assert again["status"] == "unchanged" and again["version"] == first["version"]
+    assert again["holdout_accuracy"] == first["holdout_accuracy"]
+    assert len(registry.list_models(library.conn, "bucket")) == 1
+    library.set_label(sorted(truth)[25], "bucket", truth[sorted(truth)[25]])
+    assert service.train(library, config, "bucket")["status"] == "activated"
+    assert len(registry.list_models(library.conn, "bucket")) == 2
+
+
+def test_held_out_figures_carry_their_n_and_interval(lib):
+    library, config, truth = lib
+    label_some(library, truth, 24)
+    result = service.train(library, config, "bucket")
+    n, k = result["n_holdout"], result["holdout_correct"]
+    assert k == round(result["holdout_accuracy"] * n)
+    lo, hi = result["holdout_interval"]
+    assert 0 <= lo <= k / n <= hi <= 1 and hi - lo > 0.1   # a handful of items: a wide interval
+    stored = registry.active(library.conn, "bucket")["metrics"]
+    assert stored["holdout_interval"] == [lo, hi]
+
+
+def test_too_few_labels_per_class_is_refused_and_small_classes_are_named(tmp_path):
+    """22 tagged tracks in 18 genres: nothing to learn or to measure; refuse, and name the
+    genres that are too small (no warnings flood the terminal)."""
+    import warnings
+
+    library, truth = track_library(tmp_path, per_bucket=8)
+    config = Config(config_path=tmp_path / "config.toml", data_dir=tmp_path / "data")
+    ids = sorted(truth)
+    for n, item in enumerate(ids[:22]):
+        library.conn.execute("UPDATE items SET genre = ? WHERE id = ?", (f"Genre {n % 18}", item))
+    library.conn.execute(f"UPDATE items SET genre = NULL WHERE id IN ({','.join(map(str, ids[22:]))})")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = service.train(library, config, "genre")
+    assert result["status"] == "not_enough_labels" and result["labels"] == 0
+    assert len(result["classes_left_out"]) == 18 and result["per_class"]["Genre 0"] == 2
+    assert not registry.list_models(library.conn, "genre") and not caught
+
+
+def test_samples_without_labels_are_not_trained(tmp_path):
+    """Issue 13: `djml train --task samples` with no labels used to activate a model that
+    then failed every prediction. With the shipped base set alone there is nothing of yours
+    to learn from or to measure on: refuse."""
+    from models_support import open_library
+
+    library = open_library(tmp_path)
+    config = Config(config_path=tmp_path / "c.toml", data_dir=tmp_path / "data", samples=[tmp_path / "packs"])
+    rng = np.random.default_rng(3)
+    ids = [add_sample(library, tmp_path / "packs", i, "kick", rng, folder="Misc") for i in range(4)]
+    service.predict_items(library, config, ids)
+    shipped = registry.active(library.conn, "sample_type")
+    result = service.train(library, config, "sample_type")
+    assert result["status"] == "not_enough_labels"
+    assert registry.active(library.conn, "sample_type")["version"] == (shipped or {}).get("version")
+
+
+def test_genre_predictions_keep_the_spelling_of_the_tags(lib, tmp_path):
+    library, config, truth = lib
+    library.conn.execute("UPDATE items SET genre = 'Techno' WHERE genre = 'techno' AND id % 3 != 0")
+    result = service.train(library, config, "genre")
+    assert result["status"] == "activated" and "Techno" in result["per_class"] and "techno" not in result["per_class"]
+    untagged = add_track(library, tmp_path, 501, "peak-time", np.random.default_rng(5))
+    library.conn.execute("UPDATE items SET genre = NULL WHERE id = ?", (untagged,))
+    (r,) = [p for p in service.predict_items(library, config, [untagged]) if p["task"] == "genre"]
+    assert r["label"] == "Techno"
 
 
 def test_holdout_prefers_unseen_labels():

@@ -10,6 +10,7 @@ import struct
 import pytest
 
 from djml import config as cfg
+from djml import configfile
 from djml import db, synth
 from djml.library import Library
 
@@ -51,7 +52,7 @@ def music(tmp_path, djml_home):
     config = cfg.load()
     config.library, config.samples = [tracks], [samples]
     config.workers = 2
-    cfg.write(config)
+    configfile.write(config)
     return root
 
 

@@ -106,7 +106,7 @@ async def test_library_pages_and_filters_through_query(tmp_path):
         await settle(pilot)
         assert sorted(r["id"] for r in app.screen.rows) == [1, 2, 3, 4]   # 8A and its neighbours
         await pilot.press("slash", *"bpm:fast", "enter")
-        assert any("BPM range" in n.message for n in app._notifications)
+        assert any("range like 120-128" in n.message for n in app._notifications)
 
 
 @sync
@@ -143,7 +143,7 @@ async def test_status_retry_and_model_accuracy(tmp_path):
         await settle(pilot)
         summary = str(app.screen.query_one("#status-summary").render())
         assert "up 1h02m" in summary and "3 queued" in summary
-        assert "latest accuracy 0.66" in str(app.screen.query_one("#accuracy").render())
+        assert "latest 66% on 12 (39–86%)" in str(app.screen.query_one("#accuracy").render())
         await pilot.press("enter")
         await settle(pilot)
         assert ("retry", {"path": "/music/tracks/broken.mp3"}) in link.calls
@@ -178,3 +178,37 @@ async def test_help_overlay_opens_and_closes_on_every_screen(tmp_path, start, cl
         assert app.is_running
         if close_key != "down":
             assert type(app.screen) is home
+
+
+def test_a_crash_exits_non_zero_with_a_readable_message(tmp_path, capsys):
+    """A crash of the app used to end `djml tui` with exit code 0."""
+    import click
+
+    from djml.commands.tui import exit_if_crashed
+
+    class CrashingLink(FakeLink):
+        def start(self) -> None:
+            raise RuntimeError("boom on mount")
+
+    config = from_dict({"data_dir": str(tmp_path / "data")}, tmp_path / "config.toml")
+    (tmp_path / "data").mkdir()
+    app = DjmlApp(config, link=CrashingLink())
+    app.run(headless=True, size=(80, 24))
+    with pytest.raises(click.exceptions.Exit) as stop:
+        exit_if_crashed(app, config)
+    assert stop.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "djml tui stopped because of an error: RuntimeError: boom on mount" in err
+    assert "boom on mount" in (tmp_path / "data" / "tui-crash.log").read_text()
+
+
+@sync
+async def test_the_queue_shows_the_task_and_what_a_sample_folder_says(tmp_path):
+    app = make_app(tmp_path, FakeLink())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        lines = [str(o.prompt) for o in app.screen.query_one("#queue").options]
+        assert lines[0].splitlines() == ["snare_tight_02.wav", "sample: snare 0.41 · folder: clap"]
+        assert lines[1].splitlines()[1].startswith("bucket: peak-time")
+        detail = str(app.screen.query_one("#detail-text").render())
+        assert "Your folder says clap (Claps/)" in detail

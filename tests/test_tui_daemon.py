@@ -1,5 +1,5 @@
 """The TUI against a REAL daemon (`djml daemon run` on a temporary library of generated
-audio): label ten items with keystrokes and find them in the library, retrain, browse,
+audio): label twelve items with keystrokes and find them in the library, retrain, browse,
 and reconnect by itself after the daemon restarts. Every daemon is stopped by pid."""
 
 from __future__ import annotations
@@ -101,22 +101,22 @@ def current_labels(db: Path) -> dict[tuple[int, str], str]:
 
 
 @sync
-async def test_label_ten_items_with_keystrokes_then_retrain(daemon):
-    review_queue(daemon, 10)
+async def test_label_twelve_items_with_keystrokes_then_retrain(daemon):
+    review_queue(daemon, 12)
     app = make_app(daemon, task="sample_type")  # as `djml review --task samples`
     expected: dict[tuple[int, str], str] = {}
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: len(screen.queue) >= 10, what="the review queue")
-        for n in range(10):
+        await until(pilot, lambda: len(screen.queue) >= 12, what="the review queue")
+        for n in range(12):   # keys 1-3: four labels in each of three classes (a class needs 3)
             item = screen.current
-            key = str(n % 9 + 1)
+            key = str(n % 3 + 1)
             expected[(item["item_id"], item["task"])] = screen.choices(item)[int(key) - 1]
             await pilot.press(key)
             await pilot.pause(0.05)
-        await until(pilot, lambda: len(current_labels(daemon.db)) >= 10, what="ten labels in the library")
+        await until(pilot, lambda: len(current_labels(daemon.db)) >= 12, what="twelve labels in the library")
         assert current_labels(daemon.db) == expected
-        assert "10 labelled today" in str(screen.query_one("#review-header").render())
+        assert "12 labelled today" in str(screen.query_one("#review-header").render())
         # Retrain the task of the next item; model.trained ends the progress indicator.
         task = screen.current["task"] if screen.current else next(iter(expected))[1]
         before = daemon.count("SELECT COUNT(*) FROM models WHERE task = ?", task)
@@ -127,7 +127,7 @@ async def test_label_ten_items_with_keystrokes_then_retrain(daemon):
         finally:
             notes = [n.message for n in app._notifications]
         after = daemon.count("SELECT COUNT(*) FROM models WHERE task = ?", task)
-        assert after == before + 1, notes  # 10 labels in 9 classes: enough for a new version
+        assert after == before + 1, notes  # 12 labels in 3 classes: enough for a new version
 
 
 @sync

@@ -16,8 +16,8 @@ from djml.tui.widgets.spark import spark
 
 
 def test_parse_filter_fields_and_free_words():
-    params = parse_filter("kind:track bpm:128-120 key:Am genre:techno label:peak-time daft punk")
-    assert params == {"kind": "track", "bpm": "120-128", "key": "8A", "genre": "techno",
+    params = parse_filter("kind:track bpm:128-120 energy:7 key:Am genre:techno label:peak-time daft punk")
+    assert params == {"kind": "track", "bpm": "128-120", "energy": "7", "key": "8A", "genre": "techno",
                       "label": "peak-time", "search": "daft punk"}
 
 
@@ -25,7 +25,8 @@ def test_parse_filter_compatible_keys_go_to_the_query_as_one_filter():
     assert parse_filter("key:Am~") == {"key": "8A~"}
 
 
-@pytest.mark.parametrize("text, message", [("kind:loop", "track or sample"), ("bpm:fast", "BPM range"),
+@pytest.mark.parametrize("text, message", [("kind:loop", "track or sample"), ("bpm:fast", "range like 120-128"),
+                                           ("energy:loud", "range like 6-8"),
                                            ("key:", "needs a value"), ("key:H#", "H#")])
 def test_parse_filter_errors(text, message):
     with pytest.raises(ValueError, match=message):
@@ -129,17 +130,16 @@ def test_spark_and_bars():
     assert spark([]) == ""
     assert bar(0.5, 10) == "█████░░░░░" and bar(None, 4) == "░░░░" and bar(7, 3) == "███"
     text = prediction_lines([["kick", 0.75], ["snare", 0.2]], width=4).plain
-    assert text == "kick       ███░ 0.75\nsnare      █░░░ 0.20"
+    assert text == "kick   ███░ 0.75\nsnare  █░░░ 0.20"
+    long = prediction_lines([["progressive house", 0.5], ["techno", 0.3]], width=4).plain
+    assert long.splitlines()[0] == "progressive house ██░░ 0.50"   # whole, not "progress"
 
 
-def test_localdb_counts_today_and_buckets(tmp_path):
+def test_localdb_counts_today(tmp_path):
     db = tmp_path / "library.db"
-    assert localdb.labelled_today(db) == 0 and localdb.bucket_names(db) == []
+    assert localdb.labelled_today(db) == 0
     conn = sqlite3.connect(db)
-    conn.executescript(
-        "CREATE TABLE labels (item_id, task, label, source, created_at, undone_at);"
-        "CREATE TABLE buckets (name, created_at);"
-        "INSERT INTO buckets VALUES ('warm-up', '2026-01-01'), ('deep', '2026-01-02');")
+    conn.executescript("CREATE TABLE labels (item_id, task, label, source, created_at, undone_at);")
     now = datetime(2026, 5, 4, 15, 0, tzinfo=timezone.utc)
     rows = [("2026-05-04T10:00:00.000+00:00", None, "user"), ("2026-05-04T11:00:00.000+00:00", "x", "user"),
             ("2026-05-03T23:00:00.000+00:00", None, "user"), ("2026-05-04T12:00:00.000+00:00", None, "folder")]
@@ -148,4 +148,3 @@ def test_localdb_counts_today_and_buckets(tmp_path):
     conn.commit()
     conn.close()
     assert localdb.labelled_today(db, now=now) == 1
-    assert localdb.bucket_names(db) == ["warm-up", "deep"]

@@ -21,7 +21,8 @@ def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, 
         "bpm": bpm, "bpm_confidence": 0.8 if bpm else None, "bpm_ambiguous": False, "key_confidence": 0.9,
         "energy": energy, "loudness": -9.0, "sample_type": extra.pop("sample_type", None),
         "path": extra.pop("path", f"/music/{'tracks' if kind == 'track' else 'samples'}/{name}.wav"),
-        "user_label": label, "predicted_label": None, "predicted_confidence": None,
+        "user_label": label, "label_source": "user" if label else None, "folder_label": None,
+        "predicted_label": None, "predicted_confidence": None,
         "key": key, "key_id3": None, "camelot": camelot, "open_key": None, "missing": False, "label": label,
         "labels": [], **extra,
     }
@@ -33,7 +34,8 @@ ITEMS = [
     _item(3, "track", "Cleo Ray - Tidewater", 122.0, "8B", "C major", 4, genre="house"),
     _item(4, "track", "Dex Wu - Afterglow", 128.0, "7A", "D minor", 8, "peak-time", genre="techno"),
     _item(5, "sample", "kick_punchy_01", None, None, None, None, "kick", duration=0.4),
-    _item(6, "sample", "snare_tight_02", None, None, None, None, duration=0.3),
+    _item(6, "sample", "snare_tight_02", None, None, None, None, "clap", duration=0.3, user_label=None,
+          label_source="folder", folder_label="clap", path="/music/samples/Claps/snare_tight_02.wav"),
     _item(7, "sample", "hat_closed_03", None, None, None, None, duration=0.1),
 ]
 
@@ -71,13 +73,13 @@ STATUS = {
 
 MODELS = [
     {"version": "sample_type-v2", "task": "sample_type", "estimator": "hgb", "active": 1,
-     "metrics": '{"holdout_accuracy": 0.91}', "created_at": "2026-11-20T10:00:00"},
+     "metrics": '{"holdout_accuracy": 0.91, "n_holdout": 34}', "created_at": "2026-11-20T10:00:00"},
     {"version": "sample_type-v1", "task": "sample_type", "estimator": "hgb", "active": 0,
-     "metrics": '{"holdout_accuracy": 0.84}', "created_at": "2026-11-19T10:00:00"},
+     "metrics": '{"holdout_accuracy": 0.84, "n_holdout": 25}', "created_at": "2026-11-19T10:00:00"},
     {"version": "bucket-v2", "task": "bucket", "estimator": "rf", "active": 1,
-     "metrics": '{"holdout_accuracy": 0.66}', "created_at": "2026-11-20T11:00:00"},
+     "metrics": '{"holdout_accuracy": 0.66, "n_holdout": 12}', "created_at": "2026-11-20T11:00:00"},
     {"version": "bucket-v1", "task": "bucket", "estimator": "rf", "active": 0,
-     "metrics": '{"holdout_accuracy": 0.58}', "created_at": "2026-11-18T11:00:00"},
+     "metrics": '{"holdout_accuracy": 0.58, "n_holdout": 12}', "created_at": "2026-11-18T11:00:00"},
 ]
 
 FAILED = [{"location_id": 9, "id": None, "path": "/music/tracks/broken.mp3",
@@ -128,13 +130,20 @@ class FakeLink:
             return {"items": copy.deepcopy(rows[offset:offset + limit]), "more": offset + limit < len(rows),
                     "limit": limit, "offset": offset}
         if method == "recommend":
-            return copy.deepcopy(RECOMMEND) if by_id[params["ref"]]["kind"] == "track" else []
+            seed = by_id[params["ref"]]
+            items = copy.deepcopy(RECOMMEND) if seed["kind"] == "track" else []
+            return {"seed": {**copy.deepcopy(seed), "resolved": {"how": "id", "matches": 1}}, "items": items,
+                    "requested": 15, "shortfall": None if items else {"filter": "key", "reason": "none fits"}}
         if method == "label.set":
             self.labels.append((params["item_id"], params["task"], params["label"]))
             return {"label_id": len(self.labels), **params}
         if method == "label.undo":
             self.labels = [x for x in self.labels if (x[0], x[1]) != (params["item_id"], params["task"])]
             return {"item_id": params["item_id"], "task": params["task"], "label": None}
+        if method == "buckets.list":
+            names = ["warm-up", "peak-time", "closing"] + [lab for _, t, lab in self.labels if t == "bucket"]
+            return [{"name": n, "labelled": 0, "predicted": 0, "in_config": True, "in_library": True}
+                    for n in dict.fromkeys(names)]
         if method == "status":
             return copy.deepcopy(STATUS)
         if method == "models.list":

@@ -42,7 +42,8 @@ class DjmlApp(App[None]):
         Binding("f2,L", "switch_mode('library')", "Library", show=False),
         Binding("f3,M", "switch_mode('recommend')", "Mix", show=False),
         Binding("f4,S", "switch_mode('status')", "Status", show=False),
-        Binding("q", "quit", "Quit"),
+        Binding("d", "start_daemon", "start the daemon", show=False),
+        Binding("q", "quit", "quit"),
     ]
 
     def __init__(self, config: Config, *, link: Link | None = None, start: str = "review",
@@ -115,6 +116,18 @@ class DjmlApp(App[None]):
             getattr(screen, "daemon_lost", lambda reason: None)(message.reason)
         if not self._offline_shown:
             self._show_offline(message.reason)
+
+    async def action_start_daemon(self) -> None:
+        """`d` on any screen: start the daemon when none runs (the link then connects)."""
+        from .offline import start_daemon
+
+        if self.link.connected:
+            self.notify(f"the daemon is running (pid {self.link.server.get('pid')})")
+            return
+        self.notify("starting the daemon…")
+        code, text = await start_daemon(self.config)
+        self.notify(text or f"djml daemon start exited {code}", severity="information" if code == 0 else "error",
+                    timeout=10)
 
     def _show_offline(self, reason: str | None) -> None:
         from .offline import OfflineScreen

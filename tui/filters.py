@@ -1,7 +1,8 @@
 """The library screen's filter line and lazy paging.
 
 Filter syntax (one line, words combine with AND):
-``kind:track bpm:120-128 key:8A genre:techno label:peak-time daft punk``;
+``kind:track bpm:120-128 energy:6-8 key:8A genre:techno label:peak-time daft punk``
+(``bpm:128`` means 127.5–128.5, what a DJ calls 128; see :func:`djml.query.parse_bpm_range`);
 ``key:8A~`` means "8A and every key that mixes with it" (Camelot neighbours, relative…).
 Free words become a full-text search over artist/title/album/genre/comment.
 
@@ -17,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from djml import keys
-from djml.query import parse_bpm_range
+from djml.query import parse_bpm_range, parse_energy_range
 
 PAGE = 200
-FIELDS = ("kind", "bpm", "key", "genre", "label")
+FIELDS = ("kind", "bpm", "energy", "key", "genre", "label")
 
 
 def parse_filter(text: str) -> dict[str, Any]:
@@ -39,8 +40,9 @@ def parse_filter(text: str) -> dict[str, Any]:
             if value not in ("track", "sample"):
                 raise ValueError(f"kind must be track or sample, got {value!r}")
             params["kind"] = value
-        elif name == "bpm":
-            params["bpm"] = "-".join(f"{x:g}" for x in parse_bpm_range(value))
+        elif name in ("bpm", "energy"):
+            (parse_bpm_range if name == "bpm" else parse_energy_range)(value)  # raises for bad input
+            params[name] = value  # the daemon widens it the same way (one value: ±0.5)
         elif name == "key":
             mixable = value.endswith("~")
             params["key"] = keys.camelot(keys.parse(value.rstrip("~"))) + ("~" if mixable else "")
@@ -51,7 +53,8 @@ def parse_filter(text: str) -> dict[str, Any]:
     return params
 
 
-_EXAMPLES = {"kind": "track", "bpm": "120-128", "key": "8A", "genre": "techno", "label": "peak-time"}
+_EXAMPLES = {"kind": "track", "bpm": "120-128", "energy": "6-8", "key": "8A", "genre": "techno",
+             "label": "peak-time"}
 
 
 class Pager:

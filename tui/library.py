@@ -19,11 +19,16 @@ from textual.widgets import DataTable, Footer, Input, Static
 from djml.client import RemoteError
 
 from .connection import DaemonUnavailable
+from .offline import OFFLINE_HINT
 from .filters import Pager, parse_filter
 from .widgets.badges import bpm_text, energy_text, key_text, name_text
+from .widgets.columns import flex_column
 from .widgets.help import HelpScreen, screen_keys
 
 PREFETCH = 50  # load the next page when the cursor is this close to the end
+# Fixed widths, so a long label or genre cannot squeeze the name; the name takes the rest.
+WIDTHS = {"id": 5, "kind": 4, "name": 26, "bpm": 6, "key": 3, "energy": 2, "label": 10, "genre": 10}
+SCALED = {"label": (10, 22), "genre": (10, 22)}   # width at 80 columns → from 160 columns
 COLUMNS = (  # (key = the daemon's sort name, djml.query.SORTS; title)
     ("id", "ID"),
     ("kind", "Kind"),
@@ -65,15 +70,24 @@ class LibraryScreen(Screen):
                     placeholder="kind:track bpm:120-128 key:8A~ genre:techno label:peak-time words…")
         table = DataTable(id="library-table", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, title in COLUMNS:
-            table.add_column(title, key=key, width=26 if key == "name" else None)
+            table.add_column(title, key=key, width=WIDTHS.get(key))
         self.app.listen(self)
         if self.app.link.connected:
             self.reload()
+        else:
+            self.daemon_lost("")
+
+    def daemon_lost(self, reason: str) -> None:
+        if not self.rows:
+            self.query_one("#library-header", Static).update(f"Library · {OFFLINE_HINT}")
+
+    def on_resize(self) -> None:
+        flex_column(self.query_one(DataTable), "name", scaled=SCALED)
 
     def daemon_connected(self) -> None:
         self.reload()
@@ -129,7 +143,9 @@ class LibraryScreen(Screen):
 
     @staticmethod
     def _cells(row: dict[str, Any]) -> tuple[str, ...]:
-        label = row.get("user_label") or (f"{row['predicted_label']}?" if row.get("predicted_label") else "")
+        label = row.get("label") or ""
+        if label and row.get("label_source") == "model":
+            label += "?"
         name = name_text(row) + (" (missing)" if row.get("missing") else "")
         return (str(row["id"]), row["kind"][0].upper() if row.get("kind") else "", name, bpm_text(row),
                 key_text(row), energy_text(row), label, row.get("genre") or "")

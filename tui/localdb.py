@@ -1,5 +1,5 @@
 """Two facts the protocol does not carry yet, read from the library read-only: labels
-made today (review header) and the user's bucket names (label choices).
+made today (review header) and the labels in use for genre and mood (label choices).
 
 Read-only (``mode=ro``) with WAL, so it never blocks or changes the daemon's writes; if
 the database is not there yet the answers are simply empty.
@@ -34,18 +34,6 @@ def labelled_today(db_path: Path, now: datetime | None = None) -> int:
             (since,)).fetchone()[0]
     except sqlite3.Error:
         return 0
-    finally:
-        conn.close()
-
-
-def bucket_names(db_path: Path) -> list[str]:
-    conn = _connect(db_path)
-    if conn is None:
-        return []
-    try:
-        return [r[0] for r in conn.execute("SELECT name FROM buckets ORDER BY created_at, name")]
-    except sqlite3.Error:
-        return []
     finally:
         conn.close()
 

@@ -35,22 +35,30 @@ class OfflineScreen(ModalScreen[None]):
                 "The TUI talks to the background daemon that watches your folders.\n"
                 "It reconnects by itself as soon as one runs.\n\n"
                 "  [b]d[/b]    start it now (djml daemon start)\n"
-                "  [b]Esc[/b]  look around without it\n"
+                "  [b]Esc[/b]  continue without it (d starts it later, from any screen)\n"
                 "  [b]q[/b]    quit", id="offline-text")
             yield Static("", id="offline-status")
 
     async def action_start_daemon(self) -> None:
         status = self.query_one("#offline-status", Static)
         status.update("starting the daemon…")
-        argv = [sys.executable, "-c", "from djml.cli import main; main()"]
-        if self.config.config_path.exists():
-            argv += ["--config", str(self.config.config_path)]
-        proc = await asyncio.create_subprocess_exec(
-            *argv, "daemon", "start", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL)
-        out, _ = await proc.communicate()
-        text = out.decode(errors="replace").strip()
-        if proc.returncode == 0:
+        code, text = await start_daemon(self.config)
+        if code == 0:
             status.update(f"{text}\nconnecting…")
         else:
-            status.update(f"[b]could not start it[/b] (exit {proc.returncode}):\n{text}")
+            status.update(f"[b]could not start it[/b] (exit {code}):\n{text}")
+
+
+async def start_daemon(config: Config) -> tuple[int, str]:
+    """Run `djml daemon start` for ``config``; (exit code, what it printed)."""
+    argv = [sys.executable, "-c", "from djml.cli import main; main()"]
+    if config.config_path.exists():
+        argv += ["--config", str(config.config_path)]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, "daemon", "start", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL)
+    out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode(errors="replace").strip()
+
+
+OFFLINE_HINT = "No djml daemon is running: press d to start it (or run `djml daemon start`); this screen fills in by itself."

@@ -21,7 +21,9 @@ from djml.client import RemoteError
 from . import chain as chain_io
 from . import feedback
 from .connection import DaemonUnavailable
+from .offline import OFFLINE_HINT
 from .widgets.badges import bpm_text, key_text, name_text
+from .widgets.columns import flex_column
 from .widgets.help import HelpScreen, screen_keys
 
 KEY_MODES = ("relaxed", "strict", "any")
@@ -60,16 +62,26 @@ class RecommendScreen(Screen):
             yield Static("", id="chain")
         yield Static("", id="rec-why")
         yield Input(id="rec-input", classes="hidden")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("#", key="rank")
+        table.add_column("#", key="rank", width=2)
         table.add_column("Artist – Title / file", key="name", width=26)
-        table.add_column("BPM", key="bpm")
-        table.add_column("Key", key="key")
-        table.add_column("Score", key="score")
+        table.add_column("BPM", key="bpm", width=6)
+        table.add_column("Key", key="key", width=3)
+        table.add_column("Score", key="score", width=5)
         self.app.listen(self)
+        self._render_chain()
+        if not self.app.link.connected:
+            self.daemon_lost("")
+
+    def daemon_lost(self, reason: str) -> None:
+        if not self.rows:
+            self.query_one("#rec-why", Static).update(OFFLINE_HINT)
+
+    def on_resize(self) -> None:
+        flex_column(self.query_one(DataTable), "name")
         self._render_chain()
 
     def on_screen_resume(self) -> None:
@@ -104,29 +116,37 @@ class RecommendScreen(Screen):
             return
         self._render_header()
         try:
-            rows = await self.app.request("recommend", ref=seed["id"], options=self.options)
+            answer = await self.app.request("recommend", ref=seed["id"], options=self.options)
         except (DaemonUnavailable, RemoteError) as exc:
             self.rows = []
             self.query_one(DataTable).clear()
             self.query_one("#rec-why", Static).update(f"Cannot recommend: {exc}")
             return
-        self.rows = rows
+        rows = self.rows = answer["items"]
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
             table.add_row(str(row["rank"]), name_text(row), bpm_text(row), row.get("camelot") or "–",
                           f"{row['score']:.2f}", key=str(row["id"]))
         if not rows:
+            shortfall = answer.get("shortfall") or {}
+            hint = {"key": "k relaxes the key rule", "energy": "e changes the energy direction",
+                    "tempo": "the tempo window is ±{:g}%".format(self.bpm_tolerance)}.get(shortfall.get("filter") or "")
             self.query_one("#rec-why", Static).update(
-                "No suggestions pass the filters: k relaxes the key rule, e changes the energy direction.")
+                f"No suggestions: {shortfall.get('reason', 'nothing passes the filters')}"
+                + (f" — {hint}." if hint else "."))
         self._render_why()
 
     def _render_header(self) -> None:
         seed = self.seed or {}
         energy = self.energy or "any"
-        self.query_one("#rec-header", Static).update(
-            f"Next after #{seed.get('id')} {name_text(seed)} · {bpm_text(seed)} BPM · {key_text(seed)}"
-            f" · key {self.key_mode} · energy {energy} · ±{self.bpm_tolerance:g}%")
+        settings = (f" ({bpm_text(seed)} BPM, {key_text(seed)}) · key {self.key_mode} · energy {energy}"
+                    f" · ±{self.bpm_tolerance:g}%")
+        name = name_text(seed)
+        room = max(12, self.size.width - 2 - len(f"After #{seed.get('id')} ") - len(settings))
+        if len(name) > room:  # the settings stay readable; a long name gives way
+            name = name[:room - 1] + "…"
+        self.query_one("#rec-header", Static).update(f"After #{seed.get('id')} {name}{settings}")
 
     def _render_why(self) -> None:
         row = self.current
@@ -143,8 +163,10 @@ class RecommendScreen(Screen):
         text = Text("Set chain\n", style="bold")
         if not self.chain:
             text.append("(empty)", style="dim")
+        room = max(12, self.query_one("#chain", Static).content_size.width - 4)
         for n, item in enumerate(self.chain, 1):
-            text.append(f"{n:>2}. {name_text(item)[:19]}\n")
+            name = name_text(item)
+            text.append(f"{n:>2}. {name if len(name) <= room else name[:room - 1] + '…'}\n")
             text.append(f"    {bpm_text(item)} · {key_text(item)}\n", style="dim")
         self.query_one("#chain", Static).update(text)
 
@@ -196,7 +218,7 @@ class RecommendScreen(Screen):
         self.load()
 
     def action_export(self) -> None:
-        self._open_input("export", f"write the chain to (a file or folder; Enter = ./{chain_io.default_name()})")
+        self._open_input("export", f"M3U8 file or folder (Enter: ./{chain_io.default_name()})")
 
     def action_seed(self) -> None:
         self._open_input("seed", "seed track: item id, file path or artist/title words")

@@ -9,6 +9,7 @@ says why. ``u`` undoes the newest label (the daemon keeps the history, undo only
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -22,14 +23,17 @@ from textual.widgets.option_list import Option
 
 from djml.client import RemoteError
 from djml.protocol import METHOD_NOT_AVAILABLE, METHOD_NOT_FOUND
+from djml.safetext import display
 
 from . import localdb
 from .connection import DaemonUnavailable
+from .offline import OFFLINE_HINT
 from .widgets.badges import bpm_text, energy_text, key_text, name_text
 from .widgets.bars import prediction_lines
 from .widgets.help import HelpScreen, screen_keys
 
 QUEUE_LIMIT = 500
+TASK_NAMES = {"sample_type": "sample", "bucket": "bucket", "genre": "genre", "mood": "mood"}
 SAMPLE_CLASSES = ("kick", "snare", "hihat", "clap", "tom", "cymbal", "perc", "bass", "synth", "vocal",
                   "fx", "loop", "other")
 
@@ -43,14 +47,23 @@ class Done:
     label: str
 
 
+def _folder_says(details: dict[str, Any], item: dict[str, Any]) -> str | None:
+    """The sample class the item's folder name gave (a weak label), when it differs from
+    the model's guess: the reviewer should see both."""
+    if item["task"] != "sample_type" or details.get("label_source") != "folder":
+        return None
+    folder = details.get("folder_label")
+    return folder if folder and folder != item.get("label") else None
+
+
 class ReviewScreen(Screen):
     AUTO_FOCUS = "#queue"
     BINDINGS = [
         Binding("j,down", "move(1)", "next", show=False),
         Binding("k,up", "move(-1)", "previous", show=False),
-        *[Binding(str(n), f"choose({n})", "label 1–9", show=n == 1, key_display="1-9") for n in range(1, 10)],
-        Binding("enter", "accept", "accept top"),
-        Binding("e", "new_label", "new label"),
+        *[Binding(str(n), f"choose({n})", "label", show=n == 1, key_display="1-9") for n in range(1, 10)],
+        Binding("enter", "accept", "accept"),
+        Binding("e", "new_label", "new label", show=False),
         Binding("s", "skip", "skip"),
         Binding("u", "undo", "undo"),
         Binding("slash", "filter", "filter", key_display="/"),
@@ -73,6 +86,7 @@ class ReviewScreen(Screen):
         self.skipped: list[tuple[int, str]] = []
         self.created: dict[str, list[str]] = {}
         self.training: set[str] = set()
+        self.bucket_names: list[str] = []   # every bucket (djml.buckets.names), from the daemon
         self.today = 0
         self.filter_text = ""
         self._input_mode: str | None = None
@@ -86,17 +100,24 @@ class ReviewScreen(Screen):
                 yield Static("", id="detail-text")
         yield Static("", id="choices")
         yield Input(id="review-input", classes="hidden")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.app.listen(self)
         if self.app.link.connected:
             self.reload()
+        else:
+            self.daemon_lost("")
 
     # -- daemon ------------------------------------------------------------------------------
 
     def daemon_connected(self) -> None:
         self.reload()
+
+    def daemon_lost(self, reason: str) -> None:
+        self.query_one("#review-header", Static).update("Review · no daemon")
+        if not self.queue:
+            self.query_one("#detail-text", Static).update(OFFLINE_HINT)
 
     def daemon_event(self, name: str, data: dict[str, Any]) -> None:
         if name == "model.trained":
@@ -134,6 +155,10 @@ class ReviewScreen(Screen):
             self.query_one("#detail-text", Static).update(f"Cannot load the review queue: {exc}")
             return
         self.today = localdb.labelled_today(self.app.config.db_path)
+        try:
+            self.bucket_names = [b["name"] for b in await self.app.request("buckets.list")]
+        except (DaemonUnavailable, RemoteError):
+            pass  # an older daemon: keep the names we had (the config's)
         self._set_queue(items)
 
     def _set_queue(self, items: list[dict[str, Any]]) -> None:
@@ -182,12 +207,22 @@ class ReviewScreen(Screen):
         self._render_detail()
 
     def _queue_line(self, item: dict[str, Any]) -> Text:
+        """Two lines per item, the same for every item: its name, then which task asks,
+        the model's guess with its confidence, and what the sample's folder says. One
+        track is in the queue once per task (bucket, genre, mood): the task tells them
+        apart."""
         d = self.details.get(item["item_id"], {})
         conf = item.get("confidence")
-        line = Text()
-        line.append(f"{(item.get('label') or '?')[:8]:<8} ", style="bold")
-        line.append("  –  " if conf is None else f"{conf:4.2f} ", style="dim")
-        line.append(name_text(d or item)[:19])
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(name_text(d or item), style="bold")
+        line.append("\n")
+        line.append(f"{TASK_NAMES.get(item['task'], item['task'])}: ", style="dim")
+        line.append(item.get("label") or "no guess yet")
+        if conf is not None:
+            line.append(f" {conf:.2f}", style="dim")
+        folder = _folder_says(d, item)
+        if folder:
+            line.append(f" · folder: {folder}", style="italic")
         return line
 
     def _render_header(self) -> None:
@@ -212,14 +247,20 @@ class ReviewScreen(Screen):
             return
         d = self.details.get(item["item_id"], {})
         out = Text()
-        out.append(f"#{item['item_id']} {d.get('kind', '')} · task {item['task']}\n", style="dim")
+        out.append(f"#{item['item_id']} {d.get('kind', '')} · {TASK_NAMES.get(item['task'], item['task'])}"
+                   f" ({item['task']})\n", style="dim")
         out.append(f"{name_text(d or item)}\n", style="bold")
-        out.append(f"{d.get('path') or '(no file path)'}\n", style="dim")
+        out.append(f"{display(d.get('path')) or '(file path not loaded yet)'}\n", style="dim")
         bpm_conf = f" ({d['bpm_confidence']:.2f})" if d.get("bpm_confidence") is not None else ""
         out.append(f"BPM {bpm_text(d)}{bpm_conf}   Key {key_text(d, long=True)}   Energy {energy_text(d)}\n\n")
         version = item.get("model_version")
         out.append("Predictions" + (f" ({version})" if version else "") + "\n", style="bold")
         out.append_text(prediction_lines(item.get("top") or [], width=16))
+        folder = _folder_says(d, item)
+        if folder:
+            out.append("\n\nYour folder says ", style="bold")
+            out.append(f"{folder}", style="bold italic")
+            out.append(f" ({display(Path(d.get('path') or '').parent.name)}/): 1–9 or Enter decide")
         why = item.get("reasons") or item.get("why") or item.get("explanation")
         if why:
             out.append("\n\nWhy: ", style="bold")
@@ -241,7 +282,7 @@ class ReviewScreen(Screen):
         if task == "sample_type":
             base = list(SAMPLE_CLASSES)
         elif task == "bucket":
-            base = [*self.app.config.buckets, *localdb.bucket_names(self.app.config.db_path)]
+            base = list(self.bucket_names or self.app.config.buckets)
         else:  # genre, mood: open-ended; the predictions, then what the user already uses
             base = [t[0] for t in item.get("top") or []] + localdb.task_labels(self.app.config.db_path, task)
         seen: list[str] = []
@@ -250,11 +291,13 @@ class ReviewScreen(Screen):
                 seen.append(label)
         return seen[:9]
 
+
     @work(exclusive=True, group="review-similar")
     async def load_similar(self, item_id: int, task: str) -> None:
         found: list[dict[str, Any]] = []
         try:
-            for rec in await self.app.request("recommend", ref=item_id, options={"n": 10}):
+            answer = await self.app.request("recommend", ref=item_id, options={"n": 10})
+            for rec in answer["items"]:
                 info = self.details.get(rec["id"]) or await self.app.request("show", ref=rec["id"])
                 self.details.setdefault(rec["id"], info)
                 label = next((lb["label"] for lb in reversed(info.get("labels", []))
@@ -320,7 +363,9 @@ class ReviewScreen(Screen):
     async def send_label(self, done: Done) -> None:
         item = done.item
         try:
-            result = await self.app.request("label.set", item_id=item["item_id"], task=item["task"], label=done.label)
+            typed = done.label in self.created.get(item["task"], [])   # `e`: a new label is meant
+            result = await self.app.request("label.set", item_id=item["item_id"], task=item["task"], label=done.label,
+                                            **({"create": True} if typed else {}))
         except (DaemonUnavailable, RemoteError) as exc:
             self._rollback(done)
             self.notify(f"label not saved for #{item['item_id']}: {exc}", severity="error", timeout=10)

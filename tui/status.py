@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -20,29 +21,37 @@ from textual.widgets import DataTable, Footer, RichLog, Static
 
 from djml.client import RemoteError
 
-from .connection import DaemonUnavailable
-from .widgets.help import HelpScreen, screen_keys
 from djml.render import fmt_uptime
+from djml.safetext import display
 
+from .connection import DaemonUnavailable
+from .widgets.columns import flex_column
+from .widgets.help import HelpScreen, screen_keys
 from .widgets.spark import spark
 
 POLL_SECONDS = 2.0
 HISTORY = 40
 
 
-def accuracy(model: dict[str, Any]) -> float | None:
-    metrics = model.get("metrics")
-    if isinstance(metrics, str):
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
         try:
-            metrics = json.loads(metrics)
+            value = json.loads(value)
         except ValueError:
-            return None
-    if not isinstance(metrics, dict):
-        return None
-    for name in ("holdout_accuracy", "accuracy", "cv_accuracy"):
-        if isinstance(metrics.get(name), (int, float)):
-            return float(metrics[name])
-    return None
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def model_figure(model: dict[str, Any]) -> dict[str, Any] | None:
+    """The version's accuracy with its n and 95 % interval (djml.models.evaluate.figure)."""
+    from djml.models.evaluate import figure
+
+    return figure(_json(model.get("metrics")), _json(model.get("metadata")))
+
+
+def accuracy(model: dict[str, Any]) -> float | None:
+    fig = model_figure(model)
+    return None if fig is None else fig["accuracy"]
 
 
 class StatusScreen(Screen):
@@ -70,12 +79,13 @@ class StatusScreen(Screen):
             yield Static("", id="accuracy")
             yield Static("Recent events", classes="section")
             yield RichLog(id="events", max_lines=200, wrap=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         failures = self.query_one("#failures", DataTable)
-        failures.add_column("File", key="path", width=40)
+        failures.add_column("File", key="file", width=24)   # the name first: paths share their start
         failures.add_column("Why", key="error", width=30)
+        failures.add_column("Folder", key="folder", width=20)
         models = self.query_one("#models", DataTable)
         for key, title in (("task", "Task"), ("version", "Version"), ("estimator", "Model"),
                            ("active", "Active"), ("acc", "Acc"), ("created", "Created")):
@@ -84,6 +94,10 @@ class StatusScreen(Screen):
         self.set_interval(POLL_SECONDS, self._poll)
         if self.app.link.connected:
             self.refresh_all()
+
+    def on_resize(self) -> None:
+        flex_column(self.query_one("#failures", DataTable), "error", minimum=20, maximum=120,
+                    scaled={"file": (24, 48), "folder": (14, 50)})
 
     def _poll(self) -> None:
         if self.app.link.connected and self.app.screen is self:
@@ -163,15 +177,17 @@ class StatusScreen(Screen):
         self.failures, self.models = failures, models
         table.clear()
         for f in failures:
-            table.add_row(f["path"], (f.get("error") or "")[:60], key=f["path"])
+            path = Path(f["path"])
+            table.add_row(display(path.name), display(f.get("error") or ""), display(str(path.parent)), key=f["path"])
         if not failures:
-            table.add_row("(no failed files)", "")
+            table.add_row("(no failed files)", "", "")
         mt = self.query_one("#models", DataTable)
         mt.clear()
         for m in models:
-            acc = accuracy(m)
+            fig = model_figure(m)
             mt.add_row(m["task"], m["version"], m.get("estimator", ""), "●" if m.get("active") else "",
-                       "–" if acc is None else f"{acc:.2f}", str(m.get("created_at", ""))[:16], key=m["version"])
+                       "–" if fig is None else f"{100 * fig['accuracy']:.0f}% ({fig['correct']}/{fig['n']})",
+                       str(m.get("created_at", ""))[:16], key=m["version"])
         self._render_accuracy(models)
 
     def _render_accuracy(self, models: list[dict[str, Any]]) -> None:
@@ -183,10 +199,12 @@ class StatusScreen(Screen):
         for task, rows in sorted(by_task.items()):
             rows.sort(key=lambda m: str(m.get("created_at", "")))
             values = [accuracy(m) for m in rows]
-            last = next((v for v in reversed(values) if v is not None), None)
+            last = next((f for f in map(model_figure, reversed(rows)) if f is not None), None)
             text.append(f"{task:<12} ", style="bold")
-            text.append(f"{spark(values, lo=0.0, hi=1.0):<20} ")
-            text.append(f"{len(rows)} version(s)" + ("" if last is None else f", latest accuracy {last:.2f}") + "\n")
+            text.append(f"{spark(values, lo=0.0, hi=1.0):<12} ")
+            text.append(f"{len(rows)} version(s)" + ("" if last is None else
+                        f", latest {100 * last['accuracy']:.0f}% on {last['n']}"
+                        f" ({100 * last['low']:.0f}–{100 * last['high']:.0f}%)") + "\n")
         if not models:
             text.append("No trained models yet: label items in the review queue (R).", style="dim")
         self.query_one("#accuracy", Static).update(text)

@@ -22,6 +22,12 @@ def analyze(state, files: tuple[Path, ...], kind: str, as_json: bool, workers: i
     decay, brightness, pitch. Nothing is written to the library.
 
     Exit code 1 if any file could not be analysed (the reason is printed).
+
+    \b
+    Examples:
+      djml analyze "01 Night Bus.flac"
+      djml analyze --kind sample Kicks/*.wav
+      djml analyze --json *.mp3 | jq '{path, bpm, camelot}'
     """
     from djml.pipeline import Settings
     from djml.scan import analyse_all
@@ -47,38 +53,45 @@ def analyze(state, files: tuple[Path, ...], kind: str, as_json: bool, workers: i
 
 
 def _print_table(rows: list[dict]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    """One block per file: the name with kind, length and loudness, then the findings on an
+    indented line wrapped at word boundaries, so 80 columns read as well as 200 (a
+    nine-column table shredded every cell at 80). A failure is one line with the full path."""
+    import textwrap
+
+    from rich.text import Text
 
     from djml.render import console, fmt_bpm, fmt_duration
+    from djml.safetext import display
 
-    table = Table(header_style="bold")
-    for column in ("file", "kind", "length", "BPM", "candidates", "key", "energy", "loudness", "sample"):
-        table.add_column(column)
-    errors = []
+    out = console()
     for r in rows:
-        name = Path(r["path"]).name
-        if "error" in r:  # the reason goes below the table: a narrow cell would shred it
-            table.add_row(name, "[red]error[/red]", *["—"] * 7)
-            errors.append((r["path"], r["error"]))
+        if "error" in r:
+            line = Text("error ", style="red")
+            line.append(f"{display(r['path'])}: {display(r['error'])}")
+            out.print(line, soft_wrap=True)
             continue
-        sample = ""
+        head = Text(display(Path(r["path"]).name), style="bold")
+        head.append(f"  {r['kind']} · {fmt_duration(r.get('duration'))}", style="dim")
+        if r.get("loudness") is not None:
+            head.append(f" · {r['loudness']:.1f} dB", style="dim")
+        out.print(head, soft_wrap=True)
+        facts = []
+        if r.get("bpm") is not None:
+            candidates = ", ".join(f"{c:.0f}" for c in (r.get("bpm_candidates") or [])[:3])
+            detail = "; ".join(x for x in (f"confidence {r['bpm_confidence']:.2f}" if r.get("bpm_confidence")
+                                           is not None else "", f"candidates {candidates}" if candidates else "") if x)
+            facts.append(f"BPM {fmt_bpm(r['bpm'], r.get('bpm_ambiguous'))}" + (f" ({detail})" if detail else ""))
+        if r.get("key"):
+            facts.append(f"key {r['key']} · {r['camelot']} · {r.get('open_key') or ''} · ID3 {r.get('key_id3') or ''}"
+                         + (f" ({r['key_confidence']:.2f})" if r.get("key_confidence") is not None else ""))
+        if r.get("energy") is not None:
+            facts.append(f"energy {r['energy']:.1f}")
         if r["kind"] == "sample":
-            sample = f"{r.get('sample_type')}"
-            if r.get("note"):
-                sample += f" · {r['note']}"
-            if r.get("loop_bpm"):
-                sample += f" · {r['loop_bpm']:.1f} BPM"
-        key = f"{r['key']} ({r['camelot']}, {r['key_confidence']:.2f})" if r.get("key") else "—"
-        table.add_row(
-            name, r["kind"], fmt_duration(r.get("duration")),
-            fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) + (f" ({r['bpm_confidence']:.2f})" if r.get("bpm_confidence") is not None else ""),
-            ", ".join(f"{c:.0f}" for c in r.get("bpm_candidates") or []),
-            key,
-            f"{r['energy']:.1f}" if r.get("energy") is not None else "—",
-            f"{r['loudness']:.1f} dB" if r.get("loudness") is not None else "—",
-            sample,
-        )
-    console().print(table)
-    for path, error in errors:
-        console().print(f"[red]error[/red] {escape(path)}: {escape(error)}", soft_wrap=True)
+            facts.append(" · ".join(str(x) for x in (r.get("sample_type"), r.get("note"),
+                                                     f"loop at {r['loop_bpm']:.1f} BPM" if r.get("loop_bpm") else None,
+                                                     f"attack {r['attack']:.3f} s" if r.get("attack") is not None else None,
+                                                     f"decay {r['decay']:.2f} s" if r.get("decay") is not None else None)
+                                if x))
+        text = "   ".join(f for f in facts if f) or "no tempo or key found"
+        out.print(textwrap.fill(text, width=max(40, out.width), initial_indent="  ", subsequent_indent="  "),
+                  markup=False, soft_wrap=True)

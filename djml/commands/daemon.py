@@ -19,6 +19,7 @@ def daemon() -> None:
     \b
     The daemon analyses new and changed files as they appear, keeps the library
     current (moves, renames, deletes), and serves the TUI and CLI over a Unix socket.
+    Examples:
       djml daemon start     # in the background (pid file + log file in the data dir)
       djml daemon status
       djml daemon stop
@@ -31,8 +32,14 @@ def daemon() -> None:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.pass_obj
 def run(state, log_level: str) -> None:
-    """Run in the foreground until SIGTERM or Ctrl-C; logs go to stderr."""
-    from djml.daemon.main import DaemonError, run as run_daemon, setup_logging
+    """Run in the foreground until SIGTERM or Ctrl-C; logs go to stderr.
+
+    \b
+    Examples:
+      djml daemon run                    # what the systemd unit in contrib/ runs
+      djml daemon run --log-level DEBUG
+    """
+    from djml.daemon.main import DaemonError, exit_now, run as run_daemon, setup_logging
 
     setup_logging(log_level.upper())
     try:
@@ -40,13 +47,19 @@ def run(state, log_level: str) -> None:
     except DaemonError as exc:
         click.echo(f"djml: {exc}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None
+    exit_now(0)
 
 
 @daemon.command()
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the socket to answer.")
 @click.pass_obj
 def start(state, timeout: float) -> None:
-    """Start the daemon in the background; returns once it answers on its socket."""
+    """Start the daemon in the background; returns once it answers on its socket.
+
+    \b
+    Example:
+      djml daemon start && djml tui
+    """
     from djml.daemon.main import DaemonError, start as start_daemon
 
     config = state.config
@@ -65,7 +78,13 @@ def start(state, timeout: float) -> None:
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds to wait for it to exit.")
 @click.pass_obj
 def stop(state, timeout: float) -> None:
-    """Stop the daemon (SIGTERM to the pid in the pid file, only if it is ours)."""
+    """Stop the daemon (SIGTERM to the pid in the pid file, only if it is ours). Running
+    analyses are re-queued for the next start; nothing is lost.
+
+    \b
+    Example:
+      djml daemon stop
+    """
     from djml.daemon.main import DaemonError, stop as stop_daemon
 
     try:
@@ -80,7 +99,13 @@ def stop(state, timeout: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The daemon's status as JSON.")
 @click.pass_obj
 def daemon_status(state, as_json: bool) -> None:
-    """Is the daemon running? Exit code 0 if it is, 3 if not."""
+    """Is the daemon running? Exit code 0 if it is, 3 if not.
+
+    \b
+    Examples:
+      djml daemon status || djml daemon start
+      djml daemon status --json | jq .pid
+    """
     from djml.client import connect_if_running
 
     client = connect_if_running(state.config, timeout=5.0)
@@ -101,7 +126,14 @@ def daemon_status(state, as_json: bool) -> None:
 @click.pass_obj
 def status(state, as_json: bool) -> None:
     """Library and daemon status: queue depth, throughput, failures, uptime, model
-    versions and library counts. Works without a daemon (reads the library)."""
+    versions and library counts. Works without a daemon (reads the library); right after
+    `djml init` it reports an empty library.
+
+    \b
+    Examples:
+      djml status
+      djml status --json | jq .library
+    """
     from djml.client import connect_if_running
 
     client = connect_if_running(state.config, timeout=10.0)
@@ -109,17 +141,17 @@ def status(state, as_json: bool) -> None:
         with client:
             info = {"daemon": "running", **client.call("status")}
     else:
-        info = {"daemon": "not running", **_offline_status(state.config)}
+        info = {"daemon": "not running", **_offline_status(state)}
     if as_json:
         click.echo(json.dumps(info, default=str))
         return
     _print_status(info)
 
 
-def _offline_status(config) -> dict:
-    from djml import db, query
+def _offline_status(state) -> dict:
+    from djml import query
 
-    conn = db.connect_readonly(config.db_path)
+    conn = state.reader()
     models = [dict(r) for r in conn.execute(
         "SELECT task, version, estimator, created_at FROM models WHERE active = 1 ORDER BY task")]
     rows = conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")

@@ -9,22 +9,11 @@ import click
 
 from djml.cli import EXIT_PARTIAL
 
+from .options import filter_options, predicted_options
+
 FORMATS = ("rekordbox", "traktor", "m3u")
-
-
-def filter_options(func: Callable) -> Callable:
-    """The `djml ls` filters, shared by export and tag write-back."""
-    options = [
-        click.option("--kind", type=click.Choice(["track", "sample"]), help="Only tracks or only samples."),
-        click.option("--bpm", metavar="LOW-HIGH", help="BPM range, e.g. 120-128."),
-        click.option("--key", metavar="KEY", help="Musical key in any notation: 8A, Am, 'A minor', 1m."),
-        click.option("--genre", help="Genre tag contains this text."),
-        click.option("--label", help="Bucket or sample class (yours, or the model's guess)."),
-        click.option("--search", "-s", metavar="TEXT", help="Full-text search over artist, title, album, genre, comment."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+OWN_LABEL_HELP = ("Bucket or sample class you gave (or your sample folder's name); with --predicted also "
+                  "the model's confident guesses.")
 
 
 def path_map_option(func: Callable) -> Callable:
@@ -56,13 +45,15 @@ def _path_map(specs: tuple[str, ...]):
 @click.command("export")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(FORMATS))
 @click.argument("out", type=click.Path(path_type=Path))
-@filter_options
+@filter_options(OWN_LABEL_HELP)
+@predicted_options
 @path_map_option
 @click.option("--relative", is_flag=True, help="m3u: paths relative to each playlist file (USB sticks).")
 @click.option("--volume", default="", metavar="NAME",
               help="traktor: the Traktor computer's name for the disk holding '/', e.g. 'Macintosh HD'.")
 @click.pass_obj
-def export_cmd(state, fmt, out, kind, bpm, key, genre, label, search, map_path, relative, volume) -> None:
+def export_cmd(state, fmt, out, kind, bpm, energy, key, genre, label, search, predicted, min_confidence,
+               map_path, relative, volume) -> None:
     """Export the library (or the items matching the filters) for other DJ software.
 
     \b
@@ -72,34 +63,44 @@ def export_cmd(state, fmt, out, kind, bpm, key, genre, label, search, map_path, 
     FORMAT m3u        OUT is a folder: one .m3u8 per bucket, genre and sample class.
 
     BPM, key and genre are your corrections where you made them, else djml's analysis.
-    Only items whose file is present are exported. Examples:
+    Bucket and sample-class playlists hold what you labelled (and your sample folders'
+    names); the model's guesses join them only with --predicted, and only when at least
+    --min-confidence sure. Only items whose file is present are exported. Examples:
 
     \b
       djml export rekordbox ~/djml.xml
       djml export traktor ~/djml.nml --label peak-time --map-path /srv/music=/Volumes/music
       djml export m3u /media/usb/playlists --relative
+      djml export m3u ~/playlists --predicted --min-confidence 0.9
     """
-    from djml import db
     from djml.interop import m3u, rekordbox, traktor
     from djml.interop.collect import collect, group_playlists
     from djml.interop.xmlio import InteropError
 
-    filters = _filters(kind=kind, bpm=bpm, key=key, genre=genre, label=label, search=search)
+    from djml.buckets import names as bucket_names
+
+    filters = _filters(kind=kind, bpm=bpm, energy=energy, key=key, genre=genre, label=label, search=search,
+                       predicted=min_confidence if predicted else None)
     path_map = _path_map(map_path)
     config = state.config
-    collected = collect(db.connect_readonly(config.db_path), filters)
-    playlists = group_playlists(collected.tracks, config.buckets)
+    conn = state.reader()
+    collected = collect(conn, filters)
+    order = bucket_names(conn, config)
+    playlists = group_playlists(collected.tracks, order)
     try:
         if fmt == "rekordbox":
-            rekordbox.export(collected.tracks, playlists, out, bucket_order=config.buckets, path_map=path_map)
+            rekordbox.export(collected.tracks, playlists, out, bucket_order=order, path_map=path_map)
         elif fmt == "traktor":
-            traktor.export(collected.tracks, playlists, out, bucket_order=config.buckets, path_map=path_map,
+            traktor.export(collected.tracks, playlists, out, bucket_order=order, path_map=path_map,
                            boot_volume=volume)
         else:
             m3u.export(playlists, out, relative=relative, path_map=path_map)
     except (InteropError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Exported {len(collected.tracks)} item(s) and {len(playlists)} playlist(s) to {out}")
+    guesses = sum(1 for t in collected.tracks if t.guessed)
+    if guesses:
+        click.echo(f"{guesses} bucket/class entr(ies) are model guesses (>= {min_confidence:.2f} confidence).")
     if collected.skipped_missing:
         click.echo(f"Skipped {collected.skipped_missing} item(s) whose files are missing.", err=True)
 
@@ -126,6 +127,7 @@ def import_cmd(state, fmt, files, map_path, match_names, dry_run, no_train) -> N
     library.
 
     \b
+    Examples:
       djml import rekordbox ~/rekordbox.xml
       djml import traktor ~/Documents/Native\\ Instruments/Traktor\\ 3.11/History/*.nml
       djml import m3u ~/Music/Playlists/*.m3u8 --map-path /srv/music=/Users/me/Music
@@ -176,10 +178,20 @@ def _print_report(report, dry_run: bool) -> None:
         click.echo(f"  set {name!r}: {entries} entries{extra}")
     for name in report.skipped_playlists:
         click.echo(f"  skipped playlist {name}")
-    for path in report.unmatched[:10]:
-        click.echo(f"  not in library: {path}", err=True)
-    if len(report.unmatched) > 10:
-        click.echo(f"  … and {len(report.unmatched) - 10} more not in library", err=True)
+    _not_in_library(report.unmatched, "")
+    listed = set(report.unmatched)
+    for name, paths in report.missing_entries.items():
+        _not_in_library([p for p in paths if p not in listed], f" (playlist {name!r})")
+
+
+def _not_in_library(paths: list[str], where: str, shown: int = 10) -> None:
+    """Name what matched nothing (the first ten; the docs promise a list, not a count)."""
+    from djml.safetext import display
+
+    for path in paths[:shown]:
+        click.echo(f"  not in library{where}: {display(path)}", err=True)
+    if len(paths) > shown:
+        click.echo(f"  … and {len(paths) - shown} more not in library{where}", err=True)
 
 
 @click.group("tags")
@@ -189,37 +201,58 @@ def tags() -> None:
     Set `tag_template` in the config to also fill the comment (or, with
     tag_template_field = "grouping", the grouping) field, e.g.
     tag_template = "{camelot} · energy {energy} · {bucket}".
+
+    \b
+    Examples:
+      djml tags write --dry-run
+      djml tags history
+      djml tags undo
     """
 
 
 @tags.command("write")
-@filter_options
+@filter_options(OWN_LABEL_HELP)
+@predicted_options
 @click.option("--dry-run", is_flag=True, help="Show what would change; touch nothing.")
 @click.option("--no-verify", is_flag=True, help="Skip decoding the tagged copy to prove the audio is unchanged.")
 @click.pass_obj
-def tags_write_cmd(state, kind, bpm, key, genre, label, search, dry_run, no_verify) -> None:
+def tags_write_cmd(state, kind, bpm, energy, key, genre, label, search, predicted, min_confidence,
+                   dry_run, no_verify) -> None:
     """Write BPM, key (ID3 TKEY style: Am, F#), genre and the comment template into the
     tags of the matching files (default: all tracks) in MP3, FLAC, OGG/Opus, M4A, AIFF
-    and WAV.
+    and WAV. ID3 TBPM holds a whole number (the standard); FLAC/Opus keep decimals.
+
+    {bucket} in the template is your own bucket; a model's guess goes into a file only
+    with --predicted (and at least --min-confidence), and every such guess is listed.
 
     Only the tag block changes: each file is tagged as a copy, its audio is checked
     against the library's audio hash, and only then swapped in atomically. Files outside
     your configured folders, or changed since the last scan, are refused. `djml tags undo`
     restores the previous values. Exit code 1 when some files were refused.
+
+    \b
+    Examples:
+      djml tags write --dry-run
+      djml tags write --label peak-time
+      djml tags write --predicted --min-confidence 0.9 --dry-run
     """
     from djml import db
     from djml.interop.collect import collect
     from djml.interop.tagwrite import tags_write
     from djml.library import Library
 
-    filters = _filters(kind=kind or "track", bpm=bpm, key=key, genre=genre, label=label, search=search)
+    filters = _filters(kind=kind or "track", bpm=bpm, energy=energy, key=key, genre=genre, label=label,
+                       search=search, predicted=min_confidence if predicted else None)
     config = state.config
     conn = db.connect_readonly(config.db_path) if dry_run else db.connect(config.db_path)
     collected = collect(conn, filters)
     outcome = tags_write(Library(conn), config, collected.tracks, dry_run=dry_run, verify=not no_verify)
+    guessed = {t.item_id: t.guessed for t in collected.tracks if t.guessed}
     for change in outcome.written:
         fields = ", ".join(f"{name} {old or '∅'} → {new}" for name, (old, new) in change.changes.items())
-        click.echo(f"{'would write' if dry_run else 'wrote'} {change.path}: {fields}")
+        guess = "".join(f" [{what} is the model's guess, {p:.2f}]" for what, p in guessed.get(change.item_id, {}).items()
+                        if config.tag_template and "{bucket}" in config.tag_template)
+        click.echo(f"{'would write' if dry_run else 'wrote'} {change.path}: {fields}{guess}")
     _refused(outcome)
     verb = "would change" if dry_run else "changed"
     click.echo(f"{len(outcome.written)} file(s) {verb}, {outcome.unchanged} already up to date,"
@@ -234,7 +267,13 @@ def tags_write_cmd(state, kind, bpm, key, genre, label, search, dry_run, no_veri
 @click.pass_obj
 def tags_undo_cmd(state, batch) -> None:
     """Restore the tag values a `djml tags write` batch replaced. Fields edited since by
-    someone else are left alone and reported."""
+    someone else are left alone and reported.
+
+    \b
+    Examples:
+      djml tags undo
+      djml tags undo --batch 20261201T101500123456Z
+    """
     from djml import db
     from djml.interop.tagio import TagError
     from djml.interop.tagwrite import tags_undo
@@ -257,7 +296,12 @@ def tags_undo_cmd(state, batch) -> None:
 @tags.command("history")
 @click.pass_obj
 def tags_history_cmd(state) -> None:
-    """List tag-write batches, newest first."""
+    """List tag-write batches, newest first.
+
+    \b
+    Example:
+      djml tags history
+    """
     from djml.interop.tagwrite import batches
 
     rows = batches(state.config)

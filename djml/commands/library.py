@@ -10,6 +10,8 @@ import click
 from djml.cli import EXIT_PARTIAL, EXIT_USAGE
 from djml.query import SORTS
 
+from .options import filter_options
+
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -23,6 +25,13 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
     inode) are skipped without being read, and renamed files are recognised by inode or
     by their audio content, so labels survive moves. Files that vanished are marked
     missing, never deleted. Exit code 1 when any file failed (reasons are listed).
+    While the daemon runs, the scan is queued with it instead.
+
+    \b
+    Examples:
+      djml scan                          # every configured folder
+      djml scan ~/Music/Tracks/2024      # one folder (or file)
+      djml scan -q --workers 2           # no progress bar, e.g. from cron
     """
     from djml import db
     from djml.library import Library
@@ -118,19 +127,15 @@ def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
 
 
 def _show_via_daemon(client, ref: str) -> dict | None:
-    """A path is resolved here (the daemon has another working directory), then the
-    plain text is tried, as :func:`djml.query.resolve_item` does locally."""
-    from djml.client import RemoteError
+    """A path is made absolute here (the daemon has another working directory)."""
+    from djml.client import RemoteError, wire_ref
 
-    local = Path(ref).expanduser()
-    refs = [str(local.absolute()), ref] if local.exists() else [ref]
     with client:
-        for candidate in refs:
-            try:
-                return client.call("show", ref=candidate)
-            except RemoteError as exc:
-                if exc.code != "not_found":
-                    raise
+        try:
+            return client.call("show", ref=wire_ref(ref))
+        except RemoteError as exc:
+            if exc.code != "not_found":
+                raise
     return None
 
 
@@ -165,13 +170,7 @@ def _print_summary(out, summary) -> None:
 
 
 @click.command()
-@click.option("--kind", type=click.Choice(["track", "sample"]), help="Only tracks or only samples.")
-@click.option("--bpm", metavar="LOW-HIGH", help="BPM range, e.g. 120-128.")
-@click.option("--key", metavar="KEY", help="Musical key in any notation: 8A, Am, 'A minor', 1m; "
-              "8A~ also lists every key that mixes with it.")
-@click.option("--genre", help="Genre tag contains this text.")
-@click.option("--label", help="Bucket or sample class (yours, or the model's guess).")
-@click.option("--search", "-s", metavar="TEXT", help="Full-text search over artist, title, album, genre, comment.")
+@filter_options()
 @click.option("--missing", is_flag=True, help="Only items whose files have all vanished.")
 @click.option("--failed", is_flag=True, help="List files that could not be analysed, with reasons.")
 @click.option("--sort", type=click.Choice(SORTS), default="id", show_default=True,
@@ -181,21 +180,26 @@ def _print_summary(out, summary) -> None:
 @click.option("--limit", "-n", type=click.IntRange(min=1), help="At most this many rows (the first in sort order).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (for scripts).")
 @click.pass_obj
-def ls(state, kind, bpm, key, genre, label, search, missing, failed, sort, desc, limit, as_json) -> None:
+def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sort, desc, limit, as_json) -> None:
     """List library items, filtered.
+
+    In a terminal: a table that fits its width. Piped to another program: one line per
+    item, tab-separated (id, kind, name, BPM, key, energy, label, genre, path), so names
+    never wrap; --json gives every field.
 
     \b
     Examples:
-      djml ls --bpm 120-128 --key 8A
-      djml ls --kind track --sort bpm --desc -n 20
+      djml ls --bpm 128 --key 8A~          # 127.5–128.5 BPM, keys that mix with 8A
+      djml ls --kind track --energy 7-9 --sort bpm --desc -n 20
       djml ls --kind sample --label kick
+      djml ls --search kick                # tags and file/folder names
       djml ls --search "daft punk" --json | jq .path
       djml ls --failed
     """
-    from djml import db, query
+    from djml import query
 
-    wanted = {"kind": kind, "bpm": bpm, "key": key, "genre": genre, "label": label, "search": search,
-              "missing": missing, "sort": sort, "descending": desc, "limit": limit}
+    wanted = {"kind": kind, "bpm": bpm, "energy": energy, "key": key, "genre": genre, "label": label,
+              "search": search, "missing": missing, "sort": sort, "descending": desc, "limit": limit}
     try:
         filters = query.Filters.from_dict(wanted)
     except ValueError as exc:
@@ -203,24 +207,31 @@ def ls(state, kind, bpm, key, genre, label, search, missing, failed, sort, desc,
     if (client := _daemon(state)) is not None:
         rows = _query_via_daemon(client, wanted, failed)
     else:
-        conn = db.connect_readonly(state.config.db_path)
+        conn = state.reader()
         rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
     if as_json:
         from djml.render import json_lines
 
         json_lines(rows)
         return
-    from djml.render import console, items_table
+    from djml.render import console, items_table, plain_lines
 
     out = console()
     if failed:
+        from djml.render import safe
+
         for row in rows:
-            out.print(f"[red]failed[/red] {row['path']}: {row['error']}", soft_wrap=True)
+            out.print(f"[red]failed[/red] {safe(row['path'])}: {safe(row['error'])}", soft_wrap=True)
         out.print(f"{len(rows)} failed file(s)")
         return
     if not rows:
-        out.print("No items match." + ("" if any([kind, bpm, key, genre, label, search, missing]) else
-                  " The library is empty — run `djml scan`."))
+        filtered = any([kind, bpm, energy, key, genre, label, search, missing])
+        out.print("No items match." if filtered else "The library is empty — run `djml scan` "
+                  "(or `djml daemon start` to watch your folders).")
+        return
+    if not out.is_terminal:
+        plain_lines(rows)
+        click.echo(f"{len(rows)} item(s)", err=True)
         return
     out.print(items_table(rows))
     out.print(f"[dim]{len(rows)} item(s)[/dim]")
@@ -228,32 +239,51 @@ def ls(state, kind, bpm, key, genre, label, search, missing, failed, sort, desc,
 
 @click.command()
 @click.argument("ref", metavar="PATH|ID|TEXT")
+@click.option("--all", "show_all", is_flag=True, help="Also every raw analysis value (timbre statistics …).")
 @click.option("--json", "as_json", is_flag=True, help="Everything as one JSON object.")
 @click.pass_obj
-def show(state, ref: str, as_json: bool) -> None:
-    """Show every stored fact about one item: tags, analysis, locations, labels,
-    predictions, vectors and set history. REF is an item id, a file path, or text
-    matched against artist/title."""
-    from djml import db, query
+def show(state, ref: str, show_all: bool, as_json: bool) -> None:
+    """Show every stored fact about one item: tags, analysis, locations, labels (and where
+    each came from), predictions, vectors and set history.
+
+    REF is an item id, a file path, or words matched against artist, title and file or
+    folder names; when several items match, the best is shown and the others are named.
+
+    \b
+    Examples:
+      djml show 42
+      djml show ./Kicks/BD_Hard_01.wav
+      djml show "kilo tape night bus"
+      djml show DirtyLove --json | jq .analysis.data.bpm_candidates
+    """
+    from djml import query
 
     if (client := _daemon(state)) is not None:
         info = _show_via_daemon(client, ref)
     else:
-        conn = db.connect_readonly(state.config.db_path)
-        item_id = query.resolve_item(conn, ref)
-        info = None if item_id is None else query.show_item(conn, item_id)
+        info = query.show(state.reader(), ref)
     if info is None:
-        click.echo(f"djml: no item matches {ref!r}", err=True)
+        click.echo(f"djml: no item matches {ref!r} (try `djml ls --search WORDS`)", err=True)
         raise click.exceptions.Exit(EXIT_USAGE)
     if as_json:
         from djml.safetext import dumps
 
         click.echo(dumps(info, indent=2))
         return
-    _print_item(info)
+    from djml.render import warn_ambiguous
+
+    warn_ambiguous(info.get("resolved") or {}, ref, "show")
+    _print_item(info, show_all)
 
 
-def _print_item(info: dict) -> None:
+_DETAILS = (("first beat", "first_beat", "{:.2f} s"), ("rhythm strength", "rhythm_strength", "{:.2f}"),
+            ("attack", "attack", "{:.3f} s"), ("decay", "decay", "{:.3f} s"),
+            ("brightness", "brightness", "{:.0f} Hz"), ("noisiness", "noisiness", "{:.3f}"),
+            ("pitch", "pitch_hz", "{:.1f} Hz"), ("note", "note", "{}"), ("loop tempo", "loop_bpm", "{:.1f} BPM"))
+_SOURCES = {"user": "yours", "import": "imported", "folder": "from the folder name", "tag": "from the file's tag"}
+
+
+def _print_item(info: dict, show_all: bool = False) -> None:
     from rich.table import Table
 
     from djml.render import console, fmt_bpm, fmt_duration, safe
@@ -262,11 +292,12 @@ def _print_item(info: dict) -> None:
     name = " – ".join(x for x in (info.get("artist"), info.get("title")) if x) or Path(info["path"] or "?").name
     out.print(f"[bold]#{info['id']} {safe(name)}[/bold]  ({info['kind']})")
     facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="dim")
-    facts.add_column()
+    facts.add_column(style="dim", no_wrap=True)
+    facts.add_column(overflow="fold")
     analysis = info.get("analysis") or {}
     data = analysis.get("data", {})
     rows = [
+        ("file", Path(info["path"]).name if info.get("path") else None),
         ("album", info.get("album")), ("genre", info.get("genre")), ("year", info.get("year")),
         ("length", fmt_duration(info.get("duration"))),
         ("BPM", f"{fmt_bpm(info.get('bpm'), info.get('bpm_ambiguous'))}"
@@ -279,12 +310,13 @@ def _print_item(info: dict) -> None:
         ("energy", f"{info['energy']:.1f} / 10" if info.get("energy") is not None else None),
         ("loudness", f"{info['loudness']:.1f} dB" if info.get("loudness") is not None else None),
         ("sample type", info.get("sample_type")),
-        ("label", info.get("label")),
+        ("label", _label_text(info)),
+        *[(title, fmt.format(data[key])) for title, key, fmt in _DETAILS if data.get(key) is not None],
         ("analyzer", f"v{analysis['analyzer_version']} at {analysis['analyzed_at']}" if analysis else "not analysed"),
     ]
     for name_, value in rows:
         if value not in (None, ""):
-            facts.add_row(name_, str(value))
+            facts.add_row(name_, safe(str(value)))
     out.print(facts)
     out.print("[bold]Locations[/bold]")
     for loc in info["locations"]:
@@ -296,19 +328,37 @@ def _print_item(info: dict) -> None:
         out.print("[bold]Labels[/bold]")
         for lab in info["labels"]:
             undone = " [dim](undone)[/dim]" if lab["undone_at"] else ""
-            out.print(f"  {lab['task']}: {lab['label']} by {lab['source']} at {lab['created_at']}{undone}")
+            source = _SOURCES.get(lab["source"], lab["source"])
+            out.print(f"  {lab['task']}: {safe(lab['label'])} ({source}, {lab['created_at'][:19]}){undone}")
     if info["predictions"]:
         out.print("[bold]Predictions[/bold]")
         for p in info["predictions"]:
-            top = ", ".join(f"{lab} {conf:.2f}" for lab, conf in p["top"])
-            out.print(f"  {p['task']}: {p['label']} ({p['confidence']:.2f}; {top}) by {p['model_version']}")
-    extra = {k: v for k, v in data.items() if k in ("timbre", "rhythm_strength", "first_beat", "attack", "decay",
-                                                    "brightness", "noisiness", "note", "pitch_hz", "loop_bpm")
-             and v is not None}
-    if extra:
-        out.print("[bold]Analysis details[/bold]")
-        out.print_json(json.dumps(extra, default=str))
+            top = ", ".join(f"{safe(lab)} {conf:.2f}" for lab, conf in p["top"])
+            out.print(f"  {p['task']}: {safe(p['label'])} ({p['confidence']:.2f}; {top}) by {p['model_version']}",
+                      soft_wrap=True)
+    if show_all and data:
+        out.print("[bold]Analysis (all values)[/bold]")
+        out.print_json(json.dumps(data, default=str))
+    elif data.get("timbre"):
+        out.print("[dim]Timbre statistics and the raw analysis: djml show … --all[/dim]")
     if info["vectors"]:
         out.print("[bold]Vectors[/bold] " + ", ".join(f"{v['space']}[{v['dim']}]" for v in info["vectors"]))
     if info["sets"]:
-        out.print("[bold]In sets[/bold] " + ", ".join(f"{s['name']} (#{s['position'] + 1})" for s in info["sets"]))
+        out.print("[bold]In sets[/bold] " + ", ".join(f"{safe(s['name'])} (#{s['position'] + 1})"
+                                                      for s in info["sets"]))
+
+
+def _label_text(info: dict) -> str | None:
+    """The label in force and where it came from; a model's disagreeing guess is named
+    (the folder said kick, the model hears perc)."""
+    label, source = info.get("label"), info.get("label_source")
+    if not label:
+        return None
+    if source == "model":
+        confidence = info.get("predicted_confidence")
+        return f"{label}? (the model's guess{f', {confidence:.2f}' if confidence is not None else ''})"
+    text = f"{label} ({_SOURCES.get(source or '', source or '')})"
+    guess = info.get("predicted_label")
+    if guess and guess != label:
+        text += f"; the model hears {guess} ({info.get('predicted_confidence') or 0:.2f})"
+    return text

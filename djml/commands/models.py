@@ -33,9 +33,7 @@ def _writer(state):
 
 
 def _reader(state):
-    from djml import db
-
-    return db.connect_readonly(state.config.db_path)
+    return state.reader()
 
 
 def _fail(message: str) -> None:
@@ -60,9 +58,19 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
     The new version is compared with the active one on a held-out slice of your labels
     that the active one never trained on; it becomes active unless it is significantly
     worse there (one-sided McNemar test, p < 0.05). A rejected version is kept, marked
-    rejected, and the old model stays. Buckets need at least 10 labels in 2 buckets.
+    rejected, and the old model stays. Every figure comes with its n and a 95% interval.
+
+    Needs at least 10 labels in at least 2 classes of 3 or more (smaller classes are left
+    out and named). With exactly the labels an existing version was trained on, nothing
+    new is created. Genres keep the spelling of your tags.
+
+    \b
+    Examples:
+      djml train --task buckets
+      djml train --task samples --model cnn
+      djml train --task genre --json | jq .holdout_interval
     """
-    from djml.models.service import TrainError, train as run_train
+    from djml.models.service import MIN_COMPARE, MIN_PER_CLASS, TrainError, train as run_train
 
     try:
         result = run_train(_writer(state), state.config, _task(task), backend)
@@ -74,17 +82,39 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
     if result.get("left_out"):
         click.echo(f"{result['left_out']} labelled item(s) left out: no analysis from the current analyzer "
                    "yet (the daemon re-analyses them at start; or run `djml scan`)", err=True)
+    small = result.get("classes_left_out") or {}
+    if small:
+        listed = ", ".join(f"{c} ({n})" for c, n in list(small.items())[:8]) + (" …" if len(small) > 8 else "")
+        click.echo(f"{len(small)} class(es) with fewer than {MIN_PER_CLASS} labels left out: {listed}", err=True)
     if result["status"] == "not_enough_labels":
-        _fail(f"not enough labels to train {result['task']}: {result['labels']} labelled in "
-              f"{result['classes']} class(es); need {result['needed']}")
-    line = (f"{result['status']} {result['version']}: held-out accuracy {_pct(result.get('holdout_accuracy'))}"
-            f" on {result['n_holdout']} item(s), before {_pct(result.get('before_accuracy'))}"
-            f" ({result.get('before_version') or 'no previous model'}); {result['n_labels']} labels")
-    click.echo(line)
+        _fail(f"not enough labels to train {result['task']}: {result['labels']} usable label(s) in "
+              f"{result['classes']} class(es); need {result['needed']}. Label more in the review queue "
+              "(djml review) or with `djml label`.")
+    if result["status"] == "unchanged":
+        click.echo(f"nothing new to learn: {result['version']} was trained on exactly these "
+                   f"{result['n_labels']} labels ({_figure(result)}); no new version"
+                   + ("" if result.get("active_version") == result["version"]
+                      else f" (it is not active: `djml models activate {result['version']}`)"))
+        return
+    click.echo(f"{result['status']} {result['version']}: {result['n_labels']} labels in {result['classes']} classes")
+    click.echo(f"  {_figure(result)} on labels it did not train on")
+    if result.get("before_version"):
+        click.echo(f"  on the same {result['compared_on']} labels the previous model ({result['before_version']}) got "
+                   f"{result['before_correct']}, the new one {result['after_correct']}"
+                   f" (one-sided McNemar p = {result['p_worse']:.3f})")
+    else:
+        click.echo("  not compared with a previous model (none, or fewer than "
+                   f"{MIN_COMPARE} held-out labels it never saw)")
     if result["status"] == "rejected":
-        click.echo(f"kept {result['active_version']} active (the new model was worse)")
+        click.echo(f"kept {result['active_version']} active (the new model was significantly worse)")
     else:
         click.echo(f"re-predicted {result.get('predicted', 0)} item(s)")
+
+
+def _figure(metrics: dict, metadata: dict | None = None) -> str:
+    from djml.models.evaluate import figure, figure_text
+
+    return figure_text(figure(metrics, metadata))
 
 
 @click.command()
@@ -97,7 +127,14 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
 def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Path | None) -> None:
     """Cross-validate a model type on your labels: accuracy, macro-F1, per-class
     precision/recall, confusion matrix, k-fold mean ± std. `--task recommend` scores the
-    recommender on your sets (held-out next track)."""
+    recommender on your sets (held-out next track).
+
+    \b
+    Examples:
+      djml evaluate --task buckets --cv 5
+      djml evaluate --task samples --model et --out samples.json
+      djml evaluate --task recommend -k 10
+    """
     if task == "recommend":
         from djml.recommend_eval import evaluate_recommendations
 
@@ -132,7 +169,15 @@ def _print_report(r: dict) -> None:
 
 @click.group()
 def models() -> None:
-    """List, activate, roll back, compare and delete model versions."""
+    """List, activate, roll back, compare and delete model versions.
+
+    \b
+    Examples:
+      djml models list --task buckets
+      djml models compare bucket-2026… bucket-2026…
+      djml models rollback buckets
+      djml models activate sample_type-shipped-…
+    """
 
 
 @models.command("list")
@@ -140,7 +185,17 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def models_list(state, task: str | None, as_json: bool) -> None:
-    """Every model version, newest first; * marks the active one per task."""
+    """Every model version, newest first; * marks the active one per task.
+
+    Each accuracy comes with the number of items it was measured on and a 95% interval
+    (a held-out slice of your labels is often 5–20 items: 3 of 10 right is anything from
+    11% to 60%). `djml models compare A B` scores two versions on the same labels.
+
+    \b
+    Examples:
+      djml models list
+      djml models list --task buckets --json | jq '.[0].metrics'
+    """
     from djml.models import registry
 
     rows = registry.list_models(_reader(state), _task(task) if task else None)
@@ -153,18 +208,25 @@ def models_list(state, task: str | None, as_json: bool) -> None:
         return
     for m in rows:
         metrics = m["metrics"]
-        acc = metrics.get("holdout_accuracy", metrics.get("loko_drum_accuracy"))
-        flags = " rejected" if metrics.get("rejected") else ""
+        flags = "  rejected" if metrics.get("rejected") else ""
+        trained = (f"{m['metadata'].get('n_train', '?')} kit samples" if m["path"].startswith(registry.PACKAGE_PREFIX)
+                   else f"{metrics.get('n_labels', '?')} labels")
         click.echo(f"{'*' if m['active'] else ' '} {m['version']:<46} {m['task']:<12} {m['estimator']:<7}"
-                   f" acc {_pct(acc):>6}  n={metrics.get('n_labels', m['metadata'].get('n_train', '?'))}"
-                   f"  {m['created_at'][:19]}{flags}")
+                   f" {_figure(metrics, m['metadata']):<42} {trained}  {m['created_at'][:16]}{flags}")
+    click.echo("Each figure is measured on different items; `djml models compare A B` scores two versions "
+               "on the same ones.", err=True)
 
 
 @models.command("activate")
 @click.argument("version")
 @click.pass_obj
 def models_activate(state, version: str) -> None:
-    """Make VERSION the active model of its task."""
+    """Make VERSION the active model of its task.
+
+    \b
+    Example:
+      djml models activate "$(djml models list --json | jq -r '.[1].version')"
+    """
     from djml.models import registry
 
     try:
@@ -178,7 +240,12 @@ def models_activate(state, version: str) -> None:
 @click.argument("task", type=TASK_CHOICES)
 @click.pass_obj
 def models_rollback(state, task: str) -> None:
-    """Re-activate the version before the active one."""
+    """Re-activate the version before the active one (skipping rejected ones).
+
+    \b
+    Example:
+      djml models rollback buckets
+    """
     from djml.models import registry
 
     try:
@@ -192,7 +259,12 @@ def models_rollback(state, task: str) -> None:
 @click.argument("version")
 @click.pass_obj
 def models_delete(state, version: str) -> None:
-    """Delete an inactive VERSION (its file and its predictions)."""
+    """Delete an inactive VERSION (its file and its predictions).
+
+    \b
+    Example:
+      djml models delete bucket-20261201T101500000000-1a2b3c4d
+    """
     from djml.models import registry
 
     try:
@@ -210,8 +282,14 @@ def models_delete(state, version: str) -> None:
 def models_compare(state, a: str, b: str, as_json: bool) -> None:
     """Compare versions A and B on the same labelled items (McNemar exact test).
 
-    Items are your own labels for the task; a p-value below 0.05 means the accuracy
-    difference is unlikely to be chance."""
+    Items are your own labels that neither version trained on (when there are at least
+    5; else all of them, and the note says so); a p-value below 0.05 means the accuracy
+    difference is unlikely to be chance.
+
+    \b
+    Example:
+      djml models compare sample_type-shipped-7927e09e sample_type-20261201T…
+    """
     from djml.models import registry
     from djml.models.crossval import compare_versions
 
@@ -224,18 +302,26 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
         return
     if result["n"] == 0:
         _fail("no labelled items both models can predict")
-    click.echo(f"{result['n']} labelled items: A {_pct(result['accuracy_a'])}, B {_pct(result['accuracy_b'])};"
-               f" only A right {result['only_a_correct']}, only B right {result['only_b_correct']};"
-               f" McNemar p = {result['p_value']:.4f}")
-    if result.get("note"):
-        click.echo(result["note"])
+    from djml.models.evaluate import wilson
+
+    n = result["n"]
+    parts = []
+    for side in ("a", "b"):
+        k = round(result[f"accuracy_{side}"] * n)
+        lo, hi = wilson(k, n)
+        parts.append(f"{side.upper()} {k}/{n} ({_pct(result[f'accuracy_{side}'])}, 95% CI {100 * lo:.0f}–{100 * hi:.0f}%)")
+    click.echo(f"{' vs '.join(parts)} {result['note']}")
+    click.echo(f"only A right {result['only_a_correct']}, only B right {result['only_b_correct']};"
+               f" McNemar p = {result['p_value']:.4f}" + ("" if result["p_value"] < 0.05 else
+                                                          " (the difference may well be chance)"))
 
 
-def _import(state, file: Path, task: str | None, source: str, event: str | None) -> None:
+def _import(state, file: Path, task: str | None, source: str, event: str | None, new_buckets: bool) -> None:
     from djml.models.feedback import parse_csv
 
     library = _writer(state)
-    parsed = parse_csv(library.conn, file, _task(task) if task else None)
+    parsed = parse_csv(library.conn, file, _task(task) if task else None, config=state.config,
+                       new_buckets=new_buckets)
     if parsed.errors:
         for e in parsed.errors:
             click.echo(f"  {e}", err=True)
@@ -255,28 +341,50 @@ def _import(state, file: Path, task: str | None, source: str, event: str | None)
 @click.command("import-labels")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--task", type=TASK_CHOICES, help="Task for a plain 'label' column.")
+@click.option("--new-buckets", is_flag=True, help="Allow buckets that do not exist yet (they are created).")
 @click.pass_obj
-def import_labels(state, file: Path, task: str | None) -> None:
+def import_labels(state, file: Path, task: str | None, new_buckets: bool) -> None:
     """Import training labels from a CSV (columns: track_id|item_id|path and
     bucket|sample_type|genre|mood|label[,task]). Every row is checked first; one bad
-    row imports nothing."""
-    _import(state, file, task, "import", None)
+    row imports nothing. A bucket that does not exist is an error (with the closest
+    name) unless --new-buckets.
+
+    \b
+    Examples:
+      djml import-labels labels.csv
+      djml import-labels crates.csv --task buckets --new-buckets
+    """
+    _import(state, file, task, "import", None, new_buckets)
 
 
 @click.group()
 def feedback() -> None:
-    """Corrections to the models' labels."""
+    """Corrections to the models' labels.
+
+    \b
+    Example:
+      djml feedback import corrections.csv     # track_id,correct_bucket
+    """
 
 
 @feedback.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--task", type=TASK_CHOICES, default="buckets", show_default=True,
               help="Task for a plain 'label' column.")
+@click.option("--new-buckets", is_flag=True, help="Allow buckets that do not exist yet (they are created).")
 @click.pass_obj
-def feedback_import(state, file: Path, task: str) -> None:
+def feedback_import(state, file: Path, task: str, new_buckets: bool) -> None:
     """Import corrections from a CSV: `track_id,correct_bucket` or `path,bucket` (or any
-    column set import-labels accepts). All rows or none; errors name the line."""
-    _import(state, file, task, "user", "label_correction")
+    column set import-labels accepts). All rows or none; errors name the line. A bucket
+    that does not exist (a typo such as peak-tme) is an error naming the closest bucket,
+    unless --new-buckets. Undo a correction with `djml unlabel TRACK`.
+
+    \b
+    Examples:
+      djml feedback import corrections.csv
+      djml feedback import new-crates.csv --new-buckets
+    """
+    _import(state, file, task, "user", "label_correction", new_buckets)
 
 
 @click.command("export-predictions")
@@ -287,7 +395,13 @@ def feedback_import(state, file: Path, task: str) -> None:
 @click.pass_obj
 def export_predictions(state, file: Path, task: str | None, unsure: bool, below: float | None) -> None:
     """Write predictions as CSV: path, artist, title, task, label, confidence, unsure,
-    model_version, predicted_at ('-' as FILE writes to stdout)."""
+    model_version, predicted_at ('-' as FILE writes to stdout).
+
+    \b
+    Examples:
+      djml export-predictions unsure.csv --unsure
+      djml export-predictions - --task buckets --below 0.6 | column -s, -t
+    """
     conn = _reader(state)
     where, params = [], []
     if task:
@@ -324,15 +438,26 @@ def export_predictions(state, file: Path, task: str | None, unsure: bool, below:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def predict(state, ref: str, task: str | None, debug: bool, as_json: bool) -> None:
-    """Predict one item now with the active models (and store the prediction)."""
+    """Predict one item now with the active models (and store the prediction).
+
+    \b
+    Examples:
+      djml predict 42
+      djml predict ./Samples/unsorted/hit_07.wav --debug
+    """
     from djml import query
     from djml.models.crossval import explain_item
     from djml.models.service import predict_items
 
+    from djml.render import warn_ambiguous
+
     library = _writer(state)
-    item_id = query.resolve_item(library.conn, ref)
-    if item_id is None:
+    found = query.resolve(library.conn, ref)
+    if found.item_id is None:
         _fail(f"no item matches {ref!r}")
+    item_id = found.item_id
+    if not as_json:
+        warn_ambiguous(found.as_dict(), ref, "predict")
     results = [r for r in predict_items(library, state.config, [item_id]) if task is None or r["task"] == _task(task)]
     if debug:
         for r in results:

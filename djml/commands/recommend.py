@@ -47,60 +47,61 @@ def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, t
     if ref is None:
         raise click.UsageError("give a TRACK (item id, file path or artist/title words)")
     if accept is not None:
-        _accept(state.config, ref, accept, options)
+        _accept(state, ref, accept, options)
         return
-    rows = _ask_daemon(state.config, ref, options)
-    if rows is None:
-        rows = _local(state.config, ref, options)
+    answer = _ask_daemon(state.config, ref, options)
+    if answer is None:
+        answer = _local(state, ref, options)
+    seed = answer["seed"]
+    from djml.render import warn_ambiguous
+
+    warn_ambiguous(seed.get("resolved") or {}, ref, "recommend")
     if as_json:
         from djml.render import json_lines
 
-        json_lines(rows)
+        brief = {k: seed.get(k) for k in ("id", "name", "artist", "title", "path")}
+        json_lines({**row, "seed": brief} for row in answer["items"])
         return
-    _print(rows)
-    if 0 < len(rows) < n:
-        click.echo(click.style(f"Only {len(rows)} of {n} pass the filters (key {key_mode}, ±{bpm_tolerance:g}% BPM);"
-                               " --key any or a larger --bpm-tolerance widens the search.", dim=True), err=True)
+    _print(answer)
 
 
-def _ask_daemon(config, ref: str, options: dict) -> list[dict] | None:
+def _ask_daemon(config, ref: str, options: dict) -> dict | None:
     """The daemon's answer, or None when no daemon runs (then we read the files ourselves)."""
-    from djml.client import RemoteError, connect_if_running
+    from djml.client import RemoteError, connect_if_running, wire_ref
 
     client = connect_if_running(config, timeout=30.0)
     if client is None:
         return None
     with client:
         try:
-            return client.call("recommend", ref=int(ref) if ref.isdigit() else ref, options=options)
+            return client.call("recommend", ref=wire_ref(ref), options=options)
         except RemoteError as exc:
             _fail(exc.message)
 
 
-def _local(config, ref: str, options: dict) -> list[dict]:
-    from djml import db
-    from djml.recommend import RecommendError, recommend
+def _local(state, ref: str, options: dict) -> dict:
+    from djml.recommend import RecommendError, recommend_result
 
-    conn = db.connect_readonly(config.db_path)
+    conn = state.reader()
     try:
-        return recommend(conn, config, ref, **options)
+        return recommend_result(conn, state.config, ref, **options)
     except RecommendError as exc:
         _fail(str(exc))
     finally:
         conn.close()
 
 
-def _accept(config, ref: str, accepted: int, options: dict) -> None:
+def _accept(state, ref: str, accepted: int, options: dict) -> None:
     """Through the daemon when it runs (it is the writer); else one short write transaction."""
-    from djml.client import RemoteError, connect_if_running
+    from djml.client import RemoteError, connect_if_running, wire_ref
 
+    config = state.config
     options = {**options, "n": 50}  # "skipped" = what was ranked above it in a long list
     client = connect_if_running(config, timeout=30.0)
     if client is not None:
         with client:
             try:
-                result = client.call("recommend.accept", ref=int(ref) if ref.isdigit() else ref,
-                                     item_id=accepted, options=options)
+                result = client.call("recommend.accept", ref=wire_ref(ref), item_id=accepted, options=options)
             except RemoteError as exc:
                 _fail(str(getattr(exc, "message", exc)))
         click.echo(f"Recorded: #{result['accepted']} after #{result['seed']} (via the daemon).")
@@ -150,15 +151,32 @@ def _fail(message: str) -> None:
     raise click.exceptions.Exit(EXIT_USAGE)
 
 
-def _print(rows: list[dict]) -> None:
+_WIDEN = {"tempo": "a larger --bpm-tolerance", "key": "--key relaxed or --key any",
+          "energy": "another --energy direction (or none)"}
+
+
+def _print(answer: dict) -> None:
     """Plain click output (rich would add ~50 ms to a command that should feel instant);
     click drops the styling when stdout is not a terminal."""
-    if not rows:
-        click.echo("No suggestions pass the filters. Try --key relaxed/any or a larger --bpm-tolerance.")
-        return
+    from djml.render import fmt_bpm
+
+    seed, rows = answer["seed"], answer["items"]
+    facts = " · ".join(x for x in (f"{fmt_bpm(seed.get('bpm'))} BPM" if seed.get("bpm") else None,
+                                    seed.get("camelot"),
+                                    f"energy {seed['energy']:.0f}" if seed.get("energy") is not None else None) if x)
+    click.echo(click.style(f"After #{seed['id']} {seed['name']}", bold=True) + (f"  ({facts})" if facts else ""))
     for row in rows:
         name = " – ".join(x for x in (row.get("artist"), row.get("title")) if x) or (row.get("path") or "?")
         missing = click.style("  (file missing)", fg="yellow") if row.get("missing") else ""
         click.echo(click.style(f"{row['rank']:>2}. #{row['id']} {name}", bold=True)
                    + click.style(f"  score {row['score']:.2f}", dim=True) + missing)
         click.echo(f"    {row['explanation']}")
+    shortfall = answer.get("shortfall")
+    if shortfall is None:
+        return
+    widen = _WIDEN.get(shortfall.get("filter") or "")
+    if not rows:
+        click.echo(f"No suggestions: {shortfall['reason']}." + (f" Try {widen}." if widen else ""))
+    else:
+        click.echo(click.style(f"Only {len(rows)} of {answer['requested']}: {shortfall['reason']}."
+                               + (f" Try {widen}." if widen else ""), dim=True), err=True)

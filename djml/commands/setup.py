@@ -33,6 +33,7 @@ def init(state, library, samples, data_dir, workers, buckets, force) -> None:
       djml init --library ~/Music/Tracks --samples ~/Music/Samples
     """
     from djml import config as cfg
+    from djml import configfile
 
     path = state.config_path or cfg.default_config_path()
     if path.exists() and not force:
@@ -50,8 +51,14 @@ def init(state, library, samples, data_dir, workers, buckets, force) -> None:
     if workers:
         config.workers = workers
     if buckets:
-        config.buckets = list(buckets)
-    cfg.write(config)
+        from djml.errors import ActionError
+        from djml.tasks import clean_label
+
+        try:
+            config.buckets = list(dict.fromkeys(clean_label(b, "a bucket name") for b in buckets))
+        except ActionError as exc:
+            raise click.BadParameter(exc.message, param_hint="--bucket") from None
+    configfile.write(config)
     click.echo(f"Wrote {path}")
     click.echo(f"  library: {', '.join(map(str, config.library)) or '(none)'}")
     click.echo(f"  samples: {', '.join(map(str, config.samples)) or '(none)'}")
@@ -61,19 +68,28 @@ def init(state, library, samples, data_dir, workers, buckets, force) -> None:
 
 @click.command()
 @click.option("--dir", "target", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to generate the demo music (default: <data dir>/../demo-music).")
+              help="Where to generate the demo music (default: demo-music beside the demo's data).")
 @click.option("--tracks", default=12, show_default=True, type=click.IntRange(1, 200), help="How many tracks.")
 @click.option("--no-scan", is_flag=True, help="Only generate the files.")
+@click.option("--into-my-library", is_flag=True,
+              help="Add the demo to the library of your current config (default: the demo gets its own).")
 @click.pass_obj
-def demo(state, target, tracks, no_scan) -> None:
+def demo(state, target, tracks, no_scan, into_my_library) -> None:
     """Generate a demo library and scan it: synthesised tracks at known BPM and key and a
     sample pack of one-shots, made on this machine (no network, no user files).
 
-    Uses the current config if there is one, otherwise writes one for the demo folders.
-    Run it with DJML_HOME set to keep everything in one throwaway folder.
+    Your own library is left alone: when your config already names music folders, the
+    demo gets a home of its own, `djml-demo` beside your data folder (its config, library
+    and music, laid out like a DJML_HOME), and says how to look at it. Where no config
+    exists yet (a fresh DJML_HOME, as `make demo` uses) it sets that one up for the demo;
+    --into-my-library adds the demo to your library instead.
+
+    \b
+    Examples:
+      djml demo                         # its own folder; then export DJML_HOME=… as printed
+      DJML_HOME=/tmp/try djml demo --tracks 4
     """
-    from djml import config as cfg
-    from djml import db
+    from djml import configfile, db
     from djml.commands.library import enrich
     from djml.demo import generate
     from djml.library import Library
@@ -81,16 +97,19 @@ def demo(state, target, tracks, no_scan) -> None:
     from djml.scan import scan as run_scan
 
     out = console(stderr=True)
-    path = state.config_path or cfg.default_config_path()
-    config = state.config
+    config, own_home = _demo_config(state, into_my_library, _folder(target) if target else None)
     root = _folder(target) if target else config.data_dir.parent / "demo-music"
-    out.print(f"Generating demo music in {root} …")
+    if own_home is not None:
+        out.print(f"Your config names music folders already: the demo gets its own home, {own_home}",
+                  soft_wrap=True)
+    out.print(f"Generating demo music in {root} …", soft_wrap=True)
     made = generate(root, tracks=tracks)
-    out.print(f"  {len(made.tracks)} tracks in {made.library}, {made.samples} samples in {made.sample_dir}")
-    if not path.exists():
-        config.library, config.samples, config.config_path = [made.library], [made.sample_dir], path
-        cfg.write(config)
-        out.print(f"Wrote config {path}")
+    out.print(f"  {len(made.tracks)} tracks in {made.library}, {made.samples} samples in {made.sample_dir}",
+              soft_wrap=True)
+    if not config.config_path.exists():
+        config.library, config.samples = [made.library], [made.sample_dir]
+        configfile.write(config)
+        out.print(f"Wrote config {config.config_path}", soft_wrap=True)
     if no_scan:
         return
     library = Library(db.connect(config.db_path))
@@ -101,10 +120,30 @@ def demo(state, target, tracks, no_scan) -> None:
     conn = db.connect_readonly(config.db_path)
     console().print(_truth_table(conn, made.tracks))
     console().print(_unsorted_table(conn, made.unsorted))
+    if own_home is not None:
+        out.print(f"The demo has its own library; to explore it:  export DJML_HOME={own_home}", soft_wrap=True)
     out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml show 1 · djml recommend 3\n"
               "     djml daemon start && djml review   (label what the models are unsure about)")
     if summary.failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _demo_config(state, into_my_library: bool, target: Path | None):
+    """(the config the demo uses, its own home folder or None). A config that already
+    names music folders other than the demo's is the user's library: the demo then lives
+    in a DJML_HOME-style folder of its own (config.toml, data/), unless asked to join it."""
+    from djml import config as cfg
+
+    config = state.config
+    demo_music = target or config.data_dir.parent / "demo-music"
+    users_own = [r for r in config.roots if not r.is_relative_to(demo_music)]
+    if into_my_library or not (config.config_path.exists() and users_own):
+        return config, None
+    home = cfg.default_data_dir().parent / "djml-demo"
+    path = home / "config.toml"
+    if path.exists():
+        return cfg.load(path), home
+    return cfg.Config(config_path=path, data_dir=home / "data", runtime_dir=None), home
 
 
 def _unsorted_table(conn, unsorted):
@@ -134,6 +173,7 @@ def _truth_table(conn, tracks):
     from rich.table import Table
 
     from djml import keys, query
+    from djml.render import fmt_bpm
 
     table = Table(title="Demo tracks: made with → found by djml", header_style="bold")
     for column in ("track", "made", "found", "BPM", "key"):
@@ -149,7 +189,7 @@ def _truth_table(conn, tracks):
         table.add_row(
             f"{info['artist']} – {info['title']}",
             f"{track.bpm:.0f} · {keys.camelot(track.key)}",
-            f"{info['bpm']:.1f}{'?' if info['bpm_ambiguous'] else ''} · {info['camelot']}",
+            f"{fmt_bpm(info['bpm'], info['bpm_ambiguous'])} · {info['camelot'] or '—'}",
             "[green]✓[/green]" if bpm_ok else "[red]✗[/red]",
             "[green]✓[/green]" if key_ok else "[red]✗[/red]",
         )

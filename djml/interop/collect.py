@@ -26,7 +26,11 @@ class Collected:
 
 
 def collect(conn: sqlite3.Connection, filters: query.Filters) -> Collected:
-    """Every item matching ``filters`` that has a present file, fully resolved."""
+    """Every item matching ``filters`` that has a present file, fully resolved.
+
+    Buckets and sample classes are the user's own (labels, imports, sample-folder names);
+    a model's guess is used only when ``filters.predicted`` is a confidence threshold and
+    the guess reaches it, and is then marked in :attr:`ExportTrack.guessed`."""
     rows = query.list_items(conn, filters)
     present = [r for r in rows if not r["missing"] and r["path"]]
     extra = _extra_facts(conn, [r["id"] for r in present])
@@ -34,6 +38,8 @@ def collect(conn: sqlite3.Connection, filters: query.Filters) -> Collected:
     for row in present:
         facts = extra.get(row["id"], {})
         labels = facts.get("labels", {})
+        label, guessed = _own_or_confident(row, filters.predicted)
+        field_name = "bucket" if row["kind"] == "track" else "sample_class"
         tracks.append(ExportTrack(
             item_id=row["id"], path=row["path"], kind=row["kind"],
             artist=row["artist"], title=row["title"], album=row["album"],
@@ -43,10 +49,21 @@ def collect(conn: sqlite3.Connection, filters: query.Filters) -> Collected:
             key=_label_key(labels.get("key"), facts.get("key")),
             energy=row["energy"], first_beat=facts.get("first_beat"),
             size=facts.get("size"), sample_rate=facts.get("sample_rate"),
-            bucket=row["label"] if row["kind"] == "track" else None,
-            sample_class=(row["label"] or row["sample_type"]) if row["kind"] == "sample" else None,
+            bucket=label if row["kind"] == "track" else None,
+            sample_class=(label or row["sample_type"]) if row["kind"] == "sample" else None,
+            guessed={field_name: guessed} if guessed is not None else {},
         ))
     return Collected(tracks, len(rows) - len(present))
+
+
+def _own_or_confident(row: dict, threshold: float | None) -> tuple[str | None, float | None]:
+    """(label, the model's confidence if the label is its guess, else None)."""
+    if row.get("label_source") in query.OWN_SOURCES:
+        return row["label"], None
+    confidence = row.get("predicted_confidence")
+    if threshold is not None and row.get("predicted_label") and confidence is not None and confidence >= threshold:
+        return row["predicted_label"], confidence
+    return None, None
 
 
 def _extra_facts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict]:

@@ -39,6 +39,8 @@ class ImportReport:
     unmatched: list[str] = field(default_factory=list)
     labels: dict[str, int] = field(default_factory=dict)
     sets: list[tuple[str, int, int]] = field(default_factory=list)   # (name, entries, unmatched)
+    # playlist -> its entries found nowhere in the library (first candidate path each)
+    missing_entries: dict[str, list[str]] = field(default_factory=dict)
     skipped_playlists: list[str] = field(default_factory=list)
 
 
@@ -126,6 +128,7 @@ def _playlists(collection: ForeignCollection, config: Config, matcher: Matcher, 
             item_id, _ = matcher.match(candidates)
             if item_id is None:
                 missing += 1
+                report.missing_entries.setdefault(full_name, []).append(candidates[0] if candidates else "?")
             else:
                 ids.append(item_id)
         bucket = config.playlist_buckets.get(playlist.name)

@@ -36,8 +36,9 @@ class ExportTrack:
     first_beat: float | None = None
     size: int | None = None
     sample_rate: int | None = None
-    bucket: str | None = None          # tracks: user label, else the model's guess
-    sample_class: str | None = None    # samples: user label, else model, else one-shot/loop
+    bucket: str | None = None          # tracks: the user's label (a model's guess only when asked)
+    sample_class: str | None = None    # samples: label or folder name (guess when asked), else one-shot/loop
+    guessed: dict[str, float] = field(default_factory=dict)   # field -> model confidence, for guesses
 
     @property
     def display_title(self) -> str:

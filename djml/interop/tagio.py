@@ -5,7 +5,7 @@ One adapter per tag system, because the same field lives in different places:
 ============  ==========  ======================  ==========  ===============  ========
 format        bpm         key                     genre       comment          grouping
 ============  ==========  ======================  ==========  ===============  ========
-MP3/AIFF/WAV  ID3 TBPM    ID3 TKEY                ID3 TCON    ID3 COMM (desc "")  TIT1
+MP3/AIFF/WAV  TBPM (int)  ID3 TKEY                ID3 TCON    ID3 COMM (desc "")  TIT1
 FLAC/OGG/Opus BPM         INITIALKEY              GENRE       COMMENT          GROUPING
 M4A/MP4       tmpo (int)  ----:com.apple.iTunes:  ©gen        ©cmt             ©grp
                           initialkey
@@ -115,8 +115,11 @@ class TagFile:
 
 
 def format_bpm(bpm: float, system: str) -> str:
-    """Whole BPM as an integer ("128", what ID3's TBPM specifies and MP4's tmpo holds),
-    fractional BPM with up to two decimals ("128.5") where the format allows text."""
-    if system == "mp4" or abs(bpm - round(bpm)) < 0.005:
+    """The BPM as the field's format wants it. ID3's TBPM is defined as a whole number of
+    beats per minute and MP4's tmpo is an integer, so both get "128" for 128.35 (readers
+    that parse TBPM strictly reject "128.35"); Vorbis comments are free text, where DJ
+    software reads and writes decimals, so FLAC/Opus keep up to two ("128.35"). The exact
+    tempo also travels in the comment template ({bpm}) and in rekordbox/Traktor exports."""
+    if system in ("id3", "mp4") or abs(bpm - round(bpm)) < 0.005:
         return str(int(round(bpm)))
     return f"{bpm:.2f}".rstrip("0").rstrip(".")

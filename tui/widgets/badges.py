@@ -32,7 +32,7 @@ def energy_text(row: dict[str, Any]) -> str:
 def name_text(row: dict[str, Any]) -> str:
     """'Artist – Title', else the file name (samples rarely have tags); undecodable bytes
     and control characters escaped (a name must not drive the terminal)."""
-    parts = [x for x in (row.get("artist"), row.get("title")) if x]
+    parts = [x.strip() for x in (row.get("artist"), row.get("title")) if x and x.strip()]
     if parts:
         return display(" – ".join(parts))
     path = row.get("path")

@@ -21,14 +21,17 @@ def confidence_style(value: float | None) -> str:
     return "green" if value >= 0.75 else "yellow" if value >= 0.5 else "red"
 
 
-def prediction_lines(top: list, width: int = 20, label_width: int = 10) -> Text:
-    """The top predictions as aligned rows: ``label  ████░░░░  0.62``."""
+def prediction_lines(top: list, width: int = 20, label_width: int | None = None) -> Text:
+    """The top predictions as aligned rows: ``label  ████░░░░  0.62``; labels are shown
+    whole ("progressive house", not "progress") up to 24 characters."""
     out = Text()
+    label_width = label_width or min(24, max([len(str(e[0])) for e in top[:3]] + [6]))
     for i, entry in enumerate(top[:3]):
         label, p = entry[0], entry[1]
         if i:
             out.append("\n")
-        out.append(f"{str(label)[:label_width]:<{label_width}} ")
+        text = str(label) if len(str(label)) <= label_width else str(label)[:label_width - 1] + "…"
+        out.append(f"{text:<{label_width}} ")
         out.append(bar(p, width), style=confidence_style(p))
         out.append(f" {float(p):.2f}")
     if not top:
