@@ -45,13 +45,15 @@ from djml.models.cf import MatrixFactorization, MFParams
 _REL = Path("recbole/dataset_example/ml-100k/ml-100k.inter")
 FOLD_SEED = 0
 INNER_SHARE = 0.1
-# djml explicit grid (library default MFParams: 100 factors, lr 0.01, 40 epochs, reg 0.1)
-DJML_GRID = {"reg": (0.05, 0.1, 0.15), "epochs": (20, 40)}
-# Surprise SVD grid of the same size around its defaults (reg_all 0.02, 20 epochs, lr 0.005)
+# djml explicit grid around the library default MFParams (100 factors, lr 0.01, 40 epochs,
+# reg 0.1); every epoch count is scored from one fit per reg (MatrixFactorization.fit's
+# on_epoch), so the 12 points cost 3 fits
+DJML_GRID = {"reg": (0.05, 0.1, 0.15), "epochs": (10, 20, 30, 40)}
+# Surprise SVD grid around its defaults (reg_all 0.02, 20 epochs, lr 0.005)
 SVD_GRID = {"reg_all": (0.02, 0.05, 0.1), "n_epochs": (20, 40)}
 BPR_BASE = MFParams(mode="bpr", factors=64, epochs=30, lr=0.005, reg=0.01, bias_reg=0.001,
                     batch_size=1024, optimizer="adam", init_std=0.05)
-BPR_GRID = {"epochs": (10, 30, 60), "reg": (0.001, 0.01)}
+BPR_GRID = {"reg": (0.001, 0.01), "epochs": (10, 30, 60)}   # epochs from one fit per reg
 
 
 def locate_ml100k() -> Path:
@@ -115,27 +117,43 @@ def mean_fit(train: np.ndarray, settings: dict):  # noqa: ANN201
     return lambda test: np.full(len(test), mu)
 
 
-def choose(fit, train: np.ndarray, candidates: list[dict], seed: int) -> tuple[dict, list]:  # noqa: ANN001
-    """The candidate with the lowest inner-validation RMSE (fitted on the inner fit part)."""
-    if len(candidates) == 1:
-        return candidates[0], []
+def grid_tuner(fit, candidates: list[dict]):  # noqa: ANN001, ANN201
+    """tune(train, seed) -> the candidate with the lowest inner-validation RMSE (each fitted
+    on the inner fit part), and every candidate's score."""
+    def tune(train: np.ndarray, seed: int) -> tuple[dict, list]:
+        if len(candidates) == 1:
+            return candidates[0], []
+        fit_part, val = split_inner(train, seed)
+        scored = [(rmse_mae(fit(fit_part, c)(val), val[:, 2])[0], c) for c in candidates]
+        return min(scored, key=lambda s: s[0])[1], [(round(x, 4), c) for x, c in scored]
+    return tune
+
+
+def djml_tuner(train: np.ndarray, seed: int) -> tuple[dict, list]:
+    """DJML_GRID on the inner split: one fit per reg, scored after each listed epoch count."""
     fit_part, val = split_inner(train, seed)
-    scored = [(rmse_mae(fit(fit_part, c)(val), val[:, 2])[0], c) for c in candidates]
-    best = min(scored, key=lambda s: s[0])
-    return best[1], [(round(s, 4), c) for s, c in scored]
+    scored: list[tuple[float, dict]] = []
+    for reg in DJML_GRID["reg"]:
+        def record(done: int, model: MatrixFactorization, reg: float = reg) -> None:
+            if done in DJML_GRID["epochs"]:
+                scored.append((rmse_mae(model.predict(val[:, 0], val[:, 1]), val[:, 2])[0],
+                               {"reg": reg, "epochs": done}))
+        MatrixFactorization(replace(MFParams(), reg=reg, epochs=max(DJML_GRID["epochs"]))).fit(
+            fit_part[:, 0], fit_part[:, 1], fit_part[:, 2], on_epoch=record)
+    return min(scored, key=lambda s: s[0])[1], [(round(x, 4), c) for x, c in scored]
 
 
 def rating_cv(data: np.ndarray, folds: int, which: list[int], models: dict[str, tuple]) -> dict:
-    """models: name -> (fit, candidate settings). Returns per-model per-fold results."""
+    """models: name -> (fit, tune). Returns per-model per-fold results."""
     order = np.random.default_rng(FOLD_SEED).permutation(len(data))
     parts = np.array_split(order, folds)
     results: dict[str, list[dict]] = {name: [] for name in models}
     for k in which:
         test = data[parts[k]]
         train = data[np.concatenate([parts[j] for j in range(folds) if j != k])]
-        for name, (fit, candidates) in models.items():
+        for name, (fit, tune) in models.items():
             start = time.process_time()
-            chosen, scored = choose(fit, train, candidates, seed=100 + k)
+            chosen, scored = tune(train, 100 + k)
             tune_cpu = time.process_time() - start
             start, wall = time.process_time(), time.perf_counter()
             predict = fit(train, chosen)
@@ -199,9 +217,9 @@ def rank_scores(model: MatrixFactorization, train: np.ndarray, test: np.ndarray,
     rng = np.random.default_rng(0)
     gains: dict[str, list[float]] = {}
     for u, target in test[:, :2]:
-        if target not in item_set:
-            continue
         uid = model._index(model.user_ids, [u])[0]
+        if target not in item_set or uid < 0:   # item or user never seen in training
+            continue
         unseen = np.setdiff1d(np.arange(len(items)), list(model.seen[int(uid)]))
         t = int(np.searchsorted(items, target))
         pools = {"full": unseen}
@@ -216,19 +234,20 @@ def rank_scores(model: MatrixFactorization, train: np.ndarray, test: np.ndarray,
             for key, v in gains.items()}
 
 
-def ranking(data: np.ndarray, candidates: list[dict]) -> None:
+def ranking(data: np.ndarray) -> None:
     train, test = _leave_last(data)
     inner_train, val = _leave_last(train)
     scored = []
-    if len(candidates) > 1:
-        print(f"\nBPR settings chosen on each user's second-latest rating ({len(candidates)} candidates):")
-        for c in candidates:
-            params = replace(BPR_BASE, **c)
-            model = MatrixFactorization(params).fit(inner_train[:, 0], inner_train[:, 1])
-            ndcg = rank_scores(model, inner_train, val, sampled=False)["BPR-MF|full"]["NDCG"]
-            scored.append((ndcg, c))
-            print(f"  {c}: validation NDCG@10 {ndcg:.4f}", flush=True)
-    chosen = max(scored, key=lambda s: s[0])[1] if scored else candidates[0]
+    print(f"\nBPR settings chosen on each user's second-latest rating (grid {BPR_GRID}):")
+    for reg in BPR_GRID["reg"]:
+        def record(done: int, model: MatrixFactorization, reg: float = reg) -> None:
+            if done in BPR_GRID["epochs"]:
+                ndcg = rank_scores(model, inner_train, val, sampled=False)["BPR-MF|full"]["NDCG"]
+                scored.append((ndcg, {"reg": reg, "epochs": done}))
+                print(f"  reg {reg}, {done} epochs: validation NDCG@10 {ndcg:.4f}", flush=True)
+        MatrixFactorization(replace(BPR_BASE, reg=reg, epochs=max(BPR_GRID["epochs"]))).fit(
+            inner_train[:, 0], inner_train[:, 1], on_epoch=record)
+    chosen = max(scored, key=lambda s: s[0])[1]
     params = replace(BPR_BASE, **chosen)
     print(f"\nImplicit BPR, leave-one-out (latest rating per user held out), chosen {chosen}: {params}")
     start = time.perf_counter()
@@ -262,17 +281,18 @@ def main() -> None:
     if not args.skip_rating:
         which = [0] if args.quick else list(range(args.folds))
         tuned = not args.quick
-        models: dict[str, tuple] = {"djml biased MF": (djml_fit, grid(DJML_GRID) if tuned else [{}])}
+        fixed = grid_tuner(None, [{}])
+        models: dict[str, tuple] = {"djml biased MF": (djml_fit, djml_tuner if tuned else fixed)}
         if importlib.util.find_spec("surprise"):
-            models["Surprise SVD (defaults)"] = (surprise_fit("SVD"), [{}])
+            models["Surprise SVD (defaults)"] = (surprise_fit("SVD"), fixed)
             if tuned:
-                models["Surprise SVD (tuned)"] = (surprise_fit("SVD"), grid(SVD_GRID))
+                models["Surprise SVD (tuned)"] = (surprise_fit("SVD"), grid_tuner(surprise_fit("SVD"), grid(SVD_GRID)))
             if not (args.quick or args.no_svdpp):
-                models["Surprise SVD++ (defaults)"] = (surprise_fit("SVDpp"), [{}])
-            models["Surprise BaselineOnly"] = (surprise_fit("BaselineOnly"), [{}])
+                models["Surprise SVD++ (defaults)"] = (surprise_fit("SVDpp"), fixed)
+            models["Surprise BaselineOnly"] = (surprise_fit("BaselineOnly"), fixed)
         else:
             print("scikit-surprise not installed (pip install -e '.[bench]'): Surprise rows skipped")
-        models["global mean"] = (mean_fit, [{}])
+        models["global mean"] = (mean_fit, fixed)
         note = (f"{len(which)} of {args.folds} folds, no tuning (--quick)" if args.quick else
                 f"{args.folds}-fold CV; chosen per fold on a {INNER_SHARE:.0%} inner split of its training part")
         print(f"\nExplicit ratings: {note}. djml grid {DJML_GRID} over {asdict(MFParams())}; "
@@ -281,7 +301,7 @@ def main() -> None:
         rating_table(results, note)
         out["rating"] = results
     if not (args.skip_ranking or args.quick):
-        ranking(data, grid(BPR_GRID))
+        ranking(data)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str))
         print(f"wrote {args.json}")
