@@ -125,7 +125,7 @@ def _child_text(el, name: str) -> str | None:
 _CLASS_RULES: list[tuple[str, str]] = [
     ("fx", r"\bzap\b|^fx\b|\bfx\b"),
     ("clap", r"clap"),
-    ("perc", r"cowbell|tambourine|shaker|conga|bongo|cajon|maraca|clave|woodblock|wood block|"
+    ("perc", r"cow ?bell|tambourine|shaker|conga|bongo|cajon|maraca|clave|woodblock|wood block|"
              r"agogo|djembe|sangban|dununba|kenkeni|waterglass|whistle|snap|triangle|guiro|"
              r"cabasa|timbale|^click\b|(?<!bass )\bdrum \d|side stick|rim click|^stick$"),
     ("hihat", r"hi-?\s?hat|hihat|\bhh\b|hh\b|\bhat\b"),
@@ -139,7 +139,7 @@ _CLASS_RULES: list[tuple[str, str]] = [
 def classify_drum_name(name: str | None) -> str | None:
     """Instrument name -> kick/snare/hihat/clap/tom/cymbal/perc/fx, or None if unknown.
 
-    Side stick / rim click count as perc (as GM note 37 does in DATA.md's map); a snare
+    Side stick / rim click count as perc (as GM note 37 does in the GM percussion map); a snare
     rimshot is a snare; any ride bell is a cymbal.
     """
     if not name:
@@ -219,6 +219,21 @@ def hydrogen_kit_licences() -> dict[str, str]:
     return out
 
 
+# Leave-one-source-out groups of the Hydrogen kits: kits that share recordings are one group
+# (benchmarks/shared_audio.py: GMRockKit re-uses "The Black Pearl 1.0" files, and those kits
+# and "Gimme A Hand 1.0" share hi-hats, tambourine, maracas, cowbell and claps with the AVL
+# Black Pearl sf2: all are "blackpearl"; the three Millo kits are one author's), the rest
+# split by kind so that a held-out group is a kind of kit the model has not heard.
+HYDROGEN_SOURCES = {
+    **dict.fromkeys(("BJA_Pacific", "ColomboAcousticDrumkit", "ForzeeStereo", "Millo-Drums_v.1",
+                     "Millo_MultiLayered2", "Millo_MultiLayered3"), "hydrogen-acoustic"),
+    **dict.fromkeys(("ElectricEmpireKit", "HardElectro1", "TR808EmulationKit", "VariBreaks"),
+                    "hydrogen-electronic"),
+    **dict.fromkeys(("Audiophob", "circAfrique v4", "rumpf_kit_z01_h2"), "hydrogen-percussion"),
+    **dict.fromkeys(("The Black Pearl 1.0", "GMRockKit", "Gimme A Hand 1.0"), "blackpearl"),
+}
+
+
 def build_samples_hydrogen(cache: Path, **_) -> list[dict]:
     rows = []
     unlabelled = 0
@@ -229,8 +244,9 @@ def build_samples_hydrogen(cache: Path, **_) -> list[dict]:
             unlabelled += len(inst.files)
             continue
         for i, f in enumerate(inst.files):
-            rows.append({"path": str(f), "label": inst.label, "source": "hydrogen",
-                         "kit": inst.kit, "instrument": inst.name, "layer": i,
+            rows.append({"path": str(f), "label": inst.label,
+                         "source": HYDROGEN_SOURCES.get(inst.kit, "hydrogen-other"),
+                         "kit": inst.kit, "subtype": inst.name.lower(), "instrument": inst.name, "layer": i,
                          "licence": inst.licence})
     info = {"source": "Debian hydrogen-drumkits + hydrogen-data (files referenced in place)",
             "unlabelled_files_skipped": unlabelled,
@@ -643,7 +659,7 @@ GM_DRUM_KITS = {0: "standard", 8: "room", 16: "power", 24: "electronic", 25: "tr
 
 
 def gm_drum_label(note: int) -> str:
-    """GM percussion map (DATA.md), except 53 ride bell -> cymbal, to agree with how
+    """The General-MIDI percussion map, except 53 ride bell -> cymbal, to agree with how
     Hydrogen's "Ride Bell" instruments are labelled."""
     if note in (35, 36):
         return "kick"
@@ -747,7 +763,7 @@ def build_samples_gm(cache: Path, **_) -> list[dict]:
                              "kit": f"{sf_name}:melodic", "licence": lic.get(sf_name, ""),
                              "gm_program": prog, "gm_note": pitch})
     write_manifest(set_dir, rows, {"source": "GM sound fonts rendered with fluidsynth",
-                                   "drum_map": "GM percussion map of DATA.md; 53 (ride bell) -> cymbal",
+                                   "drum_map": "GM percussion map; 53 (ride bell) -> cymbal",
                                    "licences": {"fluid-soundfont-gm": debian_licence("fluid-soundfont-gm"),
                                                 "musescore-general-soundfont-small":
                                                     debian_licence("musescore-general-soundfont-small")}})
@@ -1035,6 +1051,16 @@ def _build_music21_set(cache: Path, name: str, n_chor: int, n_abc: int,
     return rows
 
 
+def _elsewhere(module: str, name: str):
+    """A builder defined in another benchmarks module, imported when it runs (those modules
+    import this one for its helpers)."""
+    def build(cache: Path, **kw) -> list[dict]:
+        import importlib
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        return getattr(importlib.import_module(f"benchmarks.{module}"), name)(cache, **kw)
+    return build
+
+
 BUILDERS = {
     "tempo_key_beats": build_tempo_key_beats,
     "key_music21": build_key_music21,
@@ -1042,13 +1068,19 @@ BUILDERS = {
     "samples_hydrogen": build_samples_hydrogen,
     "samples_gm": build_samples_gm,
     "samples_fx": build_samples_fx,
+    "samples_sonicpi": _elsewhere("sample_sets", "build_samples_sonicpi"),
+    "samples_blackpearl": _elsewhere("sample_sets", "build_samples_blackpearl"),
+    "samples_freepats": _elsewhere("sample_sets", "build_samples_freepats"),
+    "samples_fluid": _elsewhere("sample_sets", "build_samples_fluid"),
+    "samples_opl3": _elsewhere("sample_sets", "build_samples_opl3"),
+    "samples_synth": _elsewhere("sample_sets", "build_samples_synth"),
 }
 
 
 # columns added after a set was first published: an older cached manifest is rebuilt
 # (cheap: existing audio is kept, only the manifest is recomputed)
 REQUIRED_COLUMNS = {"key_music21": {"label_verified"}, "key_music21_extra": {"label_verified"},
-                    "tempo_key_beats": {"first_beat"}}
+                    "tempo_key_beats": {"first_beat"}, "samples_hydrogen": {"subtype"}}
 
 
 def ensure(name: str, cache: Path | None = None, limit: int | None = None) -> list[dict]:
