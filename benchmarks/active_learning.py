@@ -7,7 +7,7 @@ budget. Several random repeats (different train/test splits and seeds); mean ± 
 
 **Main experiment — track buckets (styles as buckets).** Tracks from the ``tempo_key_beats``
 generator (``benchmarks/datasets.py``: real Hydrogen drum hits on a grid at a known BPM,
-bass/pad/motif in a known key; DATA.md "your own beat generator") — the 120 clips of the
+bass/pad/motif in a known key) — the 120 clips of the
 benchmark set plus three more plans from the same generator with other seeds (480 clips,
 8 styles: house, techno, breakbeat, dnb, hiphop, dubstep, downtempo, electro). The style
 is the user's bucket. Everything runs through the real library path: every clip is analysed

@@ -42,6 +42,21 @@ def test_explicit_mode_beats_the_baselines_on_held_out_ratings():
     assert model.history[-1] < model.history[0]
 
 
+def test_on_epoch_sees_the_model_as_a_shorter_fit_would_end():
+    """One 6-epoch fit reports after every epoch; the model it shows after epoch 3 predicts
+    exactly what a 3-epoch fit predicts (same seed, same batches), so a benchmark can score
+    every epoch count from one fit."""
+    users, items, ratings = low_rank_ratings(n_users=40, n_items=30)
+    params = dict(factors=4, lr=0.03, reg=0.02, seed=5)
+    seen: dict[int, np.ndarray] = {}
+    MatrixFactorization(MFParams(epochs=6, **params)).fit(
+        users, items, ratings, on_epoch=lambda done, m: seen.__setitem__(done, m.predict(users[:50], items[:50])))
+    assert sorted(seen) == [1, 2, 3, 4, 5, 6]
+    short = MatrixFactorization(MFParams(epochs=3, **params)).fit(users, items, ratings)
+    np.testing.assert_allclose(seen[3], short.predict(users[:50], items[:50]), rtol=1e-6)
+    assert not np.allclose(seen[3], seen[6])
+
+
 def test_unknown_users_and_items_fall_back_to_biases():
     users, items, ratings = low_rank_ratings(n_users=30, n_items=20)
     model = MatrixFactorization(factors=4, epochs=5).fit(users, items, ratings)

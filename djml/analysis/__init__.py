@@ -82,7 +82,7 @@ def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
         "log_duration": _log1p(t.duration), "loudness_db": t.loudness, "peak_db": t.peak_db,
         "crest_db": t.peak_db - t.loudness, **t.timbre, "onset_rate": t.onset_rate,
         "rhythm_strength": est.pulse_clarity if est else 0.0,
-        "bpm_norm": est.bpm / 100.0 if est else 0.0,
+        "bpm_norm": est.bpm / 100.0 if est else 0.0, "attack_log": 0.0, "decay_log": 0.0,
     }
     return Analysis(
         path=path, kind="track", analyzer_version=ANALYZER_VERSIONS["track"], audio_hash=t.audio_hash,

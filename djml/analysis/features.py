@@ -73,9 +73,26 @@ class TimbreAccumulator:
         return {name: round(float(v), 5) for name, v in zip(TIMBRE_NAMES, values)}
 
 
-def feature_vector(values: dict[str, float | None]) -> np.ndarray:
-    """Order `values` by FEATURE_NAMES; missing or None entries become 0."""
-    return np.array([float(values.get(name) or 0.0) for name in FEATURE_NAMES], dtype=np.float32)
+class FeatureNameError(ValueError):
+    """The values given for a feature vector do not match FEATURE_NAMES: a programming
+    error in an analysis pipeline, never bad input."""
+
+
+def feature_vector(values: dict[str, float]) -> np.ndarray:
+    """Order `values` by FEATURE_NAMES.
+
+    Every name must be present with a number, and no other name may appear: a value that
+    silently became 0 (a renamed statistic, a forgotten field) would corrupt every stored
+    vector, the similarity index and the models trained on them without any error, so a
+    pipeline states its zeros explicitly (tracks: attack_log = decay_log = 0)."""
+    missing = [name for name in FEATURE_NAMES if name not in values]
+    unknown = sorted(set(values) - set(FEATURE_NAMES))
+    empty = [name for name in FEATURE_NAMES if name in values and values[name] is None]
+    if missing or unknown or empty:
+        problems = [f"{label}: {', '.join(names)}" for label, names in
+                    (("missing", missing), ("not in FEATURE_NAMES", unknown), ("None", empty)) if names]
+        raise FeatureNameError("feature vector values do not match FEATURE_NAMES (" + "; ".join(problems) + ")")
+    return np.array([float(values[name]) for name in FEATURE_NAMES], dtype=np.float32)
 
 
 def level_db(linear: float) -> float:
