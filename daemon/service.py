@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import djml
-from djml import db, query
+from djml import db, query, tagtemps
 from djml import protocol as p
 from djml.actions import ACTIONS
 from djml.config import Config
@@ -106,6 +106,8 @@ class Service:
         requeued = await self.write(self._open_writer)
         if requeued:
             log.info("re-queued %d job(s) interrupted by the last shutdown or crash", requeued)
+        if leftovers := await self.write(tagtemps.sweep, self.config.data_dir):
+            log.info("deleted %d copy(ies) a killed `tags write` left behind", len(leftovers))
         self._read_conn = await self.read(db.connect_readonly, self.config.db_path)
         loop = asyncio.get_running_loop()
         # Watch first, then reconcile: a file changed in between is seen by both, never by neither.
