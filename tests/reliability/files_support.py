@@ -15,6 +15,9 @@ from pathlib import Path
 
 from djml import synth
 
+# The shared helpers of tests/ (models_support, library_support) for this sub-folder too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 DJML = str(Path(sys.executable).with_name("djml"))
 TEMP_MARKERS = (".djml-tagwrite-", ".djml-tmp")
 
