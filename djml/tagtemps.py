@@ -26,6 +26,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from djml.private import make_folder
+
 PREFIX = ".djml-tagwrite-"
 _CURRENT = re.compile(re.escape(PREFIX) + r"(\d+)-(.+)\Z", re.DOTALL)
 _LEGACY = re.compile(r"\.(.+)\.djml-tmp(\.[^.]*)?\Z", re.DOTALL)
@@ -49,7 +51,7 @@ def registry_path(data_dir: Path) -> Path:
 def register(data_dir: Path, temporary: Path) -> None:
     """Record ``temporary`` (fsynced) before it is created, so a kill cannot hide it."""
     path = registry_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     line = os.fsencode(str(temporary)) + b"\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
     try:

@@ -42,6 +42,7 @@ from djml.config import Config
 from djml.interop.model import ExportTrack
 from djml.interop.tagio import SUPPORTED, TagError, TagFile, format_bpm
 from djml.library import Library
+from djml.private import make_folder
 from djml.safetext import dumps
 from djml.tagtemps import register, sweep, sweep_folders, temporary_for
 
@@ -270,7 +271,7 @@ class Journal:
     @classmethod
     def new(cls, config: Config) -> "Journal":
         folder = history_dir(config)
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)           # the journals name files and tag values: owner only
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         return cls(folder / f"{stamp}.jsonl")
 

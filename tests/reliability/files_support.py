@@ -31,14 +31,20 @@ def write_track(path: Path, bpm: float = 124.0, key: int | None = 21, seconds: f
     return path
 
 
-def env_for(home: Path) -> dict[str, str]:
-    return {**os.environ, "DJML_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
+def env_for(home: Path | None, **extra: str) -> dict[str, str]:
+    """The environment of a `djml` run: ``DJML_HOME=home`` (None: the standard XDG
+    layout, with the XDG variables given in ``extra``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJML_", "XDG_"))}
+    env.update({"NO_COLOR": "1", "COLUMNS": "200", **extra})
+    if home is not None:
+        env["DJML_HOME"] = str(home)
+    return env
 
 
-def djml(home: Path, *args: str | os.PathLike, check: bool = False, timeout: float = 240,
-         **kwargs) -> subprocess.CompletedProcess:
+def djml(home: Path | None, *args: str | os.PathLike, check: bool = False, timeout: float = 240,
+         env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run the installed `djml` (not through a shell) and return what it printed."""
-    proc = subprocess.run([DJML, *map(os.fspath, args)], capture_output=True, env=env_for(home),
+    proc = subprocess.run([DJML, *map(os.fspath, args)], capture_output=True, env=env or env_for(home),
                           timeout=timeout, **kwargs)
     if check and proc.returncode != 0:
         raise AssertionError(f"djml {args} exited {proc.returncode}\n{proc.stdout!r}\n{proc.stderr!r}")
