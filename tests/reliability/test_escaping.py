@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import time
 from pathlib import Path
 
 import mutagen.wave
 from mutagen import id3
 
 from djml import synth
-from files_support import djml, text, write_track
+from files_support import DJML, djml, text, write_track
 from daemon_support import running_daemon
 
 OSC52 = "\x1b]52;c;cHduZWQ=\x07"                   # "write 'pwned' to the clipboard"
@@ -85,8 +87,7 @@ def _walk(run, paths: dict[str, Path], out: Path) -> dict[str, bytes]:
 
 
 def _item_id(run, path: Path) -> int:
-    proc = run("show", str(path), "--json")
-    return json.loads(proc.stdout)["item_id"] if "item_id" in json.loads(proc.stdout) else json.loads(proc.stdout)["id"]
+    return json.loads(run("show", str(path), "--json").stdout)["id"]
 
 
 def test_every_command_escapes_hostile_names_without_a_daemon(tmp_path):
@@ -111,28 +112,23 @@ def test_every_command_escapes_hostile_names_without_a_daemon(tmp_path):
 def test_every_command_escapes_hostile_names_through_the_daemon(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    paths = _hostile_library(tmp_path / "music")
+    paths = _hostile_library(tmp_path / "elsewhere")
     with running_daemon(home, tmp_path / "music") as d:
-        # the daemon's folders are music/tracks and music/samples: move the files there
-        os.replace(paths["tracks"], d.tracks / paths["tracks"].name)
+        # into the daemon's folders (music/tracks, music/samples) while it watches
+        tracks = d.tracks / paths["tracks"].name
+        os.replace(paths["tracks"], tracks)
         os.replace(paths["sample"], d.samples / paths["sample"].name)
-        moved = {**paths, "tracks": d.tracks / paths["tracks"].name, "sample": d.samples / paths["sample"].name}
-        for key in ("track", "plain", "broken"):
-            moved[key] = moved["tracks"] / paths[key].name
-        deadline = 120
-        import time
-        start = time.monotonic()
-        while d.count("SELECT COUNT(*) FROM items") < 3 and time.monotonic() - start < deadline:
+        moved = {"tracks": tracks, "samples": d.samples, "sample": d.samples / paths["sample"].name,
+                 **{key: tracks / paths[key].name for key in ("track", "plain", "broken")}}
+        deadline = time.monotonic() + 120
+        while d.count("SELECT COUNT(*) FROM items") < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
-        run = lambda *a: subprocess_run(d, *a)  # noqa: E731
+        assert d.count("SELECT COUNT(*) FROM items") == 3
+
+        def run(*args):
+            return subprocess.run([DJML, *args], capture_output=True, env=d.env, timeout=240)
+
         outputs = _walk(run, moved, tmp_path)
         assert b"night\\x1b]52;c;cHduZWQ=\\x07bus.wav" in outputs["show-path"]
-        log = d.log.read_bytes()
-        assert RAW.search(log.replace(b"\n", b"")) is None, "daemon log holds a raw control character"
-
-
-def subprocess_run(d, *args):
-    import subprocess
-
-    from files_support import DJML
-    return subprocess.run([DJML, *args], capture_output=True, env=d.env, timeout=240)
+        assert b"artist\\x1b[2J\\x1b[31m" in outputs["ls"]
+    assert RAW.search(d.log.read_bytes()) is None, "the daemon log holds a raw control character"
