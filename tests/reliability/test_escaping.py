@@ -132,3 +132,46 @@ def test_every_command_escapes_hostile_names_through_the_daemon(tmp_path):
         assert b"night\\x1b]52;c;cHduZWQ=\\x07bus.wav" in outputs["show-path"]
         assert b"artist\\x1b[2J\\x1b[31m" in outputs["ls"]
     assert RAW.search(d.log.read_bytes()) is None, "the daemon log holds a raw control character"
+
+
+def test_the_tui_shows_hostile_names_escaped(tmp_path, monkeypatch):
+    """Library, recommendations and status screens with hostile names, genres and failed
+    paths: what the terminal would get (the screenshot) has no control character, and a
+    name's brackets are text, not markup."""
+    import asyncio
+
+    import tui_fakes
+    from djml.config import from_dict
+    from djml.tui.app import DjmlApp
+
+    hostile = f"Ann{CLEAR} - Night [bold]{OSC52}{C1}"
+    items = [dict(i) for i in tui_fakes.ITEMS]
+    items[0].update(artist=f"Ann{CLEAR}", title=f"Night [bold]{OSC52}{C1}", genre=f"techno{CLEAR}",
+                    path=f"/music/tracks/{hostile}.wav")
+    items[4].update(path=f"/music/samples/kick{OSC52}.wav", label=f"kick{CLEAR}")
+    recommend = [dict(r, artist=f"Bo{CLEAR}", title=f"Lantern{OSC52}") for r in tui_fakes.RECOMMEND]
+    failed = [dict(f, path=f"/music/tracks/broken{OSC52}.mp3", error=f"bad{CLEAR}") for f in tui_fakes.FAILED]
+    monkeypatch.setattr(tui_fakes, "ITEMS", items)
+    monkeypatch.setattr(tui_fakes, "RECOMMEND", recommend)
+    monkeypatch.setattr(tui_fakes, "FAILED", failed)
+    config = from_dict({"data_dir": str(tmp_path / "data")}, tmp_path / "config.toml")
+
+    async def screens() -> list[str]:
+        shots = []
+        for start, keys in (("library", ()), ("library", ("enter",)), ("status", ())):
+            app = DjmlApp(config, link=tui_fakes.FakeLink(), start=start)
+            async with app.run_test(size=(160, 40)) as pilot:
+                await pilot.pause(0.3)
+                for key in keys:
+                    await pilot.press(key)
+                    await pilot.pause(0.5)
+                shots.append(app.export_screenshot())
+        return shots
+
+    library, recommendations, status = asyncio.run(screens())
+    for name, svg in (("library", library), ("recommend", recommendations), ("status", status)):
+        found = re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", svg)
+        assert found is None, f"{name}: raw {found.group()!r} on screen"
+    assert "x1b]52;c;cHduZWQ=" in library and "[bold]" in library and "techno\\x1b[2J" in library
+    assert "Lantern\\x1b]52" in recommendations and "Night&#160;[bold]" in recommendations.replace(" ", "&#160;")
+    assert "broken\\x1b]52" in status
