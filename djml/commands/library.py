@@ -161,6 +161,8 @@ def _progress(out):
 
 
 def _print_summary(out, summary) -> None:
+    from djml.render import safe
+
     parts = [
         f"[green]{summary.new} new[/green]", f"{summary.unchanged} unchanged",
         f"{summary.updated} updated", *([f"{summary.reanalysed} re-analysed (older analyzer)"]
@@ -171,7 +173,7 @@ def _print_summary(out, summary) -> None:
     ]
     out.print("Scan finished: " + " · ".join(parts))
     for path, reason in summary.failed:
-        out.print(f"  [red]failed[/red] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [red]failed[/red] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
 
 
 @click.command()

@@ -135,6 +135,7 @@ def _plan_one(library: Library, config: Config, track: ExportTrack, roots: list[
     if not any(real.is_relative_to(root) for root in roots):
         raise TagError("outside the configured library and samples folders; refusing to modify it")
     _check_unchanged_since_scan(library, track.path)
+    _check_writable(track.path)
     tag_file = TagFile(track.path)
     changes = {}
     for name, new in wanted_values(track, config).items():
@@ -151,6 +152,17 @@ def _check_unchanged_since_scan(library: Library, path: str) -> None:
     st = os.stat(path)
     if known is None or known.size != st.st_size or known.mtime_ns != st.st_mtime_ns:
         raise TagError("file changed since the last scan; run `djml scan` first")
+
+
+def _check_writable(path: str) -> None:
+    """A file without write permission is one its owner protected: even root (who could
+    replace it) leaves it alone. The copy is written beside the file, so its folder must
+    be writable too."""
+    mode = os.stat(path).st_mode
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise TagError(f"the file is read-only (mode {mode & 0o777:o}); tags left as they are")
+    if not os.access(os.path.dirname(path) or ".", os.W_OK | os.X_OK):
+        raise TagError("its folder is read-only (tags are written to a copy beside the file); tags left as they are")
 
 
 def _audio_hash_of(library: Library, item_id: int) -> str:
@@ -342,6 +354,7 @@ def tags_undo(library: Library, config: Config, batch: str | None = None, *, ver
             change = _undo_plan(entry, path, outcome, force=force)
             if change is not None:
                 _check_unchanged_since_scan(library, path)
+                _check_writable(path)
                 _rewrite(library, config, path, change, None, verify=verify,
                          expected_hash=_audio_hash_of(library, entry["item_id"]), undo=True)
                 outcome.written.append(change)

@@ -7,6 +7,7 @@ Processes started here are stopped by pid only.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import subprocess
@@ -74,3 +75,23 @@ def scanned_library(home: Path, music: Path, count: int = 6, **init: str) -> lis
     djml(home, "init", "--library", music, *[x for k, v in init.items() for x in (f"--{k}", v)], check=True)
     djml(home, "scan", check=True)
     return tracks
+
+
+# Root reads and writes every file whatever its mode, so as root (as in CI) the children
+# that must meet "permission denied" lose the capabilities that bypass file permissions
+# before they exec: the kernel then checks modes for them as for anyone.
+_PR_CAPBSET_DROP = 24
+_BYPASS_CAPS = (1, 2, 3)     # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+
+
+def _drop_bypass_caps() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in _BYPASS_CAPS:
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            os._exit(97)     # never run the child privileged by mistake
+
+
+def unprivileged() -> dict:
+    """subprocess keyword arguments that make the child obey file modes (none needed
+    when not root)."""
+    return {"preexec_fn": _drop_bypass_caps} if os.geteuid() == 0 else {}
