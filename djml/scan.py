@@ -111,9 +111,14 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
             stack.extend(reversed(subfolders))
 
 
-def _init_worker(nice: int) -> None:
+def _init_worker(nice: int, parent: int, memory_mb: int) -> None:
     """Worker processes analyse with one BLAS thread each (2 threads per worker made torch
-    ~10x slower on 2 cores), without decoder chatter, and, for the daemon, at low priority."""
+    ~10x slower on 2 cores), without decoder chatter, with capped memory, die with the
+    process that started them (:mod:`djml.procs`), and, for the daemon, at low priority."""
+    from djml.procs import cap_memory, die_with_parent
+
+    die_with_parent(parent)
+    cap_memory(memory_mb)
     for name in WORKER_THREAD_ENV:
         os.environ[name] = "1"
     silence_native_stderr()
@@ -141,13 +146,14 @@ def silence_native_stderr() -> None:
     sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
 
 
-def make_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
+def make_pool(workers: int, nice: int = 0, memory_mb: int = 0) -> ProcessPoolExecutor:
     # spawn, not fork: the parent may run threads (progress display, watchdog) and fork
     # with threads can deadlock; spawn workers import only what analysis needs.
     for name in WORKER_THREAD_ENV:
         os.environ.setdefault(name, "1")
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(nice,)
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
+        initargs=(nice, os.getpid(), memory_mb),
     )
 
 
@@ -167,6 +173,7 @@ class Plan:
     stale: list[str] = field(default_factory=list)           # unchanged, older analyzer version
     vanished: dict[str, KnownLocation] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    still_failing: list[tuple[str, str]] = field(default_factory=list)  # failed, unchanged since
 
 
 def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -> Plan:
@@ -190,7 +197,9 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -
     candidates: list[str] = []
     for path, st in result.found.items():
         loc = known.get(path)
-        if loc is not None and loc.matches(st):
+        if loc is not None and loc.failed_unchanged(st):
+            result.still_failing.append((path, loc.error or "unknown error"))
+        elif loc is not None and loc.matches(st):
             if is_stale(loc, ANALYZER_VERSIONS):
                 result.stale.append(path)
             else:
@@ -233,7 +242,7 @@ def scan(
     paths = list(paths or config.roots)
     settings = Settings.from_config(config, extra_roots=paths)
     work = plan(library, paths, settings.allowed_roots)
-    for path, reason in work.problems:
+    for path, reason in [*work.problems, *work.still_failing]:
         summary.count("failed", path, reason)
     record_problems(library, work)
     for path in work.reactivated:
@@ -245,7 +254,8 @@ def scan(
     if on_total:
         on_total(len(work.candidates))
     stale = set(work.stale)
-    for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for):
+    for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for,
+                              memory_mb=config.worker_memory_mb):
         outcome, item_id = library.record_result(result)
         if outcome == "updated" and result.path in stale:
             outcome = "reanalysed"
@@ -289,16 +299,19 @@ def analyse_all(
     *,
     kind_for: Callable[[Path], str | None] = lambda path: None,
     nice: int = 0,
+    memory_mb: int = 0,
 ) -> Iterator[FileResult]:
     """Run :func:`process_file` over ``paths`` in a process pool, yielding results as they
     finish. At most 2×workers files are in flight (bounded memory for huge folders). If a
-    worker process dies (a decoder crash), its files are retried once in a fresh pool and
-    then reported as failed, so one poisonous file cannot stop the scan."""
+    worker process dies (a decoder crash, the memory cap), every file in flight with it is
+    a suspect and is analysed again alone, one at a time in a fresh single-worker pool;
+    only a file that crashes its worker alone is reported as crashed, so one poisonous
+    file cannot stop the scan nor fail its neighbours."""
     if not paths:
         return
     queue = list(reversed(paths))
-    attempts: dict[str, int] = {}
-    pool = make_pool(workers, nice)
+    suspects: list[str] = []
+    pool = make_pool(workers, nice, memory_mb)
     in_flight: dict[Future, str] = {}
     try:
         while queue or in_flight:
@@ -313,15 +326,23 @@ def analyse_all(
                     yield future.result()
                 except BrokenProcessPool:
                     broken = True
-                    attempts[path] = attempts.get(path, 0) + 1
-                    if attempts[path] >= 2:
-                        yield FileResult(path, None, error="the analysis worker crashed on this file")
-                    else:
-                        queue.append(path)
+                    suspects.append(path)
             if broken:
-                queue.extend(in_flight.values())
+                suspects.extend(in_flight.values())
                 in_flight.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
-                pool = make_pool(workers, nice)
+                pool = make_pool(workers, nice, memory_mb)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for path in suspects:
+        yield _alone(path, kind_for(Path(path)), settings, nice, memory_mb)
+
+
+def _alone(path: str, kind: str | None, settings: Settings, nice: int, memory_mb: int) -> FileResult:
+    pool = make_pool(1, nice, memory_mb)
+    try:
+        return pool.submit(process_file, path, kind, settings).result()
+    except BrokenProcessPool:
+        return FileResult(path, None, error="the analysis worker crashed on this file")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

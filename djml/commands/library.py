@@ -71,22 +71,26 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
     finally:
         if progress is not None:
             progress.stop()
-    enrich(out, library, config, summary.stored_ids)
+    errors = enrich(out, library, config, summary.stored_ids)
     _print_summary(out, summary)
-    if summary.failed:
+    for error in errors:
+        out.print(f"  [red]not done[/red] {error}", markup=True, highlight=False, soft_wrap=True)
+    if summary.failed or errors:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def enrich(out, library, config, item_ids: list[int]) -> None:
+def enrich(out, library, config, item_ids: list[int]) -> list[str]:
     """Predict with the active models and update the similarity index for what a scan
-    stored — the same step the daemon runs after each analysis (text embeddings are left
-    to the daemon: loading the sentence model costs ~10 s)."""
-    if not item_ids:
-        return
-    from djml.models.enrich import after_store
+    stored, and for every item an interrupted run left without predictions — the same
+    step the daemon runs after each analysis (text embeddings are left to the daemon:
+    loading the sentence model costs ~10 s). Returns what failed."""
+    from djml.models.enrich import after_store, pending
 
-    with out.status(f"Classifying and indexing {len(item_ids)} item(s) …"):
-        after_store(library, config, item_ids)
+    todo = sorted({*item_ids, *pending(library)})
+    if not todo:
+        return []
+    with out.status(f"Classifying and indexing {len(todo)} item(s) …"):
+        return after_store(library, config, todo).errors
 
 
 def _daemon(state):
