@@ -36,6 +36,9 @@ from djml.scan import plan, record_problems, walk
 from .derived import DerivedWork
 from .jobs import MAX_ATTEMPTS, Event, Job, JobQueue
 from .resources import Backoff, reason_in_text, resource_reason
+from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
+from .roots import changed as roots_changed
+from .roots import identities
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
 from .workers import CRASHED, SUSPECT, Workers
 
@@ -74,6 +77,7 @@ class Service:
         self.derived = DerivedWork()
         self.backoff = Backoff()
         self._held: list[Job] = []        # claimed jobs a resource error sent back
+        self.paused_roots: dict[str, str] = {}   # root -> why its files are not judged (unmounted?)
         self._done_times: deque[float] = deque()
         self._jobs: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
@@ -116,7 +120,9 @@ class Service:
         # Watch first, then reconcile: a file changed in between is seen by both, never by neither.
         self._watcher = Watcher(self.config.roots, self.config.polling, loop, self.on_fs_event)
         self.watched = await loop.run_in_executor(None, self._watcher.start)
-        for loop_coro in (self._dispatch(), self._settle_loop(), self._hook_loop(), self._progress_loop()):
+        seen = await loop.run_in_executor(None, identities, list(self.config.roots))
+        for loop_coro in (self._dispatch(), self._settle_loop(), self._hook_loop(), self._progress_loop(),
+                          self._roots_loop(seen)):
             self._spawn(loop_coro)
         self._spawn(self._reconcile_at_start())
         self._spawn(self._backfill_derived())
@@ -169,11 +175,32 @@ class Service:
 
     # -- folders → queue -------------------------------------------------------------------
 
+    async def _roots_loop(self, seen: dict) -> None:
+        """Watch again a folder that was deleted and re-created, or a drive mounted on
+        its mount point (see :mod:`djml.daemon.roots`), and scan what came back."""
+        loop = asyncio.get_running_loop()
+        while not self.closing:
+            await asyncio.sleep(ROOT_CHECK_SECONDS)
+            now = await loop.run_in_executor(None, identities, list(self.config.roots))
+            moved = roots_changed(seen, now)
+            seen = now
+            if not moved or self.closing:
+                continue
+            log.info("folder(s) %s appeared, vanished or were replaced: watching again",
+                     ", ".join(map(str, moved)))
+            try:
+                await self._rewatch()
+                back = [root for root in moved if now[root] is not None]
+                if back:
+                    await self._scan(back)
+            except Exception as exc:
+                log.warning("re-watching %s failed: %s", ", ".join(map(str, moved)), exc)
+
     async def _reconcile_after_pause(self) -> None:
         """Folder events that arrived while the disk was full may not have been stored:
         compare the folders with the library once more (stat only, as at start)."""
         try:
-            await self.m_scan()
+            await self._scan(list(self.watched))
         except Exception as exc:
             log.warning("re-checking the folders after a pause failed: %s", exc)
 
@@ -188,10 +215,11 @@ class Service:
         self._wake.set()
         log.info("start-up reconcile in %.1f s: %s", time.monotonic() - t0, summary)
 
-    def _reconcile(self, roots: list[Path]) -> tuple[list[Event], list[str], dict[str, int]]:
+    def _reconcile(self, roots: list[Path], guard: bool = True) -> tuple[list[Event], list[str], dict[str, Any]]:
         library, queue = self._library, self._queue
         assert library is not None and queue is not None
-        work = plan(library, roots, self.workers.settings.allowed_roots)
+        work = plan(library, roots, self.workers.settings.allowed_roots, guard_roots=guard)
+        self._note_paused(roots, work.paused)
         record_problems(library, work)
         events: list[Event] = []
         for path in work.reactivated:
@@ -211,8 +239,18 @@ class Service:
             log.warning("cannot read %s: %s", path, reason)
         summary = {"unchanged": len(work.unchanged) + len(work.reactivated), "moved": len(work.renamed),
                    "missing": len(vanished), "queued": len(old_enough), "settling": len(young),
-                   "stale": len(work.stale)}
+                   "stale": len(work.stale), "paused": sorted(work.paused)}
         return events, young, summary
+
+    def _note_paused(self, roots: list[Path], paused: dict[str, str]) -> None:
+        """Remember which of the checked roots look unmounted (warned once each)."""
+        for root in map(str, roots):
+            if root in paused:
+                if root not in self.paused_roots:
+                    log.warning("paused %s: %s; its files are not marked missing", root, paused[root])
+                self.paused_roots[root] = paused[root]
+            elif self.paused_roots.pop(root, None) is not None:
+                log.info("%s is back: no longer paused", root)
 
     def on_fs_event(self, event: FsEvent) -> None:
         """A watchdog event, on the loop. Library changes are submitted to the writer at
@@ -227,7 +265,11 @@ class Service:
                 self.settler.touch(src, writing={"created": None, "modified": True, "closed": False}[kind])
                 self._settle_wake.set()
         elif kind == "deleted":
-            if is_dir:
+            if is_dir and src.rstrip("/") in {str(r).rstrip("/") for r in self.config.roots}:
+                # a whole configured folder (or its drive) went away: wait for it to come back
+                self.paused_roots[src] = "the folder was deleted or its drive removed"
+                log.warning("%s vanished: paused until it is back", src)
+            elif is_dir:
                 self.settler.discard_under(src)
                 self._after_write(self.write(self._gone_folder, src))
             elif is_audio(src):
@@ -349,7 +391,16 @@ class Service:
                 assert self._queue is not None
                 try:
                     await self.write(self._queue.enqueue, ready)
-                except Exception:  # never let one batch stop the loop: queue what can be queued
+                    if self.backoff.clear():
+                        self._spawn(self._reconcile_after_pause())
+                except Exception as exc:
+                    if reason := resource_reason(exc):   # e.g. disk full: settle them again later
+                        self.backoff.hit(reason)
+                        for path in ready:
+                            self.settler.touch(path)
+                        await asyncio.sleep(self.backoff.wait())
+                        continue
+                    # never let one batch stop the loop: queue what can be queued
                     log.exception("queueing %d settled file(s) failed; trying them one by one", len(ready))
                     for path in ready:
                         try:
@@ -565,6 +616,8 @@ class Service:
         found = [f"derived data: {error}" for error in self.derived.status()["errors"]]
         if paused := self.backoff.warning():
             found.insert(0, paused)
+        found += [f"paused {root}: {why}; its files are not marked missing until it is back"
+                  for root, why in sorted(self.paused_roots.items())]
         return found
 
     def _status_reads(self) -> tuple[dict, dict, list]:
@@ -608,7 +661,11 @@ class Service:
         for target in targets:
             if not target.exists():
                 raise p.ProtocolError(p.NOT_FOUND, f"{target} does not exist")
-        events, young, summary = await self.write(self._reconcile, targets)
+        # Naming a folder confirms its state: an emptied folder is then judged, not paused.
+        return await self._scan(targets, guard=not paths)
+
+    async def _scan(self, targets: list[Path], guard: bool = True) -> dict[str, Any]:
+        events, young, summary = await self.write(self._reconcile, targets, guard)
         self._emit_all(events)
         for path in young:
             self.settler.touch(path)

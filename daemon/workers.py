@@ -85,6 +85,11 @@ class Workers:
                 self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
             return FileResult(path, None, error=SUSPECT)
+        except OSError:   # no worker could be started (EMFILE, ENOMEM): start afresh next time
+            if self._pool is pool:
+                self._pool = None
+                _kill_pool(pool)
+            raise
         finally:
             self.in_flight -= 1
             self._arm_idle_timer()

@@ -174,11 +174,15 @@ class Plan:
     vanished: dict[str, KnownLocation] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     still_failing: list[tuple[str, str]] = field(default_factory=list)  # failed, unchanged since
+    paused: dict[str, str] = field(default_factory=dict)     # root -> why its files were not judged
 
 
-def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -> Plan:
+def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = (), *,
+         guard_roots: bool = False) -> Plan:
     """Walk and stat ``roots`` and compare with the library's locations (read-only).
-    ``allowed``: real folders links may lead into (see :func:`walk`)."""
+    ``allowed``: real folders links may lead into (see :func:`walk`). With
+    ``guard_roots`` (the daemon's unattended checks), a root that looks unmounted or
+    emptied is paused instead (:func:`unmounted_reason`): its files are not marked missing."""
     roots = [Path(os.path.abspath(p)) for p in roots]
     result = Plan()
     for item in walk(roots, allowed):
@@ -192,6 +196,12 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -
     known = library.locations_under(roots)
     reported = {path for path, _ in result.problems}
     result.vanished = {p: loc for p, loc in known.items() if p not in result.found and p not in reported}
+    if guard_roots:
+        for root in roots:
+            if reason := unmounted_reason(root, known, result.found):
+                result.paused[str(root)] = reason
+                prefix = str(root).rstrip("/") + "/"
+                result.vanished = {p: loc for p, loc in result.vanished.items() if not p.startswith(prefix)}
     from djml.analysis import ANALYZER_VERSIONS  # lazily: importing djml.scan stays cheap
 
     candidates: list[str] = []
@@ -208,6 +218,28 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -
             candidates.append(path)
     result.candidates = _find_renames(candidates, result) + result.stale
     return result
+
+
+def unmounted_reason(root: Path, known: dict[str, KnownLocation], found: dict[str, FileStat]) -> str | None:
+    """Why ``root`` looks like an unmounted drive or an emptied mount point rather than
+    a folder whose files were deleted, or None. Two signs: no file found where the
+    library knows some, or the folder now on another device than its known files with
+    fewer than half of them found (an empty mount point holding a few strays)."""
+    prefix = str(root).rstrip("/") + "/"
+    present = [loc for p, loc in known.items() if p.startswith(prefix) and loc.status == "ok"]
+    if not present:
+        return None
+    here = sum(1 for p in found if p.startswith(prefix))
+    if here == 0:
+        return f"no audio files found where {len(present)} were known (an unmounted drive, or emptied?)"
+    try:
+        device = os.stat(root).st_dev
+    except OSError:
+        return "the folder cannot be read"
+    if device not in {loc.device for loc in present} and here < len(present) / 2:
+        return (f"the folder is on another device than its {len(present)} known files and only {here} "
+                "were found (is the drive mounted?)")
+    return None
 
 
 def record_problems(library: Library, work: Plan) -> None:
