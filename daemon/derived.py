@@ -35,6 +35,10 @@ class DerivedWork:
         return batch
 
     def failed(self, errors: list[str]) -> None:
+        """Record a batch's outcome: its errors, or none (a success clears the warnings:
+        what failed before is pending again and has now been done)."""
+        if not errors:
+            self.errors.clear()
         for error in errors:
             self.failures += 1
             self.errors.append((time.time(), error))

@@ -78,6 +78,7 @@ class Service:
         self.backoff = Backoff()
         self._held: list[Job] = []        # claimed jobs a resource error sent back
         self.paused_roots: dict[str, str] = {}   # root -> why its files are not judged (unmounted?)
+        self._lost_roots: set[str] = set()        # roots deleted while watched: watch again when back
         self._done_times: deque[float] = deque()
         self._jobs: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
@@ -144,6 +145,11 @@ class Service:
 
     def _open_writer(self) -> int:
         conn = db.connect(self.config.db_path)
+        try:
+            db.check_integrity(conn, self.config.db_path)   # refuse to start on a damaged file
+        except Exception:
+            conn.close()
+            raise
         self._library = Library(conn)
         self._queue = JobQueue(self._library, backoff_seconds=max(0.5, 2 * self.config.settle_seconds))
         return self._library.requeue_running()
@@ -183,6 +189,10 @@ class Service:
             await asyncio.sleep(ROOT_CHECK_SECONDS)
             now = await loop.run_in_executor(None, identities, list(self.config.roots))
             moved = roots_changed(seen, now)
+            # a re-created folder may get the deleted one's inode number back
+            moved += [root for root in now if str(root) in self._lost_roots and now[root] is not None
+                      and root not in moved]
+            self._lost_roots.difference_update(str(root) for root in moved)
             seen = now
             if not moved or self.closing:
                 continue
@@ -197,10 +207,12 @@ class Service:
                 log.warning("re-watching %s failed: %s", ", ".join(map(str, moved)), exc)
 
     async def _reconcile_after_pause(self) -> None:
-        """Folder events that arrived while the disk was full may not have been stored:
-        compare the folders with the library once more (stat only, as at start)."""
+        """Folder events and predictions that arrived while the disk was full may not have
+        been stored: compare the folders with the library once more (stat only, as at
+        start) and compute missing derived data."""
         try:
             await self._scan(list(self.watched))
+            await self._backfill_derived()   # predictions a full disk refused
         except Exception as exc:
             log.warning("re-checking the folders after a pause failed: %s", exc)
 
@@ -267,7 +279,8 @@ class Service:
         elif kind == "deleted":
             if is_dir and src.rstrip("/") in {str(r).rstrip("/") for r in self.config.roots}:
                 # a whole configured folder (or its drive) went away: wait for it to come back
-                self.paused_roots[src] = "the folder was deleted or its drive removed"
+                self.paused_roots[src.rstrip("/")] = "the folder was deleted or its drive removed"
+                self._lost_roots.add(src.rstrip("/"))
                 log.warning("%s vanished: paused until it is back", src)
             elif is_dir:
                 self.settler.discard_under(src)

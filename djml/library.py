@@ -67,11 +67,11 @@ class Library:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")   # a full disk may refuse the COMMIT itself
         except BaseException:
             if self.conn.in_transaction:   # SQLite may have rolled back already (disk full)
                 self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     # -- reading what the writer needs -------------------------------------------------
 

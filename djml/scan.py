@@ -68,11 +68,16 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
     Directory symlinks are followed, but each real directory is entered once, so symlink
     loops end. A link (to a folder or a file) that leads outside ``allowed`` (real paths,
     see :mod:`djml.confine`; empty: anywhere) is not followed but reported, as are
-    unreadable folders: both as :class:`WalkProblem`.
+    unreadable folders and links back to a folder that contains them (``loop -> ..``,
+    which would otherwise list that folder's files a second time under another path):
+    all as :class:`WalkProblem`.
     """
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         root = Path(os.path.abspath(root))
+        if _loops_back(str(root)):
+            yield WalkProblem(str(root), LOOP_REASON)
+            continue
         if root.is_file():
             yield str(root)
             continue
@@ -100,6 +105,9 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
                         continue
                     if entry.is_symlink():
                         check(entry.path, allowed)
+                        if is_dir and _loops_back(entry.path):
+                            yield WalkProblem(entry.path, LOOP_REASON)
+                            continue
                     if is_dir:
                         subfolders.append(entry.path)
                     else:
@@ -109,6 +117,18 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
                 except OSError as exc:  # e.g. a symlink loop on the entry itself
                     yield WalkProblem(entry.path, f"cannot read entry: {exc.strerror or exc}")
             stack.extend(reversed(subfolders))
+
+
+LOOP_REASON = "a link loop: it leads back to a folder that contains it (not followed)"
+
+
+def _loops_back(path: str) -> bool:
+    """A link to a folder that contains the link (``loop -> ..`` or ``-> /music``)."""
+    if not os.path.islink(path):
+        return False
+    target = os.path.realpath(path)
+    parent = os.path.realpath(os.path.dirname(path))
+    return parent == target or parent.startswith(target.rstrip("/") + "/")
 
 
 def _init_worker(nice: int, parent: int, memory_mb: int) -> None:
@@ -191,6 +211,9 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = (), *
             continue
         try:
             result.found[item] = FileStat.of(item)
+        except FileNotFoundError:
+            result.problems.append((item, "a link to a file that does not exist (dangling link)"
+                                    if os.path.islink(item) else "file vanished while the folder was read"))
         except OSError as exc:
             result.problems.append((item, f"cannot stat: {exc.strerror or exc}"))
     known = library.locations_under(roots)
@@ -243,12 +266,12 @@ def unmounted_reason(root: Path, known: dict[str, KnownLocation], found: dict[st
 
 
 def record_problems(library: Library, work: Plan) -> None:
-    """Audio files the walk could not take (a link out of the folders, an unreadable
-    entry) become failed locations with their reason, so `ls --failed` and `status`
-    show them; a problem folder has no location and is only reported."""
+    """What the walk could not take (a link out of the folders, a dangling link, a link
+    loop, an unreadable folder) becomes a failed location with its reason, so
+    `ls --failed` and `status` show it, not only a log line; it is forgotten once the
+    problem is gone."""
     for path, reason in work.problems:
-        if os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS:
-            library.record_failure(path, None, reason)
+        library.record_failure(path, None, reason)
 
 
 def is_stale(loc: KnownLocation, versions: dict[str, int]) -> bool:

@@ -50,7 +50,7 @@ def after_store(
     try:
         done.predictions = service.predict_items(library, config, item_ids)
     except Exception as exc:
-        log.exception("predicting items %s failed", item_ids[:10])
+        log.error("predicting items %s failed", item_ids[:10], exc_info=_bug(exc))
         done.errors.append(f"predicting {len(item_ids)} item(s) failed: {type(exc).__name__}: {exc}")
     if embed_text:
         try:
@@ -60,14 +60,19 @@ def after_store(
             tracks = [r for r in load_rows(library.conn, item_ids) if r.kind == "track"]
             text.ensure_embeddings(library, tracks)
         except Exception as exc:
-            log.exception("embedding text of items %s failed", item_ids[:10])
+            log.error("embedding text of items %s failed", item_ids[:10], exc_info=_bug(exc))
             done.errors.append(f"embedding text of {len(item_ids)} item(s) failed: {type(exc).__name__}: {exc}")
     try:
         index.update_items(library.conn, config, item_ids)
     except Exception as exc:
-        log.exception("updating the similarity index failed")
+        log.error("updating the similarity index failed", exc_info=_bug(exc))
         done.errors.append(f"updating the similarity index failed: {type(exc).__name__}: {exc}")
     return done
+
+
+def _bug(exc: Exception) -> bool:
+    """Worth a traceback: not the disk or the database saying no (full, locked, damaged)."""
+    return not isinstance(exc, (OSError, sqlite3.Error))
 
 
 def lacking(conn: sqlite3.Connection, *, embed_text: bool = False) -> list[int]:

@@ -140,3 +140,22 @@ def lower_fd_limit(pid: int, soft: int) -> tuple[int, int]:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def fill_disk(path: Path, leave: int = 0) -> Path:
+    """Fill the file system of ``path`` to the last block with one file at ``path``, then
+    give back ``leave`` bytes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 1 << 16, 4096, 512):
+            block = b"\0" * size
+            try:
+                while True:
+                    os.write(fd, block)
+            except OSError:
+                pass
+        if leave:
+            os.ftruncate(fd, max(0, os.fstat(fd).st_size - leave))
+    finally:
+        os.close(fd)
+    return path

@@ -9,7 +9,7 @@ import os
 import resource
 
 from daemon_support import named, wait_for
-from rel_support import eventually, lower_fd_limit, open_fds, query
+from rel_support import eventually, fill_disk, lower_fd_limit, open_fds, query
 
 
 def _warnings(d) -> list[str]:
@@ -53,20 +53,7 @@ def test_a_full_disk_pauses_the_queue_and_it_resumes_by_itself(make_daemon, moun
         c.subscribe(["item.added"])
         d.drop(d.samples / "first.wav", "kick", seed=1)
         wait_for(c, lambda ev: bool(named(ev, "item.added")))
-    filler = d.home / "data" / "filler"
-    with open(filler, "wb") as f:                     # fill the disk to the last block
-        try:
-            while True:
-                f.write(b"\0" * (1 << 16))
-                f.flush()
-        except OSError:
-            pass
-        try:
-            while True:
-                f.write(b"\0" * 512)
-                f.flush()
-        except OSError:
-            pass
+    filler = fill_disk(d.home / "data" / "filler")
     paths = [d.drop(d.samples / f"s{i}.wav", "tom", seed=20 + i) for i in range(3)]
     try:
         eventually(lambda: [w for w in _warnings(d) if "disk full" in w], timeout=60,
