@@ -114,6 +114,9 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
         f"The daemon is running: queued {summary['queued'] + summary['settling']} file(s) for analysis "
         f"({summary['unchanged']} unchanged, {summary['moved']} moved, {summary['missing']} missing). "
         "Follow progress with `djml status`.", err=True)
+    for root in summary.get("paused", []):
+        click.echo(f"Paused {root}: it looks unmounted or emptied, so its files were not marked missing; "
+                   f"`djml scan {root}` confirms they are gone.", err=True)
 
 
 def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
