@@ -37,8 +37,7 @@ from .derived import DerivedWork
 from .jobs import MAX_ATTEMPTS, Event, Job, JobQueue
 from .resources import Backoff, reason_in_text, resource_reason
 from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
-from .roots import changed as roots_changed
-from .roots import identities
+from .roots import RootWatch, identities
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
 from .workers import CRASHED, SUSPECT, Workers
 
@@ -77,8 +76,7 @@ class Service:
         self.derived = DerivedWork()
         self.backoff = Backoff()
         self._held: list[Job] = []        # claimed jobs a resource error sent back
-        self.paused_roots: dict[str, str] = {}   # root -> why its files are not judged (unmounted?)
-        self._lost_roots: set[str] = set()        # roots deleted while watched: watch again when back
+        self.roots = RootWatch({})
         self._done_times: deque[float] = deque()
         self._jobs: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
@@ -121,9 +119,9 @@ class Service:
         # Watch first, then reconcile: a file changed in between is seen by both, never by neither.
         self._watcher = Watcher(self.config.roots, self.config.polling, loop, self.on_fs_event)
         self.watched = await loop.run_in_executor(None, self._watcher.start)
-        seen = await loop.run_in_executor(None, identities, list(self.config.roots))
+        self.roots.seen = await loop.run_in_executor(None, identities, list(self.config.roots))
         for loop_coro in (self._dispatch(), self._settle_loop(), self._hook_loop(), self._progress_loop(),
-                          self._roots_loop(seen)):
+                          self._roots_loop()):
             self._spawn(loop_coro)
         self._spawn(self._reconcile_at_start())
         self._spawn(self._backfill_derived())
@@ -181,19 +179,14 @@ class Service:
 
     # -- folders → queue -------------------------------------------------------------------
 
-    async def _roots_loop(self, seen: dict) -> None:
+    async def _roots_loop(self) -> None:
         """Watch again a folder that was deleted and re-created, or a drive mounted on
         its mount point (see :mod:`djml.daemon.roots`), and scan what came back."""
         loop = asyncio.get_running_loop()
         while not self.closing:
             await asyncio.sleep(ROOT_CHECK_SECONDS)
             now = await loop.run_in_executor(None, identities, list(self.config.roots))
-            moved = roots_changed(seen, now)
-            # a re-created folder may get the deleted one's inode number back
-            moved += [root for root in now if str(root) in self._lost_roots and now[root] is not None
-                      and root not in moved]
-            self._lost_roots.difference_update(str(root) for root in moved)
-            seen = now
+            moved = self.roots.poll(now)
             if not moved or self.closing:
                 continue
             log.info("folder(s) %s appeared, vanished or were replaced: watching again",
@@ -231,7 +224,7 @@ class Service:
         library, queue = self._library, self._queue
         assert library is not None and queue is not None
         work = plan(library, roots, self.workers.settings.allowed_roots, guard_roots=guard)
-        self._note_paused(roots, work.paused)
+        self.roots.note(roots, work.paused)
         record_problems(library, work)
         events: list[Event] = []
         for path in work.reactivated:
@@ -254,16 +247,6 @@ class Service:
                    "stale": len(work.stale), "paused": sorted(work.paused)}
         return events, young, summary
 
-    def _note_paused(self, roots: list[Path], paused: dict[str, str]) -> None:
-        """Remember which of the checked roots look unmounted (warned once each)."""
-        for root in map(str, roots):
-            if root in paused:
-                if root not in self.paused_roots:
-                    log.warning("paused %s: %s; its files are not marked missing", root, paused[root])
-                self.paused_roots[root] = paused[root]
-            elif self.paused_roots.pop(root, None) is not None:
-                log.info("%s is back: no longer paused", root)
-
     def on_fs_event(self, event: FsEvent) -> None:
         """A watchdog event, on the loop. Library changes are submitted to the writer at
         once, so they apply in the order the file system reported them."""
@@ -278,10 +261,7 @@ class Service:
                 self._settle_wake.set()
         elif kind == "deleted":
             if is_dir and src.rstrip("/") in {str(r).rstrip("/") for r in self.config.roots}:
-                # a whole configured folder (or its drive) went away: wait for it to come back
-                self.paused_roots[src.rstrip("/")] = "the folder was deleted or its drive removed"
-                self._lost_roots.add(src.rstrip("/"))
-                log.warning("%s vanished: paused until it is back", src)
+                self.roots.lost(src.rstrip("/"))   # a whole configured folder (or its drive) went away
             elif is_dir:
                 self.settler.discard_under(src)
                 self._after_write(self.write(self._gone_folder, src))
@@ -458,6 +438,8 @@ class Service:
             return None  # woken when a job completes
         jobs, events = await self.write(queue.claim, free)
         self._emit_all(events)
+        if not jobs and not self._jobs and self.backoff.clear():
+            self._spawn(self._reconcile_after_pause())   # nothing waits on the resource any more
         for job in jobs:
             self._spawn(self._run(job), self._jobs)
         if len(jobs) < free:
@@ -629,9 +611,7 @@ class Service:
         found = [f"derived data: {error}" for error in self.derived.status()["errors"]]
         if paused := self.backoff.warning():
             found.insert(0, paused)
-        found += [f"paused {root}: {why}; its files are not marked missing until it is back"
-                  for root, why in sorted(self.paused_roots.items())]
-        return found
+        return found + self.roots.warnings()
 
     def _status_reads(self) -> tuple[dict, dict, list]:
         conn = self._read_conn
