@@ -40,6 +40,7 @@ class ScanSummary:
     copies: int = 0
     missing: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # link loops: shown, not failures
     stored_ids: list[int] = field(default_factory=list)  # items (re)analysed: predict + index these
 
     @property
@@ -298,7 +299,10 @@ def scan(
     settings = Settings.from_config(config, extra_roots=paths)
     work = plan(library, paths, settings.allowed_roots)
     for path, reason in [*work.problems, *work.still_failing]:
-        summary.count("failed", path, reason)
+        if reason == LOOP_REASON:
+            summary.skipped.append((path, reason))
+        else:
+            summary.count("failed", path, reason)
     record_problems(library, work)
     for path in work.reactivated:
         library.record_move(path, path, work.found[path])  # back where it was: reactivate

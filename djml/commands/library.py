@@ -174,6 +174,8 @@ def _print_summary(out, summary) -> None:
     out.print("Scan finished: " + " · ".join(parts))
     for path, reason in summary.failed:
         out.print(f"  [red]failed[/red] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+    for path, reason in summary.skipped:
+        out.print(f"  [yellow]skipped[/yellow] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
 
 
 @click.command()

@@ -71,3 +71,28 @@ def test_lacking_finds_items_without_a_prediction_of_the_active_version(tmp_path
                  " (2, 'sample_type', 'kick', 0.9, '[]', 0, 'v1', ?)", (stamp, stamp))
     assert lacking(conn) == [2]                       # item 2 was predicted by an older version
     assert lacking(conn, embed_text=True) == [2, 3]   # the track has no text vector
+
+
+def test_an_unreadable_folder_is_listed_with_the_failures(tmp_path, monkeypatch):
+    """CI runs as root, who reads every folder: the refusal is mocked at os.scandir."""
+    import os
+
+    from djml import db, query
+    from djml.library import Library
+    from djml.scan import plan, record_problems
+
+    locked = tmp_path / "samples" / "locked"
+    locked.mkdir(parents=True)
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(errno.EACCES, "Permission denied", str(locked))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    library = Library(db.connect(tmp_path / "library.db"))
+    work = plan(library, [tmp_path / "samples"])
+    record_problems(library, work)
+    failed = query.list_failed(library.conn)
+    assert [(row["path"], row["error"]) for row in failed] == [(str(locked), "cannot list folder: permission denied")]
