@@ -92,6 +92,8 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "recommend.accept": {"ref": (_ID, True), "item_id": (_INT, True), "options": (_DICT, False)},
     "train": {"task": (_STR, True), "model": (_STR, False)},
     "models.list": {"task": (_STR, False)},
+    "models.stats": {"task": (_STR, False)},      # acceptance of predictions (djml.models.monitor)
+    "models.history": {"task": (_STR, False)},    # versions over time, drift, runs, live training
     "models.activate": {"version": (_STR, True)},
     "models.rollback": {"task": (_STR, True)},
     "subscribe": {"events": (_LIST, True)},
