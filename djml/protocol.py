@@ -53,6 +53,8 @@ EVENTS = frozenset({
     "queue.progress",   # {queued, running, settling, done, failed, files_per_second}
     "review.changed",   # {task?, item_ids}
     "model.trained",    # {task, version, ...}
+    "model.training",   # {task, reason}: the monitor started a retraining
+    "model.drift",      # {task, version, model, features, labels, message, n_items}
 })
 
 # Parameter specs: name -> (accepted JSON types, required). ``float`` accepts ints too;

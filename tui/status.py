@@ -227,11 +227,11 @@ class StatusScreen(Screen):
             values = [accuracy(m) for m in rows]
             last = next((f for f in map(model_figure, reversed(rows)) if f is not None), None)
             text.append(f"{task:<12} ", style="bold")
-            text.append(f"acc {spark(values, lo=0.0, hi=1.0):<8} ")
+            text.append(f"acc {spark(values, lo=0.0, hi=1.0)} ")
             info = self.history.get(task)
             if info:
                 rates = [(v.get("acceptance") or {}).get("rate") for v in info["versions"]]
-                text.append(f"accepted {spark(rates, lo=0.0, hi=1.0) or '–':<8} ")
+                text.append(f"accepted {spark(rates, lo=0.0, hi=1.0) or '–'} ")
             text.append(f"{len(rows)} version(s)" + ("" if last is None else
                         f", latest {100 * last['accuracy']:.0f}% on {last['n']}"
                         f" ({100 * last['low']:.0f}–{100 * last['high']:.0f}%)") + "\n")
@@ -243,7 +243,7 @@ class StatusScreen(Screen):
 
     @staticmethod
     def _render_monitor(text: Text, info: dict[str, Any]) -> None:
-        pad = " " * 13
+        pad = "  "
         active = next((v for v in info["versions"] if v.get("active")), None)
         drift = (active or {}).get("drift")
         if drift and drift.get("drifted"):
