@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -333,3 +334,22 @@ def test_models_stats_and_history_cli_import_no_numpy(tmp_path, monkeypatch):
             assert check(json.loads(out.stdout)), out.stdout
         else:
             assert "bucket v3" in out.stdout and "x bucket v3" in out.stdout or "accepted" in out.stdout, out.stdout
+
+
+def test_evaluate_out_writes_the_dashboard_figures(tmp_path, monkeypatch):
+    library, config, truth, (v1, v2, v3) = three_versions(tmp_path, monkeypatch)
+    library.conn.close()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(f'data_dir = "{tmp_path}"\n')
+    out = tmp_path / "metrics.json"
+    djml = str(Path(sys.executable).with_name("djml"))
+    done = subprocess.run([djml, "evaluate", "--task", "buckets", "--cv", "3", "--out", str(out)],
+                          capture_output=True, text=True, env={"DJML_HOME": str(home), "PATH": "/usr/bin:/bin"},
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(out.read_text())
+    assert metrics["folds"] == 3 and 0 <= metrics["accuracy_mean"] <= 1
+    (task,) = metrics["history"]
+    assert [v["version"] for v in task["versions"]] == [v1["version"], v2["version"], v3["version"]]
+    assert metrics["acceptance"][0]["since_activation"]["n"] == 48
