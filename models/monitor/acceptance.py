@@ -3,7 +3,7 @@
 A prediction is *accepted* when the user's first label on the item (from the review queue,
 `djml label`, a label import or a feedback import) is the predicted label, *corrected*
 when it is another one, and *left* while the item has no label of theirs. The
-``prediction_outcomes`` table is filled by a trigger on ``labels`` (migration 0008), so no
+``prediction_outcomes`` table is filled by a trigger on ``labels`` (migration 0006), so no
 labelling path can forget to count; an undone label stops counting.
 
 Recommendations count separately: an accepted suggestion is a pick, every suggestion
