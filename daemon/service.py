@@ -39,6 +39,7 @@ from .jobs import MAX_ATTEMPTS, Event, Job, JobQueue
 from .resources import Backoff, reason_in_text, resource_reason
 from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
 from .roots import RootWatch, identities
+from .monitor import Monitor
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
 from .workers import CRASHED, SUSPECT, Workers
 
@@ -84,6 +85,7 @@ class Service:
         self._progress_due = False
         self._training: set[str] = set()   # tasks being retrained now
         self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
+        self.monitor = Monitor(self)        # drift checks and scheduled retraining
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -129,6 +131,7 @@ class Service:
         self._spawn(self._reconcile_at_start())
         self._spawn(self._backfill_derived())
         self._spawn(self._warm_recommender())
+        self._spawn(self.monitor.run())
 
     async def _warm_recommender(self) -> None:
         """Import the ranker and load the similarity indexes once at start-up, so the first
@@ -783,7 +786,8 @@ class Service:
         except (TypeError, ValueError, LookupError) as exc:
             raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
 
-    async def m_train(self, task: str, model: str | None = None) -> Any:
+    async def m_train(self, task: str, model: str | None = None, reason: str = "manual",
+                      clock: float | None = None) -> Any:
         from djml.models.service import train
 
         task = _task(task)
@@ -792,7 +796,7 @@ class Service:
         def run() -> Any:
             conn = db.connect(self.config.db_path)
             try:
-                return train(Library(conn), self.config, task, model)
+                return train(Library(conn), self.config, task, model, reason=reason, clock=clock)
             finally:
                 conn.close()
 
@@ -809,11 +813,7 @@ class Service:
 
     async def _auto_train(self, task: str) -> None:
         """Retraining after `retrain_after` new labels; failures are logged, not raised."""
-        try:
-            await self.m_train(task)
-        except Exception as exc:
-            log.warning("automatic retraining of %s failed: %s", task, exc)
-            self.emit("model.trained", {"task": task, "error": str(exc)})
+        await self.monitor.train(task, f"labels: at least {self.config.retrain_after} new")
 
     async def m_recommend_accept(self, ref: int | str, item_id: int, options: dict | None = None) -> Any:
         """The user took ``item_id`` after ``ref``: stored as feedback the ranker learns from."""
@@ -836,6 +836,12 @@ class Service:
             "SELECT version, task, estimator, active, metrics, metadata, created_at FROM models"
             " WHERE ? IS NULL OR task = ? ORDER BY task, created_at DESC", (task, task)).fetchall())
         return [dict(r) for r in rows]
+
+    async def m_models_stats(self, task: str | None = None) -> dict[str, Any]:
+        return await self.monitor.stats(_task(task) if task else None)
+
+    async def m_models_history(self, task: str | None = None) -> dict[str, Any]:
+        return await self.monitor.history(_task(task) if task else None)
 
     async def m_models_activate(self, version: str) -> Any:
         from djml.models.registry import activate
