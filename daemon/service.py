@@ -35,7 +35,7 @@ from djml.scan import plan, record_problems, walk
 
 from .jobs import Event, Job, JobQueue
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
-from .workers import Workers
+from .workers import make_workers
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Service:
         self.started = time.time()
         self._t0 = time.monotonic()
         self.settler = Settler(config.settle_seconds)
-        self.workers = Workers(config)
+        self.workers = make_workers(config)
         self.watched: list[Path] = []
         self.processed = 0
         self.failed = 0

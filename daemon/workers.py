@@ -18,10 +18,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from djml.config import Config
 from djml.pipeline import FileResult, Settings, process_file
 from djml.scan import WORKER_THREAD_ENV, _init_worker
+
+if TYPE_CHECKING:
+    from .cluster_workers import ClusterWorkers
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +123,16 @@ class Workers:
                 process.terminate()
         for process in processes:
             process.join(timeout=2)
+
+
+def make_workers(config: Config) -> "Workers | ClusterWorkers":
+    """The local pool, or cluster workers when the config names a cluster (Dask is
+    imported only then)."""
+    from djml.executors import executor_options
+
+    options = executor_options(config)
+    if options.backend == "local":
+        return Workers(config)
+    from .cluster_workers import ClusterWorkers
+
+    return ClusterWorkers(config, options)

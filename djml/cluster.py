@@ -48,9 +48,8 @@ def analyse(paths: list[str], settings: Settings, *, kind_for: Callable[[Path], 
         yield from analyse_with(client, paths, settings, kind_for=kind_for, options=options)
 
 
-@contextmanager
-def connect(options: ExecutorOptions) -> Iterator[Any]:
-    """A Client for ``options`` (starting a LocalCluster for ``local:N``), closed on exit."""
+def open_client(options: ExecutorOptions) -> tuple[Any, Any]:
+    """A connected Client for ``options`` and the LocalCluster it started (``local:N``) or None."""
     from distributed import Client, LocalCluster
 
     cluster = None
@@ -58,14 +57,19 @@ def connect(options: ExecutorOptions) -> Iterator[Any]:
         if options.local_workers:
             cluster = LocalCluster(n_workers=options.local_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR, env=WORKER_THREAD_ENV)
-            client = Client(cluster)
-        else:
-            client = Client(options.address, timeout=CONNECT_TIMEOUT)
+            return Client(cluster), cluster
+        return Client(options.address, timeout=CONNECT_TIMEOUT), None
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()
         raise ClusterError(f"cannot reach the Dask scheduler at {options.address}: {exc}"
                            " (start one with `dask scheduler`, workers with `dask worker ADDRESS`)") from None
+
+
+@contextmanager
+def connect(options: ExecutorOptions) -> Iterator[Any]:
+    """:func:`open_client` as a context: client (and local cluster) closed on exit."""
+    client, cluster = open_client(options)
     try:
         yield client
     finally:

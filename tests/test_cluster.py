@@ -186,3 +186,17 @@ def test_commands_without_a_cluster_import_no_dask(tmp_path, args):
              "print('DASK', any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules), file=sys.stderr)")
     run = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True, timeout=120)
     assert "DASK False" in run.stderr, run.stderr[-2000:]
+
+
+def test_the_daemon_analyses_on_a_cluster_from_its_config(tmp_path):
+    from daemon_support import named, running_daemon, wait_for
+
+    (tmp_path / "home").mkdir()
+    with running_daemon(tmp_path / "home", tmp_path / "music", settle=0.3,
+                        extra_config='cluster = "local:1"\n') as d:
+        with d.client() as c:
+            c.subscribe(["item.added", "item.failed"])
+            paths = {str(d.drop(d.samples / f"hit{i}.wav", "snare", seed=300 + i)) for i in range(3)}
+            events = wait_for(c, lambda ev: paths <= {e["path"] for e in named(ev, "item.added")}, timeout=180)
+            assert not named(events, "item.failed")
+        assert "connecting to the analysis cluster (local:1)" in d.log.read_text()
