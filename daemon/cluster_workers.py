@@ -54,7 +54,7 @@ class ClusterWorkers:
 
     async def analyse(self, path: str) -> FileResult:
         """Analyse one file on the cluster. Never raises: every fault is an error result."""
-        from djml.cluster import _as_local, _collect, _remote_settings, analyse_remote
+        from djml.cluster import _as_local, _collect, _Entry, _remote_settings, analyse_batch
         from djml.executors import ClusterError
 
         loop = asyncio.get_running_loop()
@@ -66,14 +66,16 @@ class ClusterWorkers:
             except OSError:
                 stat = None
             remote = _remote_settings(self.settings, self.options)
-            kind = self.config.kind_for(Path(path))
+            entry = _Entry(path, stat, self.config.kind_for(Path(path)))
             future = await loop.run_in_executor(self._threads, lambda: client.submit(
-                analyse_remote, self.options.map_to_remote(path), kind, remote, pure=False))
+                analyse_batch, [(self.options.map_to_remote(path), entry.kind)], remote, pure=False))
             try:
-                result = await loop.run_in_executor(self._threads, _collect, future, path, stat, 0, 1)
+                results = await loop.run_in_executor(self._threads, _collect, future, [entry], 0, 1)
             finally:
                 future.release()
-            return _as_local(result, path, stat, self.options)
+            if results is None:
+                return FileResult(path, stat, error="a cluster worker died while analysing this file (each retry too)")
+            return _as_local(results[0], entry, self.options)
         except ClusterError as exc:
             await self._drop_client()
             return FileResult(path, None, error=f"the cluster is unavailable: {exc}")

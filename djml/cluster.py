@@ -25,14 +25,16 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from djml.executors import ClusterError, ExecutorOptions
 from djml.pipeline import FileResult, FileStat, Settings, process_file
 
-WINDOW_PER_THREAD = 4          # tasks in flight per worker thread: enough to hide latency
+WINDOW_PER_THREAD = 2           # batches in flight per worker thread: one running, one waiting
+BATCH_FILES = 32                # a batch: up to this many files ...
+BATCH_BYTES = 16 << 20          # ... or this many bytes (a long track travels alone)
 CONNECT_TIMEOUT = "10s"
 WORKER_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                      "NUMBA_NUM_THREADS": "1"}
@@ -78,57 +80,96 @@ def connect(options: ExecutorOptions) -> Iterator[Any]:
             cluster.close()
 
 
+@dataclass(frozen=True)
+class _Entry:
+    path: str                   # on this machine
+    stat: FileStat | None       # here, before submitting
+    kind: str | None
+    data: bytes | None = None   # the file's bytes, with --ship-bytes
+
+
 def analyse_with(client: Any, paths: list[str], settings: Settings, *, kind_for: Callable[[Path], str | None],
                  options: ExecutorOptions) -> Iterator[FileResult]:
-    """The windowed submit / ``as_completed`` loop over an open ``client``."""
+    """The windowed submit / ``as_completed`` loop over an open ``client``.
+
+    Small files travel in batches (a task costs the scheduler tens of milliseconds on a
+    busy machine, as much as analysing a one-shot); a batch whose worker died is split and
+    its files retried one by one, so only the file that kills a worker on its own fails."""
     from distributed import as_completed
 
     remote_settings = _remote_settings(settings, options)
-    window = max(8, WINDOW_PER_THREAD * max(1, sum(client.nthreads().values())))
+    window = max(4, WINDOW_PER_THREAD * max(1, sum(client.nthreads().values())))
     pending = iter(paths)
-    in_flight: dict[str, tuple[str, FileStat | None]] = {}
+    in_flight: dict[str, list[_Entry]] = {}
+    retry_alone: list[_Entry] = []
     running = as_completed()
     done = 0
 
-    def submit(path: str) -> FileResult | None:
-        """Submit one path; a file that cannot even be read here becomes a result now."""
-        kind = kind_for(Path(path))
-        try:
-            stat = FileStat.of(path)
-        except OSError:
-            stat = None   # the worker (or _read_confined) reports the precise reason
+    def submit(batch: list[_Entry]) -> None:
         if options.ship_bytes:
-            try:
-                data = _read_confined(path, settings)
-            except _LocalRefusal as exc:
-                return FileResult(path, stat, error=str(exc))
-            future = client.submit(analyse_shipped, Path(path).suffix, data, kind, remote_settings, pure=False)
+            items = [(Path(e.path).suffix, e.data, e.kind) for e in batch]
+            future = client.submit(analyse_shipped_batch, items, remote_settings, pure=False)
         else:
-            future = client.submit(analyse_remote, options.map_to_remote(path), kind, remote_settings, pure=False)
-        in_flight[future.key] = (path, stat)
+            future = client.submit(analyse_batch, [(options.map_to_remote(e.path), e.kind) for e in batch],
+                                   remote_settings, pure=False)
+        in_flight[future.key] = batch
         running.add(future)
-        return None
+
+    def next_batch() -> tuple[list[_Entry], list[FileResult]]:
+        """Up to BATCH_FILES files / BATCH_BYTES bytes; unreadable files become results."""
+        if retry_alone:
+            return [retry_alone.pop()], []
+        batch: list[_Entry] = []
+        early: list[FileResult] = []
+        size = 0
+        for path in pending:
+            try:
+                stat: FileStat | None = FileStat.of(path)
+            except OSError:
+                stat = None   # the worker reports the precise reason
+            data = None
+            if options.ship_bytes:
+                try:
+                    data = _read_confined(path, settings)
+                except _LocalRefusal as exc:
+                    early.append(FileResult(path, stat, error=str(exc)))
+                    continue
+            batch.append(_Entry(path, stat, kind_for(Path(path)), data))
+            size += stat.size if stat else 0
+            if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+                break
+        return batch, early
 
     def fill() -> Iterator[FileResult]:
         while len(in_flight) < window:
-            path = next(pending, None)
-            if path is None:
+            batch, early = next_batch()
+            yield from early
+            if not batch:
                 return
-            if (early := submit(path)) is not None:
-                yield early
+            submit(batch)
 
     yield from fill()
     while in_flight:
         future = next(running)
-        path, stat = in_flight.pop(future.key)
-        result = _collect(future, path, stat, done, len(paths))
+        batch = in_flight.pop(future.key)
+        results = _collect(future, batch, done, len(paths))
         future.release()
-        done += 1
-        yield _as_local(result, path, stat, options)
+        if results is None:       # the worker died on this batch: its files again, each alone
+            if len(batch) > 1:
+                retry_alone.extend(reversed(batch))
+            else:
+                done += 1
+                yield FileResult(batch[0].path, batch[0].stat,
+                                 error="a cluster worker died while analysing this file (each retry too)")
+        else:
+            for entry, result in zip(batch, results):
+                done += 1
+                yield _as_local(result, entry, options)
         yield from fill()
 
 
-def _collect(future: Any, path: str, stat: FileStat | None, done: int, total: int) -> FileResult:
+def _collect(future: Any, batch: list[_Entry], done: int, total: int) -> list[FileResult] | None:
+    """The batch's results; None when workers died on it (KilledWorker)."""
     from concurrent.futures import CancelledError
 
     from distributed.comm.core import CommClosedError
@@ -137,17 +178,19 @@ def _collect(future: Any, path: str, stat: FileStat | None, done: int, total: in
     try:
         return future.result()
     except KilledWorker:
-        return FileResult(path, stat, error="a cluster worker died while analysing this file (each retry too)")
+        return None
     except (CancelledError, CommClosedError, OSError, TimeoutError) as exc:
         raise ClusterError(f"lost the Dask scheduler after {done} of {total} file(s) ({type(exc).__name__}): "
                            "what was analysed is stored; run the scan again to continue") from None
     except Exception as exc:  # raised on the worker outside process_file (e.g. djml missing there)
-        return FileResult(path, stat, error=f"the cluster task failed: {type(exc).__name__}: {exc}")
+        return [FileResult(e.path, e.stat, error=f"the cluster task failed: {type(exc).__name__}: {exc}")
+                for e in batch]
 
 
-def _as_local(result: FileResult, path: str, stat: FileStat | None, options: ExecutorOptions) -> FileResult:
+def _as_local(result: FileResult, entry: _Entry, options: ExecutorOptions) -> FileResult:
     """The worker's result under this machine's path and stat data (the library keys
     unchanged-file detection on local inode/mtime, not on the worker's mount)."""
+    path, stat = entry.path, entry.stat
     result.path = path
     if result.analysis is not None:
         result.analysis.path = path
@@ -217,6 +260,16 @@ def analyse_remote(path: str, kind: str | None, settings: Settings) -> FileResul
     _prepare_worker()
     return process_file(path, kind, replace(settings, allowed_roots=real_roots(settings.allowed_roots),
                                             refused_roots=real_roots(settings.refused_roots)))
+
+
+def analyse_batch(items: list[tuple[str, str | None]], settings: Settings) -> list[FileResult]:
+    """A worker analyses a batch of (path, kind)."""
+    return [analyse_remote(path, kind, settings) for path, kind in items]
+
+
+def analyse_shipped_batch(items: list[tuple[str, bytes, str | None]], settings: Settings) -> list[FileResult]:
+    """A worker analyses a batch of shipped (suffix, bytes, kind)."""
+    return [analyse_shipped(suffix, data, kind, settings) for suffix, data, kind in items]
 
 
 def analyse_shipped(suffix: str, data: bytes, kind: str | None, settings: Settings) -> FileResult:
