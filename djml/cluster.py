@@ -237,6 +237,19 @@ def _read_confined(path: str, settings: Settings) -> bytes:
         raise _LocalRefusal(f"cannot read: {exc.strerror or exc}") from None
 
 
+def fold_runner(options: ExecutorOptions) -> Callable[[Callable, list[tuple]], list]:
+    """Run cross-validation folds as cluster tasks: ``fit_predict(train, test)`` per split,
+    results in split order (each fold trains one model, which is where CV time goes)."""
+    def run(fit_predict: Callable, splits: list[tuple]) -> list:
+        with connect(options) as client:
+            futures = [client.submit(fit_predict, train, test, pure=False) for train, test in splits]
+            try:
+                return client.gather(futures)
+            except (OSError, TimeoutError) as exc:
+                raise ClusterError(f"lost the Dask scheduler during cross-validation: {exc}") from None
+    return run
+
+
 # -- run on the workers ---------------------------------------------------------------------
 
 def _prepare_worker() -> None:

@@ -200,3 +200,25 @@ def test_the_daemon_analyses_on_a_cluster_from_its_config(tmp_path):
             events = wait_for(c, lambda ev: paths <= {e["path"] for e in named(ev, "item.added")}, timeout=180)
             assert not named(events, "item.failed")
         assert "connecting to the analysis cluster (local:1)" in d.log.read_text()
+
+
+def test_cross_validation_folds_as_cluster_tasks_equal_folds_here(client):
+    import numpy as np
+
+    from djml.cluster import fold_runner
+    from djml.models.evaluate import cross_validate, run_folds_here, stratified_folds
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0, 1, (30, 4)), rng.normal(1.5, 1, (30, 4))])
+    labels = ["a"] * 30 + ["b"] * 30
+
+    def fit_predict(train, test):  # nearest centroid: shipped to the workers by cloudpickle
+        y = np.asarray(labels)
+        centroids = {c: x[train][y[train] == c].mean(axis=0) for c in ("a", "b")}
+        return [min(centroids, key=lambda c: float(((x[i] - centroids[c]) ** 2).sum())) for i in test]
+
+    folds = stratified_folds(labels, 5)
+    here = cross_validate(60, labels, folds, fit_predict, run_folds_here)
+    there = cross_validate(60, labels, folds, fit_predict, fold_runner(parse_cluster(client.scheduler.address)))
+    assert there["predictions"] == here["predictions"]
+    assert there["accuracy_mean"] == here["accuracy_mean"] > 0.6
