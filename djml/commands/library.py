@@ -169,13 +169,9 @@ def _console():
 
 
 def _progress(out):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from djml.progress import scan_progress
 
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        TextColumn("[dim]{task.fields[file]}"), console=out, transient=True,
-    )
+    return scan_progress(out)
 
 
 def _print_summary(out, summary) -> None:
