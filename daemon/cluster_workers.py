@@ -82,6 +82,11 @@ class ClusterWorkers:
         finally:
             self.in_flight -= 1
 
+    async def alone(self, path: str) -> FileResult:
+        """Dask already re-runs a task whose worker died elsewhere, and gives up only on a
+        file that keeps killing workers, so there are no suspects to re-run alone here."""
+        return await self.analyse(path)
+
     async def _connect(self) -> Any:
         async with self._connecting:
             if self._client is None:

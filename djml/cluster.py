@@ -42,7 +42,7 @@ _prepared = False
 
 
 def analyse(paths: list[str], settings: Settings, *, kind_for: Callable[[Path], str | None], workers: int,
-            nice: int, options: ExecutorOptions) -> Iterator[FileResult]:
+            nice: int, options: ExecutorOptions, memory_mb: int = 0) -> Iterator[FileResult]:
     """Analyse ``paths`` on the cluster ``options`` names, yielding results as they finish."""
     if not paths:
         return

@@ -27,7 +27,7 @@ from djml.pipeline import FileResult, Settings
 if TYPE_CHECKING:
     from djml.config import Config
 
-# backend name -> module that defines ``analyse(paths, settings, *, kind_for, workers, nice, options)``
+# backend name -> module that defines ``analyse(paths, settings, *, kind_for, workers, nice, options, memory_mb)``
 BACKENDS: dict[str, str] = {
     "local": "djml.executors_local",
     "dask": "djml.cluster",
@@ -135,6 +135,10 @@ def analyser(options: ExecutorOptions) -> Analyser:
 
 
 def analyse(paths: list[str], settings: Settings, options: ExecutorOptions, *, workers: int,
-            kind_for: Callable[[Path], str | None] = lambda path: None, nice: int = 0) -> Iterator[FileResult]:
-    """Analyse ``paths`` with the backend ``options`` names, yielding results as they finish."""
-    return analyser(options)(paths, settings, kind_for=kind_for, workers=workers, nice=nice, options=options)
+            kind_for: Callable[[Path], str | None] = lambda path: None, nice: int = 0,
+            memory_mb: int = 0) -> Iterator[FileResult]:
+    """Analyse ``paths`` with the backend ``options`` names, yielding results as they
+    finish. ``memory_mb`` caps each local worker (a cluster's workers have their own
+    memory limits, set where they are started)."""
+    return analyser(options)(paths, settings, kind_for=kind_for, workers=workers, nice=nice, options=options,
+                             memory_mb=memory_mb)

@@ -10,7 +10,7 @@ from djml.pipeline import FileResult, Settings
 
 
 def analyse(paths: list[str], settings: Settings, *, kind_for: Callable[[Path], str | None], workers: int,
-            nice: int, options: ExecutorOptions) -> Iterator[FileResult]:
+            nice: int, options: ExecutorOptions, memory_mb: int = 0) -> Iterator[FileResult]:
     from djml.scan import analyse_all
 
-    return analyse_all(paths, workers, settings, kind_for=kind_for, nice=nice)
+    return analyse_all(paths, workers, settings, kind_for=kind_for, nice=nice, memory_mb=memory_mb)
