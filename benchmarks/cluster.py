@@ -159,10 +159,14 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--memory-files", type=int, default=100_000, help="0 skips the memory row")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory row")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
+    if args.memory_only:
+        memory_row(args, {"load_before": load})
+        return
     music = mixed_library(CACHE / f"mixed-{args.files}", args.files)
     local = run_scan(CACHE / "home-local", music, args.workers, None)
     dask = run_scan(CACHE / "home-dask", music, args.workers, f"local:{args.workers}")
@@ -181,12 +185,19 @@ def main() -> None:
     print(f"Dask per-task overhead: {over['per_task_ms']:.2f} ms of worker time per task ({over['tasks']} no-op tasks); "
           f"mean analysis time here {1000 * t_file:.1f} ms/file → expected speed-up per added worker "
           f"{t_file / (t_file + over['per_task_ms'] / 1000):.2f}× of one worker")
+    sys.stdout.flush()
     if args.memory_files:
-        tiny = tiny_library(CACHE / f"tiny-{args.memory_files}", args.memory_files)
-        mem = run_scan(CACHE / "home-memory", tiny, args.workers, f"local:{args.workers}")
-        rows["memory"] = {**mem, "files": args.memory_files}
-        print(f"\n{args.memory_files:,}-file scan through local:{args.workers}: peak RSS of the scanning process "
-              f"{mem['peak_rss_mb']:.0f} MB, {mem['wall_s']:.0f} s ({args.memory_files / mem['wall_s']:.0f} files/s)")
+        memory_row(args, rows)
+    elif args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=str))
+
+
+def memory_row(args: argparse.Namespace, rows: dict) -> None:
+    tiny = tiny_library(CACHE / f"tiny-{args.memory_files}", args.memory_files)
+    mem = run_scan(CACHE / "home-memory", tiny, args.workers, f"local:{args.workers}")
+    rows["memory"] = {**mem, "files": args.memory_files}
+    print(f"\n{args.memory_files:,}-file scan through local:{args.workers}: peak RSS of the scanning process "
+          f"{mem['peak_rss_mb']:.0f} MB, {mem['wall_s']:.0f} s ({args.memory_files / mem['wall_s']:.0f} files/s)")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
 
