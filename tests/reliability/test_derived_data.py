@@ -4,9 +4,9 @@ a failed prediction or index update shows in the scan summary and exit code (iss
 
 from __future__ import annotations
 
-import pytest
-
 import os
+
+import pytest
 
 from click.testing import CliRunner
 
