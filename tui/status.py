@@ -259,7 +259,8 @@ class StatusScreen(Screen):
         if live:
             eta = f", about {live['eta']:.0f} s left" if live.get("eta") is not None else ""
             text.append(f"{pad}training now: ", style="bold")
-            text.append(f"{live.get('stage')} {live.get('step')}/{live.get('steps')}"
+            text.append(f"{live.get('stage')}{' (' + display(live['detail']) + ')' if live.get('detail') else ''}"
+                        f" {live.get('step')}/{live.get('steps')}"
                         f" {'■' * live.get('step', 0)}{'□' * (live.get('steps', 0) - live.get('step', 0))}"
                         f" · {live.get('elapsed', 0):.0f} s{eta} ({display(live.get('reason') or '')})\n")
 
