@@ -45,9 +45,14 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
         raise click.UsageError(
             "nothing to scan: give folders (djml scan ~/Music) or configure them with djml init"
         )
+    from djml.confine import data_dir_refusal
+    from djml.safetext import display
+
     for target in targets:
+        if reason := data_dir_refusal(target, config.data_dir):
+            raise click.BadParameter(reason, param_hint="PATHS")
         if not target.exists():
-            raise click.BadParameter(f"{target} does not exist", param_hint="PATHS")
+            raise click.BadParameter(f"{display(str(target))} does not exist", param_hint="PATHS")
     if (client := _daemon(state)) is not None:
         _scan_via_daemon(client, paths)
         return
@@ -156,6 +161,8 @@ def _progress(out):
 
 
 def _print_summary(out, summary) -> None:
+    from djml.render import safe
+
     parts = [
         f"[green]{summary.new} new[/green]", f"{summary.unchanged} unchanged",
         f"{summary.updated} updated", *([f"{summary.reanalysed} re-analysed (older analyzer)"]
@@ -166,7 +173,7 @@ def _print_summary(out, summary) -> None:
     ]
     out.print("Scan finished: " + " · ".join(parts))
     for path, reason in summary.failed:
-        out.print(f"  [red]failed[/red] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [red]failed[/red] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
 
 
 @click.command()
