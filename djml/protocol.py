@@ -157,7 +157,7 @@ def parse_request(line: bytes) -> Request:
     """Decode and validate one request line (raises :class:`ProtocolError`)."""
     try:
         message = json.loads(line)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:   # RecursionError: [[[[…]]]]
         raise ProtocolError(PARSE_ERROR, f"not valid JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError(INVALID_REQUEST, "a request must be a JSON object")
