@@ -111,7 +111,10 @@ def _train(torch, model, X: np.ndarray, y: np.ndarray, w: np.ndarray, *, epochs:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = torch.nn.CrossEntropyLoss(reduction="none")
     model.train()
-    for _ in range(epochs):
+    from djml.models.monitor import progress
+
+    for epoch in range(epochs):
+        progress.detail(f"epoch {epoch + 1}/{epochs}")   # the dashboard's live line
         order = torch.randperm(len(yt), generator=g)
         for start in range(0, len(order), batch):
             idx = order[start:start + batch]

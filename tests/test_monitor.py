@@ -353,3 +353,18 @@ def test_evaluate_out_writes_the_dashboard_figures(tmp_path, monkeypatch):
     (task,) = metrics["history"]
     assert [v["version"] for v in task["versions"]] == [v1["version"], v2["version"], v3["version"]]
     assert metrics["acceptance"][0]["since_activation"]["n"] == 48
+
+
+def test_live_progress_of_a_training_in_this_process():
+    from djml.models.monitor import progress
+
+    t = [100.0]
+    progress.start("bucket", "drift: BPM", expected_seconds=30.0, clock=lambda: t[0])
+    progress.stage("bucket", "shadow evaluation", "12 labels")
+    progress.detail("epoch 3/30")
+    t[0] = 110.0
+    live = progress.snapshot(clock=lambda: t[0])["bucket"]
+    assert (live["stage"], live["step"], live["steps"], live["detail"]) == ("shadow evaluation", 3, 5, "epoch 3/30")
+    assert (live["elapsed"], live["eta"], live["reason"]) == (10.0, 20.0, "drift: BPM")
+    progress.finish("bucket")
+    assert progress.snapshot() == {}

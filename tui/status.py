@@ -71,6 +71,7 @@ class StatusScreen(Screen):
     def __init__(self, clock=time.strftime) -> None:
         super().__init__()
         self.throughput: deque[float] = deque(maxlen=HISTORY)
+        self._last_sample: tuple[Any, Any] | None = None   # (done, files/s) of the last status answer
         self.failures: list[dict[str, Any]] = []
         self.models: list[dict[str, Any]] = []
         self.history: dict[str, dict[str, Any]] = {}   # task -> models.history entry
@@ -152,8 +153,12 @@ class StatusScreen(Screen):
             summary.update(message)
             return
         queue = info.get("queue", {})
-        if not self.throughput or queue.get("queued") or queue.get("running"):
+        # A point per change, not per poll: the same answer twice (an idle or a stalled
+        # queue, a slow screen polling more often) must not stretch the sparkline.
+        sample = (queue.get("done"), queue.get("files_per_second"))
+        if not self.throughput or ((queue.get("queued") or queue.get("running")) and sample != self._last_sample):
             self.throughput.append(float(queue.get("files_per_second") or 0.0))
+        self._last_sample = sample
         summary.update(self._summary(info))
 
     def _summary(self, info: dict[str, Any]) -> Text:
@@ -260,7 +265,8 @@ class StatusScreen(Screen):
         if live:
             eta = f", about {live['eta']:.0f} s left" if live.get("eta") is not None else ""
             text.append(f"{pad}training now: ", style="bold")
-            text.append(f"{live.get('stage')} {live.get('step')}/{live.get('steps')}"
+            text.append(f"{live.get('stage')}{' (' + display(live['detail']) + ')' if live.get('detail') else ''}"
+                        f" {live.get('step')}/{live.get('steps')}"
                         f" {'■' * live.get('step', 0)}{'□' * (live.get('steps', 0) - live.get('step', 0))}"
                         f" · {live.get('elapsed', 0):.0f} s{eta} ({display(live.get('reason') or '')})\n")
 

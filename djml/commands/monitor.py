@@ -117,7 +117,8 @@ def history_lines(result: dict[str, Any]) -> list[str]:
         live = t.get("training")
         if live:
             eta = f", about {live['eta']:.0f} s left" if live.get("eta") is not None else ""
-            lines.append(f"  training now ({live['reason']}): {live['stage']} {live['step']}/{live['steps']}"
+            more = f" ({live['detail']})" if live.get("detail") else ""
+            lines.append(f"  training now ({live['reason']}): {live['stage']} {live['step']}/{live['steps']}{more}"
                          f" · {live['elapsed']:.0f} s{eta}")
         lines.append(f"  {'version':<14}{'created':<17}{'held-out':<22}{'accepted':<10}{'drift':<22}reason")
         for v in t["versions"]:

@@ -14,9 +14,11 @@ from typing import Any
 STAGES = ("loading labels", "training candidate", "shadow evaluation", "training final model", "re-predicting")
 _lock = threading.Lock()
 _live: dict[str, dict[str, Any]] = {}
+_thread = threading.local()   # the task this thread trains (learners report epochs without knowing it)
 
 
 def start(task: str, reason: str, expected_seconds: float | None, clock=time.monotonic) -> None:
+    _thread.task = task
     with _lock:
         _live[task] = {"task": task, "reason": reason, "stage": STAGES[0], "step": 1, "steps": len(STAGES),
                        "started": clock(), "expected_seconds": expected_seconds, "detail": None}
@@ -28,7 +30,16 @@ def stage(task: str, name: str, detail: str | None = None) -> None:
             _live[task].update(stage=name, step=STAGES.index(name) + 1, detail=detail)
 
 
+def detail(text: str) -> None:
+    """A finer step inside the current stage ("epoch 12/30") of this thread's training."""
+    task = getattr(_thread, "task", None)
+    with _lock:
+        if task in _live:
+            _live[task]["detail"] = text
+
+
 def finish(task: str) -> None:
+    _thread.task = None
     with _lock:
         _live.pop(task, None)
 
