@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     from djml import config as cfg
+    from djml.errors import DatabaseError
 
     parser = argparse.ArgumentParser(prog="python -m djml.daemon")
     parser.add_argument("--config", type=Path)
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging(args.log_level.upper())
     try:
         run(cfg.load(args.config))
-    except (DaemonError, cfg.ConfigError) as exc:
+    except (DaemonError, cfg.ConfigError, DatabaseError) as exc:
         log.error("%s", exc)
         sys.exit(2)
     exit_now(0)

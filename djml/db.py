@@ -148,7 +148,7 @@ def connect(path: Path, *, upgrade: bool = True, upto: int | None = None) -> sql
         if upgrade:
             migrate(conn, upto=upto)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot open library {path}: {exc}") from None
+        raise DatabaseError(f"cannot open library {path}: {explain(exc, path)}") from None
     except OSError as exc:
         raise DatabaseError(f"cannot create library folder {path.parent}: {exc.strerror}") from None
     return conn
@@ -179,13 +179,46 @@ def connect_readonly(path: Path, *, create: bool = False) -> sqlite3.Connection:
         _configure(conn)
         current = applied_version(conn)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot read library {path}: {exc}") from None
+        raise DatabaseError(f"cannot read library {path}: {explain(exc, path)}") from None
     if current < schema_version():
         conn.close()
         # An old file is upgraded once by a writer, then read normally.
         connect(path).close()
         return connect_readonly(path)
     return conn
+
+
+def recovery_hint(path: Path) -> str:
+    """What to do about a damaged library file (the music files are never touched)."""
+    return (f"Your music files are untouched. To recover: stop the daemon (`djml daemon stop`), keep a copy "
+            f"(`cp {path} {path}.damaged`), then either salvage it with the sqlite3 tool "
+            f"(`sqlite3 {path}.damaged .recover | sqlite3 {path}.recovered` and move that into place), "
+            f"or move {path.name} away and run `djml scan` to rebuild it (labels and history are lost then).")
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    """``PRAGMA quick_check`` (seconds for a large library: the daemon runs it once at
+    start); a damaged file raises :class:`DatabaseError` saying what and how to recover."""
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise DatabaseError(f"the library {path} is damaged ({'; '.join(problems)[:300]}). {recovery_hint(path)}")
+
+
+def explain(exc: sqlite3.Error, path: Path) -> str:
+    """One line for an SQLite error that ended a command: a full disk, a damaged file, or
+    the error itself."""
+    text = str(exc)
+    lowered = text.lower()
+    if "full" in lowered:
+        return (f"disk full: the library {path} could not be written. Everything stored before this is kept "
+                "(each file is stored in its own transaction); free some space and run the command again "
+                "(files already stored are skipped).")
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return f"the library {path} is damaged ({text}). {recovery_hint(path)}"
+    return f"the library {path} could not be used: {text}"
 
 
 def applied_version(conn: sqlite3.Connection) -> int:

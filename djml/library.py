@@ -41,14 +41,18 @@ class KnownLocation:
     status: str
     kind: str | None = None              # of its item; None for failed files
     analyzer_version: int | None = None  # of its item's stored analysis
+    error: str | None = None             # why it failed (status 'failed')
 
     def matches(self, stat: "FileStat") -> bool:
-        return (
-            self.status != "failed"
-            and self.size == stat.size
-            and self.mtime_ns == stat.mtime_ns
-            and self.inode == stat.inode
-        )
+        return self.status != "failed" and self._same(stat)
+
+    def failed_unchanged(self, stat: "FileStat") -> bool:
+        """A file that failed and has not changed since: trying again would fail again
+        (`djml retry`, or touching the file, asks for a new attempt)."""
+        return self.status == "failed" and self.size is not None and self._same(stat)
+
+    def _same(self, stat: "FileStat") -> bool:
+        return self.size == stat.size and self.mtime_ns == stat.mtime_ns and self.inode == stat.inode
 
 
 class Library:
@@ -63,10 +67,11 @@ class Library:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")   # a full disk may refuse the COMMIT itself
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:   # SQLite may have rolled back already (disk full)
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     # -- reading what the writer needs -------------------------------------------------
 
@@ -77,7 +82,7 @@ class Library:
             prefix = str(root).rstrip("/") + "/"
             rows = self.conn.execute(
                 "SELECT l.id, l.path, l.item_id, l.size, l.mtime_ns, l.inode, l.device, l.status,"
-                " i.kind, a.analyzer_version FROM locations l"
+                " i.kind, a.analyzer_version, l.error FROM locations l"
                 " LEFT JOIN items i ON i.id = l.item_id LEFT JOIN analyses a ON a.item_id = l.item_id"
                 " WHERE l.path = ? OR substr(l.path, 1, ?) = ?",
                 (str(root), len(prefix), prefix),
@@ -178,7 +183,7 @@ class Library:
             row = c.execute("SELECT id, item_id FROM locations WHERE path = ?", (old_path,)).fetchone()
             if row is None:
                 return None
-            c.execute("DELETE FROM locations WHERE path = ?", (new_path,))
+            c.execute("DELETE FROM locations WHERE path = ? AND id != ?", (new_path, row["id"]))
             c.execute(
                 "UPDATE locations SET path = ?, size = ?, mtime_ns = ?, inode = ?, device = ?,"
                 " status = 'ok', error = NULL, last_seen = ? WHERE id = ?",
@@ -303,6 +308,16 @@ class Library:
                 " WHERE state = 'running'",
                 (now(),),
             ).rowcount
+
+    def release_jobs(self, job_ids: Iterable[int]) -> None:
+        """Claimed jobs that could not run (a resource error, not the file): queued again,
+        due now, their attempt not counted."""
+        with self.transaction() as c:
+            c.executemany(
+                "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), not_before = 0,"
+                " updated_at = ? WHERE id = ? AND state = 'running'",
+                [(now(), job_id) for job_id in job_ids],
+            )
 
     def drop_jobs(self, paths: Iterable[str]) -> int:
         """Forget pending jobs for paths that vanished (nothing left to analyse)."""
