@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
+
+from djml.safetext import display, dumps
 
 from .act import perform
 
@@ -43,12 +44,12 @@ def folders_list(state, as_json: bool) -> None:
     """
     result, _ = perform(state, "folders.list")
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
+        click.echo(dumps(result))
         return
     for kind, title in (("library", "tracks"), ("samples", "samples")):
         click.echo(f"{title}:")
         for entry in result[kind] or [{"path": "(none)", "exists": True}]:
-            click.echo(f"  {entry['path']}" + ("" if entry["exists"] else "  (missing: not mounted or deleted?)"))
+            click.echo(f"  {display(entry['path'])}" + ("" if entry["exists"] else "  (missing: not mounted or deleted?)"))
 
 
 @folders.command("add")
@@ -65,9 +66,9 @@ def folders_add(state, path: Path, kind: str) -> None:
       djml folders add --samples ~/Music/Samples/Vengeance
     """
     result, via_daemon = perform(state, "folders.add", path=str(path.expanduser().absolute()), kind=kind)
-    click.echo(f"added {result['path']} ({'samples' if kind == 'samples' else 'tracks'}) to {result['config']}")
+    click.echo(f"added {display(result['path'])} ({'samples' if kind == 'samples' else 'tracks'}) to {result['config']}")
     for old in result.get("replaced", []):
-        click.echo(f"  it contains {old}, which is no longer listed on its own")
+        click.echo(f"  it contains {display(old)}, which is no longer listed on its own")
     scan = result.get("scan")
     if scan is not None:
         click.echo(f"the daemon is watching it and queued {scan['queued'] + scan['settling']} file(s)")
@@ -86,4 +87,4 @@ def folders_remove(state, path: Path) -> None:
       djml folders remove /media/old-usb/Music
     """
     result, _ = perform(state, "folders.remove", path=str(path.expanduser().absolute()))
-    click.echo(f"removed {result['path']} from {result['config']}; its items stay in the library")
+    click.echo(f"removed {display(result['path'])} from {result['config']}; its items stay in the library")

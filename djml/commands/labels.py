@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 import click
+
+from djml.safetext import display, dumps
 
 from .act import perform
 
@@ -38,9 +39,9 @@ def label(state, ref: str, label: str, task: str | None, new_bucket: bool, as_js
 
     result, _ = perform(state, "label.set", ref=wire_ref(ref), label=label, task=task, create=new_bucket or None)
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
+        click.echo(dumps(result))
         return
-    what = f"#{result['item_id']} {result['name']}"
+    what = f"#{result['item_id']} {display(result['name'])}"
     if not result["changed"]:
         click.echo(f"{what} already has {result['task']} {result['label']!r}")
         return
@@ -72,10 +73,10 @@ def unlabel(state, ref: str, task: str | None, as_json: bool) -> None:
 
     result, _ = perform(state, "label.undo", ref=wire_ref(ref), task=task)
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False))
+        click.echo(dumps(result))
         return
     now = f"; now {result['label']!r}" if result.get("label") else "; no label now"
-    click.echo(f"#{result['item_id']} {result['name']}: undid {result['task']} {result['undone']!r}{now}")
+    click.echo(f"#{result['item_id']} {display(result['name'])}: undid {result['task']} {result['undone']!r}{now}")
 
 
 @click.group(invoke_without_command=True)
@@ -112,7 +113,7 @@ def buckets_list(state, as_json: bool) -> None:
     rows, _ = perform(state, "buckets.list")
     if as_json:
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(dumps(row))
         return
     if not rows:
         click.echo("No buckets yet: `djml buckets create NAME` or `djml label TRACK NAME --new-bucket`.")

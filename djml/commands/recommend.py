@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from djml.cli import EXIT_USAGE
+from djml.safetext import display
 
 
 @click.command()
@@ -147,7 +148,7 @@ def train_set_models(config) -> None:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"djml: {message}", err=True)
+    click.echo(f"djml: {display(message)}", err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 
@@ -164,13 +165,13 @@ def _print(answer: dict) -> None:
     facts = " · ".join(x for x in (f"{fmt_bpm(seed.get('bpm'))} BPM" if seed.get("bpm") else None,
                                     seed.get("camelot"),
                                     f"energy {seed['energy']:.0f}" if seed.get("energy") is not None else None) if x)
-    click.echo(click.style(f"After #{seed['id']} {seed['name']}", bold=True) + (f"  ({facts})" if facts else ""))
+    click.echo(click.style(f"After #{seed['id']} {display(seed['name'])}", bold=True) + (f"  ({facts})" if facts else ""))
     for row in rows:
-        name = " – ".join(x for x in (row.get("artist"), row.get("title")) if x) or (row.get("path") or "?")
+        name = display(" – ".join(x for x in (row.get("artist"), row.get("title")) if x) or (row.get("path") or "?"))
         missing = click.style("  (file missing)", fg="yellow") if row.get("missing") else ""
         click.echo(click.style(f"{row['rank']:>2}. #{row['id']} {name}", bold=True)
                    + click.style(f"  score {row['score']:.2f}", dim=True) + missing)
-        click.echo(f"    {row['explanation']}")
+        click.echo(f"    {display(row['explanation'])}")
     shortfall = answer.get("shortfall")
     if shortfall is None:
         return

@@ -37,9 +37,9 @@ def _tag(path: Path, artist: str, title: str) -> None:
 
 def _hostile_library(root: Path) -> dict[str, Path]:
     tracks, samples = root / f"tracks{OSC52}{CLEAR}", root / "samples"
-    track = write_track(tracks / f"night{OSC52}bus.wav", bpm=124.0)
+    track = write_track(tracks / f"night{OSC52}bus.wav", bpm=124.0, seconds=3.0)
     _tag(track, f"artist{CLEAR}", f"title{OSC52}{C1}")
-    plain = write_track(tracks / "plain.wav", bpm=126.0)
+    plain = write_track(tracks / "plain.wav", bpm=126.0, seconds=3.0)
     samples.mkdir(parents=True)
     sample = samples / f"kick{CLEAR}.wav"
     staging = samples / "staging.wav"
@@ -58,19 +58,23 @@ def _assert_safe(proc, what: str) -> None:
         assert found is None, f"{what}: raw control {found.group()!r} in {name}: {data[:2000]!r}"
 
 
-def _walk(run, paths: dict[str, Path], out: Path) -> dict[str, bytes]:
+# Through the daemon the same code prints what the daemon answers: a shorter walk there.
+THROUGH_THE_DAEMON = ("ls", "ls-failed", "show-id", "show-path", "status", "recommend-seed", "label",
+                      "unlabel", "tags-dry", "scan-missing")
+
+
+def _walk(run, paths: dict[str, Path], out: Path, only: tuple[str, ...] | None = None) -> dict[str, bytes]:
     track_id = _item_id(run, paths["track"])
     sample_id = _item_id(run, paths["sample"])
     commands = {
         "ls": ["ls"], "ls-failed": ["ls", "--failed"], "ls-samples": ["ls", "--kind", "sample"],
         "show-id": ["show", str(track_id)], "show-path": ["show", str(paths["track"]), "--all"],
-        "show-text": ["show", "night"], "show-sample": ["show", str(sample_id)],
+        "show-sample": ["show", str(sample_id)],
         "status": ["status"], "folders": ["folders"], "buckets": ["buckets"],
-        "analyze": ["analyze", str(paths["track"]), str(paths["broken"])],
+        "analyze": ["analyze", str(paths["sample"]), str(paths["broken"])],
         "recommend": ["recommend", str(paths["plain"])], "recommend-seed": ["recommend", str(track_id)],
         "recommend-sample": ["recommend", str(sample_id)],
         "label": ["label", str(track_id), "peak-time"], "unlabel": ["unlabel", str(track_id)],
-        "predict": ["predict", str(sample_id)],
         "export-m3u": ["export", "m3u", str(out / "m3u")],
         "export-rekordbox": ["export", "rekordbox", str(out / "rb.xml")],
         "tags-dry": ["tags", "write", "--dry-run"], "tags-write": ["tags", "write"],
@@ -79,6 +83,8 @@ def _walk(run, paths: dict[str, Path], out: Path) -> dict[str, bytes]:
     }
     outputs = {}
     for name, args in commands.items():
+        if only is not None and name not in only:
+            continue
         proc = run(*args)
         assert "Traceback" not in text(proc), f"{name}: {text(proc)}"
         _assert_safe(proc, name)
@@ -128,7 +134,7 @@ def test_every_command_escapes_hostile_names_through_the_daemon(tmp_path):
         def run(*args):
             return subprocess.run([DJML, *args], capture_output=True, env=d.env, timeout=240)
 
-        outputs = _walk(run, moved, tmp_path)
+        outputs = _walk(run, moved, tmp_path, THROUGH_THE_DAEMON)
         assert b"night\\x1b]52;c;cHduZWQ=\\x07bus.wav" in outputs["show-path"]
         assert b"artist\\x1b[2J\\x1b[31m" in outputs["ls"]
     assert RAW.search(d.log.read_bytes()) is None, "the daemon log holds a raw control character"

@@ -98,3 +98,28 @@ def test_sweep_removes_only_copies_of_dead_writers(tmp_path):
     assert alive.exists() and original.exists()
     alive.unlink()
     assert sweep(data) == [] and (data / "tag-history" / "tag-temporaries").read_bytes() == b""
+
+
+def test_the_daemon_deletes_a_killed_writes_copy_at_start(tmp_path):
+    from daemon_support import DaemonProcess
+    from djml.tagtemps import register
+
+    home, music = tmp_path / "home", tmp_path / "music"
+    home.mkdir()
+    d = DaemonProcess(home, music)
+    d.write_config()
+    original = write_track(d.tracks / "a.wav", seconds=2.0)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = d.tracks / f".djml-tagwrite-{dead.pid}-a.wav"
+    leftover.write_bytes(original.read_bytes())
+    register(home / "data", leftover)
+    d.start()
+    try:
+        deadline = time.monotonic() + 60
+        while (leftover.exists() or d.count("SELECT COUNT(*) FROM items") < 1) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not leftover.exists()
+        assert d.count("SELECT COUNT(*) FROM locations") == 1
+    finally:
+        assert d.stop() == 0
