@@ -501,7 +501,7 @@ class Library:
         self, seed_id: int, accepted_id: int, data: dict, skipped: list[tuple[int, dict]]
     ) -> int:
         """One accepted recommendation plus a skip event for every track that was ranked above
-        it, in one transaction (djml.recommend.accept_feedback builds the arguments)."""
+        it, in one transaction (djml.models.recommend.accept_feedback builds the arguments)."""
         stamp = now()
         with self.transaction() as c:
             cursor = c.execute(

@@ -177,6 +177,11 @@ def fit_cnn(X: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, *, seed
     return TorchNet("cnn", kwargs, model)
 
 
+def predict_proba(net: TorchNet, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """The backend interface (:mod:`djml.models.backends`): the net knows its classes."""
+    return predict_torch(net, X)
+
+
 def predict_torch(net: TorchNet, X: np.ndarray, batch: int = 256) -> np.ndarray:
     torch = _torch()
     model = net.module

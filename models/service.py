@@ -13,7 +13,7 @@ import math
 import sqlite3
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from djml.models import KIND_OF_TASK, TASKS, TASKS_BY_KIND
 from djml.models import labels as label_sources
-from djml.models import registry
+from djml.models import backends, registry
 from djml.models.features import FeatureError, FeatureSpec, ItemRow, load_rows
 
 if TYPE_CHECKING:
@@ -52,8 +52,7 @@ MIN_COMPARE = 5      # fewer unseen held-out labels than this: too few to judge,
 # beats (pure noise: the new model has more labels) and froze the queue on a stale model.
 REJECT_P = 0.05
 DEFAULT_BACKEND = {"sample_type": "et", "bucket": "rf", "genre": "rf", "mood": "rf"}
-BACKENDS_BY_TASK = {"sample_type": ("et", "rf", "hgb", "cnn"), "bucket": ("rf", "hybrid"),
-                    "genre": ("rf", "hybrid"), "mood": ("rf", "hybrid")}
+BACKENDS_BY_TASK = {task: backends.for_task(task) for task in DEFAULT_BACKEND}
 
 
 class TrainError(ValueError):
@@ -291,7 +290,8 @@ def p_worse(y_true: Sequence[str], before: Sequence[str], after: Sequence[str]) 
     return sum(math.comb(n, i) for i in range(only_before, n + 1)) / 2**n
 
 
-def train(library: "Library", config: "Config", task: str, model: str | None = None) -> dict[str, Any]:
+def train(library: "Library", config: "Config", task: str, model: str | None = None,
+          progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train a new version of ``task``; compare with the active model on a held-out slice of
     the user's labels; activate it unless it is significantly worse (then it is kept as
     'rejected' and the old model stays: automatic rollback). Re-predicts the task's items
@@ -303,14 +303,16 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
     genres once gave a model with nothing to measure it on). For samples a class the
     shipped base set teaches is never too small: one correction on top of it is fine.
     Status ``unchanged`` (no new version) when a version was already trained on exactly
-    these labels."""
+    these labels. ``progress`` hears each stage (the CLI shows it; the daemon sends it)."""
     from djml.models.evaluate import accuracy, macro_f1, wilson
 
+    say = progress or (lambda report: None)
     if task not in TASKS:
         raise TrainError(f"unknown task {task!r}")
     backend = model or DEFAULT_BACKEND[task]
     shape = _logmel_shape() if backend == "cnn" else None
     est = make_estimator(task, backend, shape)
+    say({"stage": f"gathering {task} labels"})
     rows, labels, weights, left_out = training_data(library, task, est.features.spaces)
     base = _base_set(library, est) if task == "sample_type" else None
     known = set(base[1]) if base else set()   # classes the shipped base set already teaches
@@ -339,6 +341,7 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
                 "needed": "in at least one class two labels that can be held out to measure the model"
                           " (yours or imported; for genre also file tags; for samples also folder names)"}
     pick = lambda idx, seq: [seq[i] for i in idx]  # noqa: E731
+    say({"stage": f"fitting {backend} on {len(train_idx)} labels, {len(hold_idx)} held out"})
     with _quiet_learners():
         candidate = make_estimator(task, backend, shape).fit(
             pick(train_idx, rows), pick(train_idx, labels), weights=weights[train_idx], extra=base)
@@ -369,6 +372,8 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
             metrics["before_error"] = str(exc)
     rejected = "p_worse" in metrics and metrics["p_worse"] < REJECT_P
     metrics["rejected"] = rejected
+    if not rejected:
+        say({"stage": f"fitting the final model on all {len(rows)} labels"})
     with _quiet_learners():
         final = candidate if rejected else make_estimator(task, backend, shape).fit(
             rows, labels, weights=weights, extra=base)
@@ -378,6 +383,7 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
               "active_version": before_version if rejected else version, **metrics}
     if not rejected:
         ids = [r[0] for r in library.conn.execute("SELECT id FROM items WHERE kind = ?", (KIND_OF_TASK[task],))]
+        say({"stage": f"re-predicting {len(ids)} item(s)"})
         result["predicted"] = len(predict_items_for_task(library, config, task, ids))
     return result
 

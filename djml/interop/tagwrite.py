@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -93,11 +94,14 @@ def render_template(template: str, track: ExportTrack) -> str:
 
 
 def tags_write(library: Library, config: Config, tracks: list[ExportTrack], *, dry_run: bool = False,
-               verify: bool = True) -> Outcome:
+               verify: bool = True, progress: Callable[[dict], None] | None = None) -> Outcome:
     outcome = Outcome()
     journal = None if dry_run else Journal.new(config)
     roots = [r.resolve() for r in config.roots]
-    for track in tracks:
+    for done, track in enumerate(tracks):
+        if progress is not None:
+            progress({"stage": "checking" if dry_run else "tagging", "done": done, "total": len(tracks),
+                      "file": os.path.basename(track.path)})
         try:
             change = _plan_one(library, config, track, roots)
         except (TagError, OSError) as exc:
@@ -290,7 +294,8 @@ def batches(config: Config) -> list[dict]:
     return sorted(result, key=lambda b: b["batch"], reverse=True)
 
 
-def tags_undo(library: Library, config: Config, batch: str | None = None, *, verify: bool = True) -> Outcome:
+def tags_undo(library: Library, config: Config, batch: str | None = None, *, verify: bool = True,
+              progress: Callable[[dict], None] | None = None) -> Outcome:
     """Restore the previous values of a batch (default: the newest one not undone).
 
     A field someone changed since djml wrote it is left alone and reported: undo never
@@ -301,9 +306,12 @@ def tags_undo(library: Library, config: Config, batch: str | None = None, *, ver
         raise TagError(f"no batch {batch} to undo" if batch else "nothing to undo")
     chosen = candidates[0]
     outcome = Outcome(batch=chosen["batch"])
-    for line in Path(chosen["path"]).read_text(encoding="utf-8").splitlines():
+    lines = Path(chosen["path"]).read_text(encoding="utf-8").splitlines()
+    for done, line in enumerate(lines):
         entry = json.loads(line)
         path = entry["path"]
+        if progress is not None:
+            progress({"stage": "restoring", "done": done, "total": len(lines), "file": os.path.basename(path)})
         try:
             change = _undo_plan(entry, path, outcome)
             if change is None:
