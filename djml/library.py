@@ -54,8 +54,11 @@ class KnownLocation:
 class Library:
     """Write access to the library database (see module docstring)."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, *, readonly: bool = False):
         self.conn = conn
+        # a read-only view for evaluation next to a running daemon: caches (text vectors)
+        # are computed but not stored — only the daemon writes while it runs
+        self.readonly = readonly
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -114,6 +114,7 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "models.activate": {"version": (_STR, True)},
     "models.rollback": {"task": (_STR, True)},
     "models.delete": {"version": (_STR, True)},
+    "predict": {"ref": (_ID, True), "task": (_STR, False), "debug": (_BOOL, False)},   # and store it
     "subscribe": {"events": (_LIST, True)},
     "unsubscribe": {"events": (_LIST, False)},
     "shutdown": {},

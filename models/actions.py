@@ -129,6 +129,37 @@ def accept_recommendation(library: "Library", config: "Config", ref: str | int, 
     return {"seed": rec["seed"], "accepted": rec["accepted"], "skipped": len(rec["skipped"])}
 
 
+def predict(library: "Library", config: "Config", ref: str | int, task: str | None = None,
+            debug: bool = False) -> dict[str, Any]:
+    """Predict one item now with the active models (and store the predictions); with
+    ``debug`` also why (feature contributions, nearest labelled items)."""
+    from djml import query
+    from djml.models.crossval import explain_item
+    from djml.models.service import predict_items
+
+    found = query.resolve(library.conn, ref)
+    if found.item_id is None:
+        raise ActionError("not_found", f"no item matches {ref!r}")
+    wanted = _task(task) if task else None
+    results = [r for r in predict_items(library, config, [found.item_id]) if wanted is None or r["task"] == wanted]
+    if debug:
+        for r in results:
+            r["debug"] = explain_item(library, r["task"], found.item_id)
+    return plain({"item_id": found.item_id, "resolved": found.as_dict(), "predictions": results})
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: numpy numbers become Python numbers (not the strings a JSON default
+    would make of them), tuples lists — the same answer locally and over the socket."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and type(value).__module__ == "numpy":
+        return value.item()
+    return value
+
+
 ACTIONS: dict[str, Action] = {
     **CORE_ACTIONS,
     "train": Action(train, writes=True, progress=True, long=True),
@@ -139,6 +170,7 @@ ACTIONS: dict[str, Action] = {
     "import": Action(import_collections, writes=True, progress=True),
     "recommend.accept": Action(accept_recommendation, writes=True),
     "recommend.train": Action(train_set_models, writes=True, progress=True, long=True),
+    "predict": Action(predict, writes=True),
 }
 
 

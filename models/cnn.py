@@ -2,7 +2,7 @@
 
 Both are deliberately tiny (tens of thousands of weights): the data is a few hundred to a
 few thousand labelled items, the machine is a 2-core home server, and one thread is used
-(``torch.set_num_threads(1)``; oversubscribed threads were ~10x slower here, see STACK.md).
+(``torch.set_num_threads(1)``; oversubscribed threads were ~10x slower on such a machine).
 Standardisation statistics live inside the module, so a saved model needs nothing else.
 """
 

@@ -74,6 +74,8 @@ def test_every_mutating_command_goes_through_the_running_daemon(tmp_path):
             again = c.call("train", task="sample_type", on_progress=stages.append)
         assert again["status"] == "unchanged" and stages and stages[0]["method"] == "train"
         assert stages[0]["stage"].startswith("gathering")
+        predicted = json.loads(ok(guarded(d, trace, "predict", str(ids["hit 02.wav"]), "--json")))
+        assert predicted[0]["task"] == "sample_type" and isinstance(predicted[0]["confidence"], float)
         versions = json.loads(ok(guarded(d, trace, "models", "list", "--task", "samples", "--json")))
         mine = trained["version"]
         shipped = next(v["version"] for v in versions if v["version"] != mine)
@@ -96,7 +98,7 @@ def test_every_mutating_command_goes_through_the_running_daemon(tmp_path):
 
         log = d.log.read_text()
         for method in ("labels.import", "label.set", "label.undo", "train", "models.activate", "models.rollback",
-                       "models.delete", "import", "recommend.accept", "tags.write", "tags.undo", "folders.add"):
+                       "models.delete", "predict", "import", "recommend.accept", "tags.write", "tags.undo", "folders.add"):
             assert f"write {method} " in log, f"the daemon did not log a {method} write"
         assert not trace.exists(), trace.read_text()
 

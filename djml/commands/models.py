@@ -26,11 +26,12 @@ def _task(text: str) -> str:
     return task_name(text)
 
 
-def _writer(state):
-    from djml import db
+def _read_only_library(state):
+    """Evaluation reads the library (text vectors it computes are not stored: while the
+    daemon runs, it is the only writer)."""
     from djml.library import Library
 
-    return Library(db.connect(state.config.db_path))
+    return Library(state.reader(), readonly=True)
 
 
 def _reader(state):
@@ -142,7 +143,7 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
     else:
         from djml.models.crossval import cross_validate_task
 
-        result = cross_validate_task(_writer(state), _task(task), backend, folds)
+        result = cross_validate_task(_read_only_library(state), _task(task), backend, folds)
         if "error" in result:
             _fail(result["error"])
         _print_report(result)
@@ -284,7 +285,7 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
     from djml.models.crossval import compare_versions
 
     try:
-        result = compare_versions(_writer(state), a, b)
+        result = compare_versions(_read_only_library(state), a, b)
     except registry.RegistryError as exc:
         _fail(str(exc))
     if as_json:
@@ -437,23 +438,16 @@ def predict(state, ref: str, task: str | None, debug: bool, as_json: bool) -> No
       djml predict 42
       djml predict ./Samples/unsorted/hit_07.wav --debug
     """
-    from djml import query
-    from djml.models.crossval import explain_item
-    from djml.models.service import predict_items
-
+    from djml.client import wire_ref
     from djml.render import warn_ambiguous
 
-    library = _writer(state)
-    found = query.resolve(library.conn, ref)
-    if found.item_id is None:
-        _fail(f"no item matches {ref!r}")
-    item_id = found.item_id
+    from .act import perform
+
+    answer, _ = perform(state, "predict", ref=wire_ref(ref), task=_task(task) if task else None,
+                        debug=debug or None)
     if not as_json:
-        warn_ambiguous(found.as_dict(), ref, "predict")
-    results = [r for r in predict_items(library, state.config, [item_id]) if task is None or r["task"] == _task(task)]
-    if debug:
-        for r in results:
-            r["debug"] = explain_item(library, r["task"], item_id)
+        warn_ambiguous(answer["resolved"], ref, "predict")
+    results = answer["predictions"]
     if as_json:
         click.echo(json.dumps(results, indent=2, default=str))
         return
