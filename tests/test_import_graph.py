@@ -118,3 +118,21 @@ def test_the_tui_never_opens_the_database(word):
     hits = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "tui").rglob("*.py")
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if word in line]
     assert hits == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ls"], ["show", "1"], ["status"], ["label", "1", "x"]])
+def test_one_shots_stay_free_of_numerical_libraries(argv, djml_home):
+    """The action table and the ranker moved, the commands did not get heavier: these
+    answer without numpy, torch or scikit-learn (a label is one socket call or one write)."""
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run([str(Path(sys.executable).with_name("djml")), "init"], check=True, capture_output=True,
+                   env={**os.environ, "DJML_HOME": str(djml_home)}, timeout=60)
+    code = ("import sys\nfrom djml.cli import cli\n"
+            f"try:\n    cli.main({argv!r}, standalone_mode=False)\nexcept BaseException:\n    pass\n"
+            "print([m for m in ('numpy', 'torch', 'sklearn', 'librosa', 'textual') if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DJML_HOME": str(djml_home)})
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
