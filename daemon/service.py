@@ -691,9 +691,6 @@ class Service:
         finally:
             self._training.discard(task)
 
-    async def _after_recommend_accept(self, result: dict[str, Any]) -> None:
-        self.emit("review.changed", {"task": "recommend", "item_ids": [result["accepted"]]})
-
     async def m_models_list(self, task: str | None = None) -> list[dict[str, Any]]:
         task = _task(task) if task else None
         rows = await self.read(lambda: self._read_conn.execute(
@@ -716,9 +713,11 @@ class Service:
     async def _after_import(self, result: dict[str, Any]) -> None:
         if result["dry_run"]:
             return
+        from djml.models import TASKS
         from djml.models.service import new_labels_since_training
 
-        tasks = {task for report in result["reports"] for task in report["labels"]}
+        # an import also records BPM and key corrections: only the models' tasks retrain
+        tasks = {task for report in result["reports"] for task in report["labels"]} & set(TASKS)
         fresh = await self.read(lambda: {task: new_labels_since_training(self._read_conn, task) for task in tasks})
         await self._labels_came_in([], fresh)
 

@@ -105,8 +105,7 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "labels.import": {"text": (_STR, True), "file": (_STR, False), "task": (_STR, False),
                       "new_buckets": (_BOOL, False), "correction": (_BOOL, False)},
     # collections parsed by the client (djml.interop.model.ForeignCollection.to_dict)
-    "import": {"collections": (_LIST, True), "match_names": (_BOOL, False), "dry_run": (_BOOL, False),
-               "train": (_BOOL, False)},
+    "import": {"collections": (_LIST, True), "match_names": (_BOOL, False), "dry_run": (_BOOL, False)},
     "tags.write": {"filters": (_DICT, False), "dry_run": (_BOOL, False), "verify": (_BOOL, False)},
     "tags.undo": {"batch": (_STR, False)},
     "train": {"task": (_STR, True), "model": (_STR, False)},

@@ -76,10 +76,10 @@ def import_labels(library: "Library", config: "Config", text: str, file: str | N
 
 
 def import_collections(library: "Library", config: "Config", collections: list[dict[str, Any]],
-                       match_names: bool = False, dry_run: bool = False, train: bool = True,
+                       match_names: bool = False, dry_run: bool = False,
                        progress: Progress | None = None) -> dict[str, Any]:
-    """What other DJ software knows (parsed by the client), then the set models re-learnt
-    when new sets came in (as `djml recommend --train`)."""
+    """What other DJ software knows (parsed by the client). New sets are learnt from by
+    ``recommend.train`` afterwards (minutes of training must not hold up the writer)."""
     from dataclasses import asdict
 
     from djml.interop.importer import import_collection
@@ -97,10 +97,7 @@ def import_collections(library: "Library", config: "Config", collections: list[d
         report = import_collection(library, config, collection, match_names=bool(match_names),
                                    dry_run=bool(dry_run))
         reports.append(asdict(report))
-    result: dict[str, Any] = {"reports": reports, "dry_run": bool(dry_run)}
-    if train and not dry_run and any(r["sets"] for r in reports):
-        result["set_models"] = train_set_models(library, config, progress)
-    return result
+    return {"reports": reports, "dry_run": bool(dry_run)}
 
 
 def train_set_models(library: "Library", config: "Config", progress: Progress | None = None) -> dict[str, Any]:

@@ -126,7 +126,8 @@ async def test_label_twelve_items_with_keystrokes_then_retrain(daemon):
             await pilot.pause(0.05)
         await until(pilot, lambda: len(current_labels(daemon.db)) >= 12, what="twelve labels in the library")
         assert current_labels(daemon.db) == expected
-        assert "12 labelled today" in str(screen.query_one("#review-header").render())
+        await until(pilot, lambda: "12 labelled today" in str(screen.query_one("#review-header").render()),
+                    what="the count of labels made today")
         # Retrain the task of the next item; model.trained ends the progress indicator.
         task = screen.current["task"] if screen.current else next(iter(expected))[1]
         before = daemon.count("SELECT COUNT(*) FROM models WHERE task = ?", task)

@@ -96,6 +96,7 @@ class ReviewScreen(Screen):
         self.bucket_names: list[str] = []   # every bucket (djml.buckets.names), from the daemon
         self.task_labels: dict[str, list[str]] = {}   # genre/mood labels in use, from the daemon
         self.today = 0
+        self._in_flight = 0   # labels sent to the daemon and not answered yet, minus undos
         self.filter_text = ""
         self._input_mode: str | None = None
         self._refresh_pending = False
@@ -163,13 +164,20 @@ class ReviewScreen(Screen):
             self.query_one("#detail-text", Static).update(f"Cannot load the review queue: {exc}")
             return
         try:
-            self.today = await self.app.request("labels.count", since=local_midnight())
             self.bucket_names = [b["name"] for b in await self.app.request("buckets.list")]
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.notify(f"cannot load the buckets: {exc}", severity="warning")
+        self._set_queue(items)
+        try:   # after the queue is on screen: the header count and the genre/mood keys
+            stored = await self.app.request("labels.count", since=local_midnight())
             for task in OPEN_TASKS:
                 self.task_labels[task] = await self.app.request("labels.choices", task=task)
         except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"cannot load the label choices: {exc}", severity="warning")
-        self._set_queue(items)
+            return
+        self.today = stored + self._in_flight   # what is on its way is not stored yet
+        self._render_header()
+        self._render_detail()
 
     def _set_queue(self, items: list[dict[str, Any]]) -> None:
         """New queue from the daemon, keeping the focused item, skips at the end, and items
@@ -372,6 +380,7 @@ class ReviewScreen(Screen):
     @work(group="review-write")
     async def send_label(self, done: Done) -> None:
         item = done.item
+        self._in_flight += 1
         try:
             typed = done.label in self.created.get(item["task"], [])   # `e`: a new label is meant
             result = await self.app.request("label.set", item_id=item["item_id"], task=item["task"], label=done.label,
@@ -380,6 +389,8 @@ class ReviewScreen(Screen):
             self._rollback(done)
             self.notify(f"label not saved for #{item['item_id']}: {exc}", severity="error", timeout=10)
             return
+        finally:
+            self._in_flight -= 1
         if isinstance(result, dict) and (result.get("training") or result.get("train_needed")):
             self.training.add(item["task"])
             self._render_header()
@@ -406,9 +417,11 @@ class ReviewScreen(Screen):
     @work(group="review-write")
     async def send_undo(self, done: Done) -> None:
         item = done.item
+        self._in_flight -= 1
         try:
             await self.app.request("label.undo", item_id=item["item_id"], task=item["task"])
         except (DaemonUnavailable, RemoteError) as exc:
+            self._in_flight += 1
             if item in self.queue:
                 self.queue.remove(item)
             self.labelled.add((item["item_id"], item["task"]))
@@ -417,6 +430,7 @@ class ReviewScreen(Screen):
             self._render_queue()
             self.notify(f"undo failed for #{item['item_id']}: {exc}", severity="error", timeout=10)
             return
+        self._in_flight += 1
         self.notify(f"undid “{done.label}” on #{item['item_id']}")
 
     def action_skip(self) -> None:

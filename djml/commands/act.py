@@ -20,7 +20,10 @@ def perform(state, method: str, *, show_progress: bool = False, **params: Any) -
     from djml.client import RemoteError, connect_if_running
 
     params = {k: v for k, v in params.items() if v is not None}
-    client = connect_if_running(state.config, timeout=None if show_progress else 30.0)
+    try:
+        client = connect_if_running(state.config, timeout=None if show_progress else 30.0)
+    except RemoteError as exc:   # a daemon of another protocol version: it says what to do
+        fail(exc.message)
     with _progress(show_progress) as on_progress:
         if client is not None:
             with client:

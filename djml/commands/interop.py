@@ -147,7 +147,7 @@ def import_cmd(state, fmt, files, map_path, match_names, dry_run, no_train) -> N
     by_file: dict[int, list[dict]] = {}
     for n, piece in pieces:
         result, _ = perform(state, "import", show_progress=True, collections=[piece],
-                            match_names=match_names or None, dry_run=dry_run or None, train=False)
+                            match_names=match_names or None, dry_run=dry_run or None)
         by_file.setdefault(n, []).extend(result["reports"])
     unmatched = sets = 0
     for reports in by_file.values():
