@@ -71,8 +71,9 @@ ACTIONS: dict[str, Action] = {
                          tagging.write(lib, config, filters or {}, dry_run=bool(dry_run),
                                        verify=verify is not False, progress=progress),
                          writes=True, progress=True),
-    "tags.undo": Action(lambda lib, config, batch=None, progress=None:
-                        tagging.undo(lib, config, batch, progress=progress), writes=True, progress=True),
+    "tags.undo": Action(lambda lib, config, batch=None, force=False, progress=None:
+                        tagging.undo(lib, config, batch, force=bool(force), progress=progress),
+                        writes=True, progress=True),
 }
 
 

@@ -56,6 +56,8 @@ EVENTS = frozenset({
     "queue.progress",   # {queued, running, settling, done, failed, files_per_second}
     "review.changed",   # {task?, item_ids}
     "model.trained",    # {task, version, ...}
+    "model.training",   # {task, reason}: the monitor started a retraining
+    "model.drift",      # {task, version, model, features, labels, message, n_items}
 })
 PROGRESS = "progress"   # {id, method, stage, done?, total?}: to the requesting connection only
 
@@ -107,9 +109,11 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     # collections parsed by the client (djml.interop.model.ForeignCollection.to_dict)
     "import": {"collections": (_LIST, True), "match_names": (_BOOL, False), "dry_run": (_BOOL, False)},
     "tags.write": {"filters": (_DICT, False), "dry_run": (_BOOL, False), "verify": (_BOOL, False)},
-    "tags.undo": {"batch": (_STR, False)},
+    "tags.undo": {"batch": (_STR, False), "force": (_BOOL, False)},
     "train": {"task": (_STR, True), "model": (_STR, False)},
     "models.list": {"task": (_STR, False)},
+    "models.stats": {"task": (_STR, False)},      # acceptance of predictions (djml.models.monitor)
+    "models.history": {"task": (_STR, False)},    # versions over time, drift, runs, live training
     "models.activate": {"version": (_STR, True)},
     "models.rollback": {"task": (_STR, True)},
     "models.delete": {"version": (_STR, True)},
@@ -178,7 +182,7 @@ def parse_request(line: bytes) -> Request:
     """Decode and validate one request line (raises :class:`ProtocolError`)."""
     try:
         message = json.loads(line)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:   # RecursionError: [[[[…]]]]
         raise ProtocolError(PARSE_ERROR, f"not valid JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError(INVALID_REQUEST, "a request must be a JSON object")

@@ -37,14 +37,15 @@ def write(library: "Library", config: "Config", filters: dict[str, Any], *, dry_
             "guessed": [{"item_id": i, "fields": g} for i, g in guessed.items()]}
 
 
-def undo(library: "Library", config: "Config", batch: str | None = None, *,
+def undo(library: "Library", config: "Config", batch: str | None = None, *, force: bool = False,
          progress: "Progress | None" = None) -> dict[str, Any]:
-    """Restore what a tag-write batch replaced (default: the newest one not undone)."""
+    """Restore what a tag-write batch replaced (default: the newest one not fully undone);
+    ``force`` also restores fields edited since djml wrote them."""
     from djml.interop.tagio import TagError
     from djml.interop.tagwrite import tags_undo
 
     try:
-        return outcome_dict(tags_undo(library, config, batch, progress=progress))
+        return outcome_dict(tags_undo(library, config, batch, force=force, progress=progress))
     except TagError as exc:
         raise ActionError("not_found", str(exc)) from None
 
@@ -56,4 +57,5 @@ def outcome_dict(outcome: "Outcome") -> dict[str, Any]:
         "unchanged": outcome.unchanged,
         "refused": [list(r) for r in outcome.refused],
         "batch": outcome.batch,
+        "left": outcome.left,
     }

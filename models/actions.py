@@ -33,12 +33,14 @@ def _task(text: str) -> str:
 
 
 def train(library: "Library", config: "Config", task: str, model: str | None = None,
-          progress: Progress | None = None) -> dict[str, Any]:
+          progress: Progress | None = None, reason: str = "manual", clock: float | None = None) -> dict[str, Any]:
+    """A new model version (``reason``/``clock``: the daemon's monitor retraining on a
+    schedule or after drift; clients train for the "manual" reason)."""
     from djml.models.service import TrainError
     from djml.models.service import train as run_train
 
     try:
-        return run_train(library, config, _task(task), model, progress=progress)
+        return run_train(library, config, _task(task), model, reason=reason, clock=clock, listener=progress)
     except TrainError as exc:
         raise ActionError("invalid_params", str(exc)) from None
 
@@ -67,11 +69,12 @@ def import_labels(library: "Library", config: "Config", text: str, file: str | N
     parsed = parse_csv_text(library.conn, text, file or "labels.csv", _task(task) if task else None,
                             config=config, new_buckets=bool(new_buckets))
     if parsed.errors:
-        return {"imported": 0, "errors": parsed.errors, "tasks": [], "fresh": {}}
+        return {"imported": 0, "rows": 0, "errors": parsed.errors, "tasks": [], "fresh": {}}
     n = library.import_labels(parsed.rows, "user" if correction else "import",
                               feedback_event="label_correction" if correction else None)
     tasks = sorted({t for _, t, _ in parsed.rows})
-    return {"imported": n, "errors": [], "tasks": tasks, "item_ids": sorted({i for i, _, _ in parsed.rows}),
+    return {"imported": n, "rows": len(parsed.rows), "errors": [], "tasks": tasks,   # rows - n: already in force
+            "item_ids": sorted({i for i, _, _ in parsed.rows}),
             "fresh": {t: new_labels_since_training(library.conn, t) for t in tasks}}
 
 
