@@ -90,12 +90,12 @@ class Service:
         self._training: set[str] = set()   # tasks being retrained now
         self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
+        self.monitor = Monitor(self)        # drift checks and scheduled retraining
 
     def remember(self, name: str, data: dict[str, Any]) -> None:
         """Keep an event for ``events.recent`` (not the twice-a-second queue counts)."""
         if name != "queue.progress":
             self.recent.append({"event": name, "data": data, "at": time.time()})
-        self.monitor = Monitor(self)        # drift checks and scheduled retraining
 
     # -- threads ---------------------------------------------------------------------------
 

@@ -18,10 +18,12 @@ def perform(state, method: str, *, show_progress: bool = False, **params: Any) -
     the command with its reason and exit code 2. With ``show_progress`` a long action's
     stages are shown on stderr (rich), whoever runs it."""
     from djml.client import RemoteError, connect_if_running
+    from djml.models.actions import ACTIONS
 
     params = {k: v for k, v in params.items() if v is not None}
-    try:
-        client = connect_if_running(state.config, timeout=None if show_progress else 30.0)
+    action = ACTIONS[method]
+    try:   # an action that reports progress may take minutes: no time limit on its answer
+        client = connect_if_running(state.config, timeout=None if action.progress else 30.0)
     except RemoteError as exc:   # a daemon of another protocol version: it says what to do
         fail(exc.message)
     with _progress(show_progress) as on_progress:
