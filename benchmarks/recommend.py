@@ -23,7 +23,7 @@ renders of benchmarks/datasets.py in the "audio" space; ``--real-sets``), on the
 generated tracks, on 10k mixtures of them and on the 10k library of perturbed copies;
 index build time and query latency; warm in-process recommend() latency; cold `djml
 recommend ID --json` wall time in fresh processes without a daemon; and the
-held-out-last-track evaluation (content-only, CF-only, hybrid) from djml.recommend_eval.
+held-out-last-track evaluation (content-only, CF-only, hybrid) from djml.models.recommend_eval.
 
     nice python benchmarks/recommend.py [--tracks 10000] [--real 300] [--sets 400]
     nice python benchmarks/recommend.py --recall-only        # only the recall tables
@@ -367,8 +367,8 @@ def main() -> None:
     from djml import config as config_mod
     from djml import db, index
     from djml.models.cf import train_from_library
-    from djml.recommend import recommend
-    from djml.recommend_eval import evaluate_recommendations
+    from djml.models.recommend import recommend
+    from djml.models.recommend_eval import evaluate_recommendations
 
     config = config_mod.load()
     conn = db.connect(config.db_path)

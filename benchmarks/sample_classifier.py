@@ -4,12 +4,12 @@ the CNN's CPU cost.
 
 Data: the sets ``python -m djml.models.train_default`` trains the shipped model on (Hydrogen
 kits, General-MIDI sound-font renders, freedesktop fx, loops cut from generated beats; see
-DATA.md and ``models/shipped/MODEL_CARD.md``), analysed once and cached. Every kit (a Hydrogen
+benchmarks/README.md and ``models/shipped/MODEL_CARD.md``), analysed once and cached. Every kit (a Hydrogen
 kit, one GM kit of one sound font, the freedesktop theme, the loops over one kit) is
 predicted by models trained on all the other kits: velocity layers of one hit never
 straddle train and test.
 
-Models: ``mfcc_lr`` (MFCC mean/std + logistic regression, the DATA.md floor), ``et`` (the
+Models: ``mfcc_lr`` (MFCC mean/std + logistic regression, the floor every model must beat), ``et`` (the
 shipped ExtraTrees on analysis vector + scalars + pooled log-mel + patch descriptors),
 ``cnn`` (the small torch CNN on the log-mel patch, augmented), ``ensemble`` (mean of et and
 cnn probabilities). Also times the CNN: ms per sample, batched (256), one CPU thread.

@@ -102,6 +102,7 @@ class Server:
             pass
 
     def broadcast(self, name: str, data: dict[str, Any]) -> None:
+        self.service.remember(name, data)
         line = None
         for conn in list(self._connections):
             if name not in conn.events and "*" not in conn.events:
@@ -164,7 +165,10 @@ class Server:
                 raise p.ProtocolError(p.UNAVAILABLE, "the daemon is shutting down")
             if request.method in ("subscribe", "unsubscribe"):
                 return p.response(request_id, self._subscribe(conn, request.method, request.params))
-            result = await self.service.call(request.method, request.params)
+            def progress(report: dict[str, Any], request: p.Request = request) -> None:
+                conn.send(p.progress(request.id, request.method, report))
+
+            result = await self.service.call(request.method, request.params, progress)
             if request.method == "shutdown":
                 self.shutdown_requested.set()
             return p.response(request_id, result)

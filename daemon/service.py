@@ -25,7 +25,7 @@ from typing import Any
 import djml
 from djml import db, query, tagtemps
 from djml import protocol as p
-from djml.actions import ACTIONS
+from djml.models.actions import ACTIONS
 from djml.config import Config
 from djml.confine import data_dir_refusal
 from djml.errors import ActionError
@@ -51,6 +51,10 @@ PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress e
 SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
 THROUGHPUT_WINDOW = 60.0
 QUERY_DEFAULT_LIMIT, QUERY_MAX_LIMIT = 100, 5000
+RECENT_EVENTS = 200         # events.recent: what a client that just connected missed
+# Methods that change the library (or the files, or the config): each one is logged, so
+# the log shows that the daemon did every write while it ran.
+WRITES = frozenset({name for name, action in ACTIONS.items() if action.writes} | {"scan", "retry"})
 
 
 class Service:
@@ -85,7 +89,13 @@ class Service:
         self._progress_due = False
         self._training: set[str] = set()   # tasks being retrained now
         self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
         self.monitor = Monitor(self)        # drift checks and scheduled retraining
+
+    def remember(self, name: str, data: dict[str, Any]) -> None:
+        """Keep an event for ``events.recent`` (not the twice-a-second queue counts)."""
+        if name != "queue.progress":
+            self.recent.append({"event": name, "data": data, "at": time.time()})
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -138,7 +148,7 @@ class Service:
         `djml recommend` answers as fast as the rest (cold, it costs ~0.25 s)."""
 
         def warm() -> None:
-            from djml.recommend import load_indexes
+            from djml.models.recommend import load_indexes
 
             load_indexes(self._read_conn, self.config)
 
@@ -595,11 +605,26 @@ class Service:
 
     # -- protocol methods ------------------------------------------------------------------
 
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
-        if method in ACTIONS:
-            return await self._action(method, params)
-        handler = getattr(self, "m_" + method.replace(".", "_"))
-        return await handler(**params)
+    async def call(self, method: str, params: dict[str, Any],
+                   progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
+        """Serve one request; ``progress`` (on the loop) carries a long action's reports.
+        An action runs as :meth:`_action` unless the daemon wraps it (``m_train``)."""
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        if method in ACTIONS and handler is None:
+            result = await self._action(method, params, progress)
+        elif method in ACTIONS and ACTIONS[method].progress:
+            result = await handler(**params, progress=progress)
+        else:
+            result = await handler(**params)
+        if method in WRITES:
+            log.info("write %s %s", method, _brief(params))
+        return result
+
+    async def m_events_recent(self, limit: int | None = None) -> list[dict[str, Any]]:
+        limit = limit or 50
+        if not 1 <= limit <= RECENT_EVENTS:
+            raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{RECENT_EVENTS}")
+        return list(self.recent)[-limit:]
 
     async def m_hello(self, client: str | None = None, protocol: int | None = None) -> dict[str, Any]:
         return {"protocol": p.PROTOCOL_VERSION, "schema": db.schema_version(), "version": djml.version(),
@@ -699,10 +724,16 @@ class Service:
 
     # -- everyday actions (djml.actions: the same code the CLI runs without a daemon) ----------
 
-    async def _action(self, method: str, params: dict[str, Any]) -> Any:
-        """Run a :data:`djml.actions.ACTIONS` entry on the writer (or reader) thread, then
-        what only a running daemon does after it: events, retraining, watching."""
+    async def _action(self, method: str, params: dict[str, Any],
+                      progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
+        """Run a :data:`djml.models.actions.ACTIONS` entry on the writer (or reader, or
+        trainer) thread, then what only a running daemon does after it: events,
+        retraining, watching."""
         action = ACTIONS[method]
+        if action.progress:
+            loop = asyncio.get_running_loop()
+            report = progress or (lambda data: None)
+            params = {**params, "progress": lambda data: loop.call_soon_threadsafe(report, data)}
         if not action.library:
             target: Any = None
         else:
@@ -710,7 +741,11 @@ class Service:
         run = (functools.partial(action.run, self.config, **params) if target is None
                else functools.partial(action.run, target, self.config, **params))
         try:
-            result = await (self.write(run) if action.writes else self.read(run))
+            if action.long:
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._trainer, functools.partial(self._on_own_connection, action.run, params))
+            else:
+                result = await (self.write(run) if action.writes else self.read(run))
         except ActionError as exc:
             raise p.ProtocolError(exc.code, exc.message) from None
         after = getattr(self, "_after_" + method.replace(".", "_"), None)
@@ -779,7 +814,7 @@ class Service:
             self._spawn(self._auto_train(task))
 
     async def m_recommend(self, ref: int | str, options: dict | None = None) -> Any:
-        from djml.recommend import recommend_result
+        from djml.models.recommend import recommend_result
 
         try:
             return await self.read(lambda: recommend_result(self._read_conn, self.config, ref, **(options or {})))
@@ -787,48 +822,38 @@ class Service:
             raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
 
     async def m_train(self, task: str, model: str | None = None, reason: str = "manual",
-                      clock: float | None = None) -> Any:
-        from djml.models.service import train
-
+                      clock: float | None = None, progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
+        """The ``train`` action with what the daemon adds: the task is marked as training
+        while it runs (labels and the monitor do not start it twice), the reason is kept
+        (schedule, drift, new labels), and the event and back-fill follow (_after_train)."""
         task = _task(task)
         self._training.add(task)
-
-        def run() -> Any:
-            conn = db.connect(self.config.db_path)
-            try:
-                return train(Library(conn), self.config, task, model, reason=reason, clock=clock)
-            finally:
-                conn.close()
-
         try:
-            result = await asyncio.get_running_loop().run_in_executor(self._trainer, run)
-        except ValueError as exc:
-            raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
+            result = await self._action("train", {"task": task, "model": model, "reason": reason, "clock": clock},
+                                        progress)
         finally:
             self._training.discard(task)
-        self.emit("model.trained", {"task": task, "result": result})
+        if reason != "manual":   # asked by no client: call() does not log it
+            log.info("write train %s", _brief({"task": task, "reason": reason}))
+        return result
+
+    def _on_own_connection(self, run: Callable, params: dict[str, Any]) -> Any:
+        """A long action (training) on the trainer thread with a connection of its own, so
+        storing analysed files goes on meanwhile (WAL: one commit at a time, in order)."""
+        conn = db.connect(self.config.db_path)
+        try:
+            return run(Library(conn), self.config, **params)
+        finally:
+            conn.close()
+
+    async def _after_train(self, result: dict[str, Any]) -> None:
+        self.emit("model.trained", {"task": result["task"], "result": result})
         if isinstance(result, dict) and result.get("status") == "activated":
             self._spawn(self._backfill_derived())  # in case the re-prediction was cut short
-        return result
 
     async def _auto_train(self, task: str) -> None:
         """Retraining after `retrain_after` new labels; failures are logged, not raised."""
         await self.monitor.train(task, f"labels: at least {self.config.retrain_after} new")
-
-    async def m_recommend_accept(self, ref: int | str, item_id: int, options: dict | None = None) -> Any:
-        """The user took ``item_id`` after ``ref``: stored as feedback the ranker learns from."""
-        from djml.recommend import accept_feedback
-
-        def record() -> dict[str, Any]:
-            assert self._library is not None
-            rec = accept_feedback(self._library.conn, self.config, ref, item_id, **(options or {}))
-            self._library.record_recommendation(rec["seed"], rec["accepted"], rec["data"], rec["skipped"])
-            return {"seed": rec["seed"], "accepted": rec["accepted"]}
-
-        try:
-            return await self.write(record)
-        except (TypeError, ValueError, LookupError) as exc:
-            raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
 
     async def m_models_list(self, task: str | None = None) -> list[dict[str, Any]]:
         task = _task(task) if task else None
@@ -843,26 +868,39 @@ class Service:
     async def m_models_history(self, task: str | None = None) -> dict[str, Any]:
         return await self.monitor.history(_task(task) if task else None)
 
-    async def m_models_activate(self, version: str) -> Any:
-        from djml.models.registry import activate
-
-        return await self._registry_write(activate, version)
-
-    async def m_models_rollback(self, task: str) -> Any:
-        from djml.models.registry import rollback
-
-        return await self._registry_write(rollback, _task(task))
-
-    async def _registry_write(self, fn: Callable, arg: str) -> Any:
-        from djml.models.registry import RegistryError
-
-        try:
-            result = await self.write(lambda: fn(self._library, arg))
-        except RegistryError as exc:
-            raise p.ProtocolError(p.NOT_FOUND, str(exc)) from None
+    async def _after_models_activate(self, result: dict[str, Any]) -> None:
         self.emit("model.trained", {"activated": result})
         self._spawn(self._backfill_derived())   # the newly active version predicts everything
-        return result
+
+    async def _after_models_rollback(self, result: dict[str, Any]) -> None:
+        await self._after_models_activate(result)
+
+    async def _after_models_delete(self, result: dict[str, Any]) -> None:
+        self.emit("model.trained", {"deleted": result["version"]})
+
+    async def _after_labels_import(self, result: dict[str, Any]) -> None:
+        await self._labels_came_in(result.get("item_ids", []), result.get("fresh", {}))
+
+    async def _after_import(self, result: dict[str, Any]) -> None:
+        if result["dry_run"]:
+            return
+        from djml.models import TASKS
+        from djml.models.service import new_labels_since_training
+
+        # an import also records BPM and key corrections: only the models' tasks retrain
+        tasks = {task for report in result["reports"] for task in report["labels"]} & set(TASKS)
+        fresh = await self.read(lambda: {task: new_labels_since_training(self._read_conn, task) for task in tasks})
+        await self._labels_came_in([], fresh)
+
+    async def _labels_came_in(self, item_ids: list[int], fresh: dict[str, int]) -> None:
+        """Many labels at once (a CSV, an import): clients reload, and a task with enough
+        new labels is retrained, as after `retrain_after` labels made one by one."""
+        for task in fresh:
+            self.emit("review.changed", {"task": task, "item_ids": item_ids})
+        for task, n in fresh.items():
+            if n >= self.config.retrain_after:
+                self._start_training(task)
+
 
 def _task(text: str) -> str:
     """Normalise a task name ("samples" → "sample_type"), or an invalid_params error."""
@@ -872,6 +910,17 @@ def _task(text: str) -> str:
         return task_name(text)
     except ValueError as exc:
         raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
+
+
+def _brief(params: dict[str, Any]) -> str:
+    """A request's parameters for the log: short values as they are, long ones by size."""
+    def short(value: Any) -> Any:
+        if isinstance(value, str) and (len(value) > 80 or "\n" in value):
+            return f"<{len(value)} characters>"
+        if isinstance(value, (list, dict)) and len(str(value)) > 120:
+            return f"<{len(value)} entries>"
+        return value
+    return " ".join(f"{k}={short(v)!r}" for k, v in params.items() if k != "progress")
 
 
 def _is_number(value: Any) -> bool:

@@ -12,7 +12,7 @@ import itertools
 import os
 import socket
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +72,21 @@ class Client:
     def close(self) -> None:
         self._sock.close()
 
-    def call(self, method: str, **params: Any) -> Any:
-        """Send one request and wait for its answer; raises :class:`RemoteError`."""
+    def call(self, method: str, *, on_progress: Callable[[dict[str, Any]], None] | None = None,
+             **params: Any) -> Any:
+        """Send one request and wait for its answer; raises :class:`RemoteError`.
+        ``on_progress`` receives the progress reports of this request (long actions)."""
         request_id = next(self._ids)
         self._sock.sendall(p.request(request_id, method, params))
         while True:
             message = self._read()
             if "event" in message:
-                self._events.append((message["event"], message.get("data") or {}))
+                data = message.get("data") or {}
+                if message["event"] == p.PROGRESS:
+                    if on_progress is not None and data.get("id") == request_id:
+                        on_progress(data)
+                    continue
+                self._events.append((message["event"], data))
                 continue
             if message.get("id") != request_id:
                 continue  # an error reply to a line we never sent as a request

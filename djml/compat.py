@@ -4,7 +4,7 @@ Why tables: DJs argue about which key moves "work"; keeping every rule as one ro
 Camelot step, mode change, score, which modes allow it) makes the policy readable, testable
 row by row, and easy to change without touching the ranker.
 
-Scores are in [0, 1]; 1 is a perfect match. The ranker (:mod:`djml.recommend`) multiplies
+Scores are in [0, 1]; 1 is a perfect match. The ranker (:mod:`djml.models.recommend`) multiplies
 them by its weights, and the explanations reuse :attr:`Match.reason`, so what the user reads
 is exactly what was scored.
 

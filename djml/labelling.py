@@ -103,3 +103,34 @@ def undo_label(library: "Library", config: "Config", ref: str | int, task: str |
     now_label = library.undo_label(found.item_id, task)
     return {"item_id": found.item_id, "name": found.name, "task": task, "undone": before[0],
             "undone_source": before[1], "label": now_label}
+
+
+def choices(conn: sqlite3.Connection, task: str, limit: int = 9) -> list[str]:
+    """Labels in force for ``task`` (genre, mood…), most used first: the TUI offers them
+    on its number keys for the open-ended tasks."""
+    try:
+        name = task_name(task)
+    except ValueError as exc:
+        raise ActionError("invalid_params", str(exc)) from None
+    if not 1 <= limit <= 100:
+        raise ActionError("invalid_params", "limit must be 1..100")
+    return [r[0] for r in conn.execute(
+        "SELECT label FROM labels WHERE task = ? AND undone_at IS NULL GROUP BY label"
+        " ORDER BY COUNT(*) DESC, label LIMIT ?", (name, limit))]
+
+
+def count_since(conn: sqlite3.Connection, since: str, source: str = "user") -> int:
+    """Labels from ``source`` (not undone) made at or after ``since`` (ISO 8601; the
+    client sends its own local midnight, as only it knows the user's day)."""
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        raise ActionError("invalid_params", f"since must be an ISO 8601 time, got {since!r}") from None
+    if moment.tzinfo is None:
+        raise ActionError("invalid_params", "since needs a time zone (e.g. 2026-12-01T00:00:00+01:00)")
+    stamp = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return conn.execute(
+        "SELECT COUNT(*) FROM labels WHERE source = ? AND undone_at IS NULL AND created_at >= ?",
+        (source, stamp)).fetchone()[0]

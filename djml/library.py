@@ -58,8 +58,11 @@ class KnownLocation:
 class Library:
     """Write access to the library database (see module docstring)."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, *, readonly: bool = False):
         self.conn = conn
+        # a read-only view for evaluation next to a running daemon: caches (text vectors)
+        # are computed but not stored — only the daemon writes while it runs
+        self.readonly = readonly
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -524,7 +527,7 @@ class Library:
         self, seed_id: int, accepted_id: int, data: dict, skipped: list[tuple[int, dict]]
     ) -> int:
         """One accepted recommendation plus a skip event for every track that was ranked above
-        it, in one transaction (djml.recommend.accept_feedback builds the arguments)."""
+        it, in one transaction (djml.models.recommend.accept_feedback builds the arguments)."""
         stamp = now()
         with self.transaction() as c:
             cursor = c.execute(

@@ -5,6 +5,9 @@ Newline-delimited JSON over a Unix socket (mode 0600):
 - request   ``{"id": 1, "method": "status", "params": {}}``
 - response  ``{"id": 1, "result": {...}}`` or ``{"id": 1, "error": {"code": "...", "message": "..."}}``
 - event     ``{"event": "item.added", "data": {...}}`` (only to connections that subscribed)
+- progress  ``{"event": "progress", "data": {"id": 1, "method": "train", "stage": "...", "done": 3, "total": 9}}``
+  (only to the connection whose request ``id`` is still running: long actions such as
+  ``train``, ``import`` and ``tags.write`` report what they are doing before they answer)
 
 The first call on a connection should be ``hello``; it reports the protocol and schema
 versions so a client can refuse to talk to a daemon it does not understand.
@@ -23,7 +26,7 @@ from typing import Any
 
 from djml.safetext import dumps
 
-PROTOCOL_VERSION = 2  # 2: recommend answers {seed, items, shortfall}; label/bucket/folder methods
+PROTOCOL_VERSION = 3  # 3: every mutating command (train, models, imports, tags) and the TUI's reads; progress
 MAX_LINE_BYTES = 1 << 20          # a request line longer than this gets "too_large" and a close
 RATE_PER_SECOND = 1000.0          # per-connection token bucket: sustained requests per second
 RATE_BURST = 2000                 # ... and the burst it tolerates
@@ -56,6 +59,7 @@ EVENTS = frozenset({
     "model.training",   # {task, reason}: the monitor started a retraining
     "model.drift",      # {task, version, model, features, labels, message, n_items}
 })
+PROGRESS = "progress"   # {id, method, stage, done?, total?}: to the requesting connection only
 
 # Parameter specs: name -> (accepted JSON types, required). ``float`` accepts ints too;
 # ``bool`` is never accepted where a number is expected.
@@ -92,12 +96,28 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "folders.remove": {"path": (_STR, True)},
     "recommend": {"ref": (_ID, True), "options": (_DICT, False)},
     "recommend.accept": {"ref": (_ID, True), "item_id": (_INT, True), "options": (_DICT, False)},
+    "recommend.train": {},   # re-learn the set model and ranking weights from every set
+    # what the TUI shows besides items: label choices per task, labels made since a time
+    # (the client's local midnight, ISO 8601), the daemon's recent events
+    "labels.choices": {"task": (_STR, True), "limit": (_INT, False)},
+    "labels.count": {"since": (_STR, True), "source": (_STR, False)},
+    "events.recent": {"limit": (_INT, False)},
+    # a label CSV, read by the client (the daemon reads no file outside the configured
+    # folders): all rows or none; correction=True records them as the user's corrections
+    "labels.import": {"text": (_STR, True), "file": (_STR, False), "task": (_STR, False),
+                      "new_buckets": (_BOOL, False), "correction": (_BOOL, False)},
+    # collections parsed by the client (djml.interop.model.ForeignCollection.to_dict)
+    "import": {"collections": (_LIST, True), "match_names": (_BOOL, False), "dry_run": (_BOOL, False)},
+    "tags.write": {"filters": (_DICT, False), "dry_run": (_BOOL, False), "verify": (_BOOL, False)},
+    "tags.undo": {"batch": (_STR, False), "force": (_BOOL, False)},
     "train": {"task": (_STR, True), "model": (_STR, False)},
     "models.list": {"task": (_STR, False)},
     "models.stats": {"task": (_STR, False)},      # acceptance of predictions (djml.models.monitor)
     "models.history": {"task": (_STR, False)},    # versions over time, drift, runs, live training
     "models.activate": {"version": (_STR, True)},
     "models.rollback": {"task": (_STR, True)},
+    "models.delete": {"version": (_STR, True)},
+    "predict": {"ref": (_ID, True), "task": (_STR, False), "debug": (_BOOL, False)},   # and store it
     "subscribe": {"events": (_LIST, True)},
     "unsubscribe": {"events": (_LIST, False)},
     "shutdown": {},
@@ -151,6 +171,11 @@ def error(request_id: Any, code: str, message: str) -> bytes:
 
 def event(name: str, data: dict[str, Any]) -> bytes:
     return encode({"event": name, "data": data})
+
+
+def progress(request_id: Any, method: str, report: dict[str, Any]) -> bytes:
+    """A progress line for the request ``request_id`` (see :data:`PROGRESS`)."""
+    return event(PROGRESS, {"id": request_id, "method": method, **report})
 
 
 def parse_request(line: bytes) -> Request:

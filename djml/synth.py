@@ -179,7 +179,7 @@ def one_shot(kind: str, sr: int = SR, seed: int = 0) -> np.ndarray:
 def _snare(sr: int, rng: np.random.Generator, vary: float) -> np.ndarray:
     """Drum-head modes plus wire rattle, matched to measured real snares.
 
-    Target: the 134 snares of the Hydrogen kits and General-MIDI renders (DATA.md) measured
+    Target: the 134 snares of the Hydrogen kits and General-MIDI renders (benchmarks/README.md) measured
     over the first 200 ms after the peak (medians, p25-p75): spectral centroid 1.25 kHz
     (0.7-1.7k); energy 150-300 Hz (head) 47 % (24-66), 300 Hz-1 kHz 18 % (9-29), 1-8 kHz
     (wires) 26 % (8-35), above 8 kHz 1.1 % (0.4-1.8), so head vs wires +2.9 dB (-0.9..+6.1);
@@ -289,7 +289,7 @@ def _cymbal(sr: int, rng: np.random.Generator, vary: float) -> np.ndarray:
     measured real cymbals.
 
     Target: the 272 cymbals (crash, ride, china, splash, bell) of the Hydrogen kits and the
-    General-MIDI renders (DATA.md), at 22.05 kHz over the first 200 ms after the peak
+    General-MIDI renders (benchmarks/README.md), at 22.05 kHz over the first 200 ms after the peak
     (medians, p25-p75): spectral centroid 4.7 kHz (3.6-5.7k); energy 150 Hz-1 kHz 6 %
     (2-20; the bell/cup modes), 1-3 kHz 10 % (5-15), 3-6 kHz 34 % (22-54), 6-8 kHz 16 %
     (7-22), above 8 kHz 12 % (3-25); spectral flatness (1-10 kHz) 0.07 (0.04-0.21), i.e.
@@ -317,7 +317,7 @@ def _fx(sr: int, rng: np.random.Generator, vary: float) -> np.ndarray:
     """A sci-fi swell: a gliding harmonic tone with some breath noise that swells in and
     rings out, matched to measured real fx one-shots.
 
-    Target: the 102 fx of DATA.md (freedesktop theme sounds, GM effect programs 96-103 and
+    Target: the 102 fx of the sample sets (benchmarks/README.md: freedesktop theme sounds, GM effect programs 96-103 and
     120-127 rendered at C3/C4, 3 Hydrogen fx), at 22.05 kHz over the first 500 ms from
     5 ms before the peak (medians, p25-p75; fx are varied, so the ranges are wide):
     spectral centroid 554 Hz (325-1667); energy 150 Hz-1 kHz 57 % (11-92), 1-3 kHz 7 %
@@ -367,7 +367,7 @@ def _bass(f0: float, sr: int, rng: np.random.Generator) -> np.ndarray:
     bass one-shots.
 
     Target: the 32 General-MIDI bass renders (programs 32-39: acoustic, finger, pick,
-    fretless, slap and synth basses at E1 and E2; DATA.md), at 22.05 kHz over the first
+    fretless, slap and synth basses at E1 and E2; benchmarks/README.md), at 22.05 kHz over the first
     200 ms after the peak (medians, p25-p75): spectral centroid 151 Hz (98-274); energy
     below 150 Hz 68 % (40-80), 150 Hz-1 kHz 24 % (16-58), 1-3 kHz 0.4 % (0-1.3); envelope
     -20 dB after 1.18 s (1.15-1.20), -40 dB after 1.23 s (1.21-1.25), i.e. a held note

@@ -103,7 +103,7 @@ class MatrixFactorization:
 
         threads = torch.get_num_threads()
         # Tiny gathers and updates: extra threads only add contention (10× slower measured on a
-        # busy 2-core machine, see STACK.md), and the analysis workers need the cores.
+        # busy 2-core machine), and the analysis workers need the cores.
         torch.set_num_threads(1)
         try:
             self._train(torch, u, i, ratings, on_epoch)

@@ -2,7 +2,7 @@
 
 Both are deliberately tiny (tens of thousands of weights): the data is a few hundred to a
 few thousand labelled items, the machine is a 2-core home server, and one thread is used
-(``torch.set_num_threads(1)``; oversubscribed threads were ~10x slower here, see STACK.md).
+(``torch.set_num_threads(1)``; oversubscribed threads were ~10x slower on such a machine).
 Standardisation statistics live inside the module, so a saved model needs nothing else.
 """
 
@@ -178,6 +178,11 @@ def fit_cnn(X: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, *, seed
     model = _train(torch, model, X.astype(np.float32), y, w, epochs=epochs, lr=lr, batch=batch,
                    seed=seed, augment=True)
     return TorchNet("cnn", kwargs, model)
+
+
+def predict_proba(net: TorchNet, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """The backend interface (:mod:`djml.models.backends`): the net knows its classes."""
+    return predict_torch(net, X)
 
 
 def predict_torch(net: TorchNet, X: np.ndarray, batch: int = 256) -> np.ndarray:

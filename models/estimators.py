@@ -6,14 +6,8 @@ with. ``save``/``load`` write one file holding the fitted object and a JSON-able
 dict (task, classes, feature schema, training-data hash, metrics, created_at, library
 versions) that the registry also copies into the ``models`` table.
 
-Backends, chosen by name:
-
-- ``rf``     RandomForest (tracks: small tabular data, robust with few labels)
-- ``et``     ExtraTrees (samples: the shipped default; best leave-one-kit-out accuracy per
-             second of training here, and its size is capped by ``max_leaf_nodes``)
-- ``hgb``    HistGradientBoosting (compact, but ~20x slower to train than ``et`` on 2 cores)
-- ``hybrid`` torch MLP over audio vector + text embedding + basic features
-- ``cnn``    torch CNN on log-mel patches (see :mod:`djml.models.cnn`)
+Backends are chosen by name from :data:`djml.models.backends.BACKENDS` (rf, et, hgb,
+hybrid, cnn; the table says what each is for).
 
 sklearn and torch are imported inside methods: importing this module stays cheap.
 """
@@ -33,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from djml.models.backends import BACKENDS
 from djml.models.features import FeatureSpec, ItemRow
 
 FORMAT = 1
-BACKENDS = ("rf", "et", "hgb", "hybrid", "cnn")
 
 
 class ModelFileError(Exception):
@@ -67,7 +61,7 @@ class Estimator:
 
     def __init__(self, task: str, backend: str, features: FeatureSpec, *, seed: int = 0,
                  params: dict[str, Any] | None = None):
-        if backend not in BACKENDS:
+        if backend not in BACKENDS:   # djml.models.backends
             raise ValueError(f"unknown model {backend!r} (choose from {', '.join(BACKENDS)})")
         self.task = task
         self.backend = backend
@@ -109,7 +103,7 @@ class Estimator:
         index = {c: i for i, c in enumerate(self.classes_)}
         yi = np.array([index[c] for c in y], dtype=np.int64)
         w = np.ones(len(yi), np.float32) if w is None else np.asarray(w, np.float32)
-        self.model = _fit_backend(self.backend, X, yi, w, len(self.classes_), self.seed, self.params)
+        self.model = BACKENDS[self.backend].fit_fn()(X, yi, w, len(self.classes_), seed=self.seed, **self.params)
         self.metadata = {
             "task": self.task,
             "backend": self.backend,
@@ -136,7 +130,7 @@ class Estimator:
             raise ValueError("estimator is not fitted")
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)), np.float32)
-        return _proba_backend(self.backend, self.model, X, len(self.classes_))
+        return BACKENDS[self.backend].predict_fn()(self.model, X, len(self.classes_))
 
     def predict(self, rows: Sequence[ItemRow]) -> list[str]:
         proba = self.predict_proba(rows)
@@ -198,56 +192,3 @@ class Estimator:
         except OSError as exc:
             raise ModelFileError(f"cannot read model {path}: {exc.strerror or exc}") from None
         return cls.loads(data, str(path))
-
-
-# -- backends ------------------------------------------------------------------------------
-
-
-def _fit_backend(backend: str, X: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int,
-                 seed: int, params: dict[str, Any]) -> Any:
-    if backend == "rf":
-        from sklearn.ensemble import RandomForestClassifier
-
-        model = RandomForestClassifier(
-            n_estimators=params.get("n_estimators", 100), min_samples_leaf=params.get("min_samples_leaf", 1),
-            max_features=params.get("max_features", "sqrt"), class_weight="balanced", random_state=seed, n_jobs=1)
-        model.fit(X, y, sample_weight=w)
-        return model
-    if backend == "et":
-        from sklearn.ensemble import ExtraTreesClassifier
-
-        model = ExtraTreesClassifier(
-            n_estimators=params.get("n_estimators", 150), max_leaf_nodes=params.get("max_leaf_nodes", 200),
-            max_features=params.get("max_features", "sqrt"), class_weight="balanced", random_state=seed, n_jobs=1)
-        model.fit(X, y, sample_weight=w)
-        return model
-    if backend == "hgb":
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        model = HistGradientBoostingClassifier(
-            max_iter=params.get("max_iter", 200), learning_rate=params.get("learning_rate", 0.1),
-            max_leaf_nodes=params.get("max_leaf_nodes", 15), l2_regularization=params.get("l2", 1.0),
-            class_weight="balanced", early_stopping=False, random_state=seed)
-        model.fit(X, y, sample_weight=w)
-        return model
-    if backend == "hybrid":
-        from djml.models.cnn import fit_mlp
-
-        return fit_mlp(X, y, w, n_classes, seed=seed, **params)
-    if backend == "cnn":
-        from djml.models.cnn import fit_cnn
-
-        return fit_cnn(X, y, w, n_classes, seed=seed, **params)
-    raise ValueError(backend)
-
-
-def _proba_backend(backend: str, model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
-    if backend in ("rf", "et", "hgb"):
-        proba = model.predict_proba(X)
-        # sklearn drops classes absent from a fit; map its columns back to ours.
-        full = np.zeros((len(X), n_classes), np.float32)
-        full[:, model.classes_] = proba
-        return full
-    from djml.models.cnn import predict_torch
-
-    return predict_torch(model, X)

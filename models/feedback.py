@@ -60,15 +60,30 @@ def _resolve_path(conn: sqlite3.Connection, text: str) -> int | None:
 def parse_csv(conn: sqlite3.Connection, path: Path, default_task: str | None = None, *,
               config: "Config", new_buckets: bool = False) -> Parsed:
     """Read and validate a label CSV against the library (see module docstring)."""
-    out = Parsed()
+    text, error = read_csv_text(path)
+    if error is not None:
+        out = Parsed()
+        out.errors.append(error)
+        return out
+    return parse_csv_text(conn, text, str(path), default_task, config=config, new_buckets=new_buckets)
+
+
+def read_csv_text(path: Path) -> tuple[str, str | None]:
+    """(the file's text, None) or ("", why it cannot be read). The CLI reads the file and
+    sends the text, so the daemon never opens a file the user named."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        return Path(path).read_text(encoding="utf-8-sig"), None
     except UnicodeDecodeError:
-        out.errors.append(f"{path}: not UTF-8 text")
-        return out
+        return "", f"{path}: not UTF-8 text"
     except OSError as exc:
-        out.errors.append(f"{path}: cannot read ({exc.strerror or exc})")
-        return out
+        return "", f"{path}: cannot read ({exc.strerror or exc})"
+
+
+def parse_csv_text(conn: sqlite3.Connection, text: str, path: str, default_task: str | None = None, *,
+                   config: "Config", new_buckets: bool = False) -> Parsed:
+    """Validate a label CSV's text (``path`` names it in the messages)."""
+    out = Parsed()
+    text = text.removeprefix("\ufeff")
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):

@@ -8,7 +8,7 @@ the ranker put above it). Splitting matters: scoring a transition with statistic
 include that very transition would teach the ranker to trust the collaborative terms far
 more than they deserve on a new seed.
 
-The weights go to ``<models_dir>/rank_weights.json``; :func:`djml.recommend.load_set_weights`
+The weights go to ``<models_dir>/rank_weights.json``; :func:`djml.models.recommend.load_set_weights`
 reads them and accept/skip feedback then refines them. Imports torch (via the MF model):
 call from the daemon or `djml recommend --train`, never from a query path.
 """
@@ -24,7 +24,7 @@ import numpy as np
 
 from djml.models.cf import fit_sets
 from djml.models.transitions import SetStats, load_sets
-from djml.recommend import (
+from djml.models.recommend import (
     DEFAULT_WEIGHTS, FEATURES, WEIGHTS_FILE, Sources, load_indexes, candidate_features, fit_pairwise,
 )
 

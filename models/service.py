@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from djml.models import KIND_OF_TASK, TASKS, TASKS_BY_KIND
 from djml.models import labels as label_sources
-from djml.models import registry
+from djml.models import backends, registry
 from djml.models.features import FeatureError, FeatureSpec, ItemRow, load_rows
 from djml.models.monitor import drift, progress, shadow
 
@@ -48,8 +48,7 @@ SAMPLE_ET_PARAMS = {"n_estimators": 150, "max_leaf_nodes": 200, "max_features": 
 MIN_COMPARE = shadow.MIN_COMPARE   # shared held-out labels needed to judge a retrain
 REJECT_P = shadow.REJECT_P         # significance of "worse" that rejects it (see shadow)
 DEFAULT_BACKEND = {"sample_type": "et", "bucket": "rf", "genre": "rf", "mood": "rf"}
-BACKENDS_BY_TASK = {"sample_type": ("et", "rf", "hgb", "cnn"), "bucket": ("rf", "hybrid"),
-                    "genre": ("rf", "hybrid"), "mood": ("rf", "hybrid")}
+BACKENDS_BY_TASK = {task: backends.for_task(task) for task in DEFAULT_BACKEND}
 
 
 class TrainError(ValueError):
@@ -283,10 +282,12 @@ def p_worse(y_true: Sequence[str], before: Sequence[str], after: Sequence[str]) 
 
 
 def train(library: "Library", config: "Config", task: str, model: str | None = None, *,
-          reason: str = "manual", clock: float | None = None) -> dict[str, Any]:
+          reason: str = "manual", clock: float | None = None,
+          listener: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """:func:`train_version`, logged in ``training_runs`` with ``reason`` (schedule, drift,
     new labels, manual) and the labels it saw, with live progress for the dashboard.
-    ``clock``: the caller's time (the daemon's monitor may run on an injected clock)."""
+    ``clock``: the caller's time (the daemon's monitor may run on an injected clock);
+    ``listener`` hears each stage too (the CLI shows them; the daemon sends them)."""
     import time
 
     from djml.db import now
@@ -296,7 +297,7 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
         raise TrainError(f"unknown task {task!r}")
     started, started_at = time.monotonic(), now()
     state = runs.labels_state(library.conn, task)
-    progress.start(task, reason, runs.expected_seconds(library.conn, task))
+    progress.start(task, reason, runs.expected_seconds(library.conn, task), listener=listener)
     try:
         result = train_version(library, config, task, model)
     except TrainError:

@@ -96,6 +96,7 @@ def ensure_embeddings(library: "Library", rows: Sequence[ItemRow]) -> int:
         vecs = embed([texts[r.id] for r in batch])
         for r, v in zip(batch, vecs):
             r.vectors[SPACE] = v
-        library.store_vectors(SPACE, [(r.id, v.astype("<f4").tobytes(), int(v.size), source_for(texts[r.id]))
-                                      for r, v in zip(batch, vecs)])
+        if not library.readonly:
+            library.store_vectors(SPACE, [(r.id, v.astype("<f4").tobytes(), int(v.size), source_for(texts[r.id]))
+                                          for r, v in zip(batch, vecs)])
     return len(todo)

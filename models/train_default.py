@@ -6,7 +6,7 @@
 
 ``benchmarks/sample_classifier.py`` prints the same evaluation as per-class / per-kit tables.
 
-Sources (see /work/shared/DATA.md and MODEL_CARD.md): Hydrogen drum kits, General-MIDI
+Sources (see benchmarks/README.md "Sources and licences" and MODEL_CARD.md): Hydrogen drum kits, General-MIDI
 sound-font renders (FluidR3_GM, MuseScore_General_Lite), freedesktop sound theme (fx), and
 1–4 bar loops cut from beats built over Hydrogen hits. Manifests come from
 ``benchmarks/datasets.py`` (run automatically from a source checkout when missing).
@@ -172,7 +172,7 @@ def summarise(name: str, y: np.ndarray, kits: np.ndarray, classes: list[str], pr
 
 def evaluate(models: list[str], X: np.ndarray, L: np.ndarray | None, y: np.ndarray,
              kits: np.ndarray) -> dict[str, dict]:
-    """Leave-one-kit-out evaluation of the named models: mfcc_lr (the DATA.md floor), et
+    """Leave-one-kit-out evaluation of the named models: mfcc_lr (the floor every model must beat), et
     (trees), cnn, ensemble (mean of et and cnn probabilities; needs both)."""
     from djml.models.estimators import Estimator
     from djml.models.features import LogmelFeatures, SampleFeatures

@@ -161,3 +161,27 @@ def test_show_and_recommend_name_the_item_they_use_when_words_match_several(env,
     assert rec.returncode == 0 and "2 items match 'kilo'" in rec.stderr
     resolved = json.loads(run_djml("show", "kilo", "--json").stdout)["resolved"]
     assert resolved["matches"] == 2 and resolved["how"] == "text" and len(resolved["others"]) == 1
+
+
+def test_label_choices_and_the_count_since_a_time(env):
+    """What the TUI asks the daemon instead of reading the library: the genres in use,
+    most used first, and how many labels the user made since their local midnight."""
+    from datetime import datetime, timedelta, timezone
+
+    config, library, ids = env
+    for item in ("bus", "bus2"):
+        actions.run_local(config, "label.set", ref=ids[item], label="deep house", task="genre")
+    actions.run_local(config, "label.set", ref=ids["love"], label="hip-hop", task="genre")
+    actions.run_local(config, "label.set", ref=ids["love"], label="peak-time")
+    actions.run_local(config, "label.undo", ref=ids["love"])
+    assert actions.run_local(config, "labels.choices", task="genre") == ["deep house", "hip-hop"]
+    hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5)))
+    assert actions.run_local(config, "labels.count", since=hour_ago.isoformat()) == 3   # the undone one not
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    assert actions.run_local(config, "labels.count", since=later.isoformat()) == 0
+    with pytest.raises(ActionError, match="time zone"):
+        actions.run_local(config, "labels.count", since="2026-12-01T00:00:00")
+    with pytest.raises(ActionError, match="ISO 8601"):
+        actions.run_local(config, "labels.count", since="today")
+    with pytest.raises(ActionError, match="unknown task"):
+        actions.run_local(config, "labels.choices", task="colour")

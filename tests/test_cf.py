@@ -134,7 +134,7 @@ def test_set_stats_counts_and_scores():
 def test_train_from_library_and_use_in_recommend(djml_home):
     from test_recommend import build_library  # the same generated library as the ranker tests
 
-    from djml.recommend import recommend
+    from djml.models.recommend import recommend
 
     config = config_mod.load()
     conn = db.connect(config.db_path)
@@ -179,7 +179,7 @@ def test_cli_train_then_recommend_uses_the_saved_model(djml_home, run_djml):
     out = run_djml("recommend", "--train", check=True).stdout
     assert "learned from 4 sets" in out and (cf_dir(config) / "item_factors.npy").exists()
     assert "Ranking weights:" in out
-    from djml.recommend import FEATURES, load_set_weights
+    from djml.models.recommend import FEATURES, load_set_weights
 
     learned = load_set_weights(config)
     assert learned is not None and set(learned) == set(FEATURES)
@@ -194,7 +194,7 @@ def test_set_weights_learn_what_the_dj_follows(djml_home):
     from test_recommend import build_library
 
     from djml.models.rank_weights import fit_set_weights
-    from djml.recommend import DEFAULT_WEIGHTS
+    from djml.models.recommend import DEFAULT_WEIGHTS
 
     config = config_mod.load()
     conn = db.connect(config.db_path)

@@ -1,20 +1,36 @@
 import sqlite3
 
 import pytest
+import sqlite_utils
 
 from djml import db
 
 
-def schema(conn: sqlite3.Connection) -> list[tuple]:
-    return sorted(
-        (row["type"], row["name"], " ".join((row["sql"] or "").split()))
-        for row in conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
-    )
+def schema(conn: sqlite3.Connection) -> dict:
+    """What a migration must get right, read with sqlite-utils' introspection: every
+    table's columns (type, not-null, default, primary key), foreign keys, indexes
+    (columns, unique) and triggers, and every view — compared by meaning, not by the SQL
+    text an ALTER TABLE leaves behind."""
+    database = sqlite_utils.Database(conn)
+    tables = {
+        t.name: {
+            "columns": [(c.name, c.type, c.notnull, c.default_value, c.is_pk) for c in t.columns],
+            "foreign_keys": sorted((fk.column, fk.other_table, fk.other_column) for fk in t.foreign_keys),
+            "indexes": sorted((i.name, tuple(i.columns), i.unique) for i in t.indexes),
+            "triggers": sorted((tr.name, " ".join(tr.sql.split())) for tr in t.triggers),
+        }
+        for t in database.tables
+    }
+    return {"tables": tables, "views": sorted(database.view_names())}
 
 
 def test_fresh_database_has_every_migration(tmp_path):
     conn = db.connect(tmp_path / "library.db")
     assert db.applied_version(conn) == db.schema_version() >= 3
+    tables = schema(conn)["tables"]
+    assert {"items", "locations", "labels", "predictions", "models", "jobs", "items_fts"} <= set(tables)
+    assert ("item_id", "items", "id") in tables["labels"]["foreign_keys"]
+    assert {"items_fts_insert", "items_fts_delete"} <= {name for name, _ in tables["items"]["triggers"]}
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 

@@ -131,7 +131,7 @@ def _predict_generated(tmp_path, kind: str, seeds: tuple[int, ...]) -> list[dict
 
 @pytest.mark.parametrize("kind,seeds", [(kind, SEEDS) for kind in ("kick", "snare", "hihat", "tom", "cymbal", "perc", "bass", "fx")])
 def test_tags_generated_one_shots(tmp_path, kind, seeds):
-    """The model never saw djml.synth audio (trained only on DATA.md sources); the synthetic
+    """The model never saw djml.synth audio (trained only on the recorded sources of benchmarks/README.md); the synthetic
     snare, hihat, tom, cymbal, perc, bass and fx are built to sit at the medians of the real ones'
     measured spectra and envelopes (see the plausibility tests above and in test_synth.py)."""
     predictions = _predict_generated(tmp_path, kind, seeds)

@@ -17,7 +17,7 @@ from djml import config as config_mod
 from djml.analysis import Analysis
 from djml.library import Library
 from djml.pipeline import FileResult, FileStat
-from djml.recommend import DEFAULT_WEIGHTS, RecommendError, learned_weights, recommend, accept_feedback
+from djml.models.recommend import DEFAULT_WEIGHTS, RecommendError, learned_weights, recommend, accept_feedback
 from djml.tags import Tags
 
 N_TRACKS = 150

@@ -111,9 +111,6 @@ async def test_library_pages_and_filters_through_query(tmp_path):
 
 @sync
 async def test_recommend_accept_builds_a_chain_and_exports_m3u8(tmp_path, monkeypatch):
-    recorded = []
-    monkeypatch.setattr("djml.tui.feedback.record_locally",
-                        lambda config, seed, accepted, options: recorded.append((seed, accepted)))
     monkeypatch.chdir(tmp_path)
     link = FakeLink()
     app = make_app(tmp_path, link, start="library")
@@ -126,7 +123,7 @@ async def test_recommend_accept_builds_a_chain_and_exports_m3u8(tmp_path, monkey
         await settle(pilot, 0.5)
         assert ("recommend.accept", {"ref": 1, "item_id": 2,
                                      "options": {"bpm_tolerance": 6.0, "key_mode": "relaxed", "energy": None}}) in link.calls
-        assert recorded == [(1, 2)]                 # method_not_found → recorded in the library
+        assert link.accepted == [(1, 2)]            # the daemon records it (the TUI never writes)
         assert [t["id"] for t in app.screen.chain] == [1, 2] and app.screen.seed["id"] == 2
         await pilot.press("w", *"myset", "enter")
         await settle(pilot)

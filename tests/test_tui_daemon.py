@@ -65,8 +65,18 @@ def daemon(tmp_path_factory):
         d.stop()
 
 
+def remote_config(d: DaemonProcess) -> djml_config.Config:
+    """The TUI's side as on a laptop with the server's socket forwarded: a socket path and
+    nothing else — no config file, no data dir, no database."""
+    nowhere = d.home.parent / "laptop"
+    return djml_config.Config(config_path=nowhere / "config.toml", data_dir=nowhere / "data",
+                              runtime_dir=d.socket.parent)
+
+
 def make_app(d: DaemonProcess, start: str = "review", task: str | None = None) -> DjmlApp:
-    return DjmlApp(djml_config.load(d.home / "config.toml"), start=start, task=task)
+    config = remote_config(d)
+    assert config.socket_path == d.socket and not config.data_dir.exists()
+    return DjmlApp(config, start=start, task=task)
 
 
 async def until(pilot, predicate, timeout: float = 30.0, what: str = "condition"):
@@ -116,7 +126,8 @@ async def test_label_twelve_items_with_keystrokes_then_retrain(daemon):
             await pilot.pause(0.05)
         await until(pilot, lambda: len(current_labels(daemon.db)) >= 12, what="twelve labels in the library")
         assert current_labels(daemon.db) == expected
-        assert "12 labelled today" in str(screen.query_one("#review-header").render())
+        await until(pilot, lambda: "12 labelled today" in str(screen.query_one("#review-header").render()),
+                    what="the count of labels made today")
         # Retrain the task of the next item; model.trained ends the progress indicator.
         task = screen.current["task"] if screen.current else next(iter(expected))[1]
         before = daemon.count("SELECT COUNT(*) FROM models WHERE task = ?", task)
@@ -128,6 +139,40 @@ async def test_label_twelve_items_with_keystrokes_then_retrain(daemon):
             notes = [n.message for n in app._notifications]
         after = daemon.count("SELECT COUNT(*) FROM models WHERE task = ?", task)
         assert after == before + 1, notes  # 12 labels in 3 classes: enough for a new version
+
+
+@sync
+async def test_undo_accept_choices_and_counts_come_over_the_socket(daemon):
+    with daemon.client() as c:
+        tracks = {Path(r["path"]).name: r["id"] for r in c.call("query", kind="track")["items"]}
+        c.call("label.set", item_id=tracks["t0.wav"], task="genre", label="deep house")
+        accepted_before = daemon.count("SELECT COUNT(*) FROM feedback WHERE event = 'recommend_accepted'")
+    app = make_app(daemon, task="sample_type")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: bool(screen.queue) and "genre" in screen.task_labels, what="the queue")
+        header = lambda: str(screen.query_one("#review-header").render())  # noqa: E731
+        today = int(header().split(" labelled today")[0].rsplit("· ", 1)[1])
+        item = screen.current
+        await pilot.press("2")   # the second sample class
+        key = (item["item_id"], item["task"])
+        await until(pilot, lambda: current_labels(daemon.db).get(key) == screen.choices(item)[1],
+                    what="the label in the library")
+        await until(pilot, lambda: f"{today + 1} labelled today" in header(), what="the count")
+        await pilot.press("u")
+        await until(pilot, lambda: key not in current_labels(daemon.db), what="the undo")
+        # genre keys offer the genres in use (labels.choices), buckets the daemon's buckets
+        assert "deep house" in screen.choices({"item_id": tracks["t1.wav"], "task": "genre", "top": []})
+        assert screen.choices({"item_id": tracks["t1.wav"], "task": "bucket", "top": []})[:3] == \
+            ["warm-up", "peak-time", "closing"]
+
+        seed = await app.request("show", ref=tracks["t0.wav"])
+        app.open_recommendations(seed)
+        await until(pilot, lambda: getattr(app.screen, "seed", None) is not None, what="the mix screen")
+        app.screen.accept(app.screen.seed, {"id": tracks["t1.wav"]})
+        await until(pilot, lambda: daemon.count("SELECT COUNT(*) FROM feedback WHERE event = 'recommend_accepted'")
+                    == accepted_before + 1, what="the accepted recommendation")
+    assert not remote_config(daemon).data_dir.parent.exists()   # the TUI made no local state
 
 
 @sync

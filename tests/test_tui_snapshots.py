@@ -26,6 +26,14 @@ async def wait(pilot) -> None:
     await pilot.pause(0.4)
 
 
+@pytest.fixture(autouse=True)
+def no_status_polling(monkeypatch):
+    """The status screen asks for fresh figures every 2 s; a slow start (the app took
+    1.9 s to come up on a busy machine) let one poll in and drew one more sparkline bar.
+    A snapshot shows what the first answers draw."""
+    monkeypatch.setattr("djml.tui.status.POLL_SECONDS", 3600.0)
+
+
 @SIZES
 @pytest.mark.parametrize("start", ["review", "library", "status"])
 def test_screen(snap_compare, start, size):

@@ -3,13 +3,11 @@ sparklines and bars, and the read-only label counts."""
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from djml.tui import chain, localdb, preview
+from djml.tui import chain, preview
 from djml.tui.filters import Pager, parse_filter
 from djml.tui.widgets.bars import bar, prediction_lines
 from djml.tui.widgets.spark import spark
@@ -133,18 +131,3 @@ def test_spark_and_bars():
     assert text == "kick   ███░ 0.75\nsnare  █░░░ 0.20"
     long = prediction_lines([["progressive house", 0.5], ["techno", 0.3]], width=4).plain
     assert long.splitlines()[0] == "progressive house ██░░ 0.50"   # whole, not "progress"
-
-
-def test_localdb_counts_today(tmp_path):
-    db = tmp_path / "library.db"
-    assert localdb.labelled_today(db) == 0
-    conn = sqlite3.connect(db)
-    conn.executescript("CREATE TABLE labels (item_id, task, label, source, created_at, undone_at);")
-    now = datetime(2026, 5, 4, 15, 0, tzinfo=timezone.utc)
-    rows = [("2026-05-04T10:00:00.000+00:00", None, "user"), ("2026-05-04T11:00:00.000+00:00", "x", "user"),
-            ("2026-05-03T23:00:00.000+00:00", None, "user"), ("2026-05-04T12:00:00.000+00:00", None, "folder")]
-    conn.executemany("INSERT INTO labels VALUES (1, 'bucket', 'a', ?, ?, ?)",
-                     [(src, at, undone) for at, undone, src in rows])
-    conn.commit()
-    conn.close()
-    assert localdb.labelled_today(db, now=now) == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from djml import compat, keys
+from djml import compat, keys, protocol
 from djml.client import RemoteError
 from djml.protocol import METHOD_NOT_FOUND, NOT_FOUND
 
@@ -124,6 +124,7 @@ class FakeLink:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail = fail or set()
         self.labels: list[tuple[int, str, str]] = []
+        self.accepted: list[tuple[int, int]] = []
 
     def start(self) -> None:
         pass
@@ -133,6 +134,9 @@ class FakeLink:
 
     def call(self, method: str, **params: Any) -> Any:
         self.calls.append((method, params))
+        if method not in protocol.METHODS:   # the fake answers only what the real daemon knows
+            raise RemoteError(METHOD_NOT_FOUND, f"no method {method!r}")
+        protocol.check_params(method, params)
         if method in self.fail:
             raise RemoteError("internal", f"{method} failed on purpose")
         by_id = {i["id"]: i for i in ITEMS}
@@ -184,5 +188,12 @@ class FakeLink:
         if method == "retry":
             return {"path": params["path"], "queued": True}
         if method == "recommend.accept":
-            raise RemoteError(METHOD_NOT_FOUND, "no method 'recommend.accept'")
-        raise RemoteError(METHOD_NOT_FOUND, f"no method {method!r}")
+            self.accepted.append((params["ref"], params["item_id"]))
+            return {"seed": params["ref"], "accepted": params["item_id"], "skipped": 0}
+        if method == "events.recent":
+            return []
+        if method == "labels.count":
+            return sum(1 for _, _, _ in self.labels)
+        if method == "labels.choices":
+            return [lab for _, t, lab in self.labels if t == params["task"]]
+        raise RemoteError(METHOD_NOT_FOUND, f"the fake does not answer {method!r}")

@@ -20,7 +20,6 @@ from djml.client import RemoteError
 from djml.safetext import display
 
 from . import chain as chain_io
-from . import feedback
 from .connection import DaemonUnavailable
 from .offline import OFFLINE_HINT
 from .widgets.badges import bpm_text, key_text, markup_safe, name_text
@@ -195,14 +194,13 @@ class RecommendScreen(Screen):
     async def accept(self, seed: dict[str, Any], row: dict[str, Any]) -> None:
         options = {k: v for k, v in self.options.items() if k != "n"}
         try:
-            where = await asyncio.to_thread(feedback.accept, self.app.link.call, self.app.config,
-                                            seed["id"], row["id"], options)
+            await self.app.request("recommend.accept", ref=seed["id"], item_id=row["id"], options=options)
             info = await self.app.request("show", ref=row["id"])
-        except (DaemonUnavailable, RemoteError, ValueError, OSError) as exc:
+        except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"could not record the choice: {exc}", severity="error", timeout=10)
             return
         self.chain.append(info)
-        self.notify(f"#{row['id']} follows #{seed['id']} (feedback saved in the {where})")
+        self.notify(f"#{row['id']} follows #{seed['id']} (the daemon saved it as feedback)")
         self.set_seed(info, new_chain=False)
 
     def action_drop_last(self) -> None:

@@ -9,6 +9,7 @@ says why. ``u`` undoes the newest label (the daemon keeps the history, undo only
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,6 @@ from djml.client import RemoteError
 from djml.protocol import METHOD_NOT_AVAILABLE, METHOD_NOT_FOUND
 from djml.safetext import display
 
-from . import localdb
 from .connection import DaemonUnavailable
 from .offline import OFFLINE_HINT
 from .widgets.badges import bpm_text, energy_text, key_text, name_text
@@ -34,6 +34,7 @@ from .widgets.help import HelpScreen, screen_keys
 
 QUEUE_LIMIT = 500
 TASK_NAMES = {"sample_type": "sample", "bucket": "bucket", "genre": "genre", "mood": "mood"}
+OPEN_TASKS = ("genre", "mood")   # no fixed classes: the keys offer the labels already in use
 SAMPLE_CLASSES = ("kick", "snare", "hihat", "clap", "tom", "cymbal", "perc", "bass", "synth", "vocal",
                   "fx", "loop", "other")
 
@@ -54,6 +55,12 @@ def _folder_says(details: dict[str, Any], item: dict[str, Any]) -> str | None:
         return None
     folder = details.get("folder_label")
     return folder if folder and folder != item.get("label") else None
+
+
+def local_midnight(now: datetime | None = None) -> str:
+    """The start of the user's day where the TUI runs (the daemon may be elsewhere)."""
+    local = now or datetime.now().astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
 
 
 class ReviewScreen(Screen):
@@ -87,7 +94,9 @@ class ReviewScreen(Screen):
         self.created: dict[str, list[str]] = {}
         self.training: set[str] = set()
         self.bucket_names: list[str] = []   # every bucket (djml.buckets.names), from the daemon
+        self.task_labels: dict[str, list[str]] = {}   # genre/mood labels in use, from the daemon
         self.today = 0
+        self._in_flight = 0   # labels sent to the daemon and not answered yet, minus undos
         self.filter_text = ""
         self._input_mode: str | None = None
         self._refresh_pending = False
@@ -154,12 +163,21 @@ class ReviewScreen(Screen):
         except (DaemonUnavailable, RemoteError) as exc:
             self.query_one("#detail-text", Static).update(f"Cannot load the review queue: {exc}")
             return
-        self.today = localdb.labelled_today(self.app.config.db_path)
         try:
             self.bucket_names = [b["name"] for b in await self.app.request("buckets.list")]
-        except (DaemonUnavailable, RemoteError):
-            pass  # an older daemon: keep the names we had (the config's)
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.notify(f"cannot load the buckets: {exc}", severity="warning")
         self._set_queue(items)
+        try:   # after the queue is on screen: the header count and the genre/mood keys
+            stored = await self.app.request("labels.count", since=local_midnight())
+            for task in OPEN_TASKS:
+                self.task_labels[task] = await self.app.request("labels.choices", task=task)
+        except (DaemonUnavailable, RemoteError) as exc:
+            self.notify(f"cannot load the label choices: {exc}", severity="warning")
+            return
+        self.today = stored + self._in_flight   # what is on its way is not stored yet
+        self._render_header()
+        self._render_detail()
 
     def _set_queue(self, items: list[dict[str, Any]]) -> None:
         """New queue from the daemon, keeping the focused item, skips at the end, and items
@@ -282,9 +300,9 @@ class ReviewScreen(Screen):
         if task == "sample_type":
             base = list(SAMPLE_CLASSES)
         elif task == "bucket":
-            base = list(self.bucket_names or self.app.config.buckets)
+            base = list(self.bucket_names)
         else:  # genre, mood: open-ended; the predictions, then what the user already uses
-            base = [t[0] for t in item.get("top") or []] + localdb.task_labels(self.app.config.db_path, task)
+            base = [t[0] for t in item.get("top") or []] + self.task_labels.get(task, [])
         seen: list[str] = []
         for label in [*base, *self.created.get(task, [])]:
             if label not in seen:
@@ -362,6 +380,7 @@ class ReviewScreen(Screen):
     @work(group="review-write")
     async def send_label(self, done: Done) -> None:
         item = done.item
+        self._in_flight += 1
         try:
             typed = done.label in self.created.get(item["task"], [])   # `e`: a new label is meant
             result = await self.app.request("label.set", item_id=item["item_id"], task=item["task"], label=done.label,
@@ -370,6 +389,8 @@ class ReviewScreen(Screen):
             self._rollback(done)
             self.notify(f"label not saved for #{item['item_id']}: {exc}", severity="error", timeout=10)
             return
+        finally:
+            self._in_flight -= 1
         if isinstance(result, dict) and (result.get("training") or result.get("train_needed")):
             self.training.add(item["task"])
             self._render_header()
@@ -396,9 +417,11 @@ class ReviewScreen(Screen):
     @work(group="review-write")
     async def send_undo(self, done: Done) -> None:
         item = done.item
+        self._in_flight -= 1
         try:
             await self.app.request("label.undo", item_id=item["item_id"], task=item["task"])
         except (DaemonUnavailable, RemoteError) as exc:
+            self._in_flight += 1
             if item in self.queue:
                 self.queue.remove(item)
             self.labelled.add((item["item_id"], item["task"]))
@@ -407,6 +430,7 @@ class ReviewScreen(Screen):
             self._render_queue()
             self.notify(f"undo failed for #{item['item_id']}: {exc}", severity="error", timeout=10)
             return
+        self._in_flight += 1
         self.notify(f"undid “{done.label}” on #{item['item_id']}")
 
     def action_skip(self) -> None:

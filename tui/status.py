@@ -76,6 +76,7 @@ class StatusScreen(Screen):
         self.models: list[dict[str, Any]] = []
         self.history: dict[str, dict[str, Any]] = {}   # task -> models.history entry
         self._clock = clock
+        self._history_shown = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="status-body"):
@@ -102,6 +103,7 @@ class StatusScreen(Screen):
         self.app.listen(self)
         self.set_interval(POLL_SECONDS, self._poll)
         if self.app.link.connected:
+            self.load_history()
             self.refresh_all()
 
     def on_resize(self) -> None:
@@ -116,7 +118,21 @@ class StatusScreen(Screen):
 
     def daemon_connected(self) -> None:
         self._log("connected", {"pid": self.app.link.server.get("pid")})
+        self.load_history()
         self.refresh_all()
+
+    @work(exclusive=True, group="status-history")
+    async def load_history(self) -> None:
+        """What happened before this screen listened (the daemon keeps its last events)."""
+        if self._history_shown:
+            return
+        try:
+            events = await self.app.request("events.recent", limit=HISTORY)
+        except (DaemonUnavailable, RemoteError):
+            return
+        self._history_shown = True
+        for e in events:
+            self._log(e["event"], e["data"], at=time.strftime("%H:%M:%S", time.localtime(e["at"])))
 
     def daemon_lost(self, reason: str) -> None:
         self._log("disconnected", {"reason": reason})
@@ -128,9 +144,9 @@ class StatusScreen(Screen):
         if name in ("item.failed", "model.trained", "model.training", "model.drift"):
             self.refresh_all()
 
-    def _log(self, name: str, data: dict[str, Any]) -> None:
+    def _log(self, name: str, data: dict[str, Any], at: str | None = None) -> None:
         brief = ", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, (dict, list)))[:120]
-        self.query_one("#events", RichLog).write(f"{self._clock('%H:%M:%S')} {name} {brief}")
+        self.query_one("#events", RichLog).write(f"{at or self._clock('%H:%M:%S')} {name} {brief}")
 
     # -- loading -------------------------------------------------------------------------------
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 
 from djml.cli import EXIT_PARTIAL
+from djml.interop.formats import FORMATS as REGISTRY
 from djml.safetext import display
 
 from .options import filter_options, predicted_options
 
-FORMATS = ("rekordbox", "traktor", "m3u")
+FORMATS = tuple(REGISTRY)
+IMPORT_PIECE = 256 << 10   # bytes of JSON per `import` request (the daemon takes lines up to 1 MiB)
 OWN_LABEL_HELP = ("Bucket or sample class you gave (or your sample folder's name); with --predicted also "
                   "the model's confident guesses.")
 
@@ -74,8 +76,8 @@ def export_cmd(state, fmt, out, kind, bpm, energy, key, genre, label, search, pr
       djml export m3u /media/usb/playlists --relative
       djml export m3u ~/playlists --predicted --min-confidence 0.9
     """
-    from djml.interop import m3u, rekordbox, traktor
     from djml.interop.collect import collect, group_playlists
+    from djml.interop.formats import ExportRequest
     from djml.interop.xmlio import InteropError
 
     from djml.buckets import names as bucket_names
@@ -89,13 +91,8 @@ def export_cmd(state, fmt, out, kind, bpm, energy, key, genre, label, search, pr
     order = bucket_names(conn, config)
     playlists = group_playlists(collected.tracks, order)
     try:
-        if fmt == "rekordbox":
-            rekordbox.export(collected.tracks, playlists, out, bucket_order=order, path_map=path_map)
-        elif fmt == "traktor":
-            traktor.export(collected.tracks, playlists, out, bucket_order=order, path_map=path_map,
-                           boot_volume=volume)
-        else:
-            m3u.export(playlists, out, relative=relative, path_map=path_map)
+        REGISTRY[fmt].export(ExportRequest(collected.tracks, playlists, out, bucket_order=order, path_map=path_map,
+                                           relative=relative, volume=volume))
     except (InteropError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Exported {len(collected.tracks)} item(s) and {len(playlists)} playlist(s) to {out}")
@@ -133,55 +130,58 @@ def import_cmd(state, fmt, files, map_path, match_names, dry_run, no_train) -> N
       djml import traktor ~/Documents/Native\\ Instruments/Traktor\\ 3.11/History/*.nml
       djml import m3u ~/Music/Playlists/*.m3u8 --map-path /srv/music=/Users/me/Music
     """
-    from djml import db
-    from djml.interop import m3u, rekordbox, traktor
-    from djml.interop.importer import import_collection
     from djml.interop.xmlio import InteropError
-    from djml.library import Library
 
-    parser = {"rekordbox": rekordbox.parse, "traktor": traktor.parse, "m3u": m3u.parse}[fmt]
+    from .act import perform
+
+    from djml.interop.importer import merge_reports
+
+    parser = REGISTRY[fmt].parse
     path_map = _path_map(map_path)
-    config = state.config
     parsed = []
-    for file in files:  # parse everything first: one bad file changes nothing
+    for file in files:  # parse everything here first: one bad file changes nothing
         try:
             parsed.append(parser(file, path_map=path_map))
         except InteropError as exc:
             raise click.ClickException(str(exc)) from None
-    conn = db.connect_readonly(config.db_path) if dry_run else db.connect(config.db_path)
-    library = Library(conn)
+    pieces = [(n, part.to_dict()) for n, collection in enumerate(parsed) for part in collection.parts(IMPORT_PIECE)]
+    by_file: dict[int, list[dict]] = {}
+    for n, piece in pieces:
+        result, _ = perform(state, "import", show_progress=True, collections=[piece],
+                            match_names=match_names or None, dry_run=dry_run or None)
+        by_file.setdefault(n, []).extend(result["reports"])
     unmatched = sets = 0
-    for collection in parsed:
-        report = import_collection(library, config, collection, match_names=match_names, dry_run=dry_run)
+    for reports in by_file.values():
+        report = merge_reports(reports)
         _print_report(report, dry_run)
-        unmatched += len(report.unmatched) + sum(missing for _, _, missing in report.sets)
-        sets += len(report.sets)
-    conn.close()
-    if sets and not dry_run and not no_train:
+        unmatched += len(report["unmatched"]) + sum(missing for _, _, missing in report["sets"])
+        sets += len(report["sets"])
+    if sets and not dry_run and not no_train:   # once, after every piece is in
         from djml.commands.recommend import train_set_models
 
         click.echo("Learning from your sets (as `djml recommend --train`) …")
-        train_set_models(config)
+        train_set_models(state)
     if unmatched:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def _print_report(report, dry_run: bool) -> None:
+def _print_report(report: dict, dry_run: bool) -> None:
+    """One import's report (djml.interop.importer.ImportReport as plain data)."""
     verb = "would record" if dry_run else "recorded"
-    click.echo(f"{report.file}:")
-    if report.tracks:
-        by_name = f" ({report.matched_by_name} by file name)" if report.matched_by_name else ""
-        click.echo(f"  tracks: {report.matched} of {report.tracks} matched{by_name}")
-    labels = ", ".join(f"{n} {task}" for task, n in sorted(report.labels.items())) or "no"
+    click.echo(f"{report['file']}:")
+    if report["tracks"]:
+        by_name = f" ({report['matched_by_name']} by file name)" if report["matched_by_name"] else ""
+        click.echo(f"  tracks: {report['matched']} of {report['tracks']} matched{by_name}")
+    labels = ", ".join(f"{n} {task}" for task, n in sorted(report["labels"].items())) or "no"
     click.echo(f"  {verb} {labels} label(s)")
-    for name, entries, missing in report.sets:
+    for name, entries, missing in report["sets"]:
         extra = f", {missing} not in library" if missing else ""
         click.echo(f"  set {name!r}: {entries} entries{extra}")
-    for name in report.skipped_playlists:
+    for name in report["skipped_playlists"]:
         click.echo(f"  skipped playlist {name}")
-    _not_in_library(report.unmatched, "")
-    listed = set(report.unmatched)
-    for name, paths in report.missing_entries.items():
+    _not_in_library(report["unmatched"], "")
+    listed = set(report["unmatched"])
+    for name, paths in report["missing_entries"].items():
         _not_in_library([p for p in paths if p not in listed], f" (playlist {name!r})")
 
 
@@ -235,29 +235,28 @@ def tags_write_cmd(state, kind, bpm, energy, key, genre, label, search, predicte
       djml tags write --label peak-time
       djml tags write --predicted --min-confidence 0.9 --dry-run
     """
-    from djml import db
-    from djml.interop.collect import collect
-    from djml.interop.tagwrite import tags_write
-    from djml.library import Library
+    from .act import perform
 
-    filters = _filters(kind=kind or "track", bpm=bpm, energy=energy, key=key, genre=genre, label=label,
-                       search=search, predicted=min_confidence if predicted else None)
+    given = {k: v for k, v in dict(kind=kind or "track", bpm=bpm, energy=energy, key=key, genre=genre,
+                                   label=label, search=search).items() if v is not None}
+    if predicted:
+        given["predicted"] = min_confidence
+    _filters(**given)   # a typo in a filter is a usage error here, before anything runs
     config = state.config
-    conn = db.connect_readonly(config.db_path) if dry_run else db.connect(config.db_path)
-    collected = collect(conn, filters)
-    outcome = tags_write(Library(conn), config, collected.tracks, dry_run=dry_run, verify=not no_verify)
-    guessed = {t.item_id: t.guessed for t in collected.tracks if t.guessed}
-    for change in outcome.written:
-        fields = ", ".join(f"{name} {old or '∅'} → {new}" for name, (old, new) in change.changes.items())
-        guess = "".join(f" [{what} is the model's guess, {p:.2f}]" for what, p in guessed.get(change.item_id, {}).items()
+    outcome, _ = perform(state, "tags.write", show_progress=True, filters=given, dry_run=dry_run or None,
+                         verify=False if no_verify else None)
+    guessed = {g["item_id"]: g["fields"] for g in outcome["guessed"]}
+    for change in outcome["written"]:
+        fields = ", ".join(f"{name} {old or '∅'} → {new}" for name, (old, new) in change["changes"].items())
+        guess = "".join(f" [{what} is the model's guess, {p:.2f}]" for what, p in guessed.get(change["item_id"], {}).items()
                         if config.tag_template and "{bucket}" in config.tag_template)
-        click.echo(f"{'would write' if dry_run else 'wrote'} {display(change.path)}: {display(fields)}{guess}")
+        click.echo(f"{'would write' if dry_run else 'wrote'} {display(change['path'])}: {display(fields)}{guess}")
     _refused(outcome)
     verb = "would change" if dry_run else "changed"
-    click.echo(f"{len(outcome.written)} file(s) {verb}, {outcome.unchanged} already up to date,"
-               f" {len(outcome.refused)} refused" + (f"; undo with `djml tags undo` (batch {outcome.batch})"
-                                                    if outcome.batch else ""))
-    if outcome.refused:
+    click.echo(f"{len(outcome['written'])} file(s) {verb}, {outcome['unchanged']} already up to date,"
+               f" {len(outcome['refused'])} refused" + (f"; undo with `djml tags undo` (batch {outcome['batch']})"
+                                                       if outcome["batch"] else ""))
+    if outcome["refused"]:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
@@ -279,23 +278,16 @@ def tags_undo_cmd(state, batch, force) -> None:
       djml tags undo --batch 20261201T101500123456Z
       djml tags undo --force
     """
-    from djml import db
-    from djml.interop.tagio import TagError
-    from djml.interop.tagwrite import tags_undo
-    from djml.library import Library
+    from .act import perform
 
-    config = state.config
-    try:
-        outcome = tags_undo(Library(db.connect(config.db_path)), config, batch, force=force)
-    except TagError as exc:
-        raise click.ClickException(str(exc)) from None
-    for change in outcome.written:
-        click.echo(f"restored {display(change.path)}: {', '.join(change.changes)}")
+    outcome, _ = perform(state, "tags.undo", show_progress=True, batch=batch, force=force or None)
+    for change in outcome["written"]:
+        click.echo(f"restored {display(change['path'])}: {', '.join(change['changes'])}")
     _refused(outcome)
-    click.echo(f"Batch {outcome.batch}: {len(outcome.written)} file(s) restored, {outcome.unchanged} already"
-               f" as before, {len(outcome.refused)} refused")
-    if outcome.left:
-        click.echo(f"{outcome.left} file(s) of batch {outcome.batch} are still to undo; the batch stays open."
+    click.echo(f"Batch {outcome['batch']}: {len(outcome['written'])} file(s) restored, {outcome['unchanged']} already"
+               f" as before, {len(outcome['refused'])} refused")
+    if outcome["left"]:
+        click.echo(f"{outcome['left']} file(s) of batch {outcome['batch']} are still to undo; the batch stays open."
                    " Run `djml scan` for files changed since the last scan, then `djml tags undo` again;"
                    " `djml tags undo --force` also restores fields edited since djml wrote them.", err=True)
         raise click.exceptions.Exit(EXIT_PARTIAL)
@@ -321,6 +313,6 @@ def tags_history_cmd(state) -> None:
         click.echo(f"{row['batch']}  {row['files']} file(s){status}")
 
 
-def _refused(outcome) -> None:
-    for path, reason in outcome.refused:
+def _refused(outcome: dict) -> None:
+    for path, reason in outcome["refused"]:
         click.echo(f"refused {display(path)}: {display(reason)}", err=True)

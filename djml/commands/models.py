@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from djml.cli import EXIT_USAGE
+from djml.models.backends import BACKENDS
 
 TASK_CHOICES = click.Choice(["samples", "buckets", "genre", "mood", "sample_type", "bucket"])
 
@@ -25,11 +26,12 @@ def _task(text: str) -> str:
     return task_name(text)
 
 
-def _writer(state):
-    from djml import db
+def _read_only_library(state):
+    """Evaluation reads the library (text vectors it computes are not stored: while the
+    daemon runs, it is the only writer)."""
     from djml.library import Library
 
-    return Library(db.connect(state.config.db_path))
+    return Library(state.reader(), readonly=True)
 
 
 def _reader(state):
@@ -47,9 +49,8 @@ def _pct(x) -> str:
 
 @click.command()
 @click.option("--task", required=True, type=TASK_CHOICES, help="What to learn.")
-@click.option("--model", "backend", type=click.Choice(["rf", "et", "hgb", "hybrid", "cnn"]),
-              help="rf/et/hgb: trees on engineered features (default); hybrid: audio + text MLP (tracks);"
-                   " cnn: log-mel CNN (samples).")
+@click.option("--model", "backend", type=click.Choice(list(BACKENDS)),
+              help="; ".join(f"{name}: {b.help}" for name, b in BACKENDS.items()) + ".")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def train(state, task: str, backend: str | None, as_json: bool) -> None:
@@ -70,12 +71,11 @@ def train(state, task: str, backend: str | None, as_json: bool) -> None:
       djml train --task samples --model cnn
       djml train --task genre --json | jq .holdout_interval
     """
-    from djml.models.service import MIN_COMPARE, MIN_PER_CLASS, TrainError, train as run_train
+    from djml.models.service import MIN_COMPARE, MIN_PER_CLASS
 
-    try:
-        result = run_train(_writer(state), state.config, _task(task), backend)
-    except TrainError as exc:
-        raise click.BadParameter(str(exc)) from None
+    from .act import perform
+
+    result, _ = perform(state, "train", show_progress=not as_json, task=_task(task), model=backend)
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
@@ -119,7 +119,7 @@ def _figure(metrics: dict, metadata: dict | None = None) -> str:
 
 @click.command()
 @click.option("--task", required=True, type=click.Choice([*TASK_CHOICES.choices, "recommend"]))
-@click.option("--model", "backend", type=click.Choice(["rf", "et", "hgb", "hybrid", "cnn"]), help="Model type to evaluate.")
+@click.option("--model", "backend", type=click.Choice(list(BACKENDS)), help="Model type to evaluate.")
 @click.option("--cv", "folds", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
 @click.option("-k", type=click.IntRange(min=1), default=10, show_default=True, help="List length (recommend).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write all metrics as JSON.")
@@ -139,7 +139,7 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
       djml evaluate --task samples --cluster local:2   # folds as Dask tasks
     """
     if task == "recommend":
-        from djml.recommend_eval import evaluate_recommendations
+        from djml.models.recommend_eval import evaluate_recommendations
 
         result = evaluate_recommendations(_reader(state), state.config, k)
         click.echo(result.get("table", ""))
@@ -159,7 +159,7 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
         from djml.executors import ClusterError
 
         try:
-            result = cross_validate_task(_writer(state), _task(task), backend, folds, run_folds)
+            result = cross_validate_task(_read_only_library(state), _task(task), backend, folds, run_folds)
         except ClusterError as exc:
             raise click.ClickException(str(exc)) from None
         if "error" in result:
@@ -264,12 +264,9 @@ def models_activate(state, version: str) -> None:
     Example:
       djml models activate "$(djml models list --json | jq -r '.[1].version')"
     """
-    from djml.models import registry
+    from .act import perform
 
-    try:
-        row = registry.activate(_writer(state), version)
-    except registry.RegistryError as exc:
-        _fail(str(exc))
+    row, _ = perform(state, "models.activate", version=version)
     click.echo(f"active {row['task']} model: {row['version']}")
 
 
@@ -283,12 +280,9 @@ def models_rollback(state, task: str) -> None:
     Example:
       djml models rollback buckets
     """
-    from djml.models import registry
+    from .act import perform
 
-    try:
-        row = registry.rollback(_writer(state), _task(task))
-    except registry.RegistryError as exc:
-        _fail(str(exc))
+    row, _ = perform(state, "models.rollback", task=_task(task))
     click.echo(f"rolled back: active {row['task']} model is now {row['version']}")
 
 
@@ -302,12 +296,9 @@ def models_delete(state, version: str) -> None:
     Example:
       djml models delete bucket-20261201T101500000000-1a2b3c4d
     """
-    from djml.models import registry
+    from .act import perform
 
-    try:
-        registry.delete(_writer(state), version)
-    except registry.RegistryError as exc:
-        _fail(str(exc))
+    perform(state, "models.delete", version=version)
     click.echo(f"deleted {version}")
 
 
@@ -331,7 +322,7 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
     from djml.models.crossval import compare_versions
 
     try:
-        result = compare_versions(_writer(state), a, b)
+        result = compare_versions(_read_only_library(state), a, b)
     except registry.RegistryError as exc:
         _fail(str(exc))
     if as_json:
@@ -355,27 +346,30 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
                                                           " (the difference may well be chance)"))
 
 
-def _import(state, file: Path, task: str | None, source: str, event: str | None, new_buckets: bool) -> None:
-    from djml.models.feedback import parse_csv
+def _import(state, file: Path, task: str | None, correction: bool, new_buckets: bool) -> None:
+    """The CSV is read here (the daemon reads no file outside the configured folders)
+    and checked and stored by the ``labels.import`` action: by the daemon when it runs."""
+    from djml.models.feedback import read_csv_text
 
-    library = _writer(state)
-    parsed = parse_csv(library.conn, file, _task(task) if task else None, config=state.config,
-                       new_buckets=new_buckets)
-    if parsed.errors:
-        for e in parsed.errors:
+    from .act import perform
+
+    text, error = read_csv_text(file)
+    if error is not None:
+        _fail(error)
+    result, via_daemon = perform(state, "labels.import", text=text, file=str(file), task=_task(task) if task else None,
+                                 new_buckets=new_buckets or None, correction=correction or None)
+    if result["errors"]:
+        for e in result["errors"]:
             click.echo(f"  {e}", err=True)
-        _fail(f"{file}: {len(parsed.errors)} problem(s); nothing was imported")
-    n = library.import_labels(parsed.rows, source, feedback_event=event)
-    tasks = sorted({t for _, t, _ in parsed.rows})
-    known = len(parsed.rows) - n
-    click.echo(f"imported {n} label(s) for {', '.join(tasks)}" + (f"; {known} already in force" if known else ""))
-    from djml.models.service import new_labels_since_training
-
-    for t in tasks:
-        fresh = new_labels_since_training(library.conn, t)
+        _fail(f"{file}: {len(result['errors'])} problem(s); nothing was imported")
+    known = result["rows"] - result["imported"]
+    click.echo(f"imported {result['imported']} label(s) for {', '.join(result['tasks'])}"
+               + (f"; {known} already in force" if known else ""))
+    for t, fresh in result["fresh"].items():
         if fresh >= state.config.retrain_after:
-            click.echo(f"{fresh} new {t} labels since the last training: run `djml train --task {t}`"
-                       " (the daemon does it automatically)")
+            click.echo(f"{fresh} new {t} labels since the last training: "
+                       + ("the daemon is retraining" if via_daemon else f"run `djml train --task {t}`"
+                                                                        " (the daemon does it automatically)"))
 
 
 @click.command("import-labels")
@@ -394,7 +388,7 @@ def import_labels(state, file: Path, task: str | None, new_buckets: bool) -> Non
       djml import-labels labels.csv
       djml import-labels crates.csv --task buckets --new-buckets
     """
-    _import(state, file, task, "import", None, new_buckets)
+    _import(state, file, task, False, new_buckets)
 
 
 @click.group()
@@ -424,7 +418,7 @@ def feedback_import(state, file: Path, task: str, new_buckets: bool) -> None:
       djml feedback import corrections.csv
       djml feedback import new-crates.csv --new-buckets
     """
-    _import(state, file, task, "user", "label_correction", new_buckets)
+    _import(state, file, task, True, new_buckets)
 
 
 @click.command("export-predictions")
@@ -485,23 +479,16 @@ def predict(state, ref: str, task: str | None, debug: bool, as_json: bool) -> No
       djml predict 42
       djml predict ./Samples/unsorted/hit_07.wav --debug
     """
-    from djml import query
-    from djml.models.crossval import explain_item
-    from djml.models.service import predict_items
-
+    from djml.client import wire_ref
     from djml.render import warn_ambiguous
 
-    library = _writer(state)
-    found = query.resolve(library.conn, ref)
-    if found.item_id is None:
-        _fail(f"no item matches {ref!r}")
-    item_id = found.item_id
+    from .act import perform
+
+    answer, _ = perform(state, "predict", ref=wire_ref(ref), task=_task(task) if task else None,
+                        debug=debug or None)
     if not as_json:
-        warn_ambiguous(found.as_dict(), ref, "predict")
-    results = [r for r in predict_items(library, state.config, [item_id]) if task is None or r["task"] == _task(task)]
-    if debug:
-        for r in results:
-            r["debug"] = explain_item(library, r["task"], item_id)
+        warn_ambiguous(answer["resolved"], ref, "predict")
+    results = answer["predictions"]
     if as_json:
         click.echo(json.dumps(results, indent=2, default=str))
         return

@@ -43,7 +43,7 @@ def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, t
     """
     options = {"n": n, "bpm_tolerance": bpm_tolerance, "key_mode": key_mode, "energy": energy}
     if train:
-        train_set_models(state.config)
+        train_set_models(state)
         return
     if ref is None:
         raise click.UsageError("give a TRACK (item id, file path or artist/title words)")
@@ -81,7 +81,7 @@ def _ask_daemon(config, ref: str, options: dict) -> dict | None:
 
 
 def _local(state, ref: str, options: dict) -> dict:
-    from djml.recommend import RecommendError, recommend_result
+    from djml.models.recommend import RecommendError, recommend_result
 
     conn = state.reader()
     try:
@@ -93,49 +93,30 @@ def _local(state, ref: str, options: dict) -> dict:
 
 
 def _accept(state, ref: str, accepted: int, options: dict) -> None:
-    """Through the daemon when it runs (it is the writer); else one short write transaction."""
-    from djml.client import RemoteError, connect_if_running, wire_ref
+    """The ``recommend.accept`` action: by the daemon when it runs (it is the writer)."""
+    from djml.client import wire_ref
 
-    config = state.config
-    options = {**options, "n": 50}  # "skipped" = what was ranked above it in a long list
-    client = connect_if_running(config, timeout=30.0)
-    if client is not None:
-        with client:
-            try:
-                result = client.call("recommend.accept", ref=wire_ref(ref), item_id=accepted, options=options)
-            except RemoteError as exc:
-                _fail(str(getattr(exc, "message", exc)))
-        click.echo(f"Recorded: #{result['accepted']} after #{result['seed']} (via the daemon).")
-        return
-    from djml import db
-    from djml.library import Library
-    from djml.recommend import RecommendError, accept_feedback
+    from .act import perform
 
-    conn = db.connect(config.db_path)
-    try:
-        record = accept_feedback(conn, config, ref, accepted, **options)
-        Library(conn).record_recommendation(record["seed"], record["accepted"], record["data"], record["skipped"])
-    except RecommendError as exc:
-        _fail(str(exc))
-    finally:
-        conn.close()
-    skipped = len(record["skipped"])
-    click.echo(f"Recorded: #{accepted} after #{record['seed']}"
-               + (f" ({skipped} higher-ranked suggestion(s) counted as skipped)." if skipped else "."))
+    result, via_daemon = perform(state, "recommend.accept", ref=wire_ref(ref), item_id=accepted, options=options)
+    skipped = result["skipped"]
+    click.echo(f"Recorded: #{result['accepted']} after #{result['seed']}"
+               + (f" ({skipped} higher-ranked suggestion(s) counted as skipped)" if skipped else "")
+               + (" (via the daemon)." if via_daemon else "."))
 
 
-def train_set_models(config) -> None:
+def train_set_models(state) -> None:
     """Fit the set model and the ranking weights on every set in the library and say what
-    was learned (``djml recommend --train``, and ``djml import`` after new sets)."""
-    from djml import db
-    from djml.models import cf, rank_weights
+    was learned (``djml recommend --train``)."""
+    from .act import perform
 
-    conn = db.connect_readonly(config.db_path)
-    try:
-        model = cf.train_from_library(conn, config)
-        weights = rank_weights.train_from_library(conn, config)
-    finally:
-        conn.close()
+    result, _ = perform(state, "recommend.train", show_progress=True)
+    print_set_models(result)
+
+
+def print_set_models(result: dict) -> None:
+    """What :func:`djml.models.actions.train_set_models` learned (also after `djml import`)."""
+    model, weights = result["set_model"], result["weights"]
     if model["trained"]:
         click.echo(f"Set model: learned from {model['sets']} sets ({model['items']} tracks) → {model['path']}")
     else:

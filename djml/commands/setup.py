@@ -112,11 +112,20 @@ def demo(state, target, tracks, no_scan, into_my_library) -> None:
         out.print(f"Wrote config {config.config_path}", soft_wrap=True)
     if no_scan:
         return
-    library = Library(db.connect(config.db_path))
-    with out.status("Analysing the demo library …"):
-        summary = run_scan(config, library, [made.library, made.sample_dir])
-    enrich(out, library, config, summary.stored_ids)
-    out.print(f"Scanned: {summary.new} new, {summary.unchanged} unchanged, {len(summary.failed)} failed")
+    from djml.client import connect_if_running
+
+    client = connect_if_running(config)
+    if client is not None:   # the daemon is the writer: it analyses the demo, we wait for it
+        with client, out.status("The daemon is analysing the demo library …"):
+            failed = _demo_via_daemon(client, config, made)
+        out.print(f"Analysed by the daemon (pid {client.server.get('pid')}): {failed} failed")
+    else:
+        library = Library(db.connect(config.db_path))
+        with out.status("Analysing the demo library …"):
+            summary = run_scan(config, library, [made.library, made.sample_dir])
+        enrich(out, library, config, summary.stored_ids)
+        failed = len(summary.failed)
+        out.print(f"Scanned: {summary.new} new, {summary.unchanged} unchanged, {failed} failed")
     conn = db.connect_readonly(config.db_path)
     console().print(_truth_table(conn, made.tracks))
     console().print(_unsorted_table(conn, made.unsorted))
@@ -124,8 +133,54 @@ def demo(state, target, tracks, no_scan, into_my_library) -> None:
         out.print(f"The demo has its own library; to explore it:  export DJML_HOME={own_home}", soft_wrap=True)
     out.print("Try: djml ls --bpm 120-128 · djml ls --key 8A · djml show 1 · djml recommend 3\n"
               "     djml daemon start && djml review   (label what the models are unsure about)")
-    if summary.failed:
+    if failed:
         raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+DEMO_WAIT_SECONDS = 600.0
+
+
+def _demo_via_daemon(client, config, made) -> int:
+    """Have the running daemon analyse the demo (its folders are added to the config when
+    they are not watched yet: that is what --into-my-library asks for); wait until every
+    demo file is stored and the unsorted samples are classified. Returns the failures."""
+    import time
+
+    from djml.client import RemoteError
+
+    folders = ((made.library, "library"), (made.sample_dir, "samples"))
+    try:
+        for folder, kind in folders:
+            if any(folder.resolve().is_relative_to(root.resolve()) for root in config.roots):
+                client.call("scan", paths=[str(folder.resolve())])
+            else:
+                client.call("folders.add", path=str(folder.resolve()), kind=kind)
+        wanted = [str(t.path.resolve()) for t in made.tracks] + [str(p.resolve()) for p, _ in made.unsorted]
+        deadline = time.monotonic() + DEMO_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            queue = client.call("status")["queue"]
+            if not (queue["queued"] or queue["running"] or queue["settling"]) and _classified(client, wanted):
+                demo = (str(made.library.resolve()) + "/", str(made.sample_dir.resolve()) + "/")
+                return sum(1 for row in client.call("failed") if str(row.get("path", "")).startswith(demo))
+            time.sleep(0.3)
+    except RemoteError as exc:
+        raise click.ClickException(f"the daemon refused the demo: {exc.message}") from None
+    raise click.ClickException(f"the daemon did not finish the demo in {DEMO_WAIT_SECONDS:.0f} s (see `djml status`)")
+
+
+def _classified(client, paths: list[str]) -> bool:
+    """Every path stored, and every sample among them predicted (the daemon predicts a
+    moment after storing)."""
+    from djml.client import RemoteError
+
+    for path in paths:
+        try:
+            info = client.call("show", ref=path)
+        except RemoteError:
+            return False
+        if info.get("kind") == "sample" and not info.get("predictions"):
+            return False
+    return True
 
 
 def _demo_config(state, into_my_library: bool, target: Path | None):

@@ -44,6 +44,22 @@ class ImportReport:
     skipped_playlists: list[str] = field(default_factory=list)
 
 
+def merge_reports(reports: list[dict]) -> dict:
+    """One report (as plain data) for the pieces of one file imported one after another."""
+    merged = {**reports[0], "unmatched": [], "labels": {}, "sets": [], "missing_entries": {},
+              "skipped_playlists": []}
+    for key in ("tracks", "matched", "matched_by_name"):
+        merged[key] = sum(r[key] for r in reports)
+    for r in reports:
+        merged["unmatched"] += r["unmatched"]
+        merged["sets"] += r["sets"]
+        merged["skipped_playlists"] += r["skipped_playlists"]
+        merged["missing_entries"].update(r["missing_entries"])
+        for task, n in r["labels"].items():
+            merged["labels"][task] = merged["labels"].get(task, 0) + n
+    return merged
+
+
 class Matcher:
     """Path → item id, built once per import from every known location."""
 

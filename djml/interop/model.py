@@ -9,9 +9,10 @@ tests can compare them field by field.
 
 from __future__ import annotations
 
+import json
 import os
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -77,6 +78,35 @@ class ForeignCollection:
     source_path: str
     tracks: list[ForeignTrack] = field(default_factory=list)
     playlists: list[ForeignPlaylist] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain JSON data: the CLI parses the user's file and sends this to the daemon."""
+        return asdict(self)
+
+    def parts(self, max_bytes: int) -> list["ForeignCollection"]:
+        """The collection cut into pieces of about ``max_bytes`` of JSON each (the daemon
+        takes request lines up to 1 MiB; a big rekordbox library is several). Playlists
+        stay whole — re-importing a set replaces it, so half a set must never arrive."""
+        pieces: list[ForeignCollection] = []
+        current = ForeignCollection(self.source, self.source_path)
+        size = 0
+        for kind, entry in [*(("tracks", t) for t in self.tracks), *(("playlists", p) for p in self.playlists)]:
+            cost = len(json.dumps(asdict(entry), ensure_ascii=False)) + 1
+            if size + cost > max_bytes and (current.tracks or current.playlists):
+                pieces.append(current)
+                current, size = ForeignCollection(self.source, self.source_path), 0
+            getattr(current, kind).append(entry)
+            size += cost
+        return [*pieces, current]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ForeignCollection":
+        return cls(
+            source=str(data["source"]), source_path=str(data["source_path"]),
+            tracks=[ForeignTrack(**t) for t in data.get("tracks", [])],
+            playlists=[ForeignPlaylist(**{**p, "folder": tuple(p.get("folder", ()))})
+                       for p in data.get("playlists", [])],
+        )
 
 
 class PathMap:

@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,13 +100,16 @@ def render_template(template: str, track: ExportTrack) -> str:
 
 
 def tags_write(library: Library, config: Config, tracks: list[ExportTrack], *, dry_run: bool = False,
-               verify: bool = True) -> Outcome:
+               verify: bool = True, progress: Callable[[dict], None] | None = None) -> Outcome:
     outcome = Outcome()
     journal = None if dry_run else Journal.new(config)
     if not dry_run:
         clean_leftovers(config, [Path(t.path).parent for t in tracks])
     roots = [r.resolve() for r in config.roots]
-    for track in tracks:
+    for done, track in enumerate(tracks):
+        if progress is not None:
+            progress({"stage": "checking" if dry_run else "tagging", "done": done, "total": len(tracks),
+                      "file": os.path.basename(track.path)})
         try:
             change = _plan_one(library, config, track, roots)
         except (TagError, OSError) as exc:
@@ -327,7 +331,7 @@ def batches(config: Config) -> list[dict]:
 
 
 def tags_undo(library: Library, config: Config, batch: str | None = None, *, verify: bool = True,
-              force: bool = False) -> Outcome:
+              force: bool = False, progress: Callable[[dict], None] | None = None) -> Outcome:
     """Restore the previous values of a batch (default: the newest one not fully undone).
 
     A field someone changed since djml wrote it is left alone and reported: undo never
@@ -347,8 +351,10 @@ def tags_undo(library: Library, config: Config, batch: str | None = None, *, ver
     entries = [json.loads(line) for line in Path(chosen["path"]).read_text(encoding="utf-8").splitlines()]
     clean_leftovers(config, [Path(e["path"]).parent for e in entries])
     left, done = [], []
-    for entry in entries:
+    for number, entry in enumerate(entries):
         path = entry["path"]
+        if progress is not None:
+            progress({"stage": "restoring", "done": number, "total": len(entries), "file": os.path.basename(path)})
         refused_before = len(outcome.refused)
         try:
             change = _undo_plan(entry, path, outcome, force=force)

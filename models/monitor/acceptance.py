@@ -7,7 +7,7 @@ when it is another one, and *left* while the item has no label of theirs. The
 labelling path can forget to count; an undone label stops counting.
 
 Recommendations count separately: an accepted suggestion is a pick, every suggestion
-ranked above it a skip (djml.recommend.accept_feedback).
+ranked above it a skip (djml.models.recommend.accept_feedback).
 """
 
 from __future__ import annotations

@@ -9,25 +9,40 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 STAGES = ("loading labels", "training candidate", "shadow evaluation", "training final model", "re-predicting")
 _lock = threading.Lock()
 _live: dict[str, dict[str, Any]] = {}
 _thread = threading.local()   # the task this thread trains (learners report epochs without knowing it)
+_listeners: dict[str, Callable[[dict[str, Any]], None] | None] = {}
 
 
-def start(task: str, reason: str, expected_seconds: float | None, clock=time.monotonic) -> None:
+def start(task: str, reason: str, expected_seconds: float | None, clock=time.monotonic,
+          listener: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """``listener`` also hears every stage as {stage, done, total, file} (the CLI's progress
+    line; over the socket, the asking client's progress events)."""
     _thread.task = task
     with _lock:
         _live[task] = {"task": task, "reason": reason, "stage": STAGES[0], "step": 1, "steps": len(STAGES),
                        "started": clock(), "expected_seconds": expected_seconds, "detail": None}
+        _listeners[task] = listener
+    _tell(task, STAGES[0], None)
 
 
 def stage(task: str, name: str, detail: str | None = None) -> None:
     with _lock:
         if task in _live:
             _live[task].update(stage=name, step=STAGES.index(name) + 1, detail=detail)
+    _tell(task, name, detail)
+
+
+def _tell(task: str, name: str, detail: str | None) -> None:
+    listener = _listeners.get(task)
+    if listener is not None:
+        listener({"stage": f"{task}: {name}", "done": STAGES.index(name), "total": len(STAGES),
+                  "file": detail or ""})
 
 
 def detail(text: str) -> None:
@@ -42,6 +57,7 @@ def finish(task: str) -> None:
     _thread.task = None
     with _lock:
         _live.pop(task, None)
+        _listeners.pop(task, None)
 
 
 def snapshot(clock=time.monotonic) -> dict[str, dict[str, Any]]:

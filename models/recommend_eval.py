@@ -28,7 +28,7 @@ import numpy as np
 
 from djml import index
 from djml.models.transitions import SetStats, load_sets
-from djml.recommend import COLLAB, DEFAULT_WEIGHTS, DIVERSITY, Sources, recommend
+from djml.models.recommend import COLLAB, DEFAULT_WEIGHTS, DIVERSITY, Sources, recommend
 
 if TYPE_CHECKING:
     from djml.config import Config
