@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from djml import protocol as p
+from djml.private import prepare_socket_folder
 
 from .service import Service
 
@@ -74,9 +75,8 @@ class Server:
 
     async def start(self) -> None:
         path = self.socket_path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # The folder is djml's own (runtime dir or data dir): private even if it pre-existed.
-        os.chmod(path.parent, 0o700)
+        # Created 0700 if missing; an existing folder is never chmod'ed (djml.private).
+        prepare_socket_folder(path.parent)
         _remove_stale_socket(path)
         # The umask makes the socket 0600 from the moment it exists: no window for others.
         old_umask = os.umask(0o177)

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import djml
-from djml import db, query
+from djml import db, query, tagtemps
 from djml import protocol as p
 from djml.actions import ACTIONS
 from djml.config import Config
+from djml.confine import data_dir_refusal
 from djml.errors import ActionError
 from djml.library import Library
 from djml.models.enrich import after_store, pending
@@ -114,6 +115,8 @@ class Service:
         requeued = await self.write(self._open_writer)
         if requeued:
             log.info("re-queued %d job(s) interrupted by the last shutdown or crash", requeued)
+        if leftovers := await self.write(tagtemps.sweep, self.config.data_dir):
+            log.info("deleted %d copy(ies) a killed `tags write` left behind", len(leftovers))
         self._read_conn = await self.read(db.connect_readonly, self.config.db_path)
         loop = asyncio.get_running_loop()
         # Watch first, then reconcile: a file changed in between is seen by both, never by neither.
@@ -577,9 +580,12 @@ class Service:
         return any(under(real, root) for root in self._allowed)
 
     def checked_path(self, path: str) -> str:
-        """An absolute client path inside the configured folders or data dir, else forbidden."""
+        """An absolute client path of music to scan or retry: inside the configured
+        folders, never in the data dir, else forbidden."""
         if not os.path.isabs(path):
             raise p.ProtocolError(p.INVALID_PARAMS, f"path must be absolute: {path!r}")
+        if reason := data_dir_refusal(path, self.config.data_dir):
+            raise p.ProtocolError(p.FORBIDDEN, reason)
         if not self.allowed_root(path):
             raise p.ProtocolError(p.FORBIDDEN, f"{path} is outside the configured folders")
         return os.path.abspath(path)

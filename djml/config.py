@@ -75,7 +75,13 @@ class Config:
 
     @property
     def socket_path(self) -> Path:
-        return (self.runtime_dir or self.data_dir) / "djml.sock"
+        """In the data dir, or in ``runtime_dir`` — or, when that is a folder other users
+        may enter (e.g. /tmp), in a private ``djml-<uid>`` folder inside it."""
+        if self.runtime_dir is None:
+            return self.data_dir / "djml.sock"
+        from djml.private import socket_folder
+
+        return socket_folder(self.runtime_dir) / "djml.sock"
 
     @property
     def pid_path(self) -> Path:

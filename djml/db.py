@@ -11,6 +11,7 @@ one-shots must stay fast.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+from djml import private
 from djml.errors import DatabaseError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -137,7 +139,7 @@ def connect(path: Path, *, upgrade: bool = True, upto: int | None = None) -> sql
     schema (or only up to migration ``upto``, which the upgrade test uses)."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private.library_files(path, own_folder=_is_default_data_dir(path.parent))
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                factory=_Connection)
         _configure(conn)
@@ -150,6 +152,14 @@ def connect(path: Path, *, upgrade: bool = True, upto: int | None = None) -> sql
     except OSError as exc:
         raise DatabaseError(f"cannot create library folder {path.parent}: {exc.strerror}") from None
     return conn
+
+
+def _is_default_data_dir(folder: Path) -> bool:
+    """djml's own data folder by name, which djml may make private even if it exists
+    (see djml.private); a folder the user configured keeps its mode."""
+    from djml.config import default_data_dir
+
+    return os.path.abspath(folder) == os.path.abspath(default_data_dir())
 
 
 def connect_readonly(path: Path, *, create: bool = False) -> sqlite3.Connection:

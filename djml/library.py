@@ -396,9 +396,17 @@ class Library:
         self, rows: list[tuple[int, str, str]], source: str, *, feedback_event: str | None = None
     ) -> int:
         """Many (item_id, task, label) at once, all or nothing (CSV imports). With
-        ``feedback_event`` each label is also logged as a feedback event (corrections)."""
+        ``feedback_event`` each label is also logged as a feedback event (corrections).
+
+        A label already in force for its (item, task), or repeated in ``rows``, is skipped:
+        importing the same file twice must not grow the history. The repeats older
+        versions stored are removed first (:data:`_DROP_REPEATED_LABELS`), so the next
+        import of the file tidies a library that was hit. Returns how many labels were added."""
         stamp = now()
         with self.transaction() as c:
+            for statement in _DROP_REPEATED_LABELS:
+                c.execute(statement)
+            rows = _new_labels(c, rows)
             c.executemany(
                 "INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)",
                 [(label, stamp) for _, task, label in rows if task == "bucket"],
@@ -613,3 +621,41 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return value.item()
     return value
+
+
+def _new_labels(c: sqlite3.Connection, rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """``rows`` without the labels already in force and without repeats (last one wins
+    within ``rows``, as it would have in force)."""
+    last: dict[tuple[int, str], str] = {}
+    for item_id, task, label in rows:
+        last.pop((item_id, task), None)
+        last[(item_id, task)] = label
+    fresh = []
+    for (item_id, task), label in last.items():
+        current = c.execute(
+            "SELECT label FROM labels WHERE item_id = ? AND task = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+            (item_id, task)).fetchone()
+        if current is None or current["label"] != label:
+            fresh.append((item_id, task, label))
+    return fresh
+
+
+# Older versions appended every row of a re-imported CSV again (348 label rows for 12
+# labels), and `djml feedback import` logged each correction again. An active label row
+# equal to the label in force just before it for the same (item, task) changed nothing:
+# deleting it leaves every current label, and each undo step, as it was. A correction
+# event logged with such a row (same item, time, task and label) goes with it.
+_REPEATED = """
+    SELECT l.id FROM labels l
+    WHERE l.undone_at IS NULL
+      AND (SELECT p.label FROM labels p
+           WHERE p.item_id = l.item_id AND p.task = l.task AND p.id < l.id AND p.undone_at IS NULL
+           ORDER BY p.id DESC LIMIT 1) = l.label"""
+_DROP_REPEATED_LABELS = (
+    f"""DELETE FROM feedback WHERE event = 'label_correction' AND EXISTS (
+        SELECT 1 FROM labels r WHERE r.id IN ({_REPEATED})
+          AND r.item_id = feedback.item_id AND r.created_at = feedback.created_at
+          AND json_extract(feedback.data, '$.task') = r.task
+          AND json_extract(feedback.data, '$.label') = r.label)""",
+    f"DELETE FROM labels WHERE id IN ({_REPEATED})",
+)

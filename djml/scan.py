@@ -26,6 +26,7 @@ from djml.confine import Refused, check
 from djml.library import KnownLocation, Library
 from djml.pipeline import FileResult, FileStat, Settings, process_file
 from djml.tags import AUDIO_EXTENSIONS
+from djml.tagtemps import is_temporary, sweep
 
 WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -102,8 +103,9 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
             for entry in children:
                 try:
                     is_dir = entry.is_dir(follow_symlinks=True)
-                    if not is_dir and os.path.splitext(entry.name)[1].lower() not in AUDIO_EXTENSIONS:
-                        continue
+                    if not is_dir and (os.path.splitext(entry.name)[1].lower() not in AUDIO_EXTENSIONS
+                                       or is_temporary(entry.name)):
+                        continue                # not audio, or a tag write's copy (djml.tagtemps)
                     if entry.is_symlink():
                         check(entry.path, allowed)
                         if is_dir and _loops_back(entry.path):
@@ -295,6 +297,7 @@ def scan(
     ``on_done(outcome, path)`` after each analysed file is stored (for a progress bar).
     """
     summary = ScanSummary()
+    sweep(config.data_dir)          # copies a killed `tags write` left behind
     paths = list(paths or config.roots)
     settings = Settings.from_config(config, extra_roots=paths)
     work = plan(library, paths, settings.allowed_roots)

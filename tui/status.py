@@ -25,6 +25,7 @@ from djml.render import fmt_uptime
 from djml.safetext import display
 
 from .connection import DaemonUnavailable
+from .widgets.badges import markup_safe
 from .widgets.columns import flex_column
 from .widgets.help import HelpScreen, screen_keys
 from .widgets.spark import spark
@@ -227,9 +228,10 @@ class StatusScreen(Screen):
         try:
             result = await self.app.request("retry", path=path)
         except (DaemonUnavailable, RemoteError) as exc:
-            self.notify(f"retry failed: {exc}", severity="error", timeout=10)
+            self.notify(f"retry failed: {markup_safe(exc)}", severity="error", timeout=10)
             return
-        self.notify(f"queued again: {result.get('path', path)}" if result.get("queued") else f"already queued: {path}")
+        shown = markup_safe(result.get("path", path))
+        self.notify(f"queued again: {shown}" if result.get("queued") else f"already queued: {shown}")
 
     def action_refresh(self) -> None:
         self.refresh_all()

@@ -45,9 +45,14 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
         raise click.UsageError(
             "nothing to scan: give folders (djml scan ~/Music) or configure them with djml init"
         )
+    from djml.confine import data_dir_refusal
+    from djml.safetext import display
+
     for target in targets:
+        if reason := data_dir_refusal(target, config.data_dir):
+            raise click.BadParameter(reason, param_hint="PATHS")
         if not target.exists():
-            raise click.BadParameter(f"{target} does not exist", param_hint="PATHS")
+            raise click.BadParameter(f"{display(str(target))} does not exist", param_hint="PATHS")
     if (client := _daemon(state)) is not None:
         _scan_via_daemon(client, paths)
         return
@@ -73,8 +78,10 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
             progress.stop()
     errors = enrich(out, library, config, summary.stored_ids)
     _print_summary(out, summary)
+    from djml.render import safe
+
     for error in errors:
-        out.print(f"  [red]not done[/red] {error}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [red]not done[/red] {safe(error)}", markup=True, highlight=False, soft_wrap=True)
     if summary.failed or errors:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -115,8 +122,10 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
         f"({summary['unchanged']} unchanged, {summary['moved']} moved, {summary['missing']} missing). "
         "Follow progress with `djml status`.", err=True)
     for root in summary.get("paused", []):
-        click.echo(f"Paused {root}: it looks unmounted or emptied, so its files were not marked missing; "
-                   f"`djml scan {root}` confirms they are gone.", err=True)
+        from djml.render import safe
+
+        click.echo(f"Paused {safe(root)}: it looks unmounted or emptied, so its files were not marked missing; "
+                   f"`djml scan {safe(root)}` confirms they are gone.", err=True)
 
 
 def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
@@ -163,6 +172,8 @@ def _progress(out):
 
 
 def _print_summary(out, summary) -> None:
+    from djml.render import safe
+
     parts = [
         f"[green]{summary.new} new[/green]", f"{summary.unchanged} unchanged",
         f"{summary.updated} updated", *([f"{summary.reanalysed} re-analysed (older analyzer)"]
@@ -173,9 +184,10 @@ def _print_summary(out, summary) -> None:
     ]
     out.print("Scan finished: " + " · ".join(parts))
     for path, reason in summary.failed:
-        out.print(f"  [red]failed[/red] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [red]failed[/red] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
     for path, reason in summary.skipped:
-        out.print(f"  [yellow]skipped[/yellow] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [yellow]skipped[/yellow] {safe(path)}: {safe(reason)}", markup=True, highlight=False,
+                  soft_wrap=True)
 
 
 @click.command()

@@ -328,7 +328,8 @@ def _import(state, file: Path, task: str | None, source: str, event: str | None,
         _fail(f"{file}: {len(parsed.errors)} problem(s); nothing was imported")
     n = library.import_labels(parsed.rows, source, feedback_event=event)
     tasks = sorted({t for _, t, _ in parsed.rows})
-    click.echo(f"imported {n} label(s) for {', '.join(tasks)}")
+    known = len(parsed.rows) - n
+    click.echo(f"imported {n} label(s) for {', '.join(tasks)}" + (f"; {known} already in force" if known else ""))
     from djml.models.service import new_labels_since_training
 
     for t in tasks:
