@@ -101,8 +101,10 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool, clust
             progress.stop()
     errors = enrich(out, library, config, summary.stored_ids)
     _print_summary(out, summary)
+    from djml.render import safe
+
     for error in errors:
-        out.print(f"  [red]not done[/red] {error}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [red]not done[/red] {safe(error)}", markup=True, highlight=False, soft_wrap=True)
     if summary.failed or errors:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -143,8 +145,10 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
         f"({summary['unchanged']} unchanged, {summary['moved']} moved, {summary['missing']} missing). "
         "Follow progress with `djml status`.", err=True)
     for root in summary.get("paused", []):
-        click.echo(f"Paused {root}: it looks unmounted or emptied, so its files were not marked missing; "
-                   f"`djml scan {root}` confirms they are gone.", err=True)
+        from djml.render import safe
+
+        click.echo(f"Paused {safe(root)}: it looks unmounted or emptied, so its files were not marked missing; "
+                   f"`djml scan {safe(root)}` confirms they are gone.", err=True)
 
 
 def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
@@ -201,7 +205,8 @@ def _print_summary(out, summary) -> None:
     for path, reason in summary.failed:
         out.print(f"  [red]failed[/red] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
     for path, reason in summary.skipped:
-        out.print(f"  [yellow]skipped[/yellow] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [yellow]skipped[/yellow] {safe(path)}: {safe(reason)}", markup=True, highlight=False,
+                  soft_wrap=True)
 
 
 @click.command()

@@ -119,8 +119,31 @@ def kill_all(pids: list[int]) -> None:
 
 
 def run_djml(home: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    """`djml ARGS` as a user runs it. On a timeout the command and every process it
+    started are killed by pid before failing: a regression (say a worker that outlives
+    its parent, eating memory on a header bomb) must not outlive the test either."""
     env = {**os.environ, "DJML_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run([DJML, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+    proc = subprocess.Popen([DJML, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        family = descendants(proc.pid)
+        proc.kill()
+        kill_all(family)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def descendants(pid: int) -> list[int]:
+    """Children, grandchildren … of ``pid`` (from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        found += kids
+        todo += kids
+    return found
 
 
 def init_library(home: Path, tracks: Path, samples: Path, extra: str = "") -> None:
