@@ -32,8 +32,8 @@ from djml.analysis.track import analyze_track
 # re-analyses items whose stored version is older. Per kind, so a tempo fix does not
 # re-analyse every sample, nor invalidate the shipped sample model's base features.
 # track 3: beat phase from the body envelope (first_beat); track 4: rhythm pattern vector;
-# sample 2: see docs/analysis.md.
-ANALYZER_VERSIONS = {"track": 4, "sample": 2}
+# track 5 / sample 3: the learned tempo decision, loop tempo from it; see docs/analysis.md.
+ANALYZER_VERSIONS = {"track": 5, "sample": 3}
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
 

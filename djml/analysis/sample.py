@@ -7,6 +7,7 @@ need the time resolution, and ≥100 files/s needs the small transform.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ from djml import keys
 from djml.analysis import spectral, tempo
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
+from djml.analysis.rhythm import LOW_HZ
+from djml.analysis.track import TREBLE_HZ
 
 N_FFT = 1024
 HOP = 256
@@ -27,6 +30,9 @@ PITCH_MIN_CONFIDENCE = 0.6
 ONSET_MIN_DB = 4.0          # mean log-mel rise of a real hit; beating/sweeps stay below
 ONSET_REL = 0.25            # and at least a quarter of the strongest onset
 DECAY_DB = 20.0             # decay = time from peak until the envelope stays 20 dB down
+CLIP_SECONDS = 4.0          # from here on a clip's tempo does not need strong onsets
+TILE_SECONDS = 12.0         # shorter candidates are repeated up to this length
+LOOP_CLARITY = 0.3          # pulse clarity of a loop (tempo.TempoEstimate.pulse_clarity)
 
 
 @dataclass
@@ -63,10 +69,13 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
     stats = spectral.spectral_stats(power, ANALYSIS_SR, N_FFT)
     weights = stats["energy"] / (stats["energy"].sum() + 1e-20)
     silence = np.full(N_MELS, spectral.log_power(np.float32(0.0)), dtype=np.float32)
-    flux = spectral.onset_flux(logmel, silence)   # the file's first sound is an onset too
+    # the file's first sound is an onset too
+    bands = spectral.onset_flux_bands(logmel, silence, spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ),
+                                      spectral.mel_band_index(ANALYSIS_SR, N_MELS, LOW_HZ))
+    flux = bands[0]
     onsets = sample_onsets(flux)
     attack, decay, peak_index = envelope_times(y)
-    loop_bpm, clarity = _loop_tempo(flux, duration, onsets, bpm_range)
+    loop_bpm, clarity = _loop_tempo(bands, duration, onsets, bpm_range)
     is_loop = loop_bpm is not None
     pitch, conf = (None, 0.0) if is_loop else estimate_pitch(y, peak_index)
     channels = decoder.info.channels
@@ -101,19 +110,35 @@ def sample_onsets(flux: np.ndarray) -> np.ndarray:
     return peaks[np.concatenate([[True], np.diff(peaks) >= gap])] if len(peaks) else peaks
 
 
-def _loop_tempo(flux: np.ndarray, duration: float, onsets: np.ndarray,
+def _loop_tempo(bands: tuple[np.ndarray, np.ndarray, np.ndarray], duration: float, onsets: np.ndarray,
                 bpm_range: tuple[float, float]) -> tuple[float | None, float]:
-    """A loop has ≥4 strong onsets reaching into its second half, on a regular grid whose
-    length is a power-of-two number of beats; a one-shot has one dominant onset."""
-    if duration < 1.0 or len(onsets) < 4 or onsets[-1] / FPS < 0.5 * duration:
+    """A loop (or any clip with a pulse) gets the tempo the track analysis would give it,
+    snapped to its length when that holds whole beats (``tempo.loop_bpm``).
+
+    Candidates: a file from tempo.MIN_SECONDS on with ≥4 strong onsets reaching into its
+    second half, or any file from CLIP_SECONDS on (a clip of music whose onsets are soft);
+    it is a loop when its pulse clarity reaches LOOP_CLARITY. A one-shot has one dominant
+    onset. A short file is analysed as it would be played, repeated (tiled to TILE_SECONDS):
+    a 2-s loop holds too few beats for periodicity on its own. The decision runs on the track pipeline's frame rate (pairs of hops summed), so
+    a clip and the track it was cut from get the same answer."""
+    regular = len(onsets) >= 4 and onsets[-1] / FPS >= 0.5 * duration
+    if duration < tempo.MIN_SECONDS or not (regular or duration >= CLIP_SECONDS):
         return None, 0.0
-    bpm = tempo.loop_tempo(flux, FPS, duration, bpm_range)
-    if bpm is None:
+    reps = max(1, math.ceil(TILE_SECONDS / duration)) if duration < TILE_SECONDS else 1
+    flux, high, low = (np.tile(_pairs(b), reps) for b in bands)
+    treble_share = 1.0 - spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ) / N_MELS
+    est = tempo.estimate_tempo(flux, FPS / 2, bpm_range, high_env=high, treble_share=treble_share, low_env=low)
+    if est is None:
         return None, 0.0
-    e = tempo.prepare_envelope(flux, FPS)
-    g, _, _ = tempo.grid_strength(e, 60.0 * FPS / bpm, FPS)
-    clarity = (g - e.mean()) / (g + e.mean() + 1e-12)
-    return (bpm, float(clarity)) if clarity >= 0.3 else (None, float(clarity))
+    if est.pulse_clarity < LOOP_CLARITY:
+        return None, est.pulse_clarity
+    return tempo.loop_bpm(est.bpm, duration), est.pulse_clarity
+
+
+def _pairs(x: np.ndarray) -> np.ndarray:
+    """Sum of consecutive pairs of frames: the onset flux of the track pipeline's hop."""
+    n = len(x) // 2 * 2
+    return x[:n].reshape(-1, 2).sum(axis=1)
 
 
 def envelope_times(y: np.ndarray, hop: int = 32) -> tuple[float, float, int]:

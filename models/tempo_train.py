@@ -1,0 +1,307 @@
+"""Train the shipped tempo decision (``djml/analysis/tempo_model.json``), reproducibly.
+
+    python -m djml.models.tempo_train              # leave-one-source-out report + write the model
+    python -m djml.models.tempo_train --no-eval    # just refit and write
+    python -m djml.models.tempo_train --check      # refit and compare with the shipped file
+
+Data: the cross-source set of real compositions (``benchmarks/music_sets.py``: rows with
+``path, source, piece_id, bpm`` …, built into the bench cache from installed packages) —
+only sources whose use for training is allowed. Truth is the tempo at the documented
+beat level (docs/analysis.md); a file whose truth lies outside the folding range, or
+among none of its candidates, teaches nothing and is left out of the fit (it still
+counts, as a miss, in the scores).
+
+Model: a conditional logit over each file's tempo candidates (features in
+:mod:`djml.analysis.tempo_model`), L2-regularised, fitted with L-BFGS; files weighted so
+every source counts equally. The regularisation strength is chosen by an inner
+leave-one-source-out over the training sources only, so no setting is chosen on the data
+it is scored on. Per-file onset envelopes are cached under ``<cache>/tempo_features`` (the
+audio is decoded once); candidate features are recomputed from them, cheaply.
+
+:func:`loso_predict` gives held-out predictions for benchmarks/accuracy_analysis.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import math
+import os
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from djml.analysis import tempo, tempo_model  # noqa: E402
+
+BPM_RANGE = (70.0, 180.0)       # the analyzer's default folding range
+TOLERANCE = 0.04                # Accuracy1: a candidate within 4 % is the truth
+LAMBDAS = (0.03, 0.1, 0.3, 1.0, 3.0)
+ENVELOPE_VERSION = 1            # bump when the front end (track.py STFT/flux) changes
+
+
+# --------------------------------------------------------------------------- front end
+
+def file_envelopes(path: str) -> dict[str, np.ndarray]:
+    """The onset envelopes :func:`djml.analysis.track.analyze_track` hands to the tempo
+    estimator (all bands, treble, low), from the same streaming decode and STFT."""
+    from djml.analysis import spectral
+    from djml.analysis.decode import ANALYSIS_SR, Decoder
+    from djml.analysis.features import N_MELS
+    from djml.analysis.rhythm import LOW_HZ
+    from djml.analysis.track import HOP, N_FFT, TREBLE_HZ
+
+    fb = spectral.mel_filterbank(ANALYSIS_SR, N_FFT, N_MELS)
+    treble = spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ)
+    low = spectral.mel_band_index(ANALYSIS_SR, N_MELS, LOW_HZ)
+    framer = spectral.StreamingFrames(N_FFT, HOP)
+    parts: list[tuple[np.ndarray, ...]] = []
+    previous = None
+    decoder = Decoder(path, ANALYSIS_SR)
+    for frames in [*(framer.push(b) for b in decoder.blocks()), framer.flush()]:
+        if len(frames) == 0:
+            continue
+        logmel = spectral.log_power(spectral.power(frames, N_FFT) @ fb)
+        parts.append(tuple(p.astype(np.float32) for p in spectral.onset_flux_bands(logmel, previous, treble, low)))
+        previous = logmel[-1]
+    if not parts:
+        empty = np.zeros(0, np.float32)
+        return {"flux": empty, "high": empty, "low": empty}
+    flux, high, low_env = (np.concatenate(p) for p in zip(*parts))
+    return {"flux": flux, "high": high, "low": low_env}
+
+
+def treble_share() -> float:
+    from djml.analysis import spectral
+    from djml.analysis.decode import ANALYSIS_SR
+    from djml.analysis.features import N_MELS
+    from djml.analysis.track import TREBLE_HZ
+
+    return (N_MELS - spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ)) / N_MELS
+
+
+def fps() -> float:
+    from djml.analysis.track import FPS
+    return FPS
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DJML_BENCH_CACHE") or Path.home() / ".cache" / "djml" / "bench")
+
+
+def cached_envelopes(path: str, cache: Path) -> dict[str, np.ndarray]:
+    """Envelopes of `path`, decoded once per (path, size, mtime, front-end version)."""
+    st = os.stat(path)
+    tag = hashlib.sha1(f"{ENVELOPE_VERSION}|{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    store = cache / "tempo_features" / f"{tag[:20]}.npz"
+    if store.exists():
+        with np.load(store) as z:
+            return {k: z[k] for k in ("flux", "high", "low")}
+    env = file_envelopes(path)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store.with_suffix(".tmp.npz")
+    np.savez(tmp, **env)
+    tmp.replace(store)
+    return env
+
+
+# --------------------------------------------------------------------------- examples
+
+@dataclass
+class Example:
+    path: str
+    source: str
+    piece: str
+    truth: float
+    env: dict[str, np.ndarray]
+    bpms: list[float]
+    features: np.ndarray | None       # None: no candidates (no pulse)
+    positive: int | None              # index of the candidate nearest the truth, if within 4 %
+
+
+def prepared(env: dict[str, np.ndarray]) -> tempo_model.Envelopes:
+    return tempo.prepare_envelopes(env["flux"], fps(), env["high"], treble_share(), env["low"])
+
+
+def make_examples(rows: list[dict], cache: Path, log=print) -> list[Example]:
+    out = []
+    for i, r in enumerate(rows):
+        env = cached_envelopes(r["path"], cache)
+        c = tempo.tempo_candidates(prepared(env), BPM_RANGE) if len(env["flux"]) else None
+        truth = float(r["bpm"])
+        positive = None
+        if c is not None:
+            err = [abs(b / truth - 1) for b in c.bpms]
+            j = int(np.argmin(err))
+            positive = j if err[j] <= TOLERANCE else None
+        out.append(Example(r["path"], str(r["source"]), str(r.get("piece_id") or r["path"]), truth, env,
+                           c.bpms if c else [], c.features if c else None, positive))
+        if (i + 1) % 100 == 0:
+            log(f"  features {i + 1}/{len(rows)}")
+    return out
+
+
+# --------------------------------------------------------------------------- fit
+
+def fit(examples: list[Example], lam: float) -> tempo_model.TempoModel:
+    """Conditional logit, every source weighing the same, L2 `lam` on standardised features."""
+    usable = [x for x in examples if x.features is not None and x.positive is not None]
+    if not usable:
+        raise ValueError("no training example has its true tempo among the candidates")
+    X = np.concatenate([x.features for x in usable])
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    per_source = defaultdict(int)
+    for x in usable:
+        per_source[x.source] += 1
+    weights = np.array([len(usable) / (len(per_source) * per_source[x.source]) for x in usable])
+    Z = [(x.features - mean) / scale for x in usable]
+    pos = [x.positive for x in usable]
+    from scipy.optimize import minimize
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(w)
+        for z, p, wt in zip(Z, pos, weights):
+            s = z @ w
+            m = s.max()
+            e = np.exp(s - m)
+            q = e / e.sum()
+            total += wt * (m + math.log(e.sum()) - s[p])
+            grad += wt * (q @ z - z[p])
+        n = len(Z)
+        return total / n + 0.5 * lam * float(w @ w), grad / n + lam * w
+
+    res = minimize(loss, np.zeros(X.shape[1]), jac=True, method="L-BFGS-B",
+                   options={"maxiter": 500, "gtol": 1e-7})
+    return tempo_model.TempoModel(mean, scale, res.x)
+
+
+def predict(x: Example, model: tempo_model.TempoModel) -> float | None:
+    """The analyzer's full estimate (choice + beat-time refinement) with `model`."""
+    est = tempo.estimate_tempo(x.env["flux"], fps(), BPM_RANGE, high_env=x.env["high"],
+                               treble_share=treble_share(), low_env=x.env["low"], model=model)
+    return est.bpm if est else None
+
+
+def choice_accuracy(examples: list[Example], model: tempo_model.TempoModel) -> float:
+    """Share of files whose most probable candidate is within 4 % of the truth (fast:
+    no refinement), the inner criterion for the regularisation strength."""
+    hits = [x.features is not None and x.positive is not None
+            and int(np.argmax(model.probabilities(x.features))) == x.positive for x in examples]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def choose_lambda(examples: list[Example]) -> float:
+    """Inner leave-one-source-out over `examples`' sources (all of them training data)."""
+    sources = sorted({x.source for x in examples})
+    if len(sources) < 2:
+        return 1.0
+    scores = {}
+    for lam in LAMBDAS:
+        per = []
+        for s in sources:
+            train = [x for x in examples if x.source != s]
+            if not any(x.positive is not None for x in train):
+                continue
+            per.append(choice_accuracy([x for x in examples if x.source == s], fit(train, lam)))
+        scores[lam] = float(np.mean(per)) if per else 0.0
+    return max(LAMBDAS, key=lambda lam: (scores[lam], -lam))
+
+
+def loso(examples: list[Example], inner: bool = True) -> dict[str, float | None]:
+    """Held-out prediction per path: each source predicted by a model fitted without it
+    (its regularisation chosen without it too)."""
+    out: dict[str, float | None] = {}
+    for s in sorted({x.source for x in examples}):
+        train = [x for x in examples if x.source != s]
+        model = fit(train, choose_lambda(train) if inner else 1.0)
+        for x in examples:
+            if x.source == s:
+                out[x.path] = predict(x, model)
+    return out
+
+
+def loso_predict(rows: list[dict], cache: Path | None = None) -> dict[str, float | None]:
+    """Leave-one-source-out tempo predictions for manifest `rows` (each needs ``path``,
+    ``source``, ``bpm``; ``piece_id`` optional): path -> BPM (None: no pulse found)."""
+    return loso(make_examples(rows, cache or cache_dir(), log=lambda _m: None))
+
+
+# --------------------------------------------------------------------------- data + CLI
+
+TRAINING_SOURCES_NOTE = "sources of benchmarks/music_sets.py allowed for training (see its docstring)"
+
+
+def training_rows(cache: Path) -> list[dict]:
+    """The rows the shipped model is fitted on: the cross-source set of real compositions,
+    built on demand from a djml source checkout (``benchmarks/music_sets.py``)."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "music_sets.py").exists():
+        sys.exit("training needs a djml source checkout (benchmarks/music_sets.py builds the data)")
+    sys.path.insert(0, str(root))
+    music_sets = importlib.import_module("benchmarks.music_sets")
+    return music_sets.training_rows(cache)
+
+
+def scores(examples: list[Example], predictions: dict[str, float | None]) -> dict[str, dict]:
+    per = defaultdict(list)
+    for x in examples:
+        per[x.source].append((predictions.get(x.path), x.truth))
+    per["all"] = [p for s in list(per) for p in per[s]]
+
+    def acc(pairs, factors):
+        return float(np.mean([b is not None and any(abs(b - t * f) <= TOLERANCE * t * f for f in factors)
+                              for b, t in pairs]))
+    return {s: {"n": len(p), "acc1": round(acc(p, (1.0,)), 4),
+                "acc2": round(acc(p, (1.0, 2.0, 0.5, 3.0, 1 / 3)), 4)} for s, p in per.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=tempo_model.MODEL_PATH)
+    ap.add_argument("--no-eval", action="store_true", help="skip the leave-one-source-out report")
+    ap.add_argument("--check", action="store_true", help="refit and compare with --out instead of writing")
+    args = ap.parse_args(argv)
+    cache = args.cache or cache_dir()
+    rows = training_rows(cache)
+    print(f"{len(rows)} files from {len({r['source'] for r in rows})} sources")
+    examples = make_examples(rows, cache)
+    covered = np.mean([x.positive is not None for x in examples])
+    print(f"truth among the candidates: {covered:.3f}")
+    metadata: dict = {}
+    if not args.no_eval:
+        held_out = scores(examples, loso(examples))
+        for s, m in held_out.items():
+            print(f"  {s:24s} n={m['n']:4d}  Acc1 {m['acc1']:.3f}  Acc2 {m['acc2']:.3f}")
+        metadata["loso"] = held_out
+    lam = choose_lambda(examples)
+    model = fit(examples, lam)
+    import scipy
+
+    metadata.update({
+        "trained_on": {s: sum(x.source == s for x in examples) for s in sorted({x.source for x in examples})},
+        "candidates_cover_truth": round(float(covered), 4), "l2": lam, "bpm_range": list(BPM_RANGE),
+        "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
+        "rebuild": "python -m djml.models.tempo_train",
+    })
+    text = model.to_json(**metadata)
+    if args.check:
+        same = tempo_model.parse_model(text).weights
+        shipped = tempo_model.parse_model(args.out.read_text()).weights
+        print("identical" if np.allclose(same, shipped, atol=1e-6) else "DIFFERENT from the shipped model")
+        return 0
+    args.out.write_text(text)
+    print(f"wrote {args.out} (l2 {lam})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
