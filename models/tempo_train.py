@@ -42,15 +42,25 @@ from djml.analysis import tempo, tempo_model  # noqa: E402
 
 BPM_RANGE = (70.0, 180.0)       # the analyzer's default folding range
 TOLERANCE = 0.04                # Accuracy1: a candidate within 4 % is the truth
-LAMBDAS = (0.03, 0.1, 0.3, 1.0, 3.0)
-ENVELOPE_VERSION = 1            # bump when the front end (track.py STFT/flux) changes
+LAMBDAS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+ENVELOPE_VERSION = 2            # bump when a front end (track.py / sample.py STFT, flux) changes
 
 
 # --------------------------------------------------------------------------- front end
 
 def file_envelopes(path: str) -> dict[str, np.ndarray]:
-    """The onset envelopes :func:`djml.analysis.track.analyze_track` hands to the tempo
-    estimator (all bands, treble, low), from the same streaming decode and STFT."""
+    """The onset bands :func:`djml.analysis.analyze` (kind chosen by duration, as for a
+    file outside the configured folders) hands to its tempo decision: a track's all-band,
+    treble and low flux from the streaming decode, or a sample's (finer STFT) with its
+    duration and onsets, for :func:`djml.analysis.sample.loop_tempo`."""
+    from djml.analysis import SAMPLE_MAX_SECONDS, probe
+
+    if probe(path)[0] < SAMPLE_MAX_SECONDS:
+        return _sample_bands(path)
+    return _track_bands(path)
+
+
+def _track_bands(path: str) -> dict[str, np.ndarray]:
     from djml.analysis import spectral
     from djml.analysis.decode import ANALYSIS_SR, Decoder
     from djml.analysis.features import N_MELS
@@ -70,11 +80,25 @@ def file_envelopes(path: str) -> dict[str, np.ndarray]:
         logmel = spectral.log_power(spectral.power(frames, N_FFT) @ fb)
         parts.append(tuple(p.astype(np.float32) for p in spectral.onset_flux_bands(logmel, previous, treble, low)))
         previous = logmel[-1]
-    if not parts:
-        empty = np.zeros(0, np.float32)
-        return {"flux": empty, "high": empty, "low": empty}
-    flux, high, low_env = (np.concatenate(p) for p in zip(*parts))
+    empty = np.zeros(0, np.float32)
+    flux, high, low_env = (np.concatenate(p) for p in zip(*parts)) if parts else (empty, empty, empty)
     return {"flux": flux, "high": high, "low": low_env}
+
+
+def _sample_bands(path: str) -> dict[str, np.ndarray]:
+    from djml.analysis import sample, spectral
+    from djml.analysis.decode import ANALYSIS_SR, decode_mono
+    from djml.analysis.features import N_MELS
+
+    y, decoder = decode_mono(path, ANALYSIS_SR)
+    power = spectral.power_spectrogram(y, sample.N_FFT, sample.HOP)
+    logmel = spectral.log_power(power @ spectral.mel_filterbank(ANALYSIS_SR, sample.N_FFT, N_MELS))
+    flux, high, low = sample.onset_bands(logmel)
+    return {"flux": flux, "high": high, "low": low, "duration": np.float64(decoder.duration)}
+
+
+def _is_sample(env: dict[str, np.ndarray]) -> bool:
+    return "duration" in env
 
 
 def treble_share() -> float:
@@ -102,7 +126,7 @@ def cached_envelopes(path: str, cache: Path) -> dict[str, np.ndarray]:
     store = cache / "tempo_features" / f"{tag[:20]}.npz"
     if store.exists():
         with np.load(store) as z:
-            return {k: z[k] for k in ("flux", "high", "low")}
+            return {k: z[k] for k in z.files}
     env = file_envelopes(path)
     store.parent.mkdir(parents=True, exist_ok=True)
     tmp = store.with_suffix(".tmp.npz")
@@ -125,15 +149,25 @@ class Example:
     positive: int | None              # index of the candidate nearest the truth, if within 4 %
 
 
-def prepared(env: dict[str, np.ndarray]) -> tempo_model.Envelopes:
-    return tempo.prepare_envelopes(env["flux"], fps(), env["high"], treble_share(), env["low"])
+def decision_envelopes(env: dict[str, np.ndarray]) -> tempo_model.Envelopes | None:
+    """What the tempo decision sees for this file (None: a sample without a tempo candidate)."""
+    if not _is_sample(env):
+        return tempo.prepare_envelopes(env["flux"], fps(), env["high"], treble_share(), env["low"])
+    from djml.analysis import sample
+
+    duration = float(env["duration"])
+    if not sample.has_tempo_candidate(duration, sample.sample_onsets(env["flux"])):
+        return None
+    flux, high, low = sample.tempo_envelopes((env["flux"], env["high"], env["low"]), duration)
+    return tempo.prepare_envelopes(flux, sample.TEMPO_FPS, high, sample.TREBLE_SHARE, low)
 
 
 def make_examples(rows: list[dict], cache: Path, log=print) -> list[Example]:
     out = []
     for i, r in enumerate(rows):
         env = cached_envelopes(r["path"], cache)
-        c = tempo.tempo_candidates(prepared(env), BPM_RANGE) if len(env["flux"]) else None
+        envs = decision_envelopes(env) if len(env["flux"]) else None
+        c = tempo.tempo_candidates(envs, BPM_RANGE) if envs is not None else None
         truth = float(r["bpm"])
         positive = None
         if c is not None:
@@ -184,9 +218,17 @@ def fit(examples: list[Example], lam: float) -> tempo_model.TempoModel:
 
 
 def predict(x: Example, model: tempo_model.TempoModel) -> float | None:
-    """The analyzer's full estimate (choice + beat-time refinement) with `model`."""
-    est = tempo.estimate_tempo(x.env["flux"], fps(), BPM_RANGE, high_env=x.env["high"],
-                               treble_share=treble_share(), low_env=x.env["low"], model=model)
+    """The analyzer's full answer with `model`: a track's BPM (choice + beat-time
+    refinement), a sample's loop BPM (None for a one-shot)."""
+    env = x.env
+    if _is_sample(env):
+        from djml.analysis import sample
+
+        bands = (env["flux"], env["high"], env["low"])
+        return sample.loop_tempo(bands, float(env["duration"]), sample.sample_onsets(env["flux"]),
+                                 BPM_RANGE, model=model)[0]
+    est = tempo.estimate_tempo(env["flux"], fps(), BPM_RANGE, high_env=env["high"],
+                               treble_share=treble_share(), low_env=env["low"], model=model)
     return est.bpm if est else None
 
 
@@ -236,18 +278,21 @@ def loso_predict(rows: list[dict], cache: Path | None = None) -> dict[str, float
 
 # --------------------------------------------------------------------------- data + CLI
 
-TRAINING_SOURCES_NOTE = "sources of benchmarks/music_sets.py allowed for training (see its docstring)"
-
-
 def training_rows(cache: Path) -> list[dict]:
-    """The rows the shipped model is fitted on: the cross-source set of real compositions,
-    built on demand from a djml source checkout (``benchmarks/music_sets.py``)."""
+    """The rows the shipped model is fitted on: every row with a tempo of the cross-source
+    set of real compositions (``benchmarks/music_sets.py`` of a djml source checkout builds
+    it into the cache first, if needed)."""
     root = Path(__file__).resolve().parent.parent
     if not (root / "benchmarks" / "music_sets.py").exists():
         sys.exit("training needs a djml source checkout (benchmarks/music_sets.py builds the data)")
     sys.path.insert(0, str(root))
     music_sets = importlib.import_module("benchmarks.music_sets")
-    return music_sets.training_rows(cache)
+    try:
+        rows = music_sets.load_manifest(cache=cache)
+    except FileNotFoundError:
+        music_sets.build(list(music_sets.ALL_SOURCES), cache)
+        rows = music_sets.load_manifest(cache=cache)
+    return sorted((r for r in rows if r.get("bpm")), key=lambda r: (r["source"], r["path"]))
 
 
 def scores(examples: list[Example], predictions: dict[str, float | None]) -> dict[str, dict]:

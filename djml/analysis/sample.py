@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from djml import keys
-from djml.analysis import spectral, tempo
+from djml.analysis import spectral, tempo, tempo_model
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
 from djml.analysis.rhythm import LOW_HZ
@@ -68,14 +68,11 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
     timbre.add(power, logmel)
     stats = spectral.spectral_stats(power, ANALYSIS_SR, N_FFT)
     weights = stats["energy"] / (stats["energy"].sum() + 1e-20)
-    silence = np.full(N_MELS, spectral.log_power(np.float32(0.0)), dtype=np.float32)
-    # the file's first sound is an onset too
-    bands = spectral.onset_flux_bands(logmel, silence, spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ),
-                                      spectral.mel_band_index(ANALYSIS_SR, N_MELS, LOW_HZ))
+    bands = onset_bands(logmel)
     flux = bands[0]
     onsets = sample_onsets(flux)
     attack, decay, peak_index = envelope_times(y)
-    loop_bpm, clarity = _loop_tempo(bands, duration, onsets, bpm_range)
+    loop_bpm, clarity = loop_tempo(bands, duration, onsets, bpm_range)
     is_loop = loop_bpm is not None
     pitch, conf = (None, 0.0) if is_loop else estimate_pitch(y, peak_index)
     channels = decoder.info.channels
@@ -110,24 +107,46 @@ def sample_onsets(flux: np.ndarray) -> np.ndarray:
     return peaks[np.concatenate([[True], np.diff(peaks) >= gap])] if len(peaks) else peaks
 
 
-def _loop_tempo(bands: tuple[np.ndarray, np.ndarray, np.ndarray], duration: float, onsets: np.ndarray,
-                bpm_range: tuple[float, float]) -> tuple[float | None, float]:
-    """A loop (or any clip with a pulse) gets the tempo the track analysis would give it,
-    snapped to its length when that holds whole beats (``tempo.loop_bpm``).
+def onset_bands(logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all-band, treble, low) onset flux of a sample's log-mel frames; the file's first
+    sound is an onset too (the frame before the file is silence)."""
+    silence = np.full(N_MELS, spectral.log_power(np.float32(0.0)), dtype=np.float32)
+    return spectral.onset_flux_bands(logmel, silence, spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ),
+                                     spectral.mel_band_index(ANALYSIS_SR, N_MELS, LOW_HZ))
 
-    Candidates: a file from tempo.MIN_SECONDS on with ≥4 strong onsets reaching into its
-    second half, or any file from CLIP_SECONDS on (a clip of music whose onsets are soft);
-    it is a loop when its pulse clarity reaches LOOP_CLARITY. A one-shot has one dominant
-    onset. A short file is analysed as it would be played, repeated (tiled to TILE_SECONDS):
-    a 2-s loop holds too few beats for periodicity on its own. The decision runs on the track pipeline's frame rate (pairs of hops summed), so
-    a clip and the track it was cut from get the same answer."""
+
+def has_tempo_candidate(duration: float, onsets: np.ndarray) -> bool:
+    """Worth a tempo: from tempo.MIN_SECONDS on with ≥4 strong onsets reaching into the
+    second half, or any file from CLIP_SECONDS on (a clip of music whose onsets are soft).
+    A one-shot has one dominant onset."""
     regular = len(onsets) >= 4 and onsets[-1] / FPS >= 0.5 * duration
-    if duration < tempo.MIN_SECONDS or not (regular or duration >= CLIP_SECONDS):
+    return duration >= tempo.MIN_SECONDS and (regular or duration >= CLIP_SECONDS)
+
+
+def tempo_envelopes(bands: tuple[np.ndarray, ...], duration: float) -> tuple[np.ndarray, ...]:
+    """The bands at the track pipeline's frame rate (pairs of hops summed), so a clip and
+    the track it was cut from are judged alike; a short file as it would be played,
+    repeated up to TILE_SECONDS: a 2-s loop holds too few beats for periodicity alone."""
+    reps = math.ceil(TILE_SECONDS / duration) if duration < TILE_SECONDS else 1
+    return tuple(np.tile(_pairs(b), reps) for b in bands)
+
+
+TREBLE_SHARE = 1.0 - spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ) / N_MELS
+TEMPO_FPS = FPS / 2
+
+
+def loop_tempo(bands: tuple[np.ndarray, np.ndarray, np.ndarray], duration: float, onsets: np.ndarray,
+               bpm_range: tuple[float, float],
+               model: tempo_model.TempoModel | None = None) -> tuple[float | None, float]:
+    """(loop BPM or None, pulse clarity). A file with a tempo candidate
+    (:func:`has_tempo_candidate`) gets the tempo the track analysis would give it
+    (``model``: the shipped one by default), snapped to its length when that holds whole
+    beats (``tempo.loop_bpm``); it is a loop when its pulse clarity reaches LOOP_CLARITY."""
+    if not has_tempo_candidate(duration, onsets):
         return None, 0.0
-    reps = max(1, math.ceil(TILE_SECONDS / duration)) if duration < TILE_SECONDS else 1
-    flux, high, low = (np.tile(_pairs(b), reps) for b in bands)
-    treble_share = 1.0 - spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ) / N_MELS
-    est = tempo.estimate_tempo(flux, FPS / 2, bpm_range, high_env=high, treble_share=treble_share, low_env=low)
+    flux, high, low = tempo_envelopes(bands, duration)
+    est = tempo.estimate_tempo(flux, TEMPO_FPS, bpm_range, high_env=high, treble_share=TREBLE_SHARE,
+                               low_env=low, model=model)
     if est is None:
         return None, 0.0
     if est.pulse_clarity < LOOP_CLARITY:

@@ -204,12 +204,12 @@ def estimate_tempo(env: np.ndarray, fps: float,
     best_bpm = cands.bpms[order[0]]
     lo, hi = bpm_range
     e, body = envs.all, envs.body
-    best_g, _, _ = grid_strength(e, 60.0 * fps / best_bpm, fps)
     _, phases, per_win = grid_strength(body, 60.0 * fps / best_bpm, fps)
     period, phase = _fit_beats(body, 60.0 * fps / best_bpm, phases, per_win)
     bpm = float(np.clip(60.0 * fps / period, lo, hi))
     if abs(bpm / best_bpm - 1) > 0.02:      # the fit locked onto another level: keep the choice
         bpm, phase = best_bpm, float(phases[0])
+    best_g, _, _ = grid_strength(e, 60.0 * fps / bpm, fps)
     mean_e = float(e.mean())
     clarity = (best_g - mean_e) / (best_g + mean_e + 1e-12)
     p_best = float(probs[order[0]])

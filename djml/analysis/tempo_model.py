@@ -42,6 +42,7 @@ FEATURE_VERSION = 1          # bump when a feature's definition changes (the wei
 MODEL_FORMAT = 1
 MODEL_PATH = Path(__file__).with_name("tempo_model.json")
 _FOLD_BINS = 24
+LOG_RATIO_LIMIT = 3.0        # feature log-ratios are clipped to ±3 (a factor of 20)
 _WINDOW_SECONDS = 8.0
 _AC_RATIOS = (1.0, 2.0, 3.0, 4.0, 0.5, 1.0 / 3.0, 1.5)
 _GRID_RATIOS = (2.0, 0.5, 3.0, 1.5, 2.0 / 3.0, 4.0 / 3.0)
@@ -133,9 +134,8 @@ def candidate_features(env: Envelopes, bpms: list[float], ac: np.ndarray,
         lb = float(np.log2(bpm / 120.0))
         acs = [_ac_at(ac, period * r) for r in _AC_RATIOS]
         g, phases, _ = grid_strength(e, period, fps)
-        g = max(g, 1e-12)
-        ratios = [np.log(max(grid_strength(e, period / r, fps)[0], 1e-12) / g) for r in _GRID_RATIOS]
-        bands = [np.log(max(grid_strength(x, period, fps)[0], 1e-12) / m)
+        ratios = [_log_ratio(grid_strength(e, period / r, fps)[0], g) for r in _GRID_RATIOS]
+        bands = [_log_ratio(grid_strength(x, period, fps)[0], m)
                  for x, m in ((h, means[1]), (low, means[2]), (body, means[3]))]
         phase = _beat_phase(body, period)
         fold = _fold_relatives(e, period, phase)
@@ -143,7 +143,7 @@ def candidate_features(env: Envelopes, bpms: list[float], ac: np.ndarray,
         consistency = float(np.abs(np.mean(np.exp(2j * np.pi * phases / period)))) if len(phases) > 1 else 1.0
         opb = np.log2(max(onset_rate * 60.0 / bpm, 1e-3))
         peak = _spectral_at(spec, df, bpm) / spec_max
-        rows.append([lb, lb * lb, *acs, np.log(g / means[0]), *ratios, *bands, *fold, *treble_fold,
+        rows.append([lb, lb * lb, *acs, _log_ratio(g, means[0]), *ratios, *bands, *fold, *treble_fold,
                      consistency, opb, opb * opb, peak,
                      lb * env.raw_treble_share, lb * env.raw_low_share, lb * np.log1p(onset_rate)])
     return np.asarray(rows, dtype=np.float64)
@@ -181,7 +181,13 @@ def _fold_relatives(x: np.ndarray, period: float, phase: float) -> list[float]:
         return float(np.mean([prof[np.abs(((frac - p + 0.5) % 1.0) - 0.5) <= 0.05].max() for p in points]))
 
     beat = near((0.0,)) + 1e-12
-    return [float(np.log((near(p) + 1e-12) / beat)) for p in ((0.5,), (1 / 3,), (2 / 3,), (0.25, 0.75))]
+    return [_log_ratio(near(p), beat) for p in ((0.5,), (1 / 3,), (2 / 3,), (0.25, 0.75))]
+
+
+def _log_ratio(a: float, b: float) -> float:
+    """log(a / b) within ±LOG_RATIO_LIMIT: an empty position in clean material must not
+    read as an outlier (log 1e-12) that outweighs every other feature."""
+    return float(np.clip(np.log(max(a, 1e-12) / max(b, 1e-12)), -LOG_RATIO_LIMIT, LOG_RATIO_LIMIT))
 
 
 def _onset_count(e: np.ndarray) -> int:
