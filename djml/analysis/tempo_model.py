@@ -31,7 +31,7 @@ Inference is a dot product per candidate (numpy only, deterministic); the weight
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -211,41 +211,59 @@ def _spectral_max(spec: np.ndarray, df: float, bpms: list[float]) -> float:
 
 @dataclass(frozen=True)
 class TempoModel:
-    """Standardise, then a linear score per candidate; softmax over a file's candidates."""
+    """Standardise, then a score per candidate — linear, plus a small tanh layer when
+    ``hidden`` is not empty (cues that only count together, e.g. the tempo prior and
+    the subdivision) — and a softmax over a file's candidates."""
 
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
+    hidden: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURE_NAMES))))
+    hidden_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    output: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        z = (features - self.mean) / self.scale
+        s = z @ self.weights
+        if len(self.output):
+            s = s + np.tanh(z @ self.hidden.T + self.hidden_bias) @ self.output
+        return s
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        z = ((features - self.mean) / self.scale) @ self.weights
-        z = np.exp(z - z.max())
-        return z / z.sum()
+        s = self.scores(features)
+        s = np.exp(s - s.max())
+        return s / s.sum()
 
     def to_json(self, **metadata: object) -> str:
+        def r(a: np.ndarray) -> list:
+            return np.round(np.asarray(a, dtype=np.float64), 10).tolist()
         return json.dumps({
             "format": MODEL_FORMAT, "feature_version": FEATURE_VERSION, "feature_names": FEATURE_NAMES,
-            "mean": [round(float(v), 10) for v in self.mean],
-            "scale": [round(float(v), 10) for v in self.scale],
-            "weights": [round(float(v), 10) for v in self.weights], **metadata,
+            "mean": r(self.mean), "scale": r(self.scale), "weights": r(self.weights),
+            "hidden": r(self.hidden), "hidden_bias": r(self.hidden_bias), "output": r(self.output),
+            **metadata,
         }, indent=1, sort_keys=True) + "\n"
 
 
 def parse_model(text: str, source: str = "tempo model") -> TempoModel:
     """A :class:`TempoModel` from its JSON; TempoModelError unless it was made for these
     features (format, feature version and names recorded at training are checked)."""
+    d = len(FEATURE_NAMES)
     try:
         data = json.loads(text)
         recorded = (data["format"], data["feature_version"], data["feature_names"])
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
+        layer = [np.asarray(data[k], dtype=np.float64).reshape(shape) for k, shape in
+                 (("hidden", (-1, d)), ("hidden_bias", (-1,)), ("output", (-1,)))]
     except (ValueError, KeyError, TypeError) as exc:
         raise TempoModelError(f"{source} is corrupt: {exc}") from None
     if recorded != (MODEL_FORMAT, FEATURE_VERSION, FEATURE_NAMES):
         raise TempoModelError(f"{source} was trained for other features (format {recorded[0]}, "
                               f"feature version {recorded[1]}); rebuild it: python -m djml.models.tempo_train")
-    if any(a.shape != (len(FEATURE_NAMES),) for a in arrays) or not np.all(arrays[1] > 0):
+    if (any(a.shape != (d,) for a in arrays) or not np.all(arrays[1] > 0)
+            or not len(layer[0]) == len(layer[1]) == len(layer[2])):
         raise TempoModelError(f"{source} has the wrong shape")
-    return TempoModel(*arrays)
+    return TempoModel(*arrays, *layer)
 
 
 @lru_cache(maxsize=1)
