@@ -13,7 +13,7 @@ counts, as a miss, in the scores).
 
 Model: a conditional logit over each file's tempo candidates (features in
 :mod:`djml.analysis.tempo_model`), L2-regularised, fitted with L-BFGS; files weighted so
-every source counts equally. The regularisation strength is chosen by an inner
+every source counts equally, and every piece within it. The regularisation strength is chosen by an inner
 leave-one-source-out over the training sources only, so no setting is chosen on the data
 it is scored on. Per-file onset envelopes are cached under ``<cache>/tempo_features`` (the
 audio is decoded once); candidate features are recomputed from them, cheaply.
@@ -184,9 +184,21 @@ def make_examples(rows: list[dict], cache: Path, log=print) -> list[Example]:
 
 # --------------------------------------------------------------------------- fit
 
+def example_weights(examples: list[Example]) -> np.ndarray:
+    """Every source weighs the same, and within it every piece (its clips and renders share
+    the piece's weight): a long piece cut into many sections must not outvote the rest."""
+    pieces: dict[str, set[str]] = defaultdict(set)
+    clips: dict[tuple[str, str], int] = defaultdict(int)
+    for x in examples:
+        pieces[x.source].add(x.piece)
+        clips[(x.source, x.piece)] += 1
+    return np.array([1.0 / (len(pieces) * len(pieces[x.source]) * clips[(x.source, x.piece)])
+                     for x in examples])
+
+
 def fit(examples: list[Example], lam: float, hidden: int = 0) -> tempo_model.TempoModel:
-    """Conditional logit (plus `hidden` tanh units), every source weighing the same, L2
-    `lam` on standardised features; deterministic (seeded start, L-BFGS)."""
+    """Conditional logit (plus `hidden` tanh units) weighted by :func:`example_weights`,
+    L2 `lam` on standardised features; deterministic (seeded start, L-BFGS)."""
     usable = [x for x in examples if x.features is not None and x.positive is not None]
     if not usable:
         raise ValueError("no training example has its true tempo among the candidates")
@@ -195,10 +207,7 @@ def fit(examples: list[Example], lam: float, hidden: int = 0) -> tempo_model.Tem
     scale = X.std(axis=0)
     scale[scale < 1e-9] = 1.0
     Z = (X - mean) / scale
-    per_source: dict[str, int] = defaultdict(int)
-    for x in usable:
-        per_source[x.source] += 1
-    wt = np.array([1.0 / (len(per_source) * per_source[x.source]) for x in usable])
+    wt = example_weights(usable)
     counts = np.array([len(x.features) for x in usable])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pos = starts + np.array([x.positive for x in usable])
@@ -293,7 +302,9 @@ def loso(examples: list[Example], inner: bool = True) -> dict[str, float | None]
 
 def loso_predict(rows: list[dict], cache: Path | None = None) -> dict[str, float | None]:
     """Leave-one-source-out tempo predictions for manifest `rows` (each needs ``path``,
-    ``source``, ``bpm``; ``piece_id`` optional): path -> BPM (None: no pulse found)."""
+    ``source``, ``bpm``; ``piece_id`` optional; rows without a tempo are skipped): path ->
+    BPM, None when no pulse was found (a one-shot, for a short file)."""
+    rows = [r for r in rows if r.get("bpm")]
     return loso(make_examples(rows, cache or cache_dir(), log=lambda _m: None))
 
 
