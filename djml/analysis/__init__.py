@@ -26,6 +26,7 @@ from djml.analysis.features import FEATURE_DOC, FEATURE_NAMES, feature_vector
 from djml.analysis.result import Analysis
 from djml.analysis.rhythm import RHYTHM_NAMES
 from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
+from djml.analysis.tempo import DEFAULT_BPM_RANGE
 from djml.analysis.track import analyze_track
 
 # Bumped when a kind's stored results change; a scan (and the daemon at start-up)
@@ -50,7 +51,7 @@ def probe(path: str | os.PathLike) -> tuple[float, int, int]:
 
 
 def analyze(path: str | os.PathLike, kind: str | None = None, *,
-            bpm_range: tuple[float, float] = (70.0, 180.0)) -> Analysis:
+            bpm_range: tuple[float, float] = DEFAULT_BPM_RANGE) -> Analysis:
     """Analyse one file. kind None = "sample" if shorter than SAMPLE_MAX_SECONDS else "track".
 
     Raises AnalysisError (only) for input that cannot be analysed.

@@ -37,6 +37,7 @@ import numpy as np
 from djml.analysis import tempo_model
 from djml.analysis.tempo_model import Envelopes, grid_strength
 
+DEFAULT_BPM_RANGE = (70.0, 180.0)   # the folding range (config bpm_min / bpm_max)
 AMBIGUITY_RATIO = 0.5       # runner-up probability / winner's at or above this: ambiguous
 ONSET_LATENCY = -0.017      # seconds the flux peak precedes/follows the true onset
 MIN_SECONDS = 1.5           # shorter envelopes hold too few beats for a tempo
@@ -183,7 +184,7 @@ def tempo_candidates(env: Envelopes, bpm_range: tuple[float, float]) -> Candidat
 
 
 def estimate_tempo(env: np.ndarray, fps: float,
-                   bpm_range: tuple[float, float] = (70.0, 180.0),
+                   bpm_range: tuple[float, float] = DEFAULT_BPM_RANGE,
                    high_env: np.ndarray | None = None,
                    treble_share: float | None = None,
                    low_env: np.ndarray | None = None,
