@@ -160,7 +160,8 @@ def decision_envelopes(env: dict[str, np.ndarray]) -> tempo_model.Envelopes | No
     if not sample.has_tempo_candidate(duration, sample.sample_onsets(env["flux"])):
         return None
     flux, high, low = sample.tempo_envelopes((env["flux"], env["high"], env["low"]), duration)
-    return tempo.prepare_envelopes(flux, sample.TEMPO_FPS, high, sample.TREBLE_SHARE, low)
+    return tempo.prepare_envelopes(flux, sample.TEMPO_FPS, high, sample.TREBLE_SHARE, low,
+                                   sample.loop_seconds(duration))
 
 
 def make_examples(rows: list[dict], cache: Path, log=print) -> list[Example]:
@@ -323,10 +324,10 @@ def family(source: str) -> str:
     return SOURCE_FAMILY.get(source, source)
 
 
-def _checkout() -> Path:
+def _checkout(module: str) -> Path:
     root = Path(__file__).resolve().parent.parent
-    if not (root / "benchmarks" / "music_sets.py").exists():
-        sys.exit("training needs a djml source checkout (benchmarks/ builds the data)")
+    if not (root / "benchmarks" / f"{module}.py").exists():
+        sys.exit(f"training needs a djml source checkout (benchmarks/{module}.py builds the data)")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     return root
@@ -334,7 +335,7 @@ def _checkout() -> Path:
 
 def extra_rows(cache: Path) -> list[dict]:
     """Training-only rows of generated meters (``tempo_meter_beats``, source meter_beats)."""
-    _checkout()
+    _checkout("datasets")
     datasets = importlib.import_module("benchmarks.datasets")
     rows = [dict(r, bpm=float(r["bpm"])) for name in EXTRA_SOURCES for r in datasets.ensure(name, cache)]
     return sorted(rows, key=lambda r: r["path"])
@@ -344,7 +345,7 @@ def training_rows(cache: Path) -> list[dict]:
     """The rows the shipped model is fitted on: every row with a tempo of the cross-source
     set of real compositions (``benchmarks/music_sets.py`` builds it into the cache first,
     if needed), plus :func:`extra_rows`."""
-    _checkout()
+    _checkout("music_sets")
     music_sets = importlib.import_module("benchmarks.music_sets")
     try:
         rows = music_sets.load_manifest(cache=cache)
@@ -368,6 +369,30 @@ def scores(examples: list[Example], predictions: dict[str, float | None]) -> dic
                 "acc2": round(acc(p, (1.0, 2.0, 0.5, 3.0, 1 / 3)), 4)} for s, p in per.items()}
 
 
+def build_model(examples: list[Example], evaluate: bool = True, log=print) -> str:
+    """The shipped model's JSON: fitted on all `examples` (regularisation by inner
+    leave-one-source-out), with the held-out scores per source when `evaluate`."""
+    covered = float(np.mean([x.positive is not None for x in examples]))
+    log(f"truth among the candidates: {covered:.3f}")
+    metadata: dict = {}
+    if evaluate:
+        held_out = scores([x for x in examples if x.source not in SOURCE_FAMILY],
+                          loso(examples, {x.source for x in examples} - set(SOURCE_FAMILY)))
+        for s, m in held_out.items():
+            log(f"  {s:24s} n={m['n']:4d}  Acc1 {m['acc1']:.3f}  Acc2 {m['acc2']:.3f}")
+        metadata["loso"] = held_out
+    lam = choose_lambda(examples)
+    import scipy
+
+    metadata.update({
+        "trained_on": {s: sum(x.source == s for x in examples) for s in sorted({x.source for x in examples})},
+        "candidates_cover_truth": round(covered, 4), "l2": lam, "bpm_range": list(BPM_RANGE),
+        "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
+        "rebuild": "python -m djml.models.tempo_train",
+    })
+    return fit(examples, lam).to_json(**metadata)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=None)
@@ -378,34 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or cache_dir()
     rows = training_rows(cache)
     print(f"{len(rows)} files from {len({r['source'] for r in rows})} sources")
-    examples = make_examples(rows, cache)
-    covered = np.mean([x.positive is not None for x in examples])
-    print(f"truth among the candidates: {covered:.3f}")
-    metadata: dict = {}
-    if not args.no_eval:
-        held_out = scores([x for x in examples if x.source not in SOURCE_FAMILY],
-                          loso(examples, {x.source for x in examples} - set(SOURCE_FAMILY)))
-        for s, m in held_out.items():
-            print(f"  {s:24s} n={m['n']:4d}  Acc1 {m['acc1']:.3f}  Acc2 {m['acc2']:.3f}")
-        metadata["loso"] = held_out
-    lam = choose_lambda(examples)
-    model = fit(examples, lam)
-    import scipy
-
-    metadata.update({
-        "trained_on": {s: sum(x.source == s for x in examples) for s in sorted({x.source for x in examples})},
-        "candidates_cover_truth": round(float(covered), 4), "l2": lam, "bpm_range": list(BPM_RANGE),
-        "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
-        "rebuild": "python -m djml.models.tempo_train",
-    })
-    text = model.to_json(**metadata)
+    text = build_model(make_examples(rows, cache), evaluate=not (args.no_eval or args.check))
     if args.check:
-        same = tempo_model.parse_model(text).weights
-        shipped = tempo_model.parse_model(args.out.read_text()).weights
-        print("identical" if np.allclose(same, shipped, atol=1e-6) else "DIFFERENT from the shipped model")
-        return 0
+        same, shipped = tempo_model.parse_model(text), tempo_model.parse_model(args.out.read_text())
+        identical = all(np.allclose(getattr(same, k), getattr(shipped, k), atol=1e-6)
+                        for k in ("mean", "scale", "weights", "hidden", "output"))
+        print("identical to the shipped model" if identical else "DIFFERENT from the shipped model")
+        return 0 if identical else 1
     args.out.write_text(text)
-    print(f"wrote {args.out} (l2 {lam})")
+    print(f"wrote {args.out}")
     return 0
 
 

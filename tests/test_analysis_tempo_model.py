@@ -6,6 +6,7 @@ Beat level (docs/analysis.md): simple meters count the quarter note (3/4 too), c
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,3 +135,16 @@ def test_training_sees_what_the_analyzer_sees(tmp_path, seconds):
     a = analyze(path)
     assert tempo_train.predict(example, tempo_model.default_model()) == (a.bpm if a.kind == "track" else a.loop_bpm)
     assert example.positive is not None and abs(example.bpms[example.positive] / 131 - 1) < 0.04
+
+
+def test_one_folding_range_everywhere():
+    """config, pipeline settings, analyze() and the trainer fold into the same range (the
+    model's tempo prior is learned for it)."""
+    from djml.config import Config
+    from djml.models import tempo_train
+    from djml.pipeline import Settings
+
+    config = Config(config_path=Path("c.toml"), data_dir=Path("d"))
+    assert (config.bpm_min, config.bpm_max) == tempo.DEFAULT_BPM_RANGE
+    assert Settings().bpm_range == tempo.DEFAULT_BPM_RANGE == tempo_train.BPM_RANGE
+    assert json.loads(tempo_model.MODEL_PATH.read_text())["bpm_range"] == list(tempo.DEFAULT_BPM_RANGE)

@@ -30,6 +30,7 @@ PITCH_MIN_CONFIDENCE = 0.6
 ONSET_MIN_DB = 4.0          # mean log-mel rise of a real hit; beating/sweeps stay below
 ONSET_REL = 0.25            # and at least a quarter of the strongest onset
 DECAY_DB = 20.0             # decay = time from peak until the envelope stays 20 dB down
+LOOP_ONSETS = 3             # strong onsets a loop has at least (a one-shot has one)
 CLIP_SECONDS = 4.0          # from here on a clip's tempo does not need strong onsets
 TILE_SECONDS = 12.0         # shorter candidates are repeated up to this length
 LOOP_CLARITY = 0.3          # pulse clarity of a loop (tempo.TempoEstimate.pulse_clarity)
@@ -116,10 +117,10 @@ def onset_bands(logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def has_tempo_candidate(duration: float, onsets: np.ndarray) -> bool:
-    """Worth a tempo: from tempo.MIN_SECONDS on with ≥4 strong onsets reaching into the
+    """Worth a tempo: from tempo.MIN_SECONDS on with ≥3 strong onsets reaching into the
     second half, or any file from CLIP_SECONDS on (a clip of music whose onsets are soft).
     A one-shot has one dominant onset."""
-    regular = len(onsets) >= 4 and onsets[-1] / FPS >= 0.5 * duration
+    regular = len(onsets) >= LOOP_ONSETS and onsets[-1] / FPS >= 0.5 * duration
     return duration >= tempo.MIN_SECONDS and (regular or duration >= CLIP_SECONDS)
 
 
@@ -129,6 +130,11 @@ def tempo_envelopes(bands: tuple[np.ndarray, ...], duration: float) -> tuple[np.
     repeated up to TILE_SECONDS: a 2-s loop holds too few beats for periodicity alone."""
     reps = math.ceil(TILE_SECONDS / duration) if duration < TILE_SECONDS else 1
     return tuple(np.tile(_pairs(b), reps) for b in bands)
+
+
+def loop_seconds(duration: float) -> float | None:
+    """The loop length the tempo decision may assume: a file short enough to be repeated."""
+    return duration if duration < TILE_SECONDS else None
 
 
 TREBLE_SHARE = 1.0 - spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ) / N_MELS
@@ -146,7 +152,7 @@ def loop_tempo(bands: tuple[np.ndarray, np.ndarray, np.ndarray], duration: float
         return None, 0.0
     flux, high, low = tempo_envelopes(bands, duration)
     est = tempo.estimate_tempo(flux, TEMPO_FPS, bpm_range, high_env=high, treble_share=TREBLE_SHARE,
-                               low_env=low, model=model)
+                               low_env=low, model=model, loop_seconds=loop_seconds(duration))
     if est is None:
         return None, 0.0
     if est.pulse_clarity < LOOP_CLARITY:

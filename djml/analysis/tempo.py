@@ -42,6 +42,7 @@ AMBIGUITY_RATIO = 0.5       # runner-up probability / winner's at or above this:
 ONSET_LATENCY = -0.017      # seconds the flux peak precedes/follows the true onset
 MIN_SECONDS = 1.5           # shorter envelopes hold too few beats for a tempo
 RAW_PEAKS = 5
+LOOP_BEATS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)   # whole bars of 4/4 or 3/4
 RATIOS = (1.0, 0.5, 2.0, 1.0 / 3.0, 3.0, 2.0 / 3.0, 1.5, 0.75, 4.0 / 3.0)
 LOOP_SNAP_BEATS = 0.15      # a file within 0.15 beat of whole beats is a loop of them
 
@@ -69,8 +70,10 @@ def prepare_envelope(env: np.ndarray, fps: float) -> np.ndarray:
 
 def prepare_envelopes(env: np.ndarray, fps: float, high_env: np.ndarray | None = None,
                       treble_share: float | None = None,
-                      low_env: np.ndarray | None = None) -> Envelopes:
-    """All prepared envelopes the decision needs; a missing band falls back to `env`."""
+                      low_env: np.ndarray | None = None,
+                      loop_seconds: float | None = None) -> Envelopes:
+    """All prepared envelopes the decision needs; a missing band falls back to `env`.
+    ``loop_seconds``: the envelopes are a loop of that length, repeated."""
     e = prepare_envelope(env, fps)
     total = max(float(np.mean(env)), 1e-12) if len(env) else 1e-12
     treble = e if high_env is None else prepare_envelope(high_env, fps)
@@ -79,7 +82,8 @@ def prepare_envelopes(env: np.ndarray, fps: float, high_env: np.ndarray | None =
     return Envelopes(
         all=e, treble=treble, low=low, body=body, fps=fps,
         raw_treble_share=0.0 if high_env is None else float(np.mean(high_env)) / total,
-        raw_low_share=0.0 if low_env is None else float(np.mean(low_env)) / total)
+        raw_low_share=0.0 if low_env is None else float(np.mean(low_env)) / total,
+        loop_seconds=loop_seconds)
 
 
 def _fold(bpm: float, lo: float, hi: float) -> float:
@@ -180,6 +184,11 @@ def tempo_candidates(env: Envelopes, bpm_range: tuple[float, float]) -> Candidat
             b = min(max(_refine_fourier(spec, df, _fold(r * ratio, lo, hi)), lo), hi)
             if all(abs(b / c - 1) > 0.015 for c in bpms):
                 bpms.append(b)
+    if env.loop_seconds:                     # a loop's tempo makes whole bars of its length
+        for beats in LOOP_BEATS:
+            b = 60.0 * beats / env.loop_seconds
+            if lo <= b <= hi and all(abs(b / c - 1) > 0.015 for c in bpms):
+                bpms.append(b)
     return Candidates(bpms, tempo_model.candidate_features(env, bpms, ac, spec, df), raw)
 
 
@@ -188,15 +197,17 @@ def estimate_tempo(env: np.ndarray, fps: float,
                    high_env: np.ndarray | None = None,
                    treble_share: float | None = None,
                    low_env: np.ndarray | None = None,
-                   model: tempo_model.TempoModel | None = None) -> TempoEstimate | None:
+                   model: tempo_model.TempoModel | None = None,
+                   loop_seconds: float | None = None) -> TempoEstimate | None:
     """Tempo of an onset envelope sampled at `fps`; None when there is no pulse.
 
     ``high_env`` / ``low_env``: onsets of the treble (hats, shakers) and low (kick, bass)
     bands only; ``treble_share`` is the fraction of the bands averaged in `env` that
     `high_env` averages (then the beat phase comes from the bands below the treble).
-    ``model`` defaults to the shipped one.
+    ``model`` defaults to the shipped one; ``loop_seconds``: `env` is a loop of that length,
+    repeated.
     """
-    envs = prepare_envelopes(env, fps, high_env, treble_share, low_env)
+    envs = prepare_envelopes(env, fps, high_env, treble_share, low_env, loop_seconds)
     cands = tempo_candidates(envs, bpm_range)
     if cands is None:
         return None

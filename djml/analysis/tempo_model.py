@@ -22,7 +22,8 @@ rate or file length:
 * beat-phase consistency: how well the best grid phase of successive 8-s windows agrees;
 * onsets per beat, the spectral peak of the envelope at the candidate, and the candidate's
   log tempo with its square (the prior), also multiplied by the file's spectral balance
-  (treble and low share of the onsets) and onset rate, so the prior can depend on them.
+  (treble and low share of the onsets) and onset rate, so the prior can depend on them;
+* for a short loop (analysed repeated): how well its length fits whole beats and bars.
 
 Inference is a dot product per candidate (numpy only, deterministic); the weights are
 ``tempo_model.json`` next to this module.
@@ -55,6 +56,7 @@ FEATURE_NAMES: list[str] = (
     + [f"{band}_{at}" for band in ("fold", "treble") for at in ("half", "third", "two_thirds", "quarter")]
     + ["phase_consistency", "log_onsets_per_beat", "log_onsets_per_beat_sq", "spectral_peak"]
     + ["log_bpm_x_treble_share", "log_bpm_x_low_share", "log_bpm_x_onset_rate"]
+    + ["loop_misfit", "loop_bars"]
 )
 
 
@@ -74,6 +76,7 @@ class Envelopes:
     fps: float
     raw_treble_share: float   # treble flux / all-band flux, before preparation
     raw_low_share: float
+    loop_seconds: float | None = None   # a loop repeated to make these envelopes: its length
 
     def middle(self, seconds: float) -> "Envelopes":
         """At most `seconds` from the middle: features of a long track cost no more than
@@ -84,7 +87,7 @@ class Envelopes:
         start = (len(self.all) - n) // 2
         cut = slice(start, start + n)
         return Envelopes(self.all[cut], self.treble[cut], self.low[cut], self.body[cut], self.fps,
-                         self.raw_treble_share, self.raw_low_share)
+                         self.raw_treble_share, self.raw_low_share, self.loop_seconds)
 
 
 def grid_strength(e: np.ndarray, period: float, fps: float) -> tuple[float, np.ndarray, int]:
@@ -145,8 +148,22 @@ def candidate_features(env: Envelopes, bpms: list[float], ac: np.ndarray,
         peak = _spectral_at(spec, df, bpm) / spec_max
         rows.append([lb, lb * lb, *acs, _log_ratio(g, means[0]), *ratios, *bands, *fold, *treble_fold,
                      consistency, opb, opb * opb, peak,
-                     lb * env.raw_treble_share, lb * env.raw_low_share, lb * np.log1p(onset_rate)])
+                     lb * env.raw_treble_share, lb * env.raw_low_share, lb * np.log1p(onset_rate),
+                     *_loop_fit(bpm, env.loop_seconds)])
     return np.asarray(rows, dtype=np.float64)
+
+
+def _loop_fit(bpm: float, loop_seconds: float | None) -> tuple[float, float]:
+    """For a repeated loop: how far its length is from whole beats at `bpm` (0 = exact,
+    1 = half a beat off), and whether the beats make whole bars of 4 or 3 (power-of-two
+    or 3 × power-of-two beats). Zero for anything else (the softmax then ignores them)."""
+    if loop_seconds is None:
+        return 0.0, 0.0
+    beats = bpm * loop_seconds / 60.0
+    whole = max(1, round(beats))
+    misfit = min(1.0, 2.0 * abs(beats - whole))
+    bars = float(misfit < 0.3 and any(whole == m * 2 ** k for m in (1, 3) for k in range(7)))
+    return misfit, bars
 
 
 def _ac_at(ac: np.ndarray, lag: float) -> float:
@@ -258,8 +275,10 @@ def parse_model(text: str, source: str = "tempo model") -> TempoModel:
     except (ValueError, KeyError, TypeError) as exc:
         raise TempoModelError(f"{source} is corrupt: {exc}") from None
     if recorded != (MODEL_FORMAT, FEATURE_VERSION, FEATURE_NAMES):
-        raise TempoModelError(f"{source} was trained for other features (format {recorded[0]}, "
-                              f"feature version {recorded[1]}); rebuild it: python -m djml.models.tempo_train")
+        raise TempoModelError(f"{source} was trained for other features (format {recorded[0]}, feature "
+                              f"version {recorded[1]}, {len(recorded[2])} names; this djml reads format "
+                              f"{MODEL_FORMAT}, version {FEATURE_VERSION}, {len(FEATURE_NAMES)} names); "
+                              "rebuild it: python -m djml.models.tempo_train")
     if (any(a.shape != (d,) for a in arrays) or not np.all(arrays[1] > 0)
             or not len(layer[0]) == len(layer[1]) == len(layer[2])):
         raise TempoModelError(f"{source} has the wrong shape")
