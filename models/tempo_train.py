@@ -12,9 +12,10 @@ among none of its candidates, teaches nothing and is left out of the fit (it sti
 counts, as a miss, in the scores).
 
 Model: a conditional logit over each file's tempo candidates (features in
-:mod:`djml.analysis.tempo_model`), L2-regularised, fitted with L-BFGS; files weighted so
-every source counts equally, and every piece within it. The regularisation strength is chosen by an inner
-leave-one-source-out over the training sources only, so no setting is chosen on the data
+:mod:`djml.analysis.tempo_model`), optionally with 8 tanh units, L2-regularised, fitted
+with L-BFGS; files weighted so
+every source counts equally, and every piece within it. The regularisation strength and the hidden layer are chosen by an
+inner leave-one-source-out over the training sources only, so no setting is chosen on the data
 it is scored on. Per-file onset envelopes are cached under ``<cache>/tempo_features`` (the
 audio is decoded once); candidate features are recomputed from them, cheaply.
 
@@ -42,7 +43,8 @@ from djml.analysis import tempo, tempo_model  # noqa: E402
 
 BPM_RANGE = tempo.DEFAULT_BPM_RANGE
 TOLERANCE = 0.04                # Accuracy1: a candidate within 4 % is the truth
-LAMBDAS = (0.001, 0.003, 0.01, 0.03, 0.1)
+LAMBDAS = (0.001, 0.003, 0.01, 0.03)
+HIDDEN = (0, 8)                 # tanh units tried (0: the plain conditional logit)
 SEED = 21
 ENVELOPE_VERSION = 2            # bump when a front end (track.py / sample.py STFT, flux) changes
 
@@ -271,21 +273,23 @@ def choice_accuracy(examples: list[Example], model: tempo_model.TempoModel) -> f
     return float(np.mean(hits)) if hits else 0.0
 
 
-def choose_lambda(examples: list[Example]) -> float:
-    """Inner leave-one-source-out over `examples`' sources (all of them training data)."""
+def choose_setting(examples: list[Example]) -> tuple[float, int]:
+    """(L2 strength, hidden units) by an inner leave-one-source-out over `examples`'
+    source families (all of them training data); ties go to the simpler setting."""
     families = sorted({family(x.source) for x in examples})
+    grid = [(lam, h) for h in HIDDEN for lam in LAMBDAS]
     if len(families) < 2:
-        return LAMBDAS[len(LAMBDAS) // 2]
+        return LAMBDAS[len(LAMBDAS) // 2], 0
     scores = {}
-    for lam in LAMBDAS:
+    for lam, h in grid:
         per = []
         for f in families:
             train = [x for x in examples if family(x.source) != f]
             if not any(x.positive is not None for x in train):
                 continue
-            per.append(choice_accuracy([x for x in examples if family(x.source) == f], fit(train, lam)))
-        scores[lam] = float(np.mean(per)) if per else 0.0
-    return max(LAMBDAS, key=lambda lam: (scores[lam], -lam))
+            per.append(choice_accuracy([x for x in examples if family(x.source) == f], fit(train, lam, h)))
+        scores[(lam, h)] = float(np.mean(per)) if per else 0.0
+    return max(grid, key=lambda g: (round(scores[g], 6), -g[1], g[0]))
 
 
 def loso(examples: list[Example], scored: set[str] | None = None) -> dict[str, float | None]:
@@ -294,7 +298,7 @@ def loso(examples: list[Example], scored: set[str] | None = None) -> dict[str, f
     out: dict[str, float | None] = {}
     for s in sorted(scored or {x.source for x in examples}):
         train = [x for x in examples if family(x.source) != family(s)]
-        model = fit(train, choose_lambda(train))
+        model = fit(train, *choose_setting(train))
         for x in examples:
             if x.source == s:
                 out[x.path] = predict(x, model)
@@ -381,16 +385,16 @@ def build_model(examples: list[Example], evaluate: bool = True, log=print) -> st
         for s, m in held_out.items():
             log(f"  {s:24s} n={m['n']:4d}  Acc1 {m['acc1']:.3f}  Acc2 {m['acc2']:.3f}")
         metadata["loso"] = held_out
-    lam = choose_lambda(examples)
+    lam, hidden = choose_setting(examples)
     import scipy
 
     metadata.update({
         "trained_on": {s: sum(x.source == s for x in examples) for s in sorted({x.source for x in examples})},
-        "candidates_cover_truth": round(covered, 4), "l2": lam, "bpm_range": list(BPM_RANGE),
+        "candidates_cover_truth": round(covered, 4), "l2": lam, "hidden_units": hidden, "bpm_range": list(BPM_RANGE),
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
         "rebuild": "python -m djml.models.tempo_train",
     })
-    return fit(examples, lam).to_json(**metadata)
+    return fit(examples, lam, hidden).to_json(**metadata)
 
 
 def main(argv: list[str] | None = None) -> int:
