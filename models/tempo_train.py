@@ -324,6 +324,23 @@ SOURCE_FAMILY = {"meter_beats": "beats"}
 EXTRA_SOURCES = ("tempo_meter_beats",)   # benchmarks/datasets.py sets: training only
 
 
+# The Debian package each source's material comes from (licences recorded with the weights).
+SOURCE_PACKAGES = {"freedoom": "freedoom", "simutrans": "simutrans-data", "freedink": "freedink-data",
+                   "blupi": "planetblupi-music-midi", "pianobooster": "pianobooster",
+                   "hydrogen": "hydrogen-data", "sonicpi": "sonic-pi-samples",
+                   "beats": "hydrogen-drumkits", "meter_beats": "hydrogen-drumkits"}
+
+
+def licences(sources: set[str]) -> dict[str, str]:
+    """Licence hints of the training material per source (music21's corpus: public-domain
+    works, BSD-licensed package)."""
+    _checkout("datasets")
+    datasets = importlib.import_module("benchmarks.datasets")
+    return {s: (datasets.debian_licence(SOURCE_PACKAGES[s]) if s in SOURCE_PACKAGES else
+                "music21 corpus (public-domain works)" if s.startswith("music21") else "unknown")
+            for s in sorted(sources)}
+
+
 def family(source: str) -> str:
     return SOURCE_FAMILY.get(source, source)
 
@@ -392,6 +409,7 @@ def build_model(examples: list[Example], evaluate: bool = True, log=print) -> st
         "trained_on": {s: sum(x.source == s for x in examples) for s in sorted({x.source for x in examples})},
         "candidates_cover_truth": round(covered, 4), "l2": lam, "hidden_units": hidden, "bpm_range": list(BPM_RANGE),
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
+        "licences": licences({x.source for x in examples}),
         "rebuild": "python -m djml.models.tempo_train",
     })
     return fit(examples, lam, hidden).to_json(**metadata)
