@@ -116,8 +116,9 @@ def store(analyses: list, db_path: Path):
 
 
 def run_buckets(clips: list[dict], analyses: list, test_library, test_ids: list[int], strategy: str,
-                seed: int, work: Path) -> dict[int, float]:
-    """One simulated user; returns {labels: held-out accuracy of the active model}."""
+                seed: int, work: Path) -> tuple[dict[int, float], dict]:
+    """One simulated user; returns ({labels: held-out accuracy of the active model}, the
+    acceptance of the predictions the user decided on with labels 51–100)."""
     from djml.config import Config
     from djml.models import registry, service
     from djml.models.features import load_rows
@@ -158,8 +159,21 @@ def run_buckets(clips: list[dict], analyses: list, test_library, test_ids: list[
             est = registry.load(row)
             pred = est.predict(load_rows(test_library.conn, held, spaces=est.features.spaces))
             curve[len(labelled)] = float(np.mean(np.array(pred) == held_truth))
+    accepted = acceptance_between(library.conn, 50, 100)
     library.conn.close()
-    return curve
+    return curve, accepted
+
+
+def acceptance_between(conn, after: int, upto: int) -> dict:
+    """Share of the predictions accepted among those decided by the user's labels number
+    after+1 … upto (djml.models.monitor.acceptance records every one through a trigger)."""
+    from djml.models.monitor.acceptance import rate
+
+    ids = [r[0] for r in conn.execute("SELECT id FROM labels ORDER BY id")]
+    lo, hi = ids[after - 1], ids[min(upto, len(ids)) - 1]
+    ok, n = conn.execute("SELECT COALESCE(SUM(accepted), 0), COUNT(*) FROM prediction_outcomes"
+                         " WHERE label_id > ? AND label_id <= ?", (lo, hi)).fetchone()
+    return rate(int(ok), int(n) - int(ok))
 
 
 # -- the sample-type data set -----------------------------------------------------------------
@@ -282,16 +296,29 @@ def main(argv: list[str] | None = None) -> None:
             analyses = analyse(clips, args.cache)
             test_library, test_ids = store(analyses, work / "all.db")
             curves: dict[str, list] = {s: [] for s in STRATEGIES}
+            accepted: dict[str, list] = {s: [] for s in STRATEGIES}
             for r in range(args.repeats):
                 for s in STRATEGIES:
                     t0 = time.perf_counter()
-                    curves[s].append(run_buckets(clips, analyses, test_library, test_ids, s, seed=r, work=work))
+                    curve, acc = run_buckets(clips, analyses, test_library, test_ids, s, seed=r, work=work)
+                    curves[s].append(curve)
+                    accepted[s].append(acc)
                     print(f"  repeat {r} {s}: " + ", ".join(f"{b}: {curves[s][-1][b]:.3f}" for b in BUDGETS)
+                          + f"; accepted with labels 51-100: {acc['accepted']}/{acc['n']}"
                           + f" [{time.perf_counter() - t0:.0f} s]", flush=True)
         summary = summarise(curves)
         title = "Track buckets (8 generated styles, real bucket model + review_queue)"
         results["buckets"] = {"title": "track buckets (styles)", "summary": summary, "curves": curves,
                               **print_table(title, summary, args.repeats)}
+        from djml.models.monitor.acceptance import rate
+
+        results["buckets"]["accepted_51_100"] = {}
+        for s in STRATEGIES:   # the auto-bucket target: >= 80 % of predictions accepted at 50 labels
+            pooled = rate(sum(a["accepted"] for a in accepted[s]), sum(a["corrected"] for a in accepted[s]))
+            results["buckets"]["accepted_51_100"][s] = pooled
+            print(f"bucket predictions accepted by labels 51-100 ({s} order, {args.repeats} users):"
+                  f" {pooled['accepted']}/{pooled['n']} = {100 * (pooled['rate'] or 0):.0f}%"
+                  f" (95% CI {100 * (pooled['low'] or 0):.0f}-{100 * (pooled['high'] or 0):.0f}%)")
     if args.only in (None, "samples"):
         X, V, y, kits = sample_data(args.cache)
         curves = {s: [] for s in STRATEGIES}
