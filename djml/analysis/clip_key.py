@@ -3,9 +3,10 @@
 The sample pipeline's small transform (1024 points, 21.5 Hz bins) cannot place bass notes,
 so a clip long enough to carry harmony gets the track pipeline's own key front end: the same
 2048-point frames, stride and chroma accumulator, hence the same features and the same key
-model as a track of that length. A drum loop also has spectral peaks, so a clip gets a key
-only when the model is sure enough (CLIP_MIN_PROBABILITY, see docs/analysis.md for how it
-was measured); otherwise its key stays None.
+model as a track of that length. A drum loop also has spectral peaks and the model always
+names some key, so a clip gets one only when its pitch content is concentrated on a few
+pitch classes (chroma entropy at most MAX_ENTROPY) and the model is sure enough
+(MIN_PROBABILITY); otherwise its key stays None. docs/analysis.md has the measurements.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from djml.analysis import chroma, key_model, spectral, track
 from djml.analysis import key as keymod
 
 CLIP_MIN_SECONDS = 2.0
-CLIP_MIN_PROBABILITY = 0.5
+MAX_ENTROPY = 0.92           # of the mean treble chroma (1 = flat): drums and cymbals ~0.94-0.99,
+                             # harmony with or without drums 0.7-0.9 (docs/analysis.md)
+MIN_PROBABILITY = 0.5
 
 
 def clip_features(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
@@ -30,12 +33,18 @@ def clip_features(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     return hist, chroma.pool(*acc.segments(tuning))
 
 
+def chroma_entropy(pooled: np.ndarray) -> float:
+    """Entropy of the mean treble chroma over the 12 classes, 0 (one class) .. 1 (flat)."""
+    t = pooled[0][pooled[0] > 0]
+    return float(-(t * np.log(t)).sum() / np.log(12)) if len(t) else 1.0
+
+
 def clip_key(y: np.ndarray, sr: int) -> tuple[int | None, float]:
     """(key, probability) of a tonal clip, (None, probability) otherwise."""
     if len(y) < CLIP_MIN_SECONDS * sr:
         return None, 0.0
     hist, pooled = clip_features(y, sr)
-    if hist.sum() <= 0:
+    if hist.sum() <= 0 or chroma_entropy(pooled) > MAX_ENTROPY:
         return None, 0.0
     key, prob = key_model.load().predict(pooled)
-    return (key, prob) if key is not None and prob >= CLIP_MIN_PROBABILITY else (None, prob)
+    return (key, prob) if key is not None and prob >= MIN_PROBABILITY else (None, prob)

@@ -13,6 +13,7 @@ import numpy as np
 
 from djml import keys
 from djml.analysis import spectral, tempo
+from djml.analysis.clip_key import clip_key
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
 
@@ -50,6 +51,8 @@ class SampleFeatures:
     rhythm_strength: float
     timbre: dict[str, float]
     logmel: np.ndarray
+    key: int | None               # clips of 2 s and more that are tonal (clip_key)
+    key_confidence: float
 
 
 def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
@@ -69,6 +72,7 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
     loop_bpm, clarity = _loop_tempo(flux, duration, onsets, bpm_range)
     is_loop = loop_bpm is not None
     pitch, conf = (None, 0.0) if is_loop else estimate_pitch(y, peak_index)
+    key, key_confidence = clip_key(y, ANALYSIS_SR)
     channels = decoder.info.channels
     rms = np.sqrt(decoder.sum_squares / max(1, decoder.frames * channels))
     return SampleFeatures(
@@ -82,7 +86,7 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
         note=note_name(pitch) if pitch and conf >= PITCH_MIN_CONFIDENCE else None,
         pitch_confidence=round(conf, 3), loop_bpm=loop_bpm,
         onset_rate=round(len(onsets) / max(duration, 1e-3), 3), rhythm_strength=round(clarity, 3),
-        timbre=timbre.result(), logmel=logmel_patch(logmel),
+        timbre=timbre.result(), logmel=logmel_patch(logmel), key=key, key_confidence=key_confidence,
     )
 
 

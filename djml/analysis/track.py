@@ -20,6 +20,7 @@ import numpy as np
 
 from djml.analysis import chroma
 from djml.analysis import key as keymod
+from djml.analysis import key_model
 from djml.analysis import rhythm, spectral, tempo
 from djml.analysis.decode import ANALYSIS_SR, Decoder
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
@@ -51,11 +52,15 @@ class TrackFeatures:
     energy: float
     rhythm: np.ndarray
     key_features: np.ndarray      # chroma.pool(): the key model's inputs
+    profile_key: int | None       # the profile method's key (benchmarks compare the two)
 
 
-def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
+def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decides: bool = True) -> TrackFeatures:
     """One streaming pass: onset envelopes over every frame (tempo needs the whole file),
-    timbre and pitch statistics over evenly spread frames (capped, see TIMBRE_FRAMES)."""
+    timbre and pitch statistics over evenly spread frames (capped, see TIMBRE_FRAMES).
+
+    ``key_model_decides=False`` leaves the key to the profile method: the key model's
+    trainer computes the model's inputs before (a new) model exists."""
     decoder = Decoder(path, ANALYSIS_SR)
     expected = decoder.info.duration * FPS
     timbre_stride = max(TIMBRE_STRIDE, math.ceil(expected / TIMBRE_FRAMES))
@@ -99,8 +104,11 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
                                      treble_share=(N_MELS - treble) / N_MELS)
     hist = pitch.treble_histogram()
     profile_chroma, tuning = keymod.fold_chroma(hist)
-    key, key_conf = keymod.detect_key(profile_chroma) if hist.sum() > 0 else (None, 0.0)
     key_features = chroma.pool(*pitch.segments(tuning))
+    profile_key, key_conf = keymod.detect_key(profile_chroma) if hist.sum() > 0 else (None, 0.0)
+    key = profile_key
+    if key_model_decides and hist.sum() > 0:
+        key, key_conf = key_model.load().predict(key_features)
     channels = decoder.info.channels
     rms = math.sqrt(decoder.sum_squares / max(1, decoder.frames * channels))
     loudness = level_db(rms)
@@ -116,7 +124,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
         rhythm=rhythm.rhythm_pattern({"low": low_env, "body": flux, "high": high}, FPS,
                                      tempo_est.bpm if tempo_est else None,
                                      tempo_est.first_beat if tempo_est else None),
-        key_features=key_features,
+        key_features=key_features, profile_key=profile_key,
     )
 
 
