@@ -47,7 +47,7 @@ from scipy.optimize import minimize  # noqa: E402
 from djml import keys  # noqa: E402
 from djml.analysis import chroma, key_model  # noqa: E402
 
-LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0)
+LAMBDAS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 DEFAULT_LAMBDA = 1e-1
 PRIOR_GAIN = 20.0     # the prior's logit per unit of profile correlation: p(best) ~ 0.5-0.9
 BPM_RANGE = (70.0, 180.0)
@@ -289,7 +289,7 @@ def score_table(pred: np.ndarray, y: np.ndarray) -> dict:
 # --------------------------------------------------------------------------- data
 
 def load_rows(cache: Path, manifests: list[Path]) -> list[dict]:
-    """Every keyed row of the built-in sets and of the given JSONL manifests."""
+    """Every keyed row of the built-in sets and of the given JSONL manifests, once per file."""
     rows: list[dict] = []
     for name, source in BUILT_IN_SETS.items():
         path = cache / name / "manifest.json"
@@ -306,8 +306,8 @@ def load_rows(cache: Path, manifests: list[Path]) -> list[dict]:
         for line in m.read_text().splitlines():
             if line.strip():
                 rows.append(json.loads(line))
-    keep = [r for r in rows if parse_key(r) is not None and Path(r["path"]).exists()]
-    return keep
+    by_path = {r["path"]: r for r in rows}     # a manifest row replaces a built-in one
+    return [r for r in by_path.values() if parse_key(r) is not None and Path(r["path"]).exists()]
 
 
 def _fmt_ci(x: float, ci: tuple[float, float]) -> str:
@@ -327,6 +327,54 @@ def report(y: np.ndarray, sources: np.ndarray, methods: dict[str, np.ndarray]) -
                   f"{t['mirex_lenient']:8.3f} {t['exact']:6.3f} {_fmt_ci(t['mode'], t['mode_ci']):>22s} "
                   f"{t['tonic']:6.3f} {t['parallel']:5.3f}")
     return out
+
+
+DRUM_SOURCES = ("hydrogen",)   # manifest sources that are drum programming only: no key
+
+
+def load_drum_rows(manifests: list[Path]) -> list[dict]:
+    rows = []
+    for m in manifests:
+        rows += [r for r in map(json.loads, filter(str.strip, m.read_text().splitlines()))
+                 if r.get("source") in DRUM_SOURCES and Path(r["path"]).exists()]
+    return rows
+
+
+def clip_report(pooled: np.ndarray, proba: np.ndarray, y: np.ndarray, sources: np.ndarray,
+                durations: np.ndarray, drum_rows: list[dict], cache: Path) -> None:
+    """How the clip gate (djml.analysis.clip_key) does: on keyed clips (< 30 s) the share
+    that gets a key and the MIREX score with a missing key scored 0; on drum-only rows the
+    share that wrongly gets one (model trained on every keyed row)."""
+    from djml.analysis.clip_key import MAX_ENTROPY, MIN_PROBABILITY, chroma_entropy
+
+    def gate(x: np.ndarray, p: np.ndarray) -> bool:
+        return chroma_entropy(x) <= MAX_ENTROPY and p.max() >= MIN_PROBABILITY
+
+    clips = np.flatnonzero((durations > 0) & (durations < 30.0))
+    print(f"clip key (entropy <= {MAX_ENTROPY}, p >= {MIN_PROBABILITY}), keyed clips < 30 s:")
+    for s in [*np.unique(sources[clips]), "ALL"]:
+        idx = clips if s == "ALL" else clips[sources[clips] == s]
+        if len(idx) == 0:
+            continue
+        got = np.array([gate(pooled[i], proba[i]) for i in idx])
+        scores = np.array([mirex(int(np.argmax(proba[i])), int(y[i]), False) if g else 0.0
+                           for i, g in zip(idx, got)])
+        print(f"  {s:14s} n {len(idx):4d}  with a key {got.mean():.2f}  MIREX (none = 0) {scores.mean():.3f}"
+              f"  MIREX of those with a key {scores[got].mean() if got.any() else float('nan'):.3f}")
+    if drum_rows:
+        x, _ = features([r["path"] for r in drum_rows], cache)
+        W, b = fit(designs(pooled), y, choose_lambda(designs(pooled), y, sources), source_weights(sources))
+        p = probabilities(designs(x), W, b)
+        wrong = np.mean([gate(xi, pi) for xi, pi in zip(x, p)])
+        print(f"  drum-only rows ({', '.join(DRUM_SOURCES)}): {len(x)}, given a key {wrong:.2f}")
+
+
+def winner(table: dict, sources: np.ndarray) -> str:
+    """"model" when its leave-one-source-out MIREX (standard), averaged with every source
+    counting once, is above the profile method's; else "profile"."""
+    names = np.unique(sources)
+    mean = {m: np.mean([table[f"{s}/{m}"]["mirex"] for s in names]) for m in ("model", "profile")}
+    return "model" if mean["model"] > mean["profile"] else "profile"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,7 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     phi = designs(pooled)
     proba, model_pred, chosen = loso(phi, y, sources, pieces)
     print(f"{len(rows)} rows from {len(np.unique(sources))} sources; L2 chosen per held-out source: {chosen}")
-    table = report(y, sources, {"profile": profile, "model": model_pred})
+    top3 = np.argsort([-key_model.design(x)[:, 12 * len(chroma.VECTORS)] for x in pooled], axis=1)[:, :3]
+    in_top3 = np.take_along_axis(proba, top3, axis=1)
+    model_top3 = top3[np.arange(len(y)), np.argmax(in_top3, axis=1)]
+    table = report(y, sources, {"profile": profile, "model": model_pred, "model@3": model_top3})
+    durations = np.array([float(r.get("duration") or 0.0) for r in rows])
+    clip_report(pooled, proba, y, sources, durations, load_drum_rows(args.manifest), cache)
     if args.no_write:
         return 0
     lam = choose_lambda(phi, y, sources)
@@ -359,8 +412,11 @@ def main(argv: list[str] | None = None) -> int:
             "loso": {k: {m: round(v, 4) for m, v in t.items() if isinstance(v, float)}
                      for k, t in table.items()},
             "command": "python -m djml.models.key_train"}
-    args.out.write_text(key_model.to_json(W, b, info), encoding="utf-8")
-    print(f"wrote {args.out} (L2 {lam}, {len(rows)} rows)")
+    method = winner(table, sources)
+    info["method_rule"] = ("model if its standard MIREX averaged over the held-out source families "
+                           "beats the profile method's, else profile")
+    args.out.write_text(key_model.to_json(W, b, info, method), encoding="utf-8")
+    print(f"wrote {args.out} (L2 {lam}, {len(rows)} rows; the analyzer's key: {method})")
     return 0
 
 

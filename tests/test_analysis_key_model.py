@@ -7,6 +7,7 @@ import pytest
 
 from djml import keys, synth
 from djml.analysis import analyze, chroma, key_model
+from djml.analysis import key as keymod
 from djml.analysis.clip_key import clip_features, clip_key
 from djml.models import key_train
 
@@ -85,6 +86,20 @@ def test_model_file_from_another_layout_is_refused():
     body["weights"] = body["weights"][:1]
     with pytest.raises(key_model.KeyModelError, match="shape"):
         key_model.from_json(json.dumps(body))
+
+
+def test_decision_follows_the_recorded_method():
+    """The file records which decision won leave-one-source-out; the analyzer follows it."""
+    hist, pooled = clip_features(cadence_piece(21), SR)
+    profile_chroma = keymod.fold_chroma(hist)[0]
+    body = json.loads(key_model.MODEL_PATH.read_text())
+    body["weights"] = np.zeros((2, key_model.N_FEATURES)).tolist()
+    body["bias"] = [5.0, 0.0]                      # a model that always says "some major key"
+    for method, expected in (("model", 0), ("profile", 21)):
+        model = key_model.from_json(json.dumps({**body, "method": method}))
+        assert key_model.decide(pooled, profile_chroma, model)[0] == expected
+    with pytest.raises(key_model.KeyModelError, match="method"):
+        key_model.from_json(json.dumps({**body, "method": "coin"}))
 
 
 def test_training_is_deterministic_and_learns_mode():

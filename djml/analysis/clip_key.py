@@ -40,11 +40,12 @@ def chroma_entropy(pooled: np.ndarray) -> float:
 
 
 def clip_key(y: np.ndarray, sr: int) -> tuple[int | None, float]:
-    """(key, probability) of a tonal clip, (None, probability) otherwise."""
+    """(key, confidence) of a tonal clip, (None, 0.0) otherwise."""
     if len(y) < CLIP_MIN_SECONDS * sr:
         return None, 0.0
     hist, pooled = clip_features(y, sr)
     if hist.sum() <= 0 or chroma_entropy(pooled) > MAX_ENTROPY:
         return None, 0.0
-    key, prob = key_model.load().predict(pooled)
-    return (key, prob) if key is not None and prob >= MIN_PROBABILITY else (None, prob)
+    if key_model.load().predict(pooled)[1] < MIN_PROBABILITY:     # the model as tonality judge
+        return None, 0.0
+    return key_model.decide(pooled, keymod.fold_chroma(hist)[0])

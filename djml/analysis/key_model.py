@@ -13,7 +13,8 @@ the prediction with it. The profile scores as inputs let the model keep what the
 method gets right and learn where it fails (mostly major against its parallel minor).
 
 The weights are ``key_model.json`` next to this module (a few hundred numbers), rebuilt by
-``python -m djml.models.key_train``. Inference is numpy only; the file records the feature
+``python -m djml.models.key_train``, which also records there which decision (``method``:
+this model or the profile method) scored better leave-one-source-out; :func:`decide` follows it. Inference is numpy only; the file records the feature
 layout it was trained on and :func:`load` refuses one that does not match the code.
 """
 
@@ -45,11 +46,15 @@ class KeyModelError(RuntimeError):
     """The key model file does not match this code (a packaging or rebuild error)."""
 
 
+METHODS = ("model", "profile")
+
+
 @dataclass(frozen=True)
 class KeyModel:
     weights: np.ndarray       # (2, N_FEATURES): major, minor
     bias: np.ndarray          # (2,)
     info: dict
+    method: str = "model"     # which decision won leave-one-source-out when the file was built
 
     def logits(self, pooled: np.ndarray) -> np.ndarray:
         """(24,) logits, index = key (tonic + 12 * minor) as in djml.keys."""
@@ -93,8 +98,18 @@ def layout() -> dict:
             "treble_range": list(chroma.TREBLE_RANGE)}
 
 
-def to_json(weights: np.ndarray, bias: np.ndarray, info: dict) -> str:
-    body = {**layout(), "weights": np.round(weights, 6).tolist(),
+def decide(pooled: np.ndarray, profile_chroma: np.ndarray, model: KeyModel | None = None
+           ) -> tuple[int | None, float]:
+    """The analyzer's key: the model's, or the profile method's when the (shipped) model
+    file says the profile method scored better leave-one-source-out (its ``method``)."""
+    model = model or load()
+    return model.predict(pooled) if model.method == "model" else keymod.detect_key(profile_chroma)
+
+
+def to_json(weights: np.ndarray, bias: np.ndarray, info: dict, method: str = "model") -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}")
+    body = {**layout(), "weights": np.round(weights, 6).tolist(), "method": method,
             "bias": np.round(bias, 6).tolist(), "info": info}
     return json.dumps(body, indent=1, sort_keys=True) + "\n"
 
@@ -109,7 +124,9 @@ def from_json(text: str) -> KeyModel:
     weights, bias = np.asarray(body["weights"], np.float64), np.asarray(body["bias"], np.float64)
     if weights.shape != (2, N_FEATURES) or bias.shape != (2,):
         raise KeyModelError(f"key model weights have shape {weights.shape}, expected (2, {N_FEATURES})")
-    return KeyModel(weights, bias, body.get("info", {}))
+    if body.get("method") not in METHODS:
+        raise KeyModelError(f"key model method {body.get('method')!r} is not one of {METHODS}")
+    return KeyModel(weights, bias, body.get("info", {}), body["method"])
 
 
 @lru_cache(maxsize=1)

@@ -108,7 +108,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
     profile_key, key_conf = keymod.detect_key(profile_chroma) if hist.sum() > 0 else (None, 0.0)
     key = profile_key
     if key_model_decides and hist.sum() > 0:
-        key, key_conf = key_model.load().predict(key_features)
+        key, key_conf = key_model.decide(key_features, profile_chroma)
     channels = decoder.info.channels
     rms = math.sqrt(decoder.sum_squares / max(1, decoder.frames * channels))
     loudness = level_db(rms)
