@@ -2,14 +2,15 @@
 
     python -m djml.models.key_train              # leave-one-source-out table + write the model
     python -m djml.models.key_train --no-write   # only the table
-    python -m djml.models.key_train --manifest PATH.jsonl   # add a manifest of rows
+    python -m djml.models.key_train --manifest PATH.jsonl   # add another manifest of rows
 
 Data: every benchmark set with a key label that the project may train on, read from the
 benchmark cache (``$DJML_BENCH_CACHE`` or ``~/.cache/djml/bench``; built by
 ``benchmarks/datasets.py`` and ``benchmarks/music_sets.py`` from installed packages):
 ``tempo_key_beats`` (source "beats"), ``key_music21`` + ``key_music21_extra`` (source
 "music21_key"; only labels that pass the checks against the notes, ``label_verified``) and
-the cross-source manifest of real compositions (one source per package).
+the cross-source manifest of real compositions (``<cache>/music_xsource/manifest.jsonl``,
+one source per package; read whenever it has been built).
 Features are the analyzer's own (:func:`djml.analysis.track.analyze_track` →
 ``key_features``), cached per file under ``<cache>/key_features/``, so a rerun costs seconds.
 
@@ -52,6 +53,7 @@ DEFAULT_LAMBDA = 1e-1
 PRIOR_GAIN = 20.0     # the prior's logit per unit of profile correlation: p(best) ~ 0.5-0.9
 BPM_RANGE = (70.0, 180.0)
 BUILT_IN_SETS = {"tempo_key_beats": "beats", "key_music21": "music21_key", "key_music21_extra": "music21_key"}
+MANIFESTS = ("music_xsource/manifest.jsonl",)   # benchmarks/music_sets.py, read when built
 _FEATURE_CODE = ("chroma.py", "key.py")     # a change in these invalidates the feature cache
 
 
@@ -229,14 +231,15 @@ def loso(phi: np.ndarray, y: np.ndarray, sources: np.ndarray, pieces: np.ndarray
 
 def loso_predict(rows: list[dict]) -> dict[str, str]:
     """{path: "A minor"} for every row with a key label, each predicted by a model trained
-    with the row's source held out (rows: path, source, key [, mode, piece_id]). The
-    built-in sets of the cache (BUILT_IN_SETS) train too, as the shipped model does,
-    unless the rows already contain their files."""
+    with the row's source held out (rows: path, source, key [, mode, piece_id]). Every other
+    keyed row of the cache (BUILT_IN_SETS, MANIFESTS) trains too, as for the shipped model."""
     given = [r for r in rows if parse_key(r) is not None]
     if not given:
         return {}
     seen = {r["path"] for r in given}
-    usable = given + [r for r in load_rows(cache_dir(), []) if r["path"] not in seen]
+    cache = cache_dir()
+    known = load_rows(cache, [cache / m for m in MANIFESTS if (cache / m).exists()])
+    usable = given + [r for r in known if r["path"] not in seen]
     pooled, _ = features([r["path"] for r in usable])
     y = np.array([parse_key(r) for r in usable])
     sources = np.array([str(r["source"]) for r in usable])
@@ -386,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=key_model.MODEL_PATH)
     args = ap.parse_args(argv)
     cache = args.cache or cache_dir()
-    rows = load_rows(cache, args.manifest)
+    manifests = [cache / m for m in MANIFESTS if (cache / m).exists()] + args.manifest
+    print(f"manifests: {', '.join(map(str, manifests)) or 'none'}")
+    rows = load_rows(cache, manifests)
     if not rows:
         sys.exit(f"no keyed rows in {cache}: build them with benchmarks/datasets.py tempo_key_beats "
                  "key_music21 key_music21_extra (from a djml source checkout)")
@@ -402,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     model_top3 = top3[np.arange(len(y)), np.argmax(in_top3, axis=1)]
     table = report(y, sources, {"profile": profile, "model": model_pred, "model@3": model_top3})
     durations = np.array([float(r.get("duration") or 0.0) for r in rows])
-    clip_report(pooled, proba, y, sources, durations, load_drum_rows(args.manifest), cache)
+    clip_report(pooled, proba, y, sources, durations, load_drum_rows(manifests), cache)
     if args.no_write:
         return 0
     lam = choose_lambda(phi, y, sources)
