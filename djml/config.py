@@ -49,6 +49,10 @@ class Config:
     # The daemon embeds "artist - title, genre, BPM, key" with all-MiniLM-L6-v2 for text
     # similarity (loading it costs ~10 s and ~450 MB once); false skips it.
     embed_text: bool = True
+    # Address-space cap of each analysis worker (RLIMIT_AS), so one file whose analysis
+    # explodes fails with "out of memory" instead of taking the machine down. Measured
+    # peaks: ~0.3 GB for a 1-hour FLAC, ~0.55 GB for a 5-minute float WAV; 0: no cap.
+    worker_memory_mb: int = 2048
     buckets: list[str] = field(default_factory=lambda: list(DEFAULT_BUCKETS))
     runtime_dir: Path | None = None
     # rekordbox/Traktor/M3U playlist name -> bucket: `djml import` labels its tracks.
@@ -56,6 +60,12 @@ class Config:
     # `djml tags write` renders this into the comment (or grouping) tag; None = leave it.
     tag_template: str | None = None
     tag_template_field: str = "comment"
+    # Models watching themselves (djml.daemon.monitor): when the daemon retrains on its own,
+    # when it may not start a training, how much a feature may move before it says so.
+    retrain_schedule: str = "weekly"
+    quiet_hours: str = ""
+    drift_threshold: float = 0.1
+    monitor_seconds: float = 300.0
 
     @property
     def db_path(self) -> Path:
@@ -71,7 +81,13 @@ class Config:
 
     @property
     def socket_path(self) -> Path:
-        return (self.runtime_dir or self.data_dir) / "djml.sock"
+        """In the data dir, or in ``runtime_dir`` — or, when that is a folder other users
+        may enter (e.g. /tmp), in a private ``djml-<uid>`` folder inside it."""
+        if self.runtime_dir is None:
+            return self.data_dir / "djml.sock"
+        from djml.private import socket_folder
+
+        return socket_folder(self.runtime_dir) / "djml.sock"
 
     @property
     def pid_path(self) -> Path:
@@ -133,6 +149,11 @@ _SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "settle_seconds": ("settle_seconds", (int, float), "seconds >= 0"),
     "polling": ("polling", (bool,), "true or false"),
     "embed_text": ("embed_text", (bool,), "true or false"),
+    "worker_memory_mb": ("worker_memory_mb", (int,), "megabytes >= 256, or 0 for no cap"),
+    "retrain_schedule": ("retrain_schedule", (str,), "weekly, daily, off or a cron line such as '30 4 * * 1'"),
+    "quiet_hours": ("quiet_hours", (str,), "hours HH-HH such as '18-02' (or '' for none)"),
+    "drift_threshold": ("drift_threshold", (int, float), "a KL divergence > 0 such as 0.1"),
+    "monitor_seconds": ("monitor_seconds", (int, float), "seconds > 0 between the daemon's model checks"),
 }
 _PATH_LISTS = ("library", "samples")
 _KNOWN = set(_SCALARS) | set(_PATH_LISTS) | {
@@ -240,7 +261,17 @@ def _check_ranges(config: Config, path: Path) -> None:
         ("review_threshold", 0 <= config.review_threshold <= 1),
         ("retrain_after", config.retrain_after >= 1),
         ("settle_seconds", config.settle_seconds >= 0),
+        ("worker_memory_mb", config.worker_memory_mb == 0 or config.worker_memory_mb >= 256),
+        ("drift_threshold", config.drift_threshold > 0),
+        ("monitor_seconds", config.monitor_seconds > 0),
     ]
+    from djml.cron import ScheduleError, parse_quiet_hours, parse_schedule
+
+    for key, parse in (("retrain_schedule", parse_schedule), ("quiet_hours", parse_quiet_hours)):
+        try:
+            parse(getattr(config, key))
+        except ScheduleError as exc:
+            raise ConfigError(str(exc), path=path, key=key) from None
     for key, ok in checks:
         if not ok:
             description = _SCALARS[key][2]

@@ -78,7 +78,23 @@ def compare_versions(library: "Library", a: str, b: str) -> dict[str, Any]:
     y = [truth[r.id] for r in rows]
     result = mcnemar(y, est_a.predict(rows), est_b.predict(rows))
     result.update(task=task, a=a, b=b, fair=bool(fair.sum() >= MIN_COMPARE), note=note)
+    result["shadow"] = _shadow_between(library, row_a, row_b)
     return result
+
+
+def _shadow_between(library: "Library", row_a: dict[str, Any], row_b: dict[str, Any]) -> str | None:
+    """The shadow evaluation one of the two versions had against the other when it was
+    trained (both on the same held-out labels), as a line; None if neither had one."""
+    from djml.models.monitor import shadow
+    from djml.models.monitor.versions import short_name
+
+    for new, old in ((row_a, row_b), (row_b, row_a)):
+        figures = shadow.summary(new["metrics"])
+        if figures and figures["before_version"] == old["version"]:
+            task = new["task"]
+            return shadow.text(figures, short_name(library.conn, task, new["version"]),
+                               short_name(library.conn, task, old["version"]))
+    return None
 
 
 def explain_item(library: "Library", task: str, item_id: int, k: int = 5) -> dict[str, Any]:

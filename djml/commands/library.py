@@ -45,9 +45,14 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
         raise click.UsageError(
             "nothing to scan: give folders (djml scan ~/Music) or configure them with djml init"
         )
+    from djml.confine import data_dir_refusal
+    from djml.safetext import display
+
     for target in targets:
+        if reason := data_dir_refusal(target, config.data_dir):
+            raise click.BadParameter(reason, param_hint="PATHS")
         if not target.exists():
-            raise click.BadParameter(f"{target} does not exist", param_hint="PATHS")
+            raise click.BadParameter(f"{display(str(target))} does not exist", param_hint="PATHS")
     if (client := _daemon(state)) is not None:
         _scan_via_daemon(client, paths)
         return
@@ -71,22 +76,26 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
     finally:
         if progress is not None:
             progress.stop()
-    enrich(out, library, config, summary.stored_ids)
+    errors = enrich(out, library, config, summary.stored_ids)
     _print_summary(out, summary)
-    if summary.failed:
+    for error in errors:
+        out.print(f"  [red]not done[/red] {error}", markup=True, highlight=False, soft_wrap=True)
+    if summary.failed or errors:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def enrich(out, library, config, item_ids: list[int]) -> None:
+def enrich(out, library, config, item_ids: list[int]) -> list[str]:
     """Predict with the active models and update the similarity index for what a scan
-    stored — the same step the daemon runs after each analysis (text embeddings are left
-    to the daemon: loading the sentence model costs ~10 s)."""
-    if not item_ids:
-        return
-    from djml.models.enrich import after_store
+    stored, and for every item an interrupted run left without predictions — the same
+    step the daemon runs after each analysis (text embeddings are left to the daemon:
+    loading the sentence model costs ~10 s). Returns what failed."""
+    from djml.models.enrich import after_store, pending
 
-    with out.status(f"Classifying and indexing {len(item_ids)} item(s) …"):
-        after_store(library, config, item_ids)
+    todo = sorted({*item_ids, *pending(library)})
+    if not todo:
+        return []
+    with out.status(f"Classifying and indexing {len(todo)} item(s) …"):
+        return after_store(library, config, todo).errors
 
 
 def _daemon(state):
@@ -110,6 +119,9 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
         f"The daemon is running: queued {summary['queued'] + summary['settling']} file(s) for analysis "
         f"({summary['unchanged']} unchanged, {summary['moved']} moved, {summary['missing']} missing). "
         "Follow progress with `djml status`.", err=True)
+    for root in summary.get("paused", []):
+        click.echo(f"Paused {root}: it looks unmounted or emptied, so its files were not marked missing; "
+                   f"`djml scan {root}` confirms they are gone.", err=True)
 
 
 def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
@@ -156,6 +168,8 @@ def _progress(out):
 
 
 def _print_summary(out, summary) -> None:
+    from djml.render import safe
+
     parts = [
         f"[green]{summary.new} new[/green]", f"{summary.unchanged} unchanged",
         f"{summary.updated} updated", *([f"{summary.reanalysed} re-analysed (older analyzer)"]
@@ -166,7 +180,9 @@ def _print_summary(out, summary) -> None:
     ]
     out.print("Scan finished: " + " · ".join(parts))
     for path, reason in summary.failed:
-        out.print(f"  [red]failed[/red] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [red]failed[/red] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
+    for path, reason in summary.skipped:
+        out.print(f"  [yellow]skipped[/yellow] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
 
 
 @click.command()

@@ -148,6 +148,12 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
             _fail(result["error"])
         _print_report(result)
     if out:
+        if task != "recommend":   # the dashboard's figures too: versions, acceptance, drift, runs
+            from djml.models.monitor.acceptance import stats
+            from djml.models.monitor.history import history
+
+            result["history"] = history(_reader(state), _task(task))["tasks"]
+            result["acceptance"] = stats(_reader(state), _task(task))["tasks"]
         out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
         click.echo(f"wrote {out}")
 
@@ -177,7 +183,20 @@ def models() -> None:
       djml models compare bucket-2026… bucket-2026…
       djml models rollback buckets
       djml models activate sample_type-shipped-…
+      djml models stats                  # how often predictions were accepted
+      djml models history --task buckets # versions over time, drift, retrain reasons
     """
+
+
+def _monitor_commands() -> None:
+    """`models stats` and `models history` live in djml.commands.monitor."""
+    from djml.commands.monitor import models_history, models_stats
+
+    models.add_command(models_stats)
+    models.add_command(models_history)
+
+
+_monitor_commands()
 
 
 @models.command("list")
@@ -311,6 +330,8 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
         lo, hi = wilson(k, n)
         parts.append(f"{side.upper()} {k}/{n} ({_pct(result[f'accuracy_{side}'])}, 95% CI {100 * lo:.0f}–{100 * hi:.0f}%)")
     click.echo(f"{' vs '.join(parts)} {result['note']}")
+    if result.get("shadow"):
+        click.echo(f"at training time: {result['shadow']}")
     click.echo(f"only A right {result['only_a_correct']}, only B right {result['only_b_correct']};"
                f" McNemar p = {result['p_value']:.4f}" + ("" if result["p_value"] < 0.05 else
                                                           " (the difference may well be chance)"))
@@ -328,7 +349,8 @@ def _import(state, file: Path, task: str | None, source: str, event: str | None,
         _fail(f"{file}: {len(parsed.errors)} problem(s); nothing was imported")
     n = library.import_labels(parsed.rows, source, feedback_event=event)
     tasks = sorted({t for _, t, _ in parsed.rows})
-    click.echo(f"imported {n} label(s) for {', '.join(tasks)}")
+    known = len(parsed.rows) - n
+    click.echo(f"imported {n} label(s) for {', '.join(tasks)}" + (f"; {known} already in force" if known else ""))
     from djml.models.service import new_labels_since_training
 
     for t in tasks:
