@@ -145,7 +145,9 @@ def prior() -> np.ndarray:
 def fit(phi: np.ndarray, y: np.ndarray, lam: float, sample_weight: np.ndarray | None = None
         ) -> tuple[np.ndarray, np.ndarray]:
     """Softmax over the 24 keys with mode-specific shared weights, L2-pulled towards
-    :func:`prior`: returns (weights (2, F), bias (2,)). Deterministic (L-BFGS from the prior)."""
+    :func:`prior` (and the mode biases towards 0: how often a source is in major says nothing
+    about the next source): returns (weights (2, F), bias (2,)). Deterministic (L-BFGS from
+    the prior)."""
     n, _, f = phi.shape
     W0 = prior()
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
@@ -159,11 +161,11 @@ def fit(phi: np.ndarray, y: np.ndarray, lam: float, sample_weight: np.ndarray | 
         z = np.einsum("nkf,kf->nk", phi, W[mode]) + b[mode]
         z -= z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        value = -(w * logp[np.arange(n), y]).sum() + lam * ((W - W0) ** 2).sum()
+        value = -(w * logp[np.arange(n), y]).sum() + lam * (((W - W0) ** 2).sum() + (b ** 2).sum())
         g = (np.exp(logp) - onehot) * w[:, None]                 # (n, 24)
         gW = np.stack([np.einsum("nk,nkf->f", g[:, mode == m], phi[:, mode == m]) for m in (0, 1)])
         gb = np.array([g[:, mode == m].sum() for m in (0, 1)])
-        return value, np.concatenate([(gW + 2 * lam * (W - W0)).ravel(), gb])
+        return value, np.concatenate([(gW + 2 * lam * (W - W0)).ravel(), gb + 2 * lam * b])
 
     res = minimize(loss, np.concatenate([W0.ravel(), np.zeros(2)]), jac=True, method="L-BFGS-B",
                    options={"maxiter": 500, "gtol": 1e-7})
@@ -195,21 +197,24 @@ def family(source: str) -> str:
 
 
 def choose_lambda(phi: np.ndarray, y: np.ndarray, sources: np.ndarray) -> float:
-    """L2 strength with the best mean standard-MIREX score over leave-one-source-out folds
-    of the data given (DEFAULT_LAMBDA when there is only one source)."""
+    """L2 strength with the best standard-MIREX score over leave-one-source-out folds of
+    the data given, each fold weighing sqrt(its size) (a two-clip source must not decide;
+    DEFAULT_LAMBDA when there is only one source)."""
     names = np.unique([family(s) for s in sources])
     if len(names) < 2:
         return DEFAULT_LAMBDA
     best, best_score = DEFAULT_LAMBDA, -1.0
     for lam in LAMBDAS:
-        scores = []
+        scores, sizes = [], []
         for s in names:
             test = np.array([family(x) == s for x in sources])
             train = ~test
             W, b = fit(phi[train], y[train], lam, source_weights(sources[train]))
             scores.append(np.mean([mirex(e, t, False) for e, t in zip(predict(phi[test], W, b), y[test])]))
-        if np.mean(scores) > best_score + 1e-9:
-            best, best_score = lam, float(np.mean(scores))
+            sizes.append(np.sqrt(test.sum()))
+        score = float(np.average(scores, weights=sizes))
+        if score > best_score + 1e-9:
+            best, best_score = lam, score
     return best
 
 
@@ -373,10 +378,12 @@ def clip_report(pooled: np.ndarray, proba: np.ndarray, y: np.ndarray, sources: n
 
 
 def winner(table: dict, sources: np.ndarray) -> str:
-    """"model" when its leave-one-source-out MIREX (standard), averaged with every source
-    counting once, is above the profile method's; else "profile"."""
-    names = np.unique(sources)
-    mean = {m: np.mean([table[f"{s}/{m}"]["mirex"] for s in names]) for m in ("model", "profile")}
+    """"model" when its leave-one-source-out MIREX (standard), averaged over the sources
+    with weights sqrt(size) as in :func:`choose_lambda`, is above the profile method's;
+    else "profile"."""
+    names, counts = np.unique(sources, return_counts=True)
+    mean = {m: np.average([table[f"{s}/{m}"]["mirex"] for s in names], weights=np.sqrt(counts))
+            for m in ("model", "profile")}
     return "model" if mean["model"] > mean["profile"] else "profile"
 
 
@@ -418,8 +425,8 @@ def main(argv: list[str] | None = None) -> int:
                      for k, t in table.items()},
             "command": "python -m djml.models.key_train"}
     method = winner(table, sources)
-    info["method_rule"] = ("model if its standard MIREX averaged over the held-out source families "
-                           "beats the profile method's, else profile")
+    info["method_rule"] = ("model if its leave-one-source-out standard MIREX, averaged over the "
+                           "sources with weights sqrt(size), beats the profile method's, else profile")
     args.out.write_text(key_model.to_json(W, b, info, method), encoding="utf-8")
     print(f"wrote {args.out} (L2 {lam}, {len(rows)} rows; the analyzer's key: {method})")
     return 0
