@@ -41,7 +41,7 @@ from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
 from .roots import RootWatch, identities
 from .monitor import Monitor
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
-from .workers import CRASHED, SUSPECT, Workers
+from .workers import CRASHED, SUSPECT, make_workers
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Service:
         self.started = time.time()
         self._t0 = time.monotonic()
         self.settler = Settler(config.settle_seconds)
-        self.workers = Workers(config)
+        self.workers = make_workers(config)
         self.watched: list[Path] = []
         self.processed = 0
         self.failed = 0

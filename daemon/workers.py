@@ -15,10 +15,14 @@ import logging
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from djml.config import Config
 from djml.pipeline import FileResult, Settings, process_file
 from djml.scan import make_pool as scan_pool
+
+if TYPE_CHECKING:
+    from .cluster_workers import ClusterWorkers
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +148,16 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=2)
+
+
+def make_workers(config: Config) -> "Workers | ClusterWorkers":
+    """The local pool, or cluster workers when the config names a cluster (Dask is
+    imported only then)."""
+    from djml.executors import executor_options
+
+    options = executor_options(config)
+    if options.backend == "local":
+        return Workers(config)
+    from .cluster_workers import ClusterWorkers
+
+    return ClusterWorkers(config, options)

@@ -60,6 +60,11 @@ class Config:
     # `djml tags write` renders this into the comment (or grouping) tag; None = leave it.
     tag_template: str | None = None
     tag_template_field: str = "comment"
+    # Where analysis runs: None = local process pool; "local:N" or "tcp://host:8786" = a Dask
+    # cluster (djml[cluster]); paths rewritten "FROM=TO" for the workers, or bytes shipped.
+    cluster: str | None = None
+    cluster_map_path: list[str] = field(default_factory=list)
+    cluster_ship_bytes: bool = False
     # Models watching themselves (djml.daemon.monitor): when the daemon retrains on its own,
     # when it may not start a training, how much a feature may move before it says so.
     retrain_schedule: str = "weekly"
@@ -149,6 +154,7 @@ _SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "settle_seconds": ("settle_seconds", (int, float), "seconds >= 0"),
     "polling": ("polling", (bool,), "true or false"),
     "embed_text": ("embed_text", (bool,), "true or false"),
+    "cluster_ship_bytes": ("cluster_ship_bytes", (bool,), "true or false"),
     "worker_memory_mb": ("worker_memory_mb", (int,), "megabytes >= 256, or 0 for no cap"),
     "retrain_schedule": ("retrain_schedule", (str,), "weekly, daily, off or a cron line such as '30 4 * * 1'"),
     "quiet_hours": ("quiet_hours", (str,), "hours HH-HH such as '18-02' (or '' for none)"),
@@ -158,6 +164,7 @@ _SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
 _PATH_LISTS = ("library", "samples")
 _KNOWN = set(_SCALARS) | set(_PATH_LISTS) | {
     "data_dir", "runtime_dir", "buckets", "playlist_buckets", "tag_template", "tag_template_field",
+    "cluster", "cluster_map_path",
 }
 # Placeholders `tag_template` may use, with example values to check the template at load.
 TAG_TEMPLATE_EXAMPLE: dict[str, Any] = {
@@ -216,6 +223,7 @@ def from_dict(raw: dict[str, Any], path: Path) -> Config:
             raise ConfigError("must be a list of bucket names", path=path, key="buckets")
         config.buckets = [b.strip() for b in buckets]
     _interop_settings(raw, config, path)
+    _cluster_settings(raw, config, path)
     _check_ranges(config, path)
     return config
 
@@ -250,6 +258,26 @@ def _interop_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
             raise ConfigError(f"must be one of {', '.join(TAG_TEMPLATE_FIELDS)}, got {raw['tag_template_field']!r}",
                               path=path, key="tag_template_field")
         config.tag_template_field = raw["tag_template_field"]
+
+
+def _cluster_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
+    """``cluster`` and ``cluster_map_path``, checked here so a typo fails at load, not mid-scan."""
+    from djml.executors import parse_cluster
+
+    if "cluster" in raw:
+        if not isinstance(raw["cluster"], str):
+            raise ConfigError('must be an address ("tcp://host:8786") or "local:N"', path=path, key="cluster")
+        config.cluster = raw["cluster"].strip() or None
+    maps = raw.get("cluster_map_path", [])
+    if isinstance(maps, str):
+        maps = [maps]
+    if not isinstance(maps, list) or not all(isinstance(m, str) for m in maps):
+        raise ConfigError('must be a list of "FROM=TO" path prefixes', path=path, key="cluster_map_path")
+    config.cluster_map_path = maps
+    try:
+        parse_cluster(config.cluster, config.cluster_map_path, config.cluster_ship_bytes)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=path, key="cluster") from None
 
 
 def _check_ranges(config: Config, path: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from djml.config import Config
 from djml.confine import Refused, check
+from djml.executors import ExecutorOptions, analyse, executor_options
 from djml.library import KnownLocation, Library
 from djml.pipeline import FileResult, FileStat, Settings, process_file
 from djml.tags import AUDIO_EXTENSIONS
@@ -290,11 +291,14 @@ def scan(
     *,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[str, str], None] | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> ScanSummary:
     """Scan ``paths`` (default: every configured folder) into ``library``.
 
     ``on_total(n)`` is called once the number of files needing analysis is known;
     ``on_done(outcome, path)`` after each analysed file is stored (for a progress bar).
+    ``executor`` says where analysis runs (default: the config's ``cluster`` setting,
+    which by default is the local process pool; see :mod:`djml.executors`).
     """
     summary = ScanSummary()
     sweep(config.data_dir)          # copies a killed `tags write` left behind
@@ -316,8 +320,9 @@ def scan(
     if on_total:
         on_total(len(work.candidates))
     stale = set(work.stale)
-    for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for,
-                              memory_mb=config.worker_memory_mb):
+    options = executor if executor is not None else executor_options(config)
+    for result in analyse(work.candidates, settings, options, workers=config.workers, kind_for=config.kind_for,
+                          memory_mb=config.worker_memory_mb):
         outcome, item_id = library.record_result(result)
         if outcome == "updated" and result.path in stale:
             outcome = "reanalysed"

@@ -70,16 +70,25 @@ def stratified_folds(labels: Sequence[str], k: int, seed: int = 0) -> list[np.nd
     return [np.array(sorted(f), dtype=np.int64) for f in folds if f]
 
 
+FoldRunner = Callable[[Callable[[np.ndarray, np.ndarray], list[str]], list[tuple[np.ndarray, np.ndarray]]],
+                      list[list[str]]]
+
+
+def run_folds_here(fit_predict: Callable[[np.ndarray, np.ndarray], list[str]],
+                   splits: list[tuple[np.ndarray, np.ndarray]]) -> list[list[str]]:
+    return [fit_predict(train, test) for train, test in splits]
+
+
 def cross_validate(n: int, labels: Sequence[str], folds: list[np.ndarray],
-                   fit_predict: Callable[[np.ndarray, np.ndarray], list[str]]) -> dict[str, Any]:
-    """Run ``fit_predict(train_idx, test_idx) -> predictions`` per fold; pooled report plus
-    per-fold accuracy mean ± std."""
+                   fit_predict: Callable[[np.ndarray, np.ndarray], list[str]],
+                   run_folds: FoldRunner = run_folds_here) -> dict[str, Any]:
+    """Run ``fit_predict(train_idx, test_idx) -> predictions`` per fold (``run_folds``
+    decides where: here, or as cluster tasks); pooled report plus per-fold accuracy mean ± std."""
     y = np.asarray(labels)
     pred = np.empty(n, dtype=object)
     fold_acc, fold_f1 = [], []
-    for test in folds:
-        train = np.setdiff1d(np.arange(n), test)
-        p = fit_predict(train, test)
+    splits = [(np.setdiff1d(np.arange(n), test), test) for test in folds]
+    for (train, test), p in zip(splits, run_folds(fit_predict, splits)):
         pred[test] = p
         fold_acc.append(accuracy(y[test], p))
         fold_f1.append(macro_f1(y[test], p))

@@ -17,8 +17,18 @@ from .options import filter_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), help="Analysis processes (default: from config).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the summary.")
+@click.option("--cluster", metavar="ADDRESS|local:N",
+              help="Analyse on a Dask cluster: a scheduler address (tcp://host:8786) or local:N to start "
+                   "N local workers (default: the config's `cluster`, else the local process pool). "
+                   "Needs pip install 'djml[cluster]'.")
+@click.option("--map-path", "map_paths", multiple=True, metavar="FROM=TO",
+              help="With --cluster: files under FROM here are under TO on the workers (repeatable).")
+@click.option("--ship-bytes", is_flag=True,
+              help="With --cluster: send each file's bytes to the workers instead of its path "
+                   "(workers need no access to the music).")
 @click.pass_obj
-def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> None:
+def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool, cluster: str | None,
+         map_paths: tuple[str, ...], ship_bytes: bool) -> None:
     """Scan PATHS (default: every configured folder) into the library.
 
     New and changed files are analysed in parallel; unchanged files (same size, mtime and
@@ -32,14 +42,22 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
       djml scan                          # every configured folder
       djml scan ~/Music/Tracks/2024      # one folder (or file)
       djml scan -q --workers 2           # no progress bar, e.g. from cron
+      djml scan --cluster local:2        # try the Dask backend on this machine
+      djml scan --cluster tcp://10.0.0.5:8786 --map-path ~/Music=/mnt/music
     """
     from djml import db
+    from djml.executors import ClusterError, executor_options, parse_cluster
     from djml.library import Library
     from djml.scan import scan as run_scan
 
     config = state.config
     if workers:
         config.workers = workers
+    try:
+        executor = (parse_cluster(cluster, map_paths, ship_bytes) if cluster or map_paths or ship_bytes
+                    else executor_options(config))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     targets = list(paths) or config.roots
     if not targets:
         raise click.UsageError(
@@ -54,6 +72,9 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
         if not target.exists():
             raise click.BadParameter(f"{display(str(target))} does not exist", param_hint="PATHS")
     if (client := _daemon(state)) is not None:
+        if cluster or map_paths or ship_bytes:
+            raise click.UsageError("the daemon is running and analyses with its own setting (`cluster` in the "
+                                   "config); run `djml scan PATHS` without --cluster, or stop the daemon first")
         _scan_via_daemon(client, paths)
         return
     library = Library(db.connect(config.db_path))
@@ -72,7 +93,9 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
             progress.update(task, advance=1, file=Path(path).name[:40])
 
     try:
-        summary = run_scan(config, library, targets, on_total=on_total, on_done=on_done)
+        summary = run_scan(config, library, targets, on_total=on_total, on_done=on_done, executor=executor)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         if progress is not None:
             progress.stop()
@@ -158,13 +181,9 @@ def _console():
 
 
 def _progress(out):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from djml.progress import scan_progress
 
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        TextColumn("[dim]{task.fields[file]}"), console=out, transient=True,
-    )
+    return scan_progress(out)
 
 
 def _print_summary(out, summary) -> None:

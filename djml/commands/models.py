@@ -123,8 +123,10 @@ def _figure(metrics: dict, metadata: dict | None = None) -> str:
 @click.option("--cv", "folds", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
 @click.option("-k", type=click.IntRange(min=1), default=10, show_default=True, help="List length (recommend).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write all metrics as JSON.")
+@click.option("--cluster", metavar="ADDRESS|local:N", help="Run the CV folds as tasks on a Dask cluster.")
 @click.pass_obj
-def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Path | None) -> None:
+def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Path | None,
+             cluster: str | None) -> None:
     """Cross-validate a model type on your labels: accuracy, macro-F1, per-class
     precision/recall, confusion matrix, k-fold mean ± std. `--task recommend` scores the
     recommender on your sets (held-out next track).
@@ -134,6 +136,7 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
       djml evaluate --task buckets --cv 5
       djml evaluate --task samples --model et --out samples.json
       djml evaluate --task recommend -k 10
+      djml evaluate --task samples --cluster local:2   # folds as Dask tasks
     """
     if task == "recommend":
         from djml.recommend_eval import evaluate_recommendations
@@ -142,8 +145,23 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
         click.echo(result.get("table", ""))
     else:
         from djml.models.crossval import cross_validate_task
+        from djml.models.evaluate import run_folds_here
 
-        result = cross_validate_task(_writer(state), _task(task), backend, folds)
+        run_folds = run_folds_here
+        if cluster:
+            from djml.cluster import fold_runner
+            from djml.executors import parse_cluster
+
+            try:
+                run_folds = fold_runner(parse_cluster(cluster))
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+        from djml.executors import ClusterError
+
+        try:
+            result = cross_validate_task(_writer(state), _task(task), backend, folds, run_folds)
+        except ClusterError as exc:
+            raise click.ClickException(str(exc)) from None
         if "error" in result:
             _fail(result["error"])
         _print_report(result)
