@@ -115,6 +115,7 @@ def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:
         sample_type=s.sample_type, attack=s.attack, decay=s.decay, brightness=s.brightness,
         noisiness=s.noisiness, pitch_hz=s.pitch_hz, note=s.note,
         pitch_confidence=s.pitch_confidence, loop_bpm=s.loop_bpm,
+        key=s.key, key_confidence=s.key_confidence if s.key is not None else None,
         feature_vector=feature_vector(values), logmel=s.logmel,
     )
 

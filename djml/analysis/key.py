@@ -62,10 +62,12 @@ FMIN, FMAX = 98.0, 5000.0
 _SUB = 10   # histogram sub-bins per semitone (10 cents)
 
 
-def pitch_histogram(power: np.ndarray, sr: int, n_fft: int) -> np.ndarray:
-    """(120,) energy of spectral peaks per 10-cent pitch-class bin, each frame normalised."""
+def spectral_peaks(power: np.ndarray, sr: int, n_fft: int, fmin: float = FMIN,
+                   fmax: float = FMAX) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Interpolated spectral peaks between fmin and fmax, at most 60 dB below each frame's
+    strongest one: (frame index, 10-cent pitch-class bin 0..119, amplitude weight)."""
     f = fft_freqs(sr, n_fft)
-    lo, hi = int(np.searchsorted(f, FMIN)), int(np.searchsorted(f, FMAX))
+    lo, hi = int(np.searchsorted(f, fmin)), int(np.searchsorted(f, fmax))
     p = power[:, lo - 1:hi + 1]
     db = 10.0 * np.log10(p + 1e-12)
     mid = db[:, 1:-1]
@@ -76,11 +78,20 @@ def pitch_histogram(power: np.ndarray, sr: int, n_fft: int) -> np.ndarray:
     shift = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
     freq = (lo + k + shift) * (sr / n_fft)
     midi = 69.0 + 12.0 * np.log2(np.maximum(freq, 1.0) / 440.0)
-    weight = np.sqrt(p[fr, k + 1])
-    frame_total = np.bincount(fr, weights=weight, minlength=len(power))
-    weight = weight / np.maximum(frame_total[fr], 1e-12)
     bins = np.round(midi * _SUB).astype(np.int64) % (12 * _SUB)
-    return np.bincount(bins, weights=weight, minlength=12 * _SUB)
+    return fr, bins, np.sqrt(p[fr, k + 1])
+
+
+def frame_normalised(fr: np.ndarray, weight: np.ndarray, n_frames: int) -> np.ndarray:
+    """Peak weights divided by their frame's total, so every frame counts once."""
+    frame_total = np.bincount(fr, weights=weight, minlength=n_frames)
+    return weight / np.maximum(frame_total[fr], 1e-12)
+
+
+def pitch_histogram(power: np.ndarray, sr: int, n_fft: int) -> np.ndarray:
+    """(120,) energy of spectral peaks per 10-cent pitch-class bin, each frame normalised."""
+    fr, bins, weight = spectral_peaks(power, sr, n_fft)
+    return np.bincount(bins, weights=frame_normalised(fr, weight, len(power)), minlength=12 * _SUB)
 
 
 def fold_chroma(hist: np.ndarray) -> tuple[np.ndarray, float]:

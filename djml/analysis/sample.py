@@ -14,6 +14,7 @@ import numpy as np
 
 from djml import keys
 from djml.analysis import spectral, tempo, tempo_model
+from djml.analysis.clip_key import clip_key
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
 from djml.analysis.rhythm import LOW_HZ
@@ -57,6 +58,8 @@ class SampleFeatures:
     rhythm_strength: float
     timbre: dict[str, float]
     logmel: np.ndarray
+    key: int | None               # clips of 2 s and more that are tonal (clip_key)
+    key_confidence: float
 
 
 def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
@@ -76,6 +79,7 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
     loop_bpm, clarity = loop_tempo(bands, duration, onsets, bpm_range)
     is_loop = loop_bpm is not None
     pitch, conf = (None, 0.0) if is_loop else estimate_pitch(y, peak_index)
+    key, key_confidence = clip_key(y, ANALYSIS_SR)
     channels = decoder.info.channels
     rms = np.sqrt(decoder.sum_squares / max(1, decoder.frames * channels))
     return SampleFeatures(
@@ -89,7 +93,7 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
         note=note_name(pitch) if pitch and conf >= PITCH_MIN_CONFIDENCE else None,
         pitch_confidence=round(conf, 3), loop_bpm=loop_bpm,
         onset_rate=round(len(onsets) / max(duration, 1e-3), 3), rhythm_strength=round(clarity, 3),
-        timbre=timbre.result(), logmel=logmel_patch(logmel),
+        timbre=timbre.result(), logmel=logmel_patch(logmel), key=key, key_confidence=key_confidence,
     )
 
 

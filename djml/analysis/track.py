@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from djml.analysis import chroma
 from djml.analysis import key as keymod
+from djml.analysis import key_model
 from djml.analysis import rhythm, spectral, tempo
 from djml.analysis.decode import ANALYSIS_SR, Decoder
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
@@ -49,11 +51,16 @@ class TrackFeatures:
     onset_rate: float
     energy: float
     rhythm: np.ndarray
+    key_features: np.ndarray      # chroma.pool(): the key model's inputs
+    profile_key: int | None       # the profile method's key (benchmarks compare the two)
 
 
-def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
+def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decides: bool = True) -> TrackFeatures:
     """One streaming pass: onset envelopes over every frame (tempo needs the whole file),
-    timbre and pitch statistics over evenly spread frames (capped, see TIMBRE_FRAMES)."""
+    timbre and pitch statistics over evenly spread frames (capped, see TIMBRE_FRAMES).
+
+    ``key_model_decides=False`` leaves the key to the profile method: the key model's
+    trainer computes the model's inputs before (a new) model exists."""
     decoder = Decoder(path, ANALYSIS_SR)
     expected = decoder.info.duration * FPS
     timbre_stride = max(TIMBRE_STRIDE, math.ceil(expected / TIMBRE_FRAMES))
@@ -63,7 +70,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
     low = spectral.mel_band_index(ANALYSIS_SR, N_MELS, rhythm.LOW_HZ)
     framer = spectral.StreamingFrames(N_FFT, HOP)
     timbre = TimbreAccumulator(ANALYSIS_SR, N_FFT)
-    hist = np.zeros(120)
+    pitch = chroma.ChromaAccumulator(ANALYSIS_SR, N_FFT, chroma.segment_frames(FPS, expected))
     flux_parts: list[np.ndarray] = []
     treble_parts: list[np.ndarray] = []
     low_parts: list[np.ndarray] = []
@@ -71,7 +78,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
     frame_index = 0
 
     def consume(frames: np.ndarray) -> None:
-        nonlocal previous, frame_index, hist
+        nonlocal previous, frame_index
         if len(frames) == 0:
             return
         power = spectral.power(frames, N_FFT)
@@ -84,7 +91,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
         t_sel = slice((-frame_index) % timbre_stride, None, timbre_stride)
         c_sel = slice((-frame_index) % chroma_stride, None, chroma_stride)
         timbre.add(power[t_sel], logmel[t_sel])
-        hist = hist + keymod.pitch_histogram(power[c_sel], ANALYSIS_SR, N_FFT)
+        pitch.add(power[c_sel], np.arange(frame_index, frame_index + len(frames))[c_sel])
         frame_index += len(frames)
 
     for block in decoder.blocks():
@@ -95,8 +102,13 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
                            for p in (flux_parts, treble_parts, low_parts))
     tempo_est = tempo.estimate_tempo(flux, FPS, bpm_range, high_env=high,
                                      treble_share=(N_MELS - treble) / N_MELS, low_env=low_env)
-    chroma, _ = keymod.fold_chroma(hist)
-    key, key_conf = keymod.detect_key(chroma) if hist.sum() > 0 else (None, 0.0)
+    hist = pitch.treble_histogram()
+    profile_chroma, tuning = keymod.fold_chroma(hist)
+    key_features = chroma.pool(*pitch.segments(tuning))
+    profile_key, key_conf = keymod.detect_key(profile_chroma) if hist.sum() > 0 else (None, 0.0)
+    key = profile_key
+    if key_model_decides and hist.sum() > 0:
+        key, key_conf = key_model.decide(key_features, profile_chroma)
     channels = decoder.info.channels
     rms = math.sqrt(decoder.sum_squares / max(1, decoder.frames * channels))
     loudness = level_db(rms)
@@ -112,6 +124,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float]) -> TrackFeatures:
         rhythm=rhythm.rhythm_pattern({"low": low_env, "body": flux, "high": high}, FPS,
                                      tempo_est.bpm if tempo_est else None,
                                      tempo_est.first_beat if tempo_est else None),
+        key_features=key_features, profile_key=profile_key,
     )
 
 
