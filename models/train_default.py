@@ -100,12 +100,14 @@ def is_permissive(licence: str) -> bool:
 
 
 def collect(cache: Path, licences: str = "all") -> list[Entry]:
-    entries = []
+    """Every labelled file of the sets once (a kit may map one file to two instruments)."""
+    entries, seen = [], set()
     for name in SETS:
         with open(cache / name / "manifest.csv", newline="", encoding="utf-8") as f:
             for r in csv.DictReader(f):
-                if licences == "permissive" and not is_permissive(r["licence"]):
+                if r["path"] in seen or (licences == "permissive" and not is_permissive(r["licence"])):
                     continue
+                seen.add(r["path"])
                 entries.append(Entry(r["path"], r["label"], r["kit"], r["source"], r["licence"]))
     return entries
 
