@@ -17,7 +17,7 @@ cnn averaged with the CNN's share and temperature chosen on the inner folds).
 Speed: the shipped inference path (stored vectors -> feature matrix -> forest arrays) for a
 batch of 1,000 one-shots on one thread, after decoding and analysis.
 
-    python benchmarks/sample_classifier.py [--cnn] [--copies 1] [--json PATH]
+    python benchmarks/sample_classifier.py [--models mfcc_lr,et,cnn] [--copies 1] [--json PATH]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def print_tables(results: dict[str, dict], settings: dict) -> None:
         print(_row("  ECE", [results[n]["per_source"][s]["ece"] for n in names]))
     print("\nSettings chosen on inner folds per held-out source: " + "; ".join(
         f"{s}: " + ", ".join(f"{k} {v:.2f}" for k, v in v.items()) for s, v in settings["per_source"].items()))
-    best = "blend+cal" if "blend+cal" in results else "et+cal"
+    best = next(m for m in ("blend+cal", "et+cal", "cnn+cal", *names) if m in results)
     conf = results[best]["all"]["confusion"]
     print(f"\nConfusion matrix of {best} (rows true, columns predicted)")
     print(f"{'':8s}" + "".join(f"{c[:6]:>7s}" for c in conf["classes"]))
@@ -99,27 +99,36 @@ def print_tables(results: dict[str, dict], settings: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cnn", action="store_true", help="also the log-mel CNN and the blend (slow)")
+    ap.add_argument("--models", default="mfcc_lr,et", help="of mfcc_lr, et, cnn (cnn with et: also "
+                    "the blend; the last of et/cnn is calibrated)")
     ap.add_argument("--copies", type=int, default=td.COPIES, help="augmented copies per file")
     ap.add_argument("--inner-k", type=int, default=3, help="inner folds (groups of training sources)")
+    ap.add_argument("--plain", action="store_true", help="plain LOSO: nothing tuned, no calibration "
+                    "(a quarter of the fits; for the CNN on a busy machine)")
+    ap.add_argument("--cnn-epochs", type=int, default=td.CNN_PARAMS["epochs"])
     ap.add_argument("--licences", choices=("all", "permissive"), default="all")
     ap.add_argument("--cache", type=Path, default=td.cache_dir())
     ap.add_argument("--json", type=Path, help="default <cache>/results/sample_classifier.json")
     args = ap.parse_args(argv)
     t0 = time.time()
-    data = td.load_dataset(args.cache, copies=args.copies, with_logmel=args.cnn, licences=args.licences)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    data = td.load_dataset(args.cache, copies=args.copies, with_logmel="cnn" in models, licences=args.licences)
     y = data.y[data.scored]
     print(f"{len(y)} files + {int((~data.scored).sum())} augmented copies, {len(set(data.sources))} sources; "
           + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))), flush=True)
-    models = ["mfcc_lr", "et"] + (["cnn"] if args.cnn else [])
-    results, settings = td.evaluate(data, models, inner_k=args.inner_k)
+    td.CNN_PARAMS["epochs"] = args.cnn_epochs
+    results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain)
     print_tables(results, settings)
-    speed = inference_speed(data)
-    print(f"\nInference (stored analyses -> features -> forest arrays), batch {speed['batch']}, one thread: "
-          f"{speed['items_per_s']:.0f} one-shots/s ({speed['features_ms']:.0f} ms features, "
-          f"{speed['total_ms']:.0f} ms total; {speed['forest_nodes']} nodes)")
+    speed = inference_speed(data) if "et" in models else {}
+    if speed:
+        print(f"\nInference (stored analyses -> features -> forest arrays), batch {speed['batch']}, one thread: "
+              f"{speed['items_per_s']:.0f} one-shots/s ({speed['features_ms']:.0f} ms features, "
+              f"{speed['total_ms']:.0f} ms total; {speed['forest_nodes']} nodes)")
     out = {"args": {k: str(v) for k, v in vars(args).items()}, "results": results,
-           "settings": settings["per_source"], "speed": speed, "seconds": round(time.time() - t0)}
+           "settings": settings["per_source"], "speed": speed, "seconds": round(time.time() - t0),
+           "proba": {k: v.round(4).tolist() for k, v in settings["proba"].items()},
+           "classes": settings["classes"], "sources": data.sources[data.scored].tolist(),
+           "labels": data.y[data.scored].tolist()}
     path = args.json or args.cache / "results" / "sample_classifier.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n")

@@ -57,6 +57,16 @@ def choose_blend(pa: np.ndarray, pb: np.ndarray | None, y: np.ndarray, weights: 
     return BLEND_GRID[int(np.argmax(scores))]
 
 
+def outer_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: Fitter) -> np.ndarray:
+    """Held-out probabilities of every scored item from models that never saw its source
+    (plain LOSO, nothing tuned: what the shipped temperature is fitted on)."""
+    proba = np.zeros((len(y), int(y.max()) + 1), np.float32)
+    for s in sorted(set(sources)):
+        test = np.flatnonzero((sources == s) & scored)
+        proba[test] = fitter(np.flatnonzero(sources != s))(test)
+    return proba
+
+
 def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters: dict[str, Fitter], *,
                 primary: str, secondary: str | None = None, inner_k: int = 3,
                 balance: Callable[[np.ndarray], np.ndarray] | None = None, log=print) -> Outcome:
@@ -78,6 +88,8 @@ def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters:
     for s in sorted(counts):
         train = np.flatnonzero(sources != s)
         test = np.flatnonzero((sources == s) & scored)
+        if not len(test):       # a source of augmented copies only: nothing to score
+            continue
         inner: dict[str, np.ndarray] = {m: np.zeros((len(y), n_classes), np.float32) for m in tuned}
         inner_scored = np.zeros(len(y), bool)
         for fold in source_folds(sorted(set(sources[train])), counts, inner_k):
