@@ -344,7 +344,7 @@ def shipped_calibration(data: Dataset, nested: bool = False) -> tuple[float, dic
     metrics = {"loso_drum_accuracy": results[key]["drums"]["accuracy"],
                "loso_other_accuracy": results[key]["other"]["accuracy"],
                "loso_accuracy": results[key]["all"]["accuracy"], "holdout_accuracy": results[key]["all"]["accuracy"],
-               "temperature": temperature}
+               "n_loso": int(m.sum()), "temperature": temperature}
     if nested:
         metrics.update(loso_ece=results["et+cal"]["ece"],
                        baseline_mfcc_lr_drum_accuracy=results["mfcc_lr"]["drums"]["accuracy"])
