@@ -207,3 +207,12 @@ def test_shipped_base_examples_match_the_current_sample_analyzer():
     assert base is not None
     X, y, weights = base
     assert len(X) == len(y) == len(weights) > 500 and {"kick", "snare", "hihat"} <= set(y)
+
+
+def test_shipped_model_is_shown_with_its_leave_one_source_out_figure():
+    from djml.models.figures import figure, figure_text
+
+    card = json.loads(registry.shipped_path().with_suffix(".json").read_text())
+    fig = figure(card["metrics"], card["metadata"])
+    assert fig["what"] == "leave-one-source-out" and fig["n"] == card["metrics"]["n_loso"] > 1000
+    assert figure_text(fig).startswith(f"leave-one-source-out {100 * card['metrics']['loso_accuracy']:.0f}%")
