@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from click.testing import CliRunner
 
 from rel_support import eventually, init_library, query, run_djml, sample, write_db
@@ -53,6 +55,7 @@ def test_daemon_repredicts_after_a_kill_between_model_activation_and_repredictio
     assert d.stop() == 0
 
 
+@pytest.mark.timeout(900)  # two loads of the sentence model: ~10 s each on a quiet machine, minutes on a busy one
 def test_daemon_backfills_text_vectors_after_a_kill(make_daemon):
     d = make_daemon(settle=0.3, embed_text=True)
     staging = d.music / "staging"
