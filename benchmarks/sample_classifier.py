@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""Sample-type classifier: leave-one-kit-out accuracy per class and per kit, per model, and
-the CNN's CPU cost.
+"""Sample-type classifier: nested leave-one-source-out, per class and per source, with
+calibration, the MFCC + logistic-regression floor, and inference speed, in one run.
 
-Data: the sets ``python -m djml.models.train_default`` trains the shipped model on (Hydrogen
-kits, General-MIDI sound-font renders, freedesktop fx, loops cut from generated beats; see
-benchmarks/README.md and ``models/shipped/MODEL_CARD.md``), analysed once and cached. Every kit (a Hydrogen
-kit, one GM kit of one sound font, the freedesktop theme, the loops over one kit) is
-predicted by models trained on all the other kits: velocity layers of one hit never
-straddle train and test.
+Data: the sets ``python -m djml.models.train_default`` trains the shipped model on (built
+by ``benchmarks/sample_sets.py``; see benchmarks/README.md), analysed once and cached, plus
+``--copies`` pack-style augmented copies per file (``djml.models.augment``). Every source
+(Hydrogen acoustic / electronic / percussion, Black Pearl, Sonic Pi, FreePats, Fluid,
+OPL-3, freedesktop, the synthesiser) is predicted by models trained on the others; copies
+are held out with their source and never scored.
 
-Models: ``mfcc_lr`` (MFCC mean/std + logistic regression, the floor every model must beat), ``et`` (the
-shipped ExtraTrees on analysis vector + scalars + pooled log-mel + patch descriptors),
-``cnn`` (the small torch CNN on the log-mel patch, augmented), ``ensemble`` (mean of et and
-cnn probabilities). Also times the CNN: ms per sample, batched (256), one CPU thread.
+Models: ``mfcc_lr`` (MFCC mean/std + logistic regression: the floor), ``et`` (the shipped
+ExtraTrees), ``et+cal`` (with the temperature chosen on inner out-of-source folds of the
+training sources only), ``cnn`` (the small log-mel CNN, ``--cnn``) and ``blend+cal`` (et and
+cnn averaged with the CNN's share and temperature chosen on the inner folds).
 
-    python benchmarks/sample_classifier.py [--models mfcc_lr,et,cnn,ensemble] [--json PATH]
+Speed: the shipped inference path (stored vectors -> feature matrix -> forest arrays) for a
+batch of 1,000 one-shots on one thread, after decoding and analysis.
+
+    python benchmarks/sample_classifier.py [--models mfcc_lr,et,cnn] [--copies 1] [--json PATH]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -33,70 +37,107 @@ from djml.models import DRUM_CLASSES  # noqa: E402
 from djml.models import train_default as td  # noqa: E402
 
 
-def cnn_speed(L: np.ndarray, y: np.ndarray, repeats: int = 3) -> dict:
-    """Median ms/sample of CNN inference over all patches, batch 256, one thread (the
-    network's cost does not depend on the weights; it is trained briefly on all data)."""
-    from djml.models.estimators import Estimator
-    from djml.models.features import LogmelFeatures
-    from djml.models.shipped_data import logmel_shape
-
-    est = Estimator("sample_type", "cnn", LogmelFeatures(logmel_shape()), seed=td.SEED,
-                    params={**td.CNN_PARAMS, "epochs": 1}).fit_arrays(L, list(y))
-    est.predict_proba_arrays(L[:256])  # warm-up (first call builds the module)
-    times = []
+def inference_speed(data: td.Dataset, batch: int = 1000, repeats: int = 3) -> dict:
+    """One-shots per CPU second of the shipped path on ``batch`` stored analyses:
+    SampleFeatures.transform (patch descriptors included) + the exported forest, one thread.
+    CPU time (process_time), because wall time on this shared machine measures the other
+    tenants; wall time is reported next to it."""
+    est = td.train_final(data, temperature=1.0)
+    rows = [r for r, s in zip(data.rows, data.scored) if s][:batch]
+    est.predict_proba(rows[:10])
+    feats, total, wall = [], [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        est.predict_proba_arrays(L)
-        times.append((time.perf_counter() - t0) / len(L) * 1000)
-    return {"ms_per_sample": float(np.median(times)), "n": int(len(L)), "params": est.model.n_params()}
+        c0, w0 = time.process_time(), time.perf_counter()
+        X = est.features.transform(rows)
+        c1 = time.process_time()
+        est.predict_proba_arrays(X)
+        feats.append(c1 - c0)
+        total.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return {"batch": len(rows), "items_per_cpu_s": len(rows) / float(np.median(total)),
+            "features_cpu_ms": 1000 * float(np.median(feats)), "total_cpu_ms": 1000 * float(np.median(total)),
+            "total_wall_ms": 1000 * float(np.median(wall)), "forest_nodes": int(len(est.model.left))}
 
 
-def print_tables(results: dict[str, dict], kits: np.ndarray, y: np.ndarray) -> None:
+def _row(label: str, values: list, fmt: str = "{:>10.3f}") -> str:
+    return f"{label:30s}" + "".join(fmt.format(v) if v is not None else f"{'-':>10s}" for v in values)
+
+
+def print_tables(results: dict[str, dict], settings: dict) -> None:
     names = list(results)
-    head = f"{'':28s}" + "".join(f"{n:>10s}" for n in names)
-    print("\nLeave-one-kit-out accuracy")
+    head = f"{'':30s}" + "".join(f"{n:>10s}" for n in names)
+    print("\nLeave-one-source-out (nested), originals only")
     print(head)
-    for label, key in (("drum classes", "drums"), ("all classes", "all")):
-        print(f"{label:28s}" + "".join(f"{results[n][key]['accuracy']:>10.3f}" for n in names))
-    print(f"{'drum macro-F1':28s}" + "".join(f"{results[n]['drums']['macro_f1']:>10.3f}" for n in names))
+    for label, key in (("drum classes accuracy", "drums"), ("other classes accuracy", "other"),
+                       ("all classes accuracy", "all")):
+        print(_row(label, [results[n][key]["accuracy"] for n in names]))
+    print(_row("drum macro-F1", [results[n]["drums"]["macro_f1"] for n in names]))
+    print(_row("ECE (all, 10 bins)", [results[n]["ece"] for n in names]))
+    first = results[names[0]]["all"]["per_class"]
     print("\nRecall per class (n)")
     print(head)
-    for c in sorted(set(y), key=lambda c: (c not in DRUM_CLASSES, c)):
-        row = [results[n]["all"]["per_class"].get(c, {}).get("recall", 0.0) for n in names]
-        print(f"{c + f' ({int((y == c).sum())})':28s}" + "".join(f"{v:>10.3f}" for v in row))
-    print("\nDrum accuracy per kit (n drums)")
+    for c in sorted(first, key=lambda c: (c not in DRUM_CLASSES, c)):
+        print(_row(f"{c} ({first[c]['support']})", [results[n]["all"]["per_class"].get(c, {}).get("recall") for n in names]))
+    print("\nPrecision per class")
     print(head)
-    first = results[names[0]]
-    for kit in sorted(first["drum_accuracy_per_kit"], key=lambda k: first["drum_accuracy_per_kit"][k]):
-        row = [results[n]["drum_accuracy_per_kit"][kit] for n in names]
-        label = f"{kit[:22]} ({first['drum_kit_sizes'][kit]})"
-        print(f"{label:28s}" + "".join(f"{v:>10.3f}" for v in row))
+    for c in sorted(first, key=lambda c: (c not in DRUM_CLASSES, c)):
+        print(_row(c, [results[n]["all"]["per_class"].get(c, {}).get("precision") for n in names]))
+    print("\nPer held-out source: accuracy (all) / drum accuracy / ECE")
+    print(head)
+    for s, info in results[names[0]]["per_source"].items():
+        label = f"{s} ({info['n']}, {info['drum_n']} drums)"
+        print(_row(label, [results[n]["per_source"][s]["accuracy"] for n in names]))
+        print(_row("  drums", [results[n]["per_source"][s]["drum_accuracy"] for n in names]))
+        print(_row("  ECE", [results[n]["per_source"][s]["ece"] for n in names]))
+    print("\nSettings chosen on inner folds per held-out source: " + "; ".join(
+        f"{s}: " + ", ".join(f"{k} {v:.2f}" for k, v in v.items()) for s, v in settings["per_source"].items()))
+    best = next(m for m in ("blend+cal", "et+cal", "cnn+cal", *names) if m in results)
+    conf = results[best]["all"]["confusion"]
+    print(f"\nConfusion matrix of {best} (rows true, columns predicted)")
+    print(f"{'':8s}" + "".join(f"{c[:6]:>7s}" for c in conf["classes"]))
+    for c, line in zip(conf["classes"], conf["matrix"]):
+        print(f"{c[:8]:8s}" + "".join(f"{v:>7d}" for v in line))
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="mfcc_lr,et,cnn,ensemble")
+    ap.add_argument("--models", default="mfcc_lr,et", help="of mfcc_lr, et, cnn (cnn with et: also "
+                    "the blend; the last of et/cnn is calibrated)")
+    ap.add_argument("--copies", type=int, default=td.COPIES, help="augmented copies per file")
+    ap.add_argument("--inner-k", type=int, default=3, help="inner folds (groups of training sources)")
+    ap.add_argument("--plain", action="store_true", help="plain LOSO: nothing tuned, no calibration "
+                    "(a quarter of the fits; for the CNN on a busy machine)")
+    ap.add_argument("--cnn-epochs", type=int, default=td.CNN_PARAMS["epochs"])
+    ap.add_argument("--licences", choices=("all", "permissive"), default="all")
     ap.add_argument("--cache", type=Path, default=td.cache_dir())
     ap.add_argument("--json", type=Path, help="default <cache>/results/sample_classifier.json")
     args = ap.parse_args(argv)
+    t0 = time.time()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    if "ensemble" in models:
-        models = [m for m in models if m not in ("et", "cnn", "ensemble")] + ["et", "cnn", "ensemble"]
-    need_cnn = any(m in models for m in ("cnn", "ensemble"))
-    entries, rows, X, L, y, kits = td.load_dataset(args.cache, with_logmel=need_cnn)
-    print(f"{len(y)} files, {len(set(kits))} kits; " + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))))
-    results = td.evaluate(models, X, L, y, kits)
-    print_tables(results, kits, y)
-    out = {"results": results}
-    if need_cnn:
-        out["cnn_speed"] = cnn_speed(L, y)
-        s = out["cnn_speed"]
-        print(f"\nCNN inference: {s['ms_per_sample']:.3f} ms/sample (batch 256, 1 thread, {s['params']} weights)")
+    data = td.load_dataset(args.cache, copies=args.copies, with_logmel="cnn" in models, licences=args.licences)
+    y = data.y[data.scored]
+    print(f"{len(y)} files + {int((~data.scored).sum())} augmented copies, {len(set(data.sources))} sources; "
+          + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))), flush=True)
+    td.CNN_PARAMS["epochs"] = args.cnn_epochs
+    results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain)
+    print_tables(results, settings)
+    speed = inference_speed(data) if "et" in models else {}
+    if speed:
+        print(f"\nInference (stored analyses -> features -> forest arrays), batch {speed['batch']}, one thread: "
+              f"{speed['items_per_cpu_s']:.0f} one-shots per CPU second ({speed['features_cpu_ms']:.0f} ms "
+              f"features + forest = {speed['total_cpu_ms']:.0f} ms CPU, {speed['total_wall_ms']:.0f} ms wall; "
+              f"{speed['forest_nodes']} nodes)")
+    out = {"args": {k: str(v) for k, v in vars(args).items()}, "results": results,
+           "settings": settings["per_source"], "speed": speed, "seconds": round(time.time() - t0),
+           "proba": {k: v.round(4).tolist() for k, v in settings["proba"].items()},
+           "classes": settings["classes"], "sources": data.sources[data.scored].tolist(),
+           "labels": data.y[data.scored].tolist()}
     path = args.json or args.cache / "results" / "sample_classifier.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {path} ({out['seconds']} s)")
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     main()

@@ -187,6 +187,11 @@ class Estimator:
 
     @classmethod
     def load(cls, path: Path) -> "Estimator":
+        """A pickled personal model, or a portable ``.npz`` (the shipped format)."""
+        if Path(path).suffix == ".npz":
+            from djml.models import portable
+
+            return portable.load(Path(path))
         try:
             data = Path(path).read_bytes()
         except OSError as exc:

@@ -25,11 +25,14 @@ def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def figure(metrics: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The accuracy a model version is shown with, always with its n and 95 % interval:
-    held-out accuracy on the user's labels for personal versions, leave-one-kit-out
-    accuracy over the training set for the shipped model. None when it has no figure."""
+    held-out accuracy on the user's labels for personal versions, leave-one-source-out
+    accuracy over the original training files for the shipped model (leave-one-kit-out
+    for shipped files older than that). None when it has no figure."""
     metadata = metadata or {}
     if isinstance(metrics.get("holdout_accuracy"), (int, float)) and metrics.get("n_holdout"):
         what, acc, n = "held-out", float(metrics["holdout_accuracy"]), int(metrics["n_holdout"])
+    elif isinstance(metrics.get("loso_accuracy"), (int, float)) and metrics.get("n_loso"):
+        what, acc, n = "leave-one-source-out", float(metrics["loso_accuracy"]), int(metrics["n_loso"])
     elif isinstance(metrics.get("loko_accuracy"), (int, float)) and metadata.get("n_train"):
         what, acc, n = "leave-one-kit-out", float(metrics["loko_accuracy"]), int(metadata["n_train"])
     else:

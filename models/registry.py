@@ -5,7 +5,7 @@ files live under ``config.models_dir``. A version id is ``{task}-{UTC timestamp}
 (hash of the model file), so ids sort by creation time and name their content.
 
 The shipped sample-type model is registered on first use with the path
-``package:shipped/sample_type.pkl`` (resolved inside the installed package, never copied),
+``package:shipped/sample_type.npz`` (resolved inside the installed package, never copied),
 so it appears in ``djml models list`` and is a rollback target like any other version.
 
 Reading functions take a plain connection (read-only is fine) and import nothing heavy:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from djml.models.estimators import Estimator
 
 PACKAGE_PREFIX = "package:"
-SHIPPED_FILE = "shipped/sample_type.pkl"
+SHIPPED_FILE = "shipped/sample_type.npz"   # portable arrays + sample_type.json (portable.py)
 _cache: dict[str, Any] = {}  # version -> loaded Estimator (the daemon predicts often)
 
 

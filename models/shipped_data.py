@@ -35,12 +35,12 @@ def load_base(est: "Estimator") -> tuple[np.ndarray, list[str], np.ndarray] | No
     with np.load(path, allow_pickle=False) as z:
         names = [str(n) for n in z["names"]]
         X, y, version = z["X"], [str(v) for v in z["y"]], int(z["analyzer_version"])
-    if names != _expected_names() or version != ANALYZER_VERSIONS["sample"]:
+    if names != expected_names() or version != ANALYZER_VERSIONS["sample"]:
         return None
     return X, y, np.full(len(y), BASE_WEIGHT, np.float32)
 
 
-def _expected_names() -> list[str]:
+def expected_names() -> list[str]:
     from djml.analysis import FEATURE_NAMES
     from djml.models.features import SampleFeatures
 

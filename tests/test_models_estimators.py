@@ -93,3 +93,23 @@ def test_patch_descriptors_separate_fast_and_slow_decay():
     drop = names.index("env_drop20")
     assert a[drop] < 0.2 < b[drop]
     assert names.index("env_slope") >= 0 and a[names.index("env_slope")] < b[names.index("env_slope")]
+
+
+def test_patch_descriptors_batch_matches_rows_and_least_squares():
+    """The vectorised descriptors give each row what it gives that row alone, and their
+    decay slopes are np.polyfit's least-squares lines."""
+    from djml.models.features import _slopes, patch_descriptors, patch_descriptors_batch
+
+    rng = np.random.default_rng(3)
+    decay = np.exp(-np.arange(64) / rng.uniform(2, 30, (5, 1)))[:, :, None]
+    patches = np.clip(decay * rng.uniform(0.5, 1.0, (5, 64, 64)), 0, 1).astype(np.float32)
+    batch = patch_descriptors_batch(patches)
+    for i in range(5):
+        np.testing.assert_allclose(batch[i], patch_descriptors(patches[i]), atol=1e-6)
+    e = rng.normal(size=(4, 64)).cumsum(1)
+    start = np.array([0, 10, 50, 62])
+    got = _slopes(e, start, 24)
+    for i, s in enumerate(start):
+        seg = e[i, s:s + 24]
+        want = np.polyfit(np.arange(len(seg)), seg, 1)[0] / 10 if len(seg) >= 3 else 0.0
+        assert got[i] == pytest.approx(want, abs=1e-9)
