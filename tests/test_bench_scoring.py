@@ -111,19 +111,6 @@ def test_summaries():
     assert summarise_tempo([])["acc1"] is None
 
 
-def test_views_add_a_verified_subset_only_where_labels_were_checked():
-    from benchmarks.accuracy_analysis import views
-
-    checked = [{"path": "a", "label_verified": 1}, {"path": "b", "label_verified": 0},
-               {"path": "c", "label_verified": "1"}]
-    plain = [{"path": "x"}]
-    got = {view: (s, [r["path"] for r in rows])
-           for view, s, rows in views({"key_music21": checked, "tempo_key_beats": plain})}
-    assert got == {"key_music21": ("key_music21", ["a", "b", "c"]),
-                   "key_music21 verified": ("key_music21", ["a", "c"]),
-                   "tempo_key_beats": ("tempo_key_beats", ["x"])}
-
-
 def test_beat_phase_counts_any_true_beat_and_wraps_round_the_period():
     from benchmarks.scoring import beat_phase_error, beat_phase_ok
 
@@ -133,3 +120,57 @@ def test_beat_phase_counts_any_true_beat_and_wraps_round_the_period():
     assert beat_phase_error(0.35, 0.1, 120.0) == pytest.approx(0.25)   # the off-beat: worst
     assert beat_phase_ok(0.16, 0.1, 120.0) and not beat_phase_ok(0.18, 0.1, 120.0)
     assert beat_phase_error(None, 0.1, 120.0) is None and not beat_phase_ok(None, 0.1, 120.0)
+
+
+# --------------------------------------------------------------------------- cross-source scores
+
+def test_mirex_standard_counts_only_the_fifth_above():
+    from benchmarks.scoring import mirex_lenient, mirex_standard
+
+    assert mirex_standard(G, C) == 0.5            # dominant
+    assert mirex_standard(F, C) == 0.0            # subdominant: standard gives nothing
+    assert mirex_lenient(F, C) == 0.5             # lenient: a fifth either way
+    assert mirex_standard(A_MIN, C) == pytest.approx(0.3)
+    assert mirex_standard(C, A_MIN) == pytest.approx(0.3)
+    assert mirex_standard(C_MIN, C) == pytest.approx(0.2)
+    assert mirex_standard(C, C) == 1.0 and mirex_standard(None, C) == 0.0
+    assert mirex_standard(E_MIN + 7 - 12 + 12, E_MIN) == 0.5   # B minor over E minor
+
+
+def test_mirex_standard_agrees_with_the_fallback_weights():
+    from benchmarks.scoring import mirex_key_score, mirex_standard
+
+    for est in range(24):
+        for truth in range(24):
+            assert mirex_standard(est, truth) == pytest.approx(
+                mirex_key_score(est, truth, descending_fifth=False)), (est, truth)
+
+
+@pytest.mark.parametrize("text,mode,expect", [
+    ("A minor", None, 21), ("A", "minor", 21), ("Bb", "major", 10), ("F#m", None, 18),
+    ("Eb major", None, 3), ("C", None, 0), ("H", None, None), (None, None, None), ("C dorian", None, None),
+])
+def test_key_index(text, mode, expect):
+    from benchmarks.scoring import key_index
+
+    assert key_index(text, mode) == expect
+
+
+def test_mode_correct():
+    from benchmarks.scoring import mode_correct
+
+    assert mode_correct(A_MIN, E_MIN) and not mode_correct(C, A_MIN) and not mode_correct(None, C)
+
+
+def test_bootstrap_interval_contains_the_mean_and_groups_widen_it():
+    from benchmarks.scoring import bootstrap_ci
+
+    vals = [1.0] * 30 + [0.0] * 10
+    lo, hi = bootstrap_ci(vals, n_boot=500)
+    assert lo <= 0.75 <= hi and hi - lo < 0.35
+    # the same values as 4 pieces of 10 identical renders: far less information
+    groups = [i // 10 for i in range(40)]
+    glo, ghi = bootstrap_ci(vals, groups, n_boot=500)
+    assert ghi - glo > hi - lo
+    assert bootstrap_ci([]) == (None, None)
+    assert bootstrap_ci([1.0, 1.0]) == (1.0, 1.0)
