@@ -175,7 +175,7 @@ def run_djml(paths: list[str], cache: PredictionCache, jobs: int) -> None:
 
     def chunk_run(chunk: list[str]):
         env = {**_nice_env(), "DJML_HOME": str(home)}
-        r = subprocess.run(["nice", "-n", "10", str(_djml_cli()), "analyze", "--json", "--workers", "1", *chunk],
+        r = subprocess.run([str(_djml_cli()), "analyze", "--json", "--workers", "1", *chunk],
                            capture_output=True, text=True, env=env)
         got = {}
         for line in r.stdout.splitlines():
@@ -204,7 +204,7 @@ def run_djml(paths: list[str], cache: PredictionCache, jobs: int) -> None:
 def run_aubio(paths: list[str], cache: PredictionCache, jobs: int) -> None:
     def chunk_run(chunk: list[str]):
         for p in chunk:
-            r = subprocess.run(["nice", "-n", "10", "aubio", "tempo", p], capture_output=True, text=True,
+            r = subprocess.run(["aubio", "tempo", p], capture_output=True, text=True,
                                timeout=600)
             m = re.findall(r"([\d.]+)\s*bpm", r.stdout)
             yield p, ({"bpm": float(m[-1])} if m else
@@ -217,7 +217,7 @@ def run_peer(tool: str, paths: list[str], cache: PredictionCache, jobs: int, ven
     py = venv_python(venvs, tool)
 
     def chunk_run(chunk: list[str]):
-        proc = subprocess.Popen(["nice", "-n", "10", str(py), str(HERE / "peer_runner.py"), tool],
+        proc = subprocess.Popen([str(py), str(HERE / "peer_runner.py"), tool],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 text=True, env={**_nice_env(), "CUDA_VISIBLE_DEVICES": ""})
         proc.stdin.write(json.dumps(chunk))
@@ -247,7 +247,7 @@ def setup_peers(venvs: Path) -> None:
         if not venv_python(venvs, tool).exists():
             subprocess.run([sys.executable, "-m", "venv", str(d)], check=True)
         log(f"installing {package} into {d}")
-        subprocess.run(["nice", "-n", "10", str(d / "bin" / "pip"), "install", "-q", package], check=False)
+        subprocess.run([str(d / "bin" / "pip"), "install", "-q", package], check=False)
 
 
 def loso_predictions(kind: str, rows: list[dict]) -> tuple[dict | None, str]:
@@ -385,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or music_sets.default_cache()
     venvs = args.venvs or cache / "venvs"
     jobs = max(1, min(2, args.jobs))
+    music_sets.at_least_nice()
     if args.setup_peers:
         setup_peers(venvs)
         return 0

@@ -114,6 +114,9 @@ def write_tunes(midi_dir: Path, exclude: set[tuple[str, str]], limit: int | None
 
 
 def key_music21_pieces(cache: Path) -> set[tuple[str, str]]:
-    """(corpus file, tune index) of every ``key_music21`` piece (building that set if missing)."""
+    """(corpus file, tune index) of every ``key_music21`` piece (building that set if missing)
+    and of ``key_music21_extra`` (which the key model trains on as well; built if missing,
+    so the two never share a tune)."""
     from benchmarks import datasets
-    return {(r["corpus_file"], str(r["abc_index"])) for r in datasets.ensure("key_music21", cache)}
+    rows = datasets.ensure("key_music21", cache) + datasets.ensure("key_music21_extra", cache)
+    return {(r["corpus_file"], str(r["abc_index"])) for r in rows}

@@ -443,7 +443,7 @@ def encode(y, path: Path, proc: Processing) -> None:
         else:
             args = (["-c:a", "libmp3lame", "-b:a", proc.bitrate] if proc.codec == "mp3"
                     else ["-c:a", "libvorbis", "-q:a", proc.bitrate.lstrip("q")])
-            subprocess.run(["nice", "-n", "10", "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y",
                             "-i", str(wav), *args, str(tmp)], check=True)
         tmp.replace(path)
 
@@ -468,13 +468,22 @@ def _load_piece(source: str, origin: str) -> Smf:
     return parse_smf(data)
 
 
+def at_least_nice(level: int = 10) -> None:
+    """Raise this process's niceness to ``level`` (children inherit it). Relative ``nice``
+    calls stacked on an already niced parent end at 19, where a loaded machine starves the
+    job; an absolute floor does not."""
+    try:
+        current = os.nice(0)
+        if current < level:
+            os.nice(level - current)
+    except OSError:
+        pass
+
+
 def _worker_init() -> None:
     for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[v] = "1"
-    try:
-        os.nice(10)
-    except OSError:
-        pass
+    at_least_nice()
 
 
 def render_job(job: RenderJob) -> list[str]:
@@ -494,7 +503,7 @@ def render_job(job: RenderJob) -> list[str]:
     with tempfile.TemporaryDirectory() as td:
         mid, wav = Path(td) / "batch.mid", Path(td) / "batch.wav"
         mid.write_bytes(data)
-        subprocess.run(["nice", "-n", "10", "fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(SR),
+        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(SR),
                         "-F", str(wav), str(SOUNDFONTS[job.soundfont]), str(mid)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         audio, _ = sf.read(str(wav), dtype="float32", always_2d=True)
@@ -577,7 +586,7 @@ def build_hydrogen(out_dir: Path, limit: int | None) -> list[dict]:
         if not full.exists():
             full.parent.mkdir(parents=True, exist_ok=True)
             tmp = full.with_suffix(".part.wav")
-            subprocess.run(["nice", "-n", "10", "h2cli", "-s", str(song), "-o", str(tmp)],
+            subprocess.run(["h2cli", "-s", str(song), "-o", str(tmp)],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            timeout=900)
             tmp.replace(full)
@@ -789,6 +798,8 @@ def build(sources: list[str], cache: Path, limit: int | None = None, jobs: int =
             for paths in ex.map(render_job, render_jobs):
                 done += len(paths)
                 log(f"  {done}/{n_items} rendered ({time.time() - t0:.0f}s)")
+                # the finished part is usable at once: rows whose file exists
+                write_manifest(cache, [r for r in all_rows if Path(r["path"]).exists()])
     rows = [r for r in all_rows if Path(r["path"]).exists()]
     for r in rows:
         counts[r["source"]] = counts.get(r["source"], 0) + 1
@@ -808,6 +819,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         ap.error(f"unknown source(s) {bad}; choose from {ALL_SOURCES}")
     cache = args.cache or default_cache()
+    at_least_nice()
     t0 = time.time()
     counts = build(sources, cache, args.limit, args.jobs)
     rows = load_manifest(cache=cache)
