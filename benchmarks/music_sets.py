@@ -398,14 +398,16 @@ def process_audio(y, proc: Processing, rng_seed: int):
     """EQ tilt (frequency-domain, pivot 1 kHz), an RMS compressor, a noise floor and a
     peak gain, applied to a (n, channels) float array. The lossy codec is ``encode``'s."""
     import numpy as np
+    from scipy import fft as sfft
     y = np.asarray(y, dtype=np.float64)
     if y.ndim == 1:
         y = y[:, None]
     n = y.shape[0]
-    spec = np.fft.rfft(y, axis=0)
-    f = np.maximum(np.fft.rfftfreq(n, 1.0 / SR), 20.0)
+    m = sfft.next_fast_len(n, real=True)   # an arbitrary clip length can cost 5x the FFT time
+    spec = sfft.rfft(y, n=m, axis=0)
+    f = np.maximum(sfft.rfftfreq(m, 1.0 / SR), 20.0)
     spec *= (10 ** (proc.tilt_db_per_octave * np.log2(f / 1000.0) / 20.0))[:, None]
-    y = np.fft.irfft(spec, n=n, axis=0)
+    y = sfft.irfft(spec, n=m, axis=0)[:n]
     peak = float(np.max(np.abs(y))) or 1.0
     y /= peak
     if proc.compress_ratio > 1:
@@ -419,7 +421,7 @@ def process_audio(y, proc: Processing, rng_seed: int):
         y *= (10 ** (-over * (1 - 1 / proc.compress_ratio) / 20.0))[:, None]
         y /= float(np.max(np.abs(y))) or 1.0
     rng = np.random.default_rng(rng_seed)
-    noise = rng.standard_normal(y.shape)
+    noise = rng.standard_normal(y.shape, dtype=np.float32).astype(np.float64)
     # pink-ish: integrate white noise a little (one-pole low-pass) and mix
     noise = 0.5 * noise + 0.5 * np.cumsum(noise, axis=0) * 0.02
     noise -= noise.mean(axis=0)
@@ -454,7 +456,6 @@ def encode(y, path: Path, proc: Processing) -> None:
 class RenderJob:
     soundfont: str
     items: list[dict]    # {"clip": Clip-as-dict, "path": str, "processing": dict, "seed": int}
-    origins: dict        # origin -> source (to re-read the MIDI in the worker)
 
 
 def _load_piece(source: str, origin: str) -> Smf:
@@ -530,7 +531,7 @@ def _row(clip: Clip, path: Path, soundfont: str, proc: Processing) -> dict:
 
 
 def plan_midi_source(source: str, out_dir: Path, limit: int | None,
-                     where: tuple | None = None) -> tuple[list[dict], list[RenderJob]]:
+                     where: tuple | None = None) -> tuple[list[dict], list[tuple[int, str, dict]]]:
     pieces = midi_pieces(source, where)
     pieces = pieces[:limit] if limit else pieces
     rows, pending = [], []
@@ -542,19 +543,27 @@ def plan_midi_source(source: str, out_dir: Path, limit: int | None,
         rng = random.Random(f"{SEED}:{piece.piece_id}")
         for clip in plan_piece_clips(piece, rng):
             n = RENDERS_PER_LONG_CLIP if clip.kind == "long" else 1
-            for font in rng.sample(fonts, n):
+            for render_pass, font in enumerate(rng.sample(fonts, n)):
                 proc = Processing.draw(rng)
                 path = out_dir / "audio" / source / f"{clip.clip_id}_{font}.{proc.codec}"
                 rows.append(_row(clip, path, font, proc))
                 if not path.exists():
-                    pending.append((font, {"clip": asdict(clip), "path": str(path),
-                                           "processing": asdict(proc), "seed": rng.randrange(2**31)}))
+                    pending.append((render_pass, font, {"clip": asdict(clip), "path": str(path),
+                                                        "processing": asdict(proc),
+                                                        "seed": rng.randrange(2**31)}))
+    return rows, pending
+
+
+def render_jobs_for(pending: list[tuple[int, str, dict]]) -> list[RenderJob]:
+    """Batches of one sound font each, every clip's first render before any second one, so
+    a build that is stopped early still covers every clip once."""
     jobs = []
-    for font in fonts:
-        items = [it for f, it in pending if f == font]
-        for i in range(0, len(items), BATCH):
-            jobs.append(RenderJob(font, items[i:i + BATCH], {}))
-    return rows, jobs
+    for render_pass in sorted({p for p, _, _ in pending}):
+        for font in SOUNDFONTS:
+            items = [it for p, f, it in pending if p == render_pass and f == font]
+            for i in range(0, len(items), BATCH):
+                jobs.append(RenderJob(font, items[i:i + BATCH]))
+    return jobs
 
 
 # --------------------------------------------------------------------------- Hydrogen songs
@@ -769,12 +778,12 @@ def build(sources: list[str], cache: Path, limit: int | None = None, jobs: int =
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     all_rows: list[dict] = []
-    render_jobs: list[RenderJob] = []
+    pending: list[tuple[int, str, dict]] = []
     for source in sources:
         t0 = time.time()
         if source in MIDI_SOURCES:
-            rows, rj = plan_midi_source(source, out_dir, limit)
-            render_jobs += rj
+            rows, todo = plan_midi_source(source, out_dir, limit)
+            pending += todo
         elif source == "hydrogen":
             rows = build_hydrogen(out_dir, limit)
         elif source == "sonicpi":
@@ -783,12 +792,13 @@ def build(sources: list[str], cache: Path, limit: int | None = None, jobs: int =
             from benchmarks.music21_tempo import key_music21_pieces, write_tunes
             midi_dir = out_dir / "midi" / "music21_abc"
             write_tunes(midi_dir, key_music21_pieces(cache), limit)
-            rows, rj = plan_midi_source(source, out_dir, limit, ("glob", [midi_dir, "*.mid"]))
-            render_jobs += rj
+            rows, todo = plan_midi_source(source, out_dir, limit, ("glob", [midi_dir, "*.mid"]))
+            pending += todo
         else:
             rows = rows_from_datasets(source, cache)
         all_rows += rows
         log(f"{source}: {len(rows)} rows planned ({time.time() - t0:.1f}s)")
+    render_jobs = render_jobs_for(pending)
     if render_jobs:
         t0 = time.time()
         n_items = sum(len(j.items) for j in render_jobs)
