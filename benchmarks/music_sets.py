@@ -613,7 +613,8 @@ def build_hydrogen(out_dir: Path, limit: int | None) -> list[dict]:
             proc = Processing.draw(rng)
             clip = Clip(f"hydrogen_{_slug(song.stem)}_{kind[0]}{i}", "hydrogen", pid, str(song), 0, 0,
                         round(start_bar * bar_s, 4), round(n_bars * bar_s, 4), n_bars, bpm, "quarter",
-                        "duple", "4/4", False, None, None, {"swing": swing}, kind)
+                        "duple", "4/4", False, None, None, {"swing": swing},
+                        "short" if n_bars * bar_s <= SHORT_CLIP_S[1] else "long")  # a short song
             path = out_dir / "audio" / "hydrogen" / f"{clip.clip_id}.{proc.codec}"
             if not path.exists():
                 y, _ = sf.read(str(full), dtype="float32", always_2d=True,

@@ -39,6 +39,7 @@ class Smf:
     channel_events: list[tuple[int, bytes]]    # (tick, status + data), every track, by tick
     end_tick: int = 0
     _tempo_secs: list[float] = field(default_factory=list, repr=False)
+    _tempo_ticks: list[int] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if not self.tempos or self.tempos[0][0] != 0:
@@ -47,10 +48,11 @@ class Smf:
         for (t0, us), (t1, _) in zip(self.tempos, self.tempos[1:]):
             secs.append(secs[-1] + (t1 - t0) * us / 1e6 / self.tpq)
         self._tempo_secs = secs
+        self._tempo_ticks = [t for t, _ in self.tempos]
 
     def seconds(self, tick: int) -> float:
         """Time of ``tick`` in seconds through the tempo map."""
-        i = bisect_right([t for t, _ in self.tempos], tick) - 1
+        i = bisect_right(self._tempo_ticks, tick) - 1
         t0, us = self.tempos[i]
         return self._tempo_secs[i] + (tick - t0) * us / 1e6 / self.tpq
 
