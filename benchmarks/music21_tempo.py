@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.smf import encode_smf
 
-N_TUNES = 150
+N_TUNES = 60
 TPQ = 480
 PROGRAMS = (0, 4, 21, 24, 40, 48, 73)   # piano, e-piano, accordion, guitar, violin, strings, flute
 

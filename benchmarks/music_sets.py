@@ -774,7 +774,8 @@ def write_manifest(cache: Path, rows: list[dict]) -> Path:
     return p
 
 
-def build(sources: list[str], cache: Path, limit: int | None = None, jobs: int = 2) -> dict[str, int]:
+def build(sources: list[str], cache: Path, limit: int | None = None, jobs: int = 2,
+          render: bool = True) -> dict[str, int]:
     out_dir = set_dir(cache)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
@@ -799,7 +800,7 @@ def build(sources: list[str], cache: Path, limit: int | None = None, jobs: int =
             rows = rows_from_datasets(source, cache)
         all_rows += rows
         log(f"{source}: {len(rows)} rows planned ({time.time() - t0:.1f}s)")
-    render_jobs = render_jobs_for(pending)
+    render_jobs = render_jobs_for(pending) if render else []
     if render_jobs:
         t0 = time.time()
         n_items = sum(len(j.items) for j in render_jobs)
@@ -824,6 +825,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="bench cache folder")
     ap.add_argument("--limit", type=int, default=None, help="at most N pieces per source (smoke)")
     ap.add_argument("--jobs", type=int, default=2, help="render processes (at most 2)")
+    ap.add_argument("--no-render", action="store_true",
+                    help="render nothing: write the manifest of the clips already rendered")
     args = ap.parse_args(argv)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
     bad = [s for s in sources if s not in ALL_SOURCES]
@@ -832,7 +835,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache or default_cache()
     at_least_nice()
     t0 = time.time()
-    counts = build(sources, cache, args.limit, args.jobs)
+    counts = build(sources, cache, args.limit, args.jobs, render=not args.no_render)
     rows = load_manifest(cache=cache)
     print(f"{manifest_path(cache)}: {len(rows)} rows in {time.time() - t0:.0f}s")
     for s in ALL_SOURCES:
