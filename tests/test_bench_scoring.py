@@ -174,3 +174,34 @@ def test_bootstrap_interval_contains_the_mean_and_groups_widen_it():
     assert ghi - glo > hi - lo
     assert bootstrap_ci([]) == (None, None)
     assert bootstrap_ci([1.0, 1.0]) == (1.0, 1.0)
+
+
+def test_cross_source_tables_score_each_source_pooled_and_short_clips():
+    from benchmarks.accuracy_analysis import key_table, tempo_table
+
+    rows = [
+        {"path": "a", "source": "freedoom", "piece_id": "p1", "bpm": 120.0, "key": "A", "mode": "minor", "duration": 40},
+        {"path": "b", "source": "freedoom", "piece_id": "p1", "bpm": 120.0, "key": "A", "mode": "minor", "duration": 40},
+        {"path": "c", "source": "hydrogen", "piece_id": "p2", "bpm": 90.0, "key": None, "mode": None, "duration": 10},
+        {"path": "d", "source": "music21_key", "piece_id": "p3", "bpm": None, "key": "C", "mode": "major", "duration": None},
+    ]
+    preds = {t: {} for t in ("djml", "djml-loso", "essentia", "aubio", "madmom", "tempocnn",
+                             "essentia-edma", "essentia-bgate", "essentia-temperley")}
+    preds["djml"] = {"a": {"bpm": 120.0, "key": 21}, "b": {"bpm": 60.0, "key": 9},
+                     "c": {"bpm": 91.0}, "d": {"key": 7}}
+    status = {"madmom": "not installed (x)", "djml-loso": "not available (y)"}
+    t = tempo_table(rows, preds, status, n_boot=50)
+    acc1, acc2 = t["Accuracy1"], t["Accuracy2"]
+    assert acc1["freedoom"]["djml"]["mean"] == 0.5 and acc2["freedoom"]["djml"]["mean"] == 1.0
+    assert acc1["pooled"]["n"] == 3 and acc1["pooled"]["djml"]["mean"] == pytest.approx(2 / 3)
+    assert acc1["short clips (≤ 30 s)"]["n"] == 1
+    assert acc1["pooled"]["madmom"].startswith("not installed")
+    assert acc1["pooled"]["essentia"]["mean"] == 0.0          # no estimate = a miss
+    k = key_table(rows, preds, status, n_boot=50)
+    std, lenient, mode = k["MIREX (standard)"], k["MIREX (lenient)"], k["mode accuracy"]
+    assert std["pooled"]["n"] == 3 and "hydrogen" not in std
+    assert std["freedoom"]["djml"]["mean"] == pytest.approx((1 + 0.2) / 2)   # exact, parallel
+    assert std["music21_key"]["djml"]["mean"] == 0.5                        # G over C: the fifth above
+    assert lenient["music21_key"]["djml"]["mean"] == 0.5
+    assert mode["freedoom"]["djml"]["mean"] == 0.5
+    assert std["pooled"]["djml-loso"].startswith("not available")
