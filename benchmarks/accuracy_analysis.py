@@ -87,6 +87,7 @@ class PredictionCache:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.fingerprint = fingerprint
         self.lock = threading.Lock()
+        self.unstored: dict[str, dict] = {}
 
     def _file(self, path: str) -> Path:
         st = os.stat(path)
@@ -94,10 +95,15 @@ class PredictionCache:
         return self.dir / f"{h}.json"
 
     def get(self, path: str) -> dict | None:
+        if path in self.unstored:
+            return self.unstored[path]
         f = self._file(path)
         return json.loads(f.read_text()) if f.exists() else None
 
     def put(self, path: str, result: dict) -> None:
+        if str(result.get("error", "")).startswith("load:"):
+            self.unstored[path] = result   # the tool did not start: try again next run
+            return
         f = self._file(path)
         with self.lock:
             tmp = f.with_suffix(".part")
@@ -132,11 +138,12 @@ def tool_status(tool: str, venvs: Path) -> str | None:
         py = venv_python(venvs, tool)
         if not py.exists():
             return f"not installed (--setup-peers: venv {py.parent.parent})"
-        mod = {"essentia": "essentia.standard", "madmom": "madmom.features.beats",
-               "tempocnn": "tempocnn.classifier"}[tool]
-        r = subprocess.run([str(py), "-c", f"import {mod}"], capture_output=True, text=True,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        return None if r.returncode == 0 else f"not installed (import {mod} fails in {py})"
+        # find_spec only locates the package: importing TensorFlow just to check costs a
+        # minute of CPU on a loaded machine. A package that is there but fails to import
+        # shows up as "load:" errors on every file, reported as not installed below.
+        r = subprocess.run([str(py), "-c", f"import importlib.util, sys; sys.exit(importlib.util.find_spec({tool!r}) is None)"],
+                           capture_output=True, text=True)
+        return None if r.returncode == 0 else f"not installed ({tool} missing in {py})"
     return None
 
 
@@ -428,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             run_peer(tool, paths, pc, jobs, venvs)
         timings[tool] = time.time() - ts
+        results = [pc.get(p) or {} for p in paths]
+        if results and all(str(r.get("error", "")).startswith("load:") for r in results):
+            status[tool] = f"not installed ({results[0]['error'][6:120]})"
+            continue
         for p in paths:
             res = pc.get(p) or {"error": "missing"}
             if tool == "essentia":
