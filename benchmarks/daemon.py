@@ -3,6 +3,12 @@ and crash safety under repeated kill -9. Prints a table.
 
     python benchmarks/daemon.py                # 500 files, 20 kills
     python benchmarks/daemon.py --files 100 --kills 5
+    python benchmarks/daemon.py --kills-only --kill-files 200 --kills 20   # the kill -9 figure only
+
+The kill -9 figure: N kills at random moments during an import, then how many files were
+lost or duplicated, whether derived data is complete (every sample predicted by the active
+model, every track with a text vector: what the daemon back-fills after a kill), and how
+many workers outlived their daemon.
 
 Runs a real `djml daemon run` on a throw-away DJML_HOME with generated short one-shots.
 Targets: status p95 <= 2 ms, idle RSS <= 150 MB (before models load), idle CPU <= 1 %,
@@ -109,6 +115,9 @@ def make_files(staging: Path, n: int, offset: int) -> list[Path]:
 def measure(args: argparse.Namespace, daemon: "Daemon", home: Path, samples: Path, staging: Path,
             rows: list[tuple[str, str, str]]) -> None:
     daemon.start()
+    if args.kills_only:
+        kill_loop(args, daemon, home, samples, staging, rows, expected=0)
+        return
     pid = daemon.proc.pid
 
     # idle cost (no workers yet, no models loaded)
@@ -179,8 +188,15 @@ def measure(args: argparse.Namespace, daemon: "Daemon", home: Path, samples: Pat
             client.call("status")
             lat.append((time.perf_counter() - s) * 1000)
     rows.append((f"status p50 / p95 with {args.files} items", f"{pct(lat, 50):.2f} / {pct(lat, 95):.2f} ms", ""))
+    kill_loop(args, daemon, home, samples, staging, rows, expected=args.files + len(singles))
 
-    # crash loop: kill -9 at random moments during an import, restart, repeat
+
+def kill_loop(args: argparse.Namespace, daemon: "Daemon", home: Path, samples: Path, staging: Path,
+              rows: list[tuple[str, str, str]], expected: int) -> None:
+    """kill -9 at random moments during an import of ``args.kill_files`` files, restart,
+    repeat; then wait for the queue and the derived-data back-fill and count."""
+    from djml.models.enrich import lacking
+
     files = make_files(staging, args.kill_files, 100_000)
     for f in files:
         os.replace(f, samples / f.name)
@@ -196,18 +212,23 @@ def measure(args: argparse.Namespace, daemon: "Daemon", home: Path, samples: Pat
         orphans += sum(1 for w in workers if running(w))
         daemon.start()
     db = home / "data" / "library.db"
-    expected = args.files + args.kill_files + len(singles)
+    expected += args.kill_files
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         pending = conn.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued','running')").fetchone()[0]
+        unpredicted = len(lacking(conn, embed_text=True))
         conn.close()
-        if not pending:
+        if not pending and not unpredicted:
             break
         time.sleep(1)
     time.sleep(2)
     daemon.stop()
     conn = sqlite3.connect(db)
+    samples_total = conn.execute("SELECT COUNT(*) FROM items WHERE kind = 'sample'").fetchone()[0]
+    unpredicted = len(lacking(conn))
+    no_text = conn.execute("SELECT COUNT(*) FROM items i WHERE i.kind = 'track' AND NOT EXISTS"
+                           " (SELECT 1 FROM vectors v WHERE v.item_id = i.id AND v.space = 'text')").fetchone()[0]
     items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     present = conn.execute("SELECT COUNT(DISTINCT path) FROM locations WHERE status = 'ok'").fetchone()[0]
     failed = conn.execute("SELECT COUNT(*) FROM locations WHERE status = 'failed'").fetchone()[0]
@@ -216,6 +237,9 @@ def measure(args: argparse.Namespace, daemon: "Daemon", home: Path, samples: Pat
     rows.append((f"kill -9 x{args.kills} during import of {args.kill_files}",
                  f"lost {expected - present}, duplicated {items - present}", "target 0 and 0"))
     rows.append(("  failed / integrity_check / workers alive 5 s after kill", f"{failed} / {integrity} / {orphans}", ""))
+    rows.append(("  derived data: samples predicted by the active model",
+                 f"{samples_total - unpredicted} of {samples_total}", "target all"))
+    rows.append(("  derived data: tracks without a text vector", f"{no_text}", "target 0"))
 
 
 def main() -> None:
@@ -224,6 +248,7 @@ def main() -> None:
     parser.add_argument("--kill-files", type=int, default=200)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--status-calls", type=int, default=2000)
+    parser.add_argument("--kills-only", action="store_true", help="Only the kill -9 loop (the crash figure).")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="djml-bench-") as tmp:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from djml.config import Config
+from djml.private import make_folder, open_log
 
 log = logging.getLogger("djml.daemon")
 
@@ -36,7 +37,7 @@ class DaemonError(Exception):
 
 def acquire_pid_file(path: Path) -> IO[str]:
     """Lock and fill the pid file; raises DaemonError if another daemon holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     handle = open(path, "a+", encoding="ascii")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -113,9 +114,15 @@ def exit_now(code: int = 0) -> None:
 
 
 async def _serve(config: Config) -> None:
+    from djml.private import NotPrivate, prepare_socket_folder
+
     from .server import Server
     from .service import Service
 
+    try:   # before anything starts: a socket folder someone else prepared stops us here
+        prepare_socket_folder(config.socket_path.parent)
+    except NotPrivate as exc:
+        raise DaemonError(str(exc)) from None
     service = Service(config)
     server = Server(service, config.socket_path)
     stop = server.shutdown_requested
@@ -152,13 +159,13 @@ def start(config: Config, timeout: float = 60.0) -> Started:
     if pid is not None:
         return Started(pid, already=True)
     log_path = config.log_path
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(log_path.parent)
     if log_path.exists() and log_path.stat().st_size > LOG_ROTATE_BYTES:
         os.replace(log_path, log_path.with_suffix(".log.1"))
     command = [sys.executable, "-m", "djml.daemon"]
     if config.config_path.exists():
         command += ["--config", str(config.config_path)]
-    with open(log_path, "ab") as log_file, open(os.devnull, "rb") as devnull:
+    with open_log(log_path) as log_file, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(command, stdin=devnull, stdout=log_file, stderr=log_file,
                                  start_new_session=True, close_fds=True)
     deadline = time.monotonic() + timeout
@@ -218,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     from djml import config as cfg
+    from djml.errors import DatabaseError
 
     parser = argparse.ArgumentParser(prog="python -m djml.daemon")
     parser.add_argument("--config", type=Path)
@@ -226,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging(args.log_level.upper())
     try:
         run(cfg.load(args.config))
-    except (DaemonError, cfg.ConfigError) as exc:
+    except (DaemonError, cfg.ConfigError, DatabaseError) as exc:
         log.error("%s", exc)
         sys.exit(2)
     exit_now(0)

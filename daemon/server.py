@@ -20,12 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from djml import protocol as p
+from djml.private import prepare_socket_folder
 
 from .service import Service
 
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIBER_BACKLOG = 8 << 20   # bytes of unsent events before a slow subscriber is dropped
+# 1,100 idle connections once exhausted a 1,024-fd daemon: beyond the cap a connection is
+# answered `unavailable` and closed; one without subscriptions that sends nothing for the
+# idle timeout is closed (subscribers wait for events, so they may stay quiet).
+MAX_CONNECTIONS = 256
+IDLE_TIMEOUT = 300.0
+# Client mistakes that reach a handler as one of these are invalid params, not daemon bugs.
+CLIENT_VALUE_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
 
 
 class SocketInUse(Exception):
@@ -62,13 +70,13 @@ class Server:
         self._connections: set[_Connection] = set()
         self._handlers: set[asyncio.Task] = set()
         self.shutdown_requested = asyncio.Event()
+        self._logged: set[tuple[str, str]] = set()   # (method, error type) already logged
         service.emit = self.broadcast
 
     async def start(self) -> None:
         path = self.socket_path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # The folder is djml's own (runtime dir or data dir): private even if it pre-existed.
-        os.chmod(path.parent, 0o700)
+        # Created 0700 if missing; an existing folder is never chmod'ed (djml.private).
+        prepare_socket_folder(path.parent)
         _remove_stale_socket(path)
         # The umask makes the socket 0600 from the moment it exists: no window for others.
         old_umask = os.umask(0o177)
@@ -111,11 +119,18 @@ class Server:
         if task is not None:
             self._handlers.add(task)
         conn = _Connection(writer)
+        if len(self._connections) >= MAX_CONNECTIONS:
+            writer.write(p.error(None, p.UNAVAILABLE, f"too many connections (at most {MAX_CONNECTIONS})"))
+            writer.close()
+            if task is not None:
+                self._handlers.discard(task)
+            self._log_once("connect", "over the connection cap", f"refusing connections beyond {MAX_CONNECTIONS}")
+            return
         self._connections.add(conn)
         try:
             await self._serve(conn, reader)
-        except (asyncio.CancelledError, ConnectionResetError, BrokenPipeError):
-            pass  # shutdown or client gone: nothing to answer
+        except (asyncio.CancelledError, ConnectionResetError, BrokenPipeError, TimeoutError):
+            pass  # shutdown, client gone or idle: nothing to answer
         finally:
             self._connections.discard(conn)
             if task is not None:
@@ -125,7 +140,7 @@ class Server:
     async def _serve(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
         while True:
             try:
-                line = await reader.readline()
+                line = await asyncio.wait_for(reader.readline(), None if conn.events else IDLE_TIMEOUT)
             except ValueError:  # longer than MAX_LINE_BYTES
                 conn.send(p.error(None, p.TOO_LARGE, f"request line longer than {p.MAX_LINE_BYTES} bytes"))
                 await conn.writer.drain()
@@ -138,11 +153,11 @@ class Server:
             await conn.writer.drain()
 
     async def _answer(self, conn: _Connection, line: bytes) -> bytes:
-        request_id = None
+        request_id, method = None, "?"
         try:
             allowed = conn.allow()  # every line counts, malformed ones too
             request = p.parse_request(line)
-            request_id = request.id  # so a rate-limited client can match the error to its call
+            request_id, method = request.id, request.method  # a rate-limited client can match its error
             if not allowed:
                 raise p.ProtocolError(p.RATE_LIMITED, f"more than {p.RATE_PER_SECOND:.0f} requests per second")
             if self.service.closing and request.method != "hello":
@@ -157,9 +172,24 @@ class Server:
             return p.error(exc.request_id if exc.request_id is not None else request_id, exc.code, exc.message)
         except asyncio.CancelledError:
             raise
+        except CLIENT_VALUE_ERRORS as exc:   # an odd value (NUL, lone surrogate, 10**400) met a handler
+            self._log_once(method, type(exc).__name__, f"{method}: a client sent a value it cannot take ({exc})")
+            return p.error(request_id, p.INVALID_PARAMS, f"{type(exc).__name__}: {str(exc)[:300]}")
         except Exception as exc:
-            log.exception("request %r failed", line[:200])
+            self._log_once(method, type(exc).__name__, f"request {line[:200]!r} failed", exc)
             return p.error(request_id, p.INTERNAL, f"{type(exc).__name__}: {exc}")
+
+    def _log_once(self, method: str, kind: str, message: str, exc: BaseException | None = None) -> None:
+        """One log line (with the traceback of a real failure) per method and error type,
+        so a client repeating a mistake cannot flood the log."""
+        if (method, kind) in self._logged:
+            log.debug("%s (repeated)", message)
+            return
+        self._logged.add((method, kind))
+        if exc is not None:
+            log.error("%s", message, exc_info=exc)
+        else:
+            log.warning("%s (logged once)", message)
 
     @staticmethod
     def _subscribe(conn: _Connection, method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -23,23 +23,30 @@ from pathlib import Path
 from typing import Any
 
 import djml
-from djml import db, query
+from djml import db, query, tagtemps
 from djml import protocol as p
 from djml.actions import ACTIONS
 from djml.config import Config
+from djml.confine import data_dir_refusal
 from djml.errors import ActionError
 from djml.library import Library
-from djml.models.enrich import after_store
+from djml.models.enrich import after_store, pending
 from djml.pipeline import FileStat
 from djml.scan import plan, record_problems, walk
 
-from .jobs import Event, Job, JobQueue
+from .derived import DerivedWork
+from .jobs import MAX_ATTEMPTS, Event, Job, JobQueue
+from .resources import Backoff, reason_in_text, resource_reason
+from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
+from .roots import RootWatch, identities
+from .monitor import Monitor
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
-from .workers import Workers
+from .workers import CRASHED, SUSPECT, make_workers
 
 log = logging.getLogger(__name__)
 
 HOOK_BATCH_DELAY = 0.3      # gather analysed items this long before one predict/index call
+HOOK_RETRY_SECONDS = 5.0   # after a failed predict/index batch (disk full …)
 PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress events
 SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
 THROUGHPUT_WINDOW = 60.0
@@ -53,7 +60,7 @@ class Service:
         self.started = time.time()
         self._t0 = time.monotonic()
         self.settler = Settler(config.settle_seconds)
-        self.workers = Workers(config)
+        self.workers = make_workers(config)
         self.watched: list[Path] = []
         self.processed = 0
         self.failed = 0
@@ -68,13 +75,17 @@ class Service:
         self._wake = asyncio.Event()
         self._settle_wake = asyncio.Event()
         self._hook_wake = asyncio.Event()
-        self._hook_ids: set[int] = set()
+        self.derived = DerivedWork()
+        self.backoff = Backoff()
+        self._held: list[Job] = []        # claimed jobs a resource error sent back
+        self.roots = RootWatch({})
         self._done_times: deque[float] = deque()
         self._jobs: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self._progress_due = False
         self._training: set[str] = set()   # tasks being retrained now
         self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
+        self.monitor = Monitor(self)        # drift checks and scheduled retraining
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -106,15 +117,21 @@ class Service:
         requeued = await self.write(self._open_writer)
         if requeued:
             log.info("re-queued %d job(s) interrupted by the last shutdown or crash", requeued)
+        if leftovers := await self.write(tagtemps.sweep, self.config.data_dir):
+            log.info("deleted %d copy(ies) a killed `tags write` left behind", len(leftovers))
         self._read_conn = await self.read(db.connect_readonly, self.config.db_path)
         loop = asyncio.get_running_loop()
         # Watch first, then reconcile: a file changed in between is seen by both, never by neither.
         self._watcher = Watcher(self.config.roots, self.config.polling, loop, self.on_fs_event)
         self.watched = await loop.run_in_executor(None, self._watcher.start)
-        for loop_coro in (self._dispatch(), self._settle_loop(), self._hook_loop(), self._progress_loop()):
+        self.roots.seen = await loop.run_in_executor(None, identities, list(self.config.roots))
+        for loop_coro in (self._dispatch(), self._settle_loop(), self._hook_loop(), self._progress_loop(),
+                          self._roots_loop()):
             self._spawn(loop_coro)
         self._spawn(self._reconcile_at_start())
+        self._spawn(self._backfill_derived())
         self._spawn(self._warm_recommender())
+        self._spawn(self.monitor.run())
 
     async def _warm_recommender(self) -> None:
         """Import the ranker and load the similarity indexes once at start-up, so the first
@@ -132,6 +149,11 @@ class Service:
 
     def _open_writer(self) -> int:
         conn = db.connect(self.config.db_path)
+        try:
+            db.check_integrity(conn, self.config.db_path)   # refuse to start on a damaged file
+        except Exception:
+            conn.close()
+            raise
         self._library = Library(conn)
         self._queue = JobQueue(self._library, backoff_seconds=max(0.5, 2 * self.config.settle_seconds))
         return self._library.requeue_running()
@@ -163,6 +185,36 @@ class Service:
 
     # -- folders → queue -------------------------------------------------------------------
 
+    async def _roots_loop(self) -> None:
+        """Watch again a folder that was deleted and re-created, or a drive mounted on
+        its mount point (see :mod:`djml.daemon.roots`), and scan what came back."""
+        loop = asyncio.get_running_loop()
+        while not self.closing:
+            await asyncio.sleep(ROOT_CHECK_SECONDS)
+            now = await loop.run_in_executor(None, identities, list(self.config.roots))
+            moved = self.roots.poll(now)
+            if not moved or self.closing:
+                continue
+            log.info("folder(s) %s appeared, vanished or were replaced: watching again",
+                     ", ".join(map(str, moved)))
+            try:
+                await self._rewatch()
+                back = [root for root in moved if now[root] is not None]
+                if back:
+                    await self._scan(back)
+            except Exception as exc:
+                log.warning("re-watching %s failed: %s", ", ".join(map(str, moved)), exc)
+
+    async def _reconcile_after_pause(self) -> None:
+        """Folder events and predictions that arrived while the disk was full may not have
+        been stored: compare the folders with the library once more (stat only, as at
+        start) and compute missing derived data."""
+        try:
+            await self._scan(list(self.watched))
+            await self._backfill_derived()   # predictions a full disk refused
+        except Exception as exc:
+            log.warning("re-checking the folders after a pause failed: %s", exc)
+
     async def _reconcile_at_start(self) -> None:
         """What changed while the daemon was down, judged by stat data only."""
         t0 = time.monotonic()
@@ -174,10 +226,11 @@ class Service:
         self._wake.set()
         log.info("start-up reconcile in %.1f s: %s", time.monotonic() - t0, summary)
 
-    def _reconcile(self, roots: list[Path]) -> tuple[list[Event], list[str], dict[str, int]]:
+    def _reconcile(self, roots: list[Path], guard: bool = True) -> tuple[list[Event], list[str], dict[str, Any]]:
         library, queue = self._library, self._queue
         assert library is not None and queue is not None
-        work = plan(library, roots, self.workers.settings.allowed_roots)
+        work = plan(library, roots, self.workers.settings.allowed_roots, guard_roots=guard)
+        self.roots.note(roots, work.paused)
         record_problems(library, work)
         events: list[Event] = []
         for path in work.reactivated:
@@ -197,7 +250,7 @@ class Service:
             log.warning("cannot read %s: %s", path, reason)
         summary = {"unchanged": len(work.unchanged) + len(work.reactivated), "moved": len(work.renamed),
                    "missing": len(vanished), "queued": len(old_enough), "settling": len(young),
-                   "stale": len(work.stale)}
+                   "stale": len(work.stale), "paused": sorted(work.paused)}
         return events, young, summary
 
     def on_fs_event(self, event: FsEvent) -> None:
@@ -213,7 +266,9 @@ class Service:
                 self.settler.touch(src, writing={"created": None, "modified": True, "closed": False}[kind])
                 self._settle_wake.set()
         elif kind == "deleted":
-            if is_dir:
+            if is_dir and src.rstrip("/") in {str(r).rstrip("/") for r in self.config.roots}:
+                self.roots.lost(src.rstrip("/"))   # a whole configured folder (or its drive) went away
+            elif is_dir:
                 self.settler.discard_under(src)
                 self._after_write(self.write(self._gone_folder, src))
             elif is_audio(src):
@@ -335,7 +390,16 @@ class Service:
                 assert self._queue is not None
                 try:
                     await self.write(self._queue.enqueue, ready)
-                except Exception:  # never let one batch stop the loop: queue what can be queued
+                    if self.backoff.clear():
+                        self._spawn(self._reconcile_after_pause())
+                except Exception as exc:
+                    if reason := resource_reason(exc):   # e.g. disk full: settle them again later
+                        self.backoff.hit(reason)
+                        for path in ready:
+                            self.settler.touch(path)
+                        await asyncio.sleep(self.backoff.wait())
+                        continue
+                    # never let one batch stop the loop: queue what can be queued
                     log.exception("queueing %d settled file(s) failed; trying them one by one", len(ready))
                     for path in ready:
                         try:
@@ -348,21 +412,15 @@ class Service:
     # -- queue → workers → library ---------------------------------------------------------
 
     async def _dispatch(self) -> None:
-        queue = self._queue
-        assert queue is not None
         while not self.closing:
             self._wake.clear()
-            free = self.workers.capacity - self.workers.in_flight
-            timeout = None
-            if free > 0:
-                jobs, events = await self.write(queue.claim, free)
-                self._emit_all(events)
-                for job in jobs:
-                    self._spawn(self._run(job), self._jobs)
-                if len(jobs) < free:  # else: woken when a job completes
-                    next_due = await self.write(queue.next_due)
-                    if next_due is not None:
-                        timeout = max(0.05, next_due - time.time())
+            timeout = self.backoff.wait() or None
+            if timeout is None:
+                try:
+                    timeout = await self._claim_and_start()
+                except Exception as exc:   # e.g. disk full while claiming: pause, never stop
+                    self._resource_error(exc, "claiming jobs")
+                    timeout = self.backoff.wait()
             if self.closing:
                 break
             try:
@@ -370,10 +428,71 @@ class Service:
             except TimeoutError:
                 pass
 
-    async def _run(self, job: Job) -> None:
+    async def _claim_and_start(self) -> float | None:
+        """Start due jobs on free workers; returns how long to wait for the next due one."""
+        queue = self._queue
+        assert queue is not None
+        if self._held:
+            held, self._held = self._held, []
+            try:
+                await self.write(self._library.release_jobs, [job.id for job in held])
+            except Exception:
+                self._held = held + self._held
+                raise
+        free = self.workers.capacity - self.workers.in_flight
+        if free <= 0:
+            return None  # woken when a job completes
+        jobs, events = await self.write(queue.claim, free)
+        self._emit_all(events)
+        if not jobs and not self._jobs and self.backoff.clear():
+            self._spawn(self._reconcile_after_pause())   # nothing waits on the resource any more
+        for job in jobs:
+            self._spawn(self._run(job), self._jobs)
+        if len(jobs) < free:
+            next_due = await self.write(queue.next_due)
+            if next_due is not None:
+                return max(0.05, next_due - time.time())
+        return None
+
+    def _resource_error(self, exc: BaseException, doing: str) -> None:
+        reason = resource_reason(exc)
+        if reason is None:
+            reason = f"{type(exc).__name__}: {exc}"
+            if self.backoff.reason != reason:
+                log.error("%s failed unexpectedly; pausing and retrying", doing, exc_info=exc)
+        self.backoff.hit(reason)
+
+    async def _analyse(self, job: Job) -> tuple[Job, Any]:
+        """The worker result for ``job``; a file that was in flight when a worker died is
+        analysed again alone, and only a crash alone fails it (at once: a crash is no
+        file still being copied)."""
         result = await self.workers.analyse(job.path)
+        if result.error == SUSPECT:
+            result = await self.workers.alone(job.path)
+            if result.error == CRASHED:
+                job = Job(job.id, job.path, max(job.attempts, MAX_ATTEMPTS))
+        return job, result
+
+    async def _run(self, job: Job) -> None:
         assert self._queue is not None
-        events, item_ids = await self.write(self._queue.complete, job, result)
+        try:
+            job, result = await self._analyse(job)
+            reason = reason_in_text(result.error)
+            if reason is not None:   # the machine, not the file: pause, keep the job
+                self.backoff.hit(reason)
+                self._held.append(job)
+                self._wake.set()
+                return
+            events, item_ids = await self.write(self._queue.complete, job, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._resource_error(exc, f"analysing {job.path}")
+            self._held.append(job)
+            self._wake.set()
+            return
+        if self.backoff.clear():
+            self._spawn(self._reconcile_after_pause())
         now = time.monotonic()
         self._done_times.append(now)
         while self._done_times and now - self._done_times[0] > THROUGHPUT_WINDOW:
@@ -384,28 +503,43 @@ class Service:
             self.failed += 1
         self._emit_all(events)
         if item_ids:
-            self._hook_ids.update(item_ids)
+            self.derived.add(item_ids)
             self._hook_wake.set()
         self._progress_due = True
         self._wake.set()
 
     # -- models and index after each store -------------------------------------------------
 
+    async def _backfill_derived(self) -> None:
+        """Every item an earlier run left without predictions or text vector (a kill
+        between storing and predicting, or between activating a model and re-predicting),
+        and, after a model change, every item that model has not predicted yet."""
+        ids = await self.write(lambda: pending(self._library, embed_text=self.config.embed_text))
+        if ids:
+            log.info("computing missing predictions/vectors of %d item(s)", len(ids))
+            self.derived.add(ids)
+            self._hook_wake.set()
+
     async def _hook_loop(self) -> None:
         while True:
             await self._hook_wake.wait()
             await asyncio.sleep(HOOK_BATCH_DELAY)
             self._hook_wake.clear()
-            ids, self._hook_ids = sorted(self._hook_ids), set()
-            if ids:
-                self._emit_all(await self.write(self._run_hooks, ids))
+            while ids := self.derived.take():
+                try:
+                    self._emit_all(await self.write(self._run_hooks, ids))
+                except Exception as exc:   # e.g. disk full: keep the ids, try again later
+                    self.derived.add(ids)
+                    self.derived.failed([resource_reason(exc) or f"{type(exc).__name__}: {exc}"])
+                    await asyncio.sleep(HOOK_RETRY_SECONDS)
 
     def _run_hooks(self, item_ids: list[int]) -> list[Event]:
         library = self._library
         assert library is not None
         events: list[Event] = []
-        predictions = after_store(library, self.config, item_ids, embed_text=self.config.embed_text)
-        unsure = sorted({pr["item_id"] for pr in predictions if pr.get("unsure")})
+        done = after_store(library, self.config, item_ids, embed_text=self.config.embed_text)
+        self.derived.failed(done.errors)
+        unsure = sorted({pr["item_id"] for pr in done.predictions if pr.get("unsure")})
         if unsure:
             events.append(("review.changed", {"item_ids": unsure}))
         return events
@@ -449,9 +583,12 @@ class Service:
         return any(under(real, root) for root in self._allowed)
 
     def checked_path(self, path: str) -> str:
-        """An absolute client path inside the configured folders or data dir, else forbidden."""
+        """An absolute client path of music to scan or retry: inside the configured
+        folders, never in the data dir, else forbidden."""
         if not os.path.isabs(path):
             raise p.ProtocolError(p.INVALID_PARAMS, f"path must be absolute: {path!r}")
+        if reason := data_dir_refusal(path, self.config.data_dir):
+            raise p.ProtocolError(p.FORBIDDEN, reason)
         if not self.allowed_root(path):
             raise p.ProtocolError(p.FORBIDDEN, f"{path} is outside the configured folders")
         return os.path.abspath(path)
@@ -475,7 +612,15 @@ class Service:
             "uptime": round(time.time() - self.started, 1), "workers": self.workers.size,
             "workers_running": self.workers.running, "watching": [str(r) for r in self.watched],
             "polling": self.config.polling, "queue": snapshot, "library": counts, "models": models,
+            "derived": self.derived.status(), "warnings": self.warnings(),
         }
+
+    def warnings(self) -> list[str]:
+        """What `djml status` must tell the user: work that is held up, and why."""
+        found = [f"derived data: {error}" for error in self.derived.status()["errors"]]
+        if paused := self.backoff.warning():
+            found.insert(0, paused)
+        return found + self.roots.warnings()
 
     def _status_reads(self) -> tuple[dict, dict, list]:
         conn = self._read_conn
@@ -518,7 +663,11 @@ class Service:
         for target in targets:
             if not target.exists():
                 raise p.ProtocolError(p.NOT_FOUND, f"{target} does not exist")
-        events, young, summary = await self.write(self._reconcile, targets)
+        # Naming a folder confirms its state: an emptied folder is then judged, not paused.
+        return await self._scan(targets, guard=not paths)
+
+    async def _scan(self, targets: list[Path], guard: bool = True) -> dict[str, Any]:
+        events, young, summary = await self.write(self._reconcile, targets, guard)
         self._emit_all(events)
         for path in young:
             self.settler.touch(path)
@@ -637,7 +786,8 @@ class Service:
         except (TypeError, ValueError, LookupError) as exc:
             raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
 
-    async def m_train(self, task: str, model: str | None = None) -> Any:
+    async def m_train(self, task: str, model: str | None = None, reason: str = "manual",
+                      clock: float | None = None) -> Any:
         from djml.models.service import train
 
         task = _task(task)
@@ -646,7 +796,7 @@ class Service:
         def run() -> Any:
             conn = db.connect(self.config.db_path)
             try:
-                return train(Library(conn), self.config, task, model)
+                return train(Library(conn), self.config, task, model, reason=reason, clock=clock)
             finally:
                 conn.close()
 
@@ -657,15 +807,13 @@ class Service:
         finally:
             self._training.discard(task)
         self.emit("model.trained", {"task": task, "result": result})
+        if isinstance(result, dict) and result.get("status") == "activated":
+            self._spawn(self._backfill_derived())  # in case the re-prediction was cut short
         return result
 
     async def _auto_train(self, task: str) -> None:
         """Retraining after `retrain_after` new labels; failures are logged, not raised."""
-        try:
-            await self.m_train(task)
-        except Exception as exc:
-            log.warning("automatic retraining of %s failed: %s", task, exc)
-            self.emit("model.trained", {"task": task, "error": str(exc)})
+        await self.monitor.train(task, f"labels: at least {self.config.retrain_after} new")
 
     async def m_recommend_accept(self, ref: int | str, item_id: int, options: dict | None = None) -> Any:
         """The user took ``item_id`` after ``ref``: stored as feedback the ranker learns from."""
@@ -689,6 +837,12 @@ class Service:
             " WHERE ? IS NULL OR task = ? ORDER BY task, created_at DESC", (task, task)).fetchall())
         return [dict(r) for r in rows]
 
+    async def m_models_stats(self, task: str | None = None) -> dict[str, Any]:
+        return await self.monitor.stats(_task(task) if task else None)
+
+    async def m_models_history(self, task: str | None = None) -> dict[str, Any]:
+        return await self.monitor.history(_task(task) if task else None)
+
     async def m_models_activate(self, version: str) -> Any:
         from djml.models.registry import activate
 
@@ -707,6 +861,7 @@ class Service:
         except RegistryError as exc:
             raise p.ProtocolError(p.NOT_FOUND, str(exc)) from None
         self.emit("model.trained", {"activated": result})
+        self._spawn(self._backfill_derived())   # the newly active version predicts everything
         return result
 
 def _task(text: str) -> str:

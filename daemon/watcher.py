@@ -20,6 +20,7 @@ from pathlib import Path
 
 from djml.pipeline import FileStat
 from djml.tags import AUDIO_EXTENSIONS
+from djml.tagtemps import is_temporary
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ FsEvent = tuple[str, str, str | None, bool]
 
 
 def is_audio(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS
+    """An audio file name, and not a `tags write` copy (djml.tagtemps)."""
+    return os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS and not is_temporary(os.path.basename(path))
 
 
 def under(path: str, folder: str) -> bool:

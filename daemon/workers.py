@@ -2,26 +2,27 @@
 
 Analysis is CPU bound, so it runs in processes (:func:`djml.scan.make_pool`: spawn, one
 BLAS thread each, ``os.nice`` so a DJ's laptop stays responsive). This wrapper adds what a
-long-running process needs on top: a crashed worker costs an attempt, not the daemon (a
-fresh pool replaces the broken one), and the pool is shut down after a while without work,
-so an idle daemon holds no analysis libraries in memory.
+long-running process needs on top: a crashed worker costs the daemon nothing (a fresh
+pool replaces the broken one) and fails only the file that crashes a worker alone (see
+:class:`Workers`), and the pool is shut down after a while without work, so an idle
+daemon holds no analysis libraries in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from djml.config import Config
 from djml.pipeline import FileResult, Settings, process_file
-from djml.scan import WORKER_THREAD_ENV, _init_worker
+from djml.scan import make_pool as scan_pool
+
+if TYPE_CHECKING:
+    from .cluster_workers import ClusterWorkers
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +30,25 @@ NICE = 10
 IDLE_SECONDS = 120.0
 
 
-def make_pool(size: int) -> ProcessPoolExecutor:
-    """Like :func:`djml.scan.make_pool` (spawn, one BLAS thread, nice), plus workers that
-    exit when the daemon dies: after ``kill -9`` a worker would otherwise wait forever on
-    a queue whose other end it holds itself."""
-    for name in WORKER_THREAD_ENV:
-        os.environ.setdefault(name, "1")
-    return ProcessPoolExecutor(max_workers=size, mp_context=get_context("spawn"),
-                               initializer=_init_daemon_worker, initargs=(NICE, os.getpid()))
+def make_pool(size: int, memory_mb: int) -> ProcessPoolExecutor:
+    """:func:`djml.scan.make_pool` at low priority: spawn, one BLAS thread, capped memory,
+    workers that exit when the daemon dies (after ``kill -9`` a worker would otherwise
+    wait forever on a queue whose other end it holds itself)."""
+    return scan_pool(size, NICE, memory_mb)
 
 
-def _init_daemon_worker(nice: int, parent: int) -> None:
-    _init_worker(nice)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
+CRASHED = "the analysis worker crashed on this file"
+SUSPECT = "the analysis worker died while analysing this file and others"
 
 
 class Workers:
+    """The shared pool, plus a one-process pool for suspects.
+
+    When a worker dies, every file in flight in that pool fails with it, and only one of
+    them (or none: the kernel's OOM killer) caused it. So a crash in the shared pool
+    returns :data:`SUSPECT` results, and the service analyses each suspect again
+    :meth:`alone`; only a file that crashes its worker alone is a crash."""
+
     def __init__(self, config: Config, idle_seconds: float = IDLE_SECONDS):
         self.config = config
         self.size = config.workers
@@ -59,6 +57,7 @@ class Workers:
         self.in_flight = 0
         self._pool: ProcessPoolExecutor | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._solo_lock = asyncio.Lock()
 
     @property
     def capacity(self) -> int:
@@ -70,28 +69,55 @@ class Workers:
         return self._pool is not None
 
     async def analyse(self, path: str) -> FileResult:
-        """Analyse one file in a worker. Never raises: a dead worker becomes an error result."""
+        """Analyse one file in the shared pool. Never raises for the file (a dead worker
+        becomes a :data:`SUSPECT` result); OSError from starting workers (EMFILE, ENOMEM)
+        is raised: the caller backs off."""
         loop = asyncio.get_running_loop()
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
         if self._pool is None:
             log.info("starting %d analysis worker(s)", self.size)
-            self._pool = make_pool(self.size)
+            self._pool = make_pool(self.size, self.config.worker_memory_mb)
         pool = self._pool
         self.in_flight += 1
         try:
             return await loop.run_in_executor(pool, process_file, path, self.config.kind_for(Path(path)), self.settings)
         except BrokenProcessPool:
             if self._pool is pool:
-                log.warning("an analysis worker died (while on %s); starting a fresh pool", path)
+                log.warning("an analysis worker died (while on %s, among others); starting a fresh pool", path)
                 self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
-            return FileResult(path, None, error="the analysis worker crashed on this file")
+            return FileResult(path, None, error=SUSPECT)
+        except OSError:   # no worker could be started (EMFILE, ENOMEM): start afresh next time
+            if self._pool is pool:
+                self._pool = None
+                _kill_pool(pool)
+            raise
         finally:
             self.in_flight -= 1
-            if self.in_flight == 0 and self._pool is not None:
-                self._idle_timer = loop.call_later(self.idle_seconds, self._stop_idle)
+            self._arm_idle_timer()
+
+    async def alone(self, path: str) -> FileResult:
+        """Analyse one suspect in a worker of its own (one at a time): if this crashes,
+        the file is the cause."""
+        async with self._solo_lock:
+            pool = make_pool(1, self.config.worker_memory_mb)
+            self.in_flight += 1
+            try:
+                return await asyncio.get_running_loop().run_in_executor(
+                    pool, process_file, path, self.config.kind_for(Path(path)), self.settings)
+            except BrokenProcessPool:
+                log.warning("the analysis worker crashed on %s, analysed alone", path)
+                return FileResult(path, None, error=CRASHED)
+            finally:
+                self.in_flight -= 1
+                _kill_pool(pool)
+                self._arm_idle_timer()
+
+    def _arm_idle_timer(self) -> None:
+        if self.in_flight == 0 and self._pool is not None and self._idle_timer is None:
+            self._idle_timer = asyncio.get_running_loop().call_later(self.idle_seconds, self._stop_idle)
 
     def _stop_idle(self) -> None:
         self._idle_timer = None
@@ -105,17 +131,33 @@ class Workers:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        # ProcessPoolExecutor has no public "kill the workers" before Python 3.14; without
-        # it, interpreter exit would wait for a long analysis to finish.
-        if hasattr(pool, "terminate_workers"):
-            pool.terminate_workers()
-            return
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join(timeout=2)
+        if pool is not None:
+            _kill_pool(pool)
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now. ProcessPoolExecutor has no public "kill the workers"
+    before Python 3.14; without it, interpreter exit would wait for a long analysis."""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=2)
+
+
+def make_workers(config: Config) -> "Workers | ClusterWorkers":
+    """The local pool, or cluster workers when the config names a cluster (Dask is
+    imported only then)."""
+    from djml.executors import executor_options
+
+    options = executor_options(config)
+    if options.backend == "local":
+        return Workers(config)
+    from .cluster_workers import ClusterWorkers
+
+    return ClusterWorkers(config, options)

@@ -12,6 +12,7 @@ sentence-transformers. Exit codes are the same everywhere:
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -70,6 +71,8 @@ class LazyGroup(click.Group):
 class State:
     """Per-invocation state: the config is loaded lazily, once."""
 
+    library_path: Path | None = None
+
     def __init__(self, config_path: Path | None):
         self.config_path = config_path
         self._config = None
@@ -80,6 +83,7 @@ class State:
             from djml import config
 
             self._config = config.load(self.config_path)
+            State.library_path = self._config.db_path   # named in a damaged-library message
         return self._config
 
     def reader(self):
@@ -137,6 +141,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (ConfigError, DatabaseError) as exc:
         click.echo(f"djml: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except sqlite3.Error as exc:   # damaged library, full disk: one line, what was kept, what to do
+        from djml.config import default_data_dir
+        from djml.db import explain
+
+        click.echo(f"djml: {explain(exc, State.library_path or default_data_dir() / 'library.db')}", err=True)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

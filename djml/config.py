@@ -49,6 +49,10 @@ class Config:
     # The daemon embeds "artist - title, genre, BPM, key" with all-MiniLM-L6-v2 for text
     # similarity (loading it costs ~10 s and ~450 MB once); false skips it.
     embed_text: bool = True
+    # Address-space cap of each analysis worker (RLIMIT_AS), so one file whose analysis
+    # explodes fails with "out of memory" instead of taking the machine down. Measured
+    # peaks: ~0.3 GB for a 1-hour FLAC, ~0.55 GB for a 5-minute float WAV; 0: no cap.
+    worker_memory_mb: int = 2048
     buckets: list[str] = field(default_factory=lambda: list(DEFAULT_BUCKETS))
     runtime_dir: Path | None = None
     # rekordbox/Traktor/M3U playlist name -> bucket: `djml import` labels its tracks.
@@ -56,6 +60,17 @@ class Config:
     # `djml tags write` renders this into the comment (or grouping) tag; None = leave it.
     tag_template: str | None = None
     tag_template_field: str = "comment"
+    # Where analysis runs: None = local process pool; "local:N" or "tcp://host:8786" = a Dask
+    # cluster (djml[cluster]); paths rewritten "FROM=TO" for the workers, or bytes shipped.
+    cluster: str | None = None
+    cluster_map_path: list[str] = field(default_factory=list)
+    cluster_ship_bytes: bool = False
+    # Models watching themselves (djml.daemon.monitor): when the daemon retrains on its own,
+    # when it may not start a training, how much a feature may move before it says so.
+    retrain_schedule: str = "weekly"
+    quiet_hours: str = ""
+    drift_threshold: float = 0.1
+    monitor_seconds: float = 300.0
 
     @property
     def db_path(self) -> Path:
@@ -71,7 +86,13 @@ class Config:
 
     @property
     def socket_path(self) -> Path:
-        return (self.runtime_dir or self.data_dir) / "djml.sock"
+        """In the data dir, or in ``runtime_dir`` — or, when that is a folder other users
+        may enter (e.g. /tmp), in a private ``djml-<uid>`` folder inside it."""
+        if self.runtime_dir is None:
+            return self.data_dir / "djml.sock"
+        from djml.private import socket_folder
+
+        return socket_folder(self.runtime_dir) / "djml.sock"
 
     @property
     def pid_path(self) -> Path:
@@ -133,10 +154,17 @@ _SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "settle_seconds": ("settle_seconds", (int, float), "seconds >= 0"),
     "polling": ("polling", (bool,), "true or false"),
     "embed_text": ("embed_text", (bool,), "true or false"),
+    "cluster_ship_bytes": ("cluster_ship_bytes", (bool,), "true or false"),
+    "worker_memory_mb": ("worker_memory_mb", (int,), "megabytes >= 256, or 0 for no cap"),
+    "retrain_schedule": ("retrain_schedule", (str,), "weekly, daily, off or a cron line such as '30 4 * * 1'"),
+    "quiet_hours": ("quiet_hours", (str,), "hours HH-HH such as '18-02' (or '' for none)"),
+    "drift_threshold": ("drift_threshold", (int, float), "a KL divergence > 0 such as 0.1"),
+    "monitor_seconds": ("monitor_seconds", (int, float), "seconds > 0 between the daemon's model checks"),
 }
 _PATH_LISTS = ("library", "samples")
 _KNOWN = set(_SCALARS) | set(_PATH_LISTS) | {
     "data_dir", "runtime_dir", "buckets", "playlist_buckets", "tag_template", "tag_template_field",
+    "cluster", "cluster_map_path",
 }
 # Placeholders `tag_template` may use, with example values to check the template at load.
 TAG_TEMPLATE_EXAMPLE: dict[str, Any] = {
@@ -195,6 +223,7 @@ def from_dict(raw: dict[str, Any], path: Path) -> Config:
             raise ConfigError("must be a list of bucket names", path=path, key="buckets")
         config.buckets = [b.strip() for b in buckets]
     _interop_settings(raw, config, path)
+    _cluster_settings(raw, config, path)
     _check_ranges(config, path)
     return config
 
@@ -231,6 +260,26 @@ def _interop_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
         config.tag_template_field = raw["tag_template_field"]
 
 
+def _cluster_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
+    """``cluster`` and ``cluster_map_path``, checked here so a typo fails at load, not mid-scan."""
+    from djml.executors import parse_cluster
+
+    if "cluster" in raw:
+        if not isinstance(raw["cluster"], str):
+            raise ConfigError('must be an address ("tcp://host:8786") or "local:N"', path=path, key="cluster")
+        config.cluster = raw["cluster"].strip() or None
+    maps = raw.get("cluster_map_path", [])
+    if isinstance(maps, str):
+        maps = [maps]
+    if not isinstance(maps, list) or not all(isinstance(m, str) for m in maps):
+        raise ConfigError('must be a list of "FROM=TO" path prefixes', path=path, key="cluster_map_path")
+    config.cluster_map_path = maps
+    try:
+        parse_cluster(config.cluster, config.cluster_map_path, config.cluster_ship_bytes)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=path, key="cluster") from None
+
+
 def _check_ranges(config: Config, path: Path) -> None:
     checks = [
         ("workers", config.workers >= 1),
@@ -240,7 +289,17 @@ def _check_ranges(config: Config, path: Path) -> None:
         ("review_threshold", 0 <= config.review_threshold <= 1),
         ("retrain_after", config.retrain_after >= 1),
         ("settle_seconds", config.settle_seconds >= 0),
+        ("worker_memory_mb", config.worker_memory_mb == 0 or config.worker_memory_mb >= 256),
+        ("drift_threshold", config.drift_threshold > 0),
+        ("monitor_seconds", config.monitor_seconds > 0),
     ]
+    from djml.cron import ScheduleError, parse_quiet_hours, parse_schedule
+
+    for key, parse in (("retrain_schedule", parse_schedule), ("quiet_hours", parse_quiet_hours)):
+        try:
+            parse(getattr(config, key))
+        except ScheduleError as exc:
+            raise ConfigError(str(exc), path=path, key=key) from None
     for key, ok in checks:
         if not ok:
             description = _SCALARS[key][2]

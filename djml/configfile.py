@@ -35,6 +35,9 @@ _LAYOUT: tuple[tuple[str, str], ...] = (
     ("bpm_max", ""),
     ("review_threshold", "Predictions below this confidence go to the review queue."),
     ("retrain_after", "Retrain a model after this many new labels."),
+    ("retrain_schedule", "The daemon also retrains when new labels exist: weekly, daily, off or cron ('30 4 * * 1')."),
+    ("quiet_hours", "No automatic training starts in these local hours ('18-02'; '' = none)."),
+    ("drift_threshold", "Say so when new items' features move this far (KL divergence) from a model's training items."),
     ("settle_seconds", "A file must keep the same size and mtime this long before it is analysed."),
     ("polling", "Use a polling watcher (for SMB/NFS mounts where inotify sees nothing)."),
     ("embed_text", "Text embeddings (all-MiniLM-L6-v2, offline) of artist/title/genre for similarity."),
@@ -49,7 +52,8 @@ def values(config: Config) -> dict[str, Any]:
         "data_dir": str(config.data_dir), "workers": config.workers,
         "sample_max_seconds": config.sample_max_seconds, "bpm_min": config.bpm_min, "bpm_max": config.bpm_max,
         "review_threshold": config.review_threshold, "retrain_after": config.retrain_after,
-        "settle_seconds": config.settle_seconds, "polling": config.polling, "embed_text": config.embed_text,
+        "retrain_schedule": config.retrain_schedule, "quiet_hours": config.quiet_hours,
+        "drift_threshold": config.drift_threshold, "settle_seconds": config.settle_seconds, "polling": config.polling, "embed_text": config.embed_text,
         "buckets": list(config.buckets),
     }
     if config.runtime_dir is not None and config.runtime_dir != default_runtime_dir():

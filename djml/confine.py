@@ -62,6 +62,17 @@ def check(path: str, allowed: Sequence[str], refused: Sequence[str] = ()) -> str
     return real
 
 
+def data_dir_refusal(path: str | os.PathLike, data_dir: str | os.PathLike) -> str | None:
+    """Why ``path`` may not be scanned or retried, if it lies in djml's data folder (the
+    library database, models and index are not music: a daemon once decoded its own
+    database as audio); None for any other path."""
+    real, data = os.path.realpath(os.fspath(path)), os.path.realpath(os.fspath(data_dir))
+    if not under(real, data):
+        return None
+    return (f"{display(os.fspath(path))} is inside djml's data folder ({display(data)}), which holds the"
+            " library database, models and index, not music")
+
+
 @contextmanager
 def opened(path: str, allowed: Sequence[str], refused: Sequence[str] = ()) -> Iterator[str]:
     """Check ``path``, open it, check the open file, and yield a path readers may use that

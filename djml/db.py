@@ -11,6 +11,7 @@ one-shots must stay fast.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+from djml import private
 from djml.errors import DatabaseError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -137,7 +139,7 @@ def connect(path: Path, *, upgrade: bool = True, upto: int | None = None) -> sql
     schema (or only up to migration ``upto``, which the upgrade test uses)."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private.library_files(path, own_folder=_is_default_data_dir(path.parent))
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                factory=_Connection)
         _configure(conn)
@@ -146,10 +148,18 @@ def connect(path: Path, *, upgrade: bool = True, upto: int | None = None) -> sql
         if upgrade:
             migrate(conn, upto=upto)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot open library {path}: {exc}") from None
+        raise DatabaseError(f"cannot open library {path}: {explain(exc, path)}") from None
     except OSError as exc:
         raise DatabaseError(f"cannot create library folder {path.parent}: {exc.strerror}") from None
     return conn
+
+
+def _is_default_data_dir(folder: Path) -> bool:
+    """djml's own data folder by name, which djml may make private even if it exists
+    (see djml.private); a folder the user configured keeps its mode."""
+    from djml.config import default_data_dir
+
+    return os.path.abspath(folder) == os.path.abspath(default_data_dir())
 
 
 def connect_readonly(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -169,13 +179,46 @@ def connect_readonly(path: Path, *, create: bool = False) -> sqlite3.Connection:
         _configure(conn)
         current = applied_version(conn)
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"cannot read library {path}: {exc}") from None
+        raise DatabaseError(f"cannot read library {path}: {explain(exc, path)}") from None
     if current < schema_version():
         conn.close()
         # An old file is upgraded once by a writer, then read normally.
         connect(path).close()
         return connect_readonly(path)
     return conn
+
+
+def recovery_hint(path: Path) -> str:
+    """What to do about a damaged library file (the music files are never touched)."""
+    return (f"Your music files are untouched. To recover: stop the daemon (`djml daemon stop`), keep a copy "
+            f"(`cp {path} {path}.damaged`), then either salvage it with the sqlite3 tool "
+            f"(`sqlite3 {path}.damaged .recover | sqlite3 {path}.recovered` and move that into place), "
+            f"or move {path.name} away and run `djml scan` to rebuild it (labels and history are lost then).")
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    """``PRAGMA quick_check`` (seconds for a large library: the daemon runs it once at
+    start); a damaged file raises :class:`DatabaseError` saying what and how to recover."""
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise DatabaseError(f"the library {path} is damaged ({'; '.join(problems)[:300]}). {recovery_hint(path)}")
+
+
+def explain(exc: sqlite3.Error, path: Path) -> str:
+    """One line for an SQLite error that ended a command: a full disk, a damaged file, or
+    the error itself."""
+    text = str(exc)
+    lowered = text.lower()
+    if "full" in lowered:
+        return (f"disk full: the library {path} could not be written. Everything stored before this is kept "
+                "(each file is stored in its own transaction); free some space and run the command again "
+                "(files already stored are skipped).")
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return f"the library {path} is damaged ({text}). {recovery_hint(path)}"
+    return f"the library {path} could not be used: {text}"
 
 
 def applied_version(conn: sqlite3.Connection) -> int:

@@ -41,14 +41,18 @@ class KnownLocation:
     status: str
     kind: str | None = None              # of its item; None for failed files
     analyzer_version: int | None = None  # of its item's stored analysis
+    error: str | None = None             # why it failed (status 'failed')
 
     def matches(self, stat: "FileStat") -> bool:
-        return (
-            self.status != "failed"
-            and self.size == stat.size
-            and self.mtime_ns == stat.mtime_ns
-            and self.inode == stat.inode
-        )
+        return self.status != "failed" and self._same(stat)
+
+    def failed_unchanged(self, stat: "FileStat") -> bool:
+        """A file that failed and has not changed since: trying again would fail again
+        (`djml retry`, or touching the file, asks for a new attempt)."""
+        return self.status == "failed" and self.size is not None and self._same(stat)
+
+    def _same(self, stat: "FileStat") -> bool:
+        return self.size == stat.size and self.mtime_ns == stat.mtime_ns and self.inode == stat.inode
 
 
 class Library:
@@ -63,10 +67,11 @@ class Library:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")   # a full disk may refuse the COMMIT itself
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:   # SQLite may have rolled back already (disk full)
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     # -- reading what the writer needs -------------------------------------------------
 
@@ -77,7 +82,7 @@ class Library:
             prefix = str(root).rstrip("/") + "/"
             rows = self.conn.execute(
                 "SELECT l.id, l.path, l.item_id, l.size, l.mtime_ns, l.inode, l.device, l.status,"
-                " i.kind, a.analyzer_version FROM locations l"
+                " i.kind, a.analyzer_version, l.error FROM locations l"
                 " LEFT JOIN items i ON i.id = l.item_id LEFT JOIN analyses a ON a.item_id = l.item_id"
                 " WHERE l.path = ? OR substr(l.path, 1, ?) = ?",
                 (str(root), len(prefix), prefix),
@@ -178,7 +183,7 @@ class Library:
             row = c.execute("SELECT id, item_id FROM locations WHERE path = ?", (old_path,)).fetchone()
             if row is None:
                 return None
-            c.execute("DELETE FROM locations WHERE path = ?", (new_path,))
+            c.execute("DELETE FROM locations WHERE path = ? AND id != ?", (new_path, row["id"]))
             c.execute(
                 "UPDATE locations SET path = ?, size = ?, mtime_ns = ?, inode = ?, device = ?,"
                 " status = 'ok', error = NULL, last_seen = ? WHERE id = ?",
@@ -304,6 +309,16 @@ class Library:
                 (now(),),
             ).rowcount
 
+    def release_jobs(self, job_ids: Iterable[int]) -> None:
+        """Claimed jobs that could not run (a resource error, not the file): queued again,
+        due now, their attempt not counted."""
+        with self.transaction() as c:
+            c.executemany(
+                "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), not_before = 0,"
+                " updated_at = ? WHERE id = ? AND state = 'running'",
+                [(now(), job_id) for job_id in job_ids],
+            )
+
     def drop_jobs(self, paths: Iterable[str]) -> int:
         """Forget pending jobs for paths that vanished (nothing left to analyse)."""
         with self.transaction() as c:
@@ -381,9 +396,17 @@ class Library:
         self, rows: list[tuple[int, str, str]], source: str, *, feedback_event: str | None = None
     ) -> int:
         """Many (item_id, task, label) at once, all or nothing (CSV imports). With
-        ``feedback_event`` each label is also logged as a feedback event (corrections)."""
+        ``feedback_event`` each label is also logged as a feedback event (corrections).
+
+        A label already in force for its (item, task), or repeated in ``rows``, is skipped:
+        importing the same file twice must not grow the history. The repeats older
+        versions stored are removed first (:data:`_DROP_REPEATED_LABELS`), so the next
+        import of the file tidies a library that was hit. Returns how many labels were added."""
         stamp = now()
         with self.transaction() as c:
+            for statement in _DROP_REPEATED_LABELS:
+                c.execute(statement)
+            rows = _new_labels(c, rows)
             c.executemany(
                 "INSERT OR IGNORE INTO buckets (name, created_at) VALUES (?, ?)",
                 [(label, stamp) for _, task, label in rows if task == "bucket"],
@@ -598,3 +621,41 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return value.item()
     return value
+
+
+def _new_labels(c: sqlite3.Connection, rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """``rows`` without the labels already in force and without repeats (last one wins
+    within ``rows``, as it would have in force)."""
+    last: dict[tuple[int, str], str] = {}
+    for item_id, task, label in rows:
+        last.pop((item_id, task), None)
+        last[(item_id, task)] = label
+    fresh = []
+    for (item_id, task), label in last.items():
+        current = c.execute(
+            "SELECT label FROM labels WHERE item_id = ? AND task = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+            (item_id, task)).fetchone()
+        if current is None or current["label"] != label:
+            fresh.append((item_id, task, label))
+    return fresh
+
+
+# Older versions appended every row of a re-imported CSV again (348 label rows for 12
+# labels), and `djml feedback import` logged each correction again. An active label row
+# equal to the label in force just before it for the same (item, task) changed nothing:
+# deleting it leaves every current label, and each undo step, as it was. A correction
+# event logged with such a row (same item, time, task and label) goes with it.
+_REPEATED = """
+    SELECT l.id FROM labels l
+    WHERE l.undone_at IS NULL
+      AND (SELECT p.label FROM labels p
+           WHERE p.item_id = l.item_id AND p.task = l.task AND p.id < l.id AND p.undone_at IS NULL
+           ORDER BY p.id DESC LIMIT 1) = l.label"""
+_DROP_REPEATED_LABELS = (
+    f"""DELETE FROM feedback WHERE event = 'label_correction' AND EXISTS (
+        SELECT 1 FROM labels r WHERE r.id IN ({_REPEATED})
+          AND r.item_id = feedback.item_id AND r.created_at = feedback.created_at
+          AND json_extract(feedback.data, '$.task') = r.task
+          AND json_extract(feedback.data, '$.label') = r.label)""",
+    f"DELETE FROM labels WHERE id IN ({_REPEATED})",
+)

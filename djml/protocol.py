@@ -53,6 +53,8 @@ EVENTS = frozenset({
     "queue.progress",   # {queued, running, settling, done, failed, files_per_second}
     "review.changed",   # {task?, item_ids}
     "model.trained",    # {task, version, ...}
+    "model.training",   # {task, reason}: the monitor started a retraining
+    "model.drift",      # {task, version, model, features, labels, message, n_items}
 })
 
 # Parameter specs: name -> (accepted JSON types, required). ``float`` accepts ints too;
@@ -92,6 +94,8 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "recommend.accept": {"ref": (_ID, True), "item_id": (_INT, True), "options": (_DICT, False)},
     "train": {"task": (_STR, True), "model": (_STR, False)},
     "models.list": {"task": (_STR, False)},
+    "models.stats": {"task": (_STR, False)},      # acceptance of predictions (djml.models.monitor)
+    "models.history": {"task": (_STR, False)},    # versions over time, drift, runs, live training
     "models.activate": {"version": (_STR, True)},
     "models.rollback": {"task": (_STR, True)},
     "subscribe": {"events": (_LIST, True)},
@@ -153,7 +157,7 @@ def parse_request(line: bytes) -> Request:
     """Decode and validate one request line (raises :class:`ProtocolError`)."""
     try:
         message = json.loads(line)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:   # RecursionError: [[[[…]]]]
         raise ProtocolError(PARSE_ERROR, f"not valid JSON: {exc}") from None
     if not isinstance(message, dict):
         raise ProtocolError(INVALID_REQUEST, "a request must be a JSON object")

@@ -10,7 +10,9 @@ characters (a terminal escape sequence in a file name is a real attack). So:
 - programs get :func:`dumps` JSON: valid, and lossless (a lone surrogate becomes the JSON
   escape ``\\udcff``, which ``json.loads`` turns back into the same Python string);
 - :func:`escape_streams` makes stdout/stderr write undecodable bytes as ``\\xff`` instead
-  of raising, as a last line of defence for output that did not go through ``display``.
+  of raising, and escape every control character a terminal would act on (an OSC 52
+  clipboard write, a title change) except the plain colour and cursor sequences rich
+  draws with: a last line of defence for output that did not go through ``display``.
 
 Standard library only: every CLI one-shot imports this.
 """
@@ -26,6 +28,11 @@ from typing import Any
 _ERRORS = "djml-escape"
 # C0 and C1 controls and DEL, plus the lone surrogates of undecodable bytes.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+_C1 = re.compile("[\x7f-\x9f]")
+# On an output stream: every control character but tab, newline and carriage return,
+# unless it starts one of the CSI sequences rich draws with (colour, cursor moves, erase,
+# cursor show/hide). OSC (ESC ]), DCS, APC, bare ESC and BEL never pass.
+_TERMINAL_UNSAFE = re.compile("\x1b\\[[0-9;?]*[mABCDGHJKhl]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _escape_char(ch: str) -> str:
@@ -43,13 +50,17 @@ def display(text: str | None) -> str:
 
 
 def dumps(value: Any, **kwargs: Any) -> str:
-    """JSON for a UTF-8 stream: readable Unicode where possible, \\u escapes where needed."""
+    """JSON for a UTF-8 stream: readable Unicode where possible, \\u escapes where needed.
+
+    json escapes C0 controls itself; DEL and the C1 controls (U+0080–U+009F, which some
+    terminals obey as ESC sequences) it leaves raw, so they become ``\\u009b`` here: the
+    same JSON value, nothing a terminal acts on."""
     text = json.dumps(value, ensure_ascii=False, default=str, **kwargs)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = json.dumps(value, ensure_ascii=True, default=str, **kwargs)
-    return text
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _stream_errors(exc: UnicodeError) -> tuple[str, int]:
@@ -61,12 +72,42 @@ def _stream_errors(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_ERRORS, _stream_errors)
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with every control sequence a terminal would act on escaped, except the
+    plain colour/cursor CSI sequences of djml's own (rich) drawing."""
+    return _TERMINAL_UNSAFE.sub(lambda m: m.group() if len(m.group()) > 1 else _escape_char(m.group()), text)
+
+
+class TerminalSafeStream:
+    """A text stream that passes everything written through :func:`terminal_safe`."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: Any) -> int:
+        if isinstance(text, str):
+            text = terminal_safe(text)
+        return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:     # encoding, errors, isatty, fileno, flush …
+        return getattr(self._stream, name)
+
+
 def escape_streams() -> None:
-    """Make stdout and stderr escape what they cannot encode instead of raising."""
-    for stream in (sys.stdout, sys.stderr):
+    """Make stdout and stderr escape what they cannot encode instead of raising, and
+    escape terminal control sequences (see :func:`terminal_safe`)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None or isinstance(stream, TerminalSafeStream):
+            continue
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             try:
                 reconfigure(errors=_ERRORS)
             except (ValueError, OSError):  # a closed or detached stream: nothing to protect
-                pass
+                continue
+        setattr(sys, name, TerminalSafeStream(stream))

@@ -23,9 +23,11 @@ from pathlib import Path
 
 from djml.config import Config
 from djml.confine import Refused, check
+from djml.executors import ExecutorOptions, analyse, executor_options
 from djml.library import KnownLocation, Library
 from djml.pipeline import FileResult, FileStat, Settings, process_file
 from djml.tags import AUDIO_EXTENSIONS
+from djml.tagtemps import is_temporary, sweep
 
 WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -40,6 +42,7 @@ class ScanSummary:
     copies: int = 0
     missing: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # link loops: shown, not failures
     stored_ids: list[int] = field(default_factory=list)  # items (re)analysed: predict + index these
 
     @property
@@ -68,11 +71,16 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
     Directory symlinks are followed, but each real directory is entered once, so symlink
     loops end. A link (to a folder or a file) that leads outside ``allowed`` (real paths,
     see :mod:`djml.confine`; empty: anywhere) is not followed but reported, as are
-    unreadable folders: both as :class:`WalkProblem`.
+    unreadable folders and links back to a folder that contains them (``loop -> ..``,
+    which would otherwise list that folder's files a second time under another path):
+    all as :class:`WalkProblem`.
     """
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         root = Path(os.path.abspath(root))
+        if _loops_back(str(root)):
+            yield WalkProblem(str(root), LOOP_REASON)
+            continue
         if root.is_file():
             yield str(root)
             continue
@@ -96,10 +104,14 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
             for entry in children:
                 try:
                     is_dir = entry.is_dir(follow_symlinks=True)
-                    if not is_dir and os.path.splitext(entry.name)[1].lower() not in AUDIO_EXTENSIONS:
-                        continue
+                    if not is_dir and (os.path.splitext(entry.name)[1].lower() not in AUDIO_EXTENSIONS
+                                       or is_temporary(entry.name)):
+                        continue                # not audio, or a tag write's copy (djml.tagtemps)
                     if entry.is_symlink():
                         check(entry.path, allowed)
+                        if is_dir and _loops_back(entry.path):
+                            yield WalkProblem(entry.path, LOOP_REASON)
+                            continue
                     if is_dir:
                         subfolders.append(entry.path)
                     else:
@@ -111,9 +123,26 @@ def walk(roots: Iterable[Path], allowed: Sequence[str] = ()) -> Iterator[str | W
             stack.extend(reversed(subfolders))
 
 
-def _init_worker(nice: int) -> None:
+LOOP_REASON = "a link loop: it leads back to a folder that contains it (not followed)"
+
+
+def _loops_back(path: str) -> bool:
+    """A link to a folder that contains the link (``loop -> ..`` or ``-> /music``)."""
+    if not os.path.islink(path):
+        return False
+    target = os.path.realpath(path)
+    parent = os.path.realpath(os.path.dirname(path))
+    return parent == target or parent.startswith(target.rstrip("/") + "/")
+
+
+def _init_worker(nice: int, parent: int, memory_mb: int) -> None:
     """Worker processes analyse with one BLAS thread each (2 threads per worker made torch
-    ~10x slower on 2 cores), without decoder chatter, and, for the daemon, at low priority."""
+    ~10x slower on 2 cores), without decoder chatter, with capped memory, die with the
+    process that started them (:mod:`djml.procs`), and, for the daemon, at low priority."""
+    from djml.procs import cap_memory, die_with_parent
+
+    die_with_parent(parent)
+    cap_memory(memory_mb)
     for name in WORKER_THREAD_ENV:
         os.environ[name] = "1"
     silence_native_stderr()
@@ -141,13 +170,14 @@ def silence_native_stderr() -> None:
     sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
 
 
-def make_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
+def make_pool(workers: int, nice: int = 0, memory_mb: int = 0) -> ProcessPoolExecutor:
     # spawn, not fork: the parent may run threads (progress display, watchdog) and fork
     # with threads can deadlock; spawn workers import only what analysis needs.
     for name in WORKER_THREAD_ENV:
         os.environ.setdefault(name, "1")
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(nice,)
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
+        initargs=(nice, os.getpid(), memory_mb),
     )
 
 
@@ -167,11 +197,16 @@ class Plan:
     stale: list[str] = field(default_factory=list)           # unchanged, older analyzer version
     vanished: dict[str, KnownLocation] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    still_failing: list[tuple[str, str]] = field(default_factory=list)  # failed, unchanged since
+    paused: dict[str, str] = field(default_factory=dict)     # root -> why its files were not judged
 
 
-def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -> Plan:
+def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = (), *,
+         guard_roots: bool = False) -> Plan:
     """Walk and stat ``roots`` and compare with the library's locations (read-only).
-    ``allowed``: real folders links may lead into (see :func:`walk`)."""
+    ``allowed``: real folders links may lead into (see :func:`walk`). With
+    ``guard_roots`` (the daemon's unattended checks), a root that looks unmounted or
+    emptied is paused instead (:func:`unmounted_reason`): its files are not marked missing."""
     roots = [Path(os.path.abspath(p)) for p in roots]
     result = Plan()
     for item in walk(roots, allowed):
@@ -180,17 +215,28 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -
             continue
         try:
             result.found[item] = FileStat.of(item)
+        except FileNotFoundError:
+            result.problems.append((item, "a link to a file that does not exist (dangling link)"
+                                    if os.path.islink(item) else "file vanished while the folder was read"))
         except OSError as exc:
             result.problems.append((item, f"cannot stat: {exc.strerror or exc}"))
     known = library.locations_under(roots)
     reported = {path for path, _ in result.problems}
     result.vanished = {p: loc for p, loc in known.items() if p not in result.found and p not in reported}
+    if guard_roots:
+        for root in roots:
+            if reason := unmounted_reason(root, known, result.found):
+                result.paused[str(root)] = reason
+                prefix = str(root).rstrip("/") + "/"
+                result.vanished = {p: loc for p, loc in result.vanished.items() if not p.startswith(prefix)}
     from djml.analysis import ANALYZER_VERSIONS  # lazily: importing djml.scan stays cheap
 
     candidates: list[str] = []
     for path, st in result.found.items():
         loc = known.get(path)
-        if loc is not None and loc.matches(st):
+        if loc is not None and loc.failed_unchanged(st):
+            result.still_failing.append((path, loc.error or "unknown error"))
+        elif loc is not None and loc.matches(st):
             if is_stale(loc, ANALYZER_VERSIONS):
                 result.stale.append(path)
             else:
@@ -201,13 +247,35 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = ()) -
     return result
 
 
+def unmounted_reason(root: Path, known: dict[str, KnownLocation], found: dict[str, FileStat]) -> str | None:
+    """Why ``root`` looks like an unmounted drive or an emptied mount point rather than
+    a folder whose files were deleted, or None. Two signs: no file found where the
+    library knows some, or the folder now on another device than its known files with
+    fewer than half of them found (an empty mount point holding a few strays)."""
+    prefix = str(root).rstrip("/") + "/"
+    present = [loc for p, loc in known.items() if p.startswith(prefix) and loc.status == "ok"]
+    if not present:
+        return None
+    here = sum(1 for p in found if p.startswith(prefix))
+    if here == 0:
+        return f"no audio files found where {len(present)} were known (an unmounted drive, or emptied?)"
+    try:
+        device = os.stat(root).st_dev
+    except OSError:
+        return "the folder cannot be read"
+    if device not in {loc.device for loc in present} and here < len(present) / 2:
+        return (f"the folder is on another device than its {len(present)} known files and only {here} "
+                "were found (is the drive mounted?)")
+    return None
+
+
 def record_problems(library: Library, work: Plan) -> None:
-    """Audio files the walk could not take (a link out of the folders, an unreadable
-    entry) become failed locations with their reason, so `ls --failed` and `status`
-    show them; a problem folder has no location and is only reported."""
+    """What the walk could not take (a link out of the folders, a dangling link, a link
+    loop, an unreadable folder) becomes a failed location with its reason, so
+    `ls --failed` and `status` show it, not only a log line; it is forgotten once the
+    problem is gone."""
     for path, reason in work.problems:
-        if os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS:
-            library.record_failure(path, None, reason)
+        library.record_failure(path, None, reason)
 
 
 def is_stale(loc: KnownLocation, versions: dict[str, int]) -> bool:
@@ -223,18 +291,25 @@ def scan(
     *,
     on_total: Callable[[int], None] | None = None,
     on_done: Callable[[str, str], None] | None = None,
+    executor: ExecutorOptions | None = None,
 ) -> ScanSummary:
     """Scan ``paths`` (default: every configured folder) into ``library``.
 
     ``on_total(n)`` is called once the number of files needing analysis is known;
     ``on_done(outcome, path)`` after each analysed file is stored (for a progress bar).
+    ``executor`` says where analysis runs (default: the config's ``cluster`` setting,
+    which by default is the local process pool; see :mod:`djml.executors`).
     """
     summary = ScanSummary()
+    sweep(config.data_dir)          # copies a killed `tags write` left behind
     paths = list(paths or config.roots)
     settings = Settings.from_config(config, extra_roots=paths)
     work = plan(library, paths, settings.allowed_roots)
-    for path, reason in work.problems:
-        summary.count("failed", path, reason)
+    for path, reason in [*work.problems, *work.still_failing]:
+        if reason == LOOP_REASON:
+            summary.skipped.append((path, reason))
+        else:
+            summary.count("failed", path, reason)
     record_problems(library, work)
     for path in work.reactivated:
         library.record_move(path, path, work.found[path])  # back where it was: reactivate
@@ -245,7 +320,9 @@ def scan(
     if on_total:
         on_total(len(work.candidates))
     stale = set(work.stale)
-    for result in analyse_all(work.candidates, config.workers, settings, kind_for=config.kind_for):
+    options = executor if executor is not None else executor_options(config)
+    for result in analyse(work.candidates, settings, options, workers=config.workers, kind_for=config.kind_for,
+                          memory_mb=config.worker_memory_mb):
         outcome, item_id = library.record_result(result)
         if outcome == "updated" and result.path in stale:
             outcome = "reanalysed"
@@ -289,16 +366,19 @@ def analyse_all(
     *,
     kind_for: Callable[[Path], str | None] = lambda path: None,
     nice: int = 0,
+    memory_mb: int = 0,
 ) -> Iterator[FileResult]:
     """Run :func:`process_file` over ``paths`` in a process pool, yielding results as they
     finish. At most 2×workers files are in flight (bounded memory for huge folders). If a
-    worker process dies (a decoder crash), its files are retried once in a fresh pool and
-    then reported as failed, so one poisonous file cannot stop the scan."""
+    worker process dies (a decoder crash, the memory cap), every file in flight with it is
+    a suspect and is analysed again alone, one at a time in a fresh single-worker pool;
+    only a file that crashes its worker alone is reported as crashed, so one poisonous
+    file cannot stop the scan nor fail its neighbours."""
     if not paths:
         return
     queue = list(reversed(paths))
-    attempts: dict[str, int] = {}
-    pool = make_pool(workers, nice)
+    suspects: list[str] = []
+    pool = make_pool(workers, nice, memory_mb)
     in_flight: dict[Future, str] = {}
     try:
         while queue or in_flight:
@@ -313,15 +393,23 @@ def analyse_all(
                     yield future.result()
                 except BrokenProcessPool:
                     broken = True
-                    attempts[path] = attempts.get(path, 0) + 1
-                    if attempts[path] >= 2:
-                        yield FileResult(path, None, error="the analysis worker crashed on this file")
-                    else:
-                        queue.append(path)
+                    suspects.append(path)
             if broken:
-                queue.extend(in_flight.values())
+                suspects.extend(in_flight.values())
                 in_flight.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
-                pool = make_pool(workers, nice)
+                pool = make_pool(workers, nice, memory_mb)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for path in suspects:
+        yield _alone(path, kind_for(Path(path)), settings, nice, memory_mb)
+
+
+def _alone(path: str, kind: str | None, settings: Settings, nice: int, memory_mb: int) -> FileResult:
+    pool = make_pool(1, nice, memory_mb)
+    try:
+        return pool.submit(process_file, path, kind, settings).result()
+    except BrokenProcessPool:
+        return FileResult(path, None, error="the analysis worker crashed on this file")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

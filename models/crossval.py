@@ -9,7 +9,7 @@ import numpy as np
 
 from djml.models import labels as label_sources
 from djml.models import registry
-from djml.models.evaluate import cross_validate, mcnemar, stratified_folds
+from djml.models.evaluate import FoldRunner, cross_validate, mcnemar, run_folds_here, stratified_folds
 from djml.models.features import load_rows
 from djml.models.service import (
     DEFAULT_BACKEND,
@@ -26,9 +26,11 @@ if TYPE_CHECKING:
     from djml.library import Library
 
 
-def cross_validate_task(library: "Library", task: str, backend: str | None, folds: int) -> dict[str, Any]:
+def cross_validate_task(library: "Library", task: str, backend: str | None, folds: int,
+                        run_folds: FoldRunner = run_folds_here) -> dict[str, Any]:
     """k-fold CV of ``backend`` on the labels of ``task`` (the shipped base set, when it
-    applies, is added to every training fold but never tested on)."""
+    applies, is added to every training fold but never tested on). ``run_folds``: where
+    the folds run (see :func:`djml.cluster.fold_runner`)."""
     backend = backend or DEFAULT_BACKEND[task]
     shape = _logmel_shape() if backend == "cnn" else None
     proto = make_estimator(task, backend, shape)
@@ -43,7 +45,7 @@ def cross_validate_task(library: "Library", task: str, backend: str | None, fold
             [rows[i] for i in train], [labels[i] for i in train], weights=weights[train], extra=base)
         return est.predict([rows[i] for i in test])
 
-    result = cross_validate(len(rows), labels, stratified_folds(labels, folds), fit_predict)
+    result = cross_validate(len(rows), labels, stratified_folds(labels, folds), fit_predict, run_folds)
     result.update(task=task, backend=backend, with_shipped_base=base is not None, left_out=left_out)
     return result
 
@@ -78,7 +80,23 @@ def compare_versions(library: "Library", a: str, b: str) -> dict[str, Any]:
     y = [truth[r.id] for r in rows]
     result = mcnemar(y, est_a.predict(rows), est_b.predict(rows))
     result.update(task=task, a=a, b=b, fair=bool(fair.sum() >= MIN_COMPARE), note=note)
+    result["shadow"] = _shadow_between(library, row_a, row_b)
     return result
+
+
+def _shadow_between(library: "Library", row_a: dict[str, Any], row_b: dict[str, Any]) -> str | None:
+    """The shadow evaluation one of the two versions had against the other when it was
+    trained (both on the same held-out labels), as a line; None if neither had one."""
+    from djml.models.monitor import shadow
+    from djml.models.monitor.versions import short_name
+
+    for new, old in ((row_a, row_b), (row_b, row_a)):
+        figures = shadow.summary(new["metrics"])
+        if figures and figures["before_version"] == old["version"]:
+            task = new["task"]
+            return shadow.text(figures, short_name(library.conn, task, new["version"]),
+                               short_name(library.conn, task, old["version"]))
+    return None
 
 
 def explain_item(library: "Library", task: str, item_id: int, k: int = 5) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from djml.models.figures import figure, figure_text, wilson  # noqa: F401 - re-exported for callers of evaluate
+
 
 def accuracy(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
     if not len(y_true):
@@ -68,16 +70,25 @@ def stratified_folds(labels: Sequence[str], k: int, seed: int = 0) -> list[np.nd
     return [np.array(sorted(f), dtype=np.int64) for f in folds if f]
 
 
+FoldRunner = Callable[[Callable[[np.ndarray, np.ndarray], list[str]], list[tuple[np.ndarray, np.ndarray]]],
+                      list[list[str]]]
+
+
+def run_folds_here(fit_predict: Callable[[np.ndarray, np.ndarray], list[str]],
+                   splits: list[tuple[np.ndarray, np.ndarray]]) -> list[list[str]]:
+    return [fit_predict(train, test) for train, test in splits]
+
+
 def cross_validate(n: int, labels: Sequence[str], folds: list[np.ndarray],
-                   fit_predict: Callable[[np.ndarray, np.ndarray], list[str]]) -> dict[str, Any]:
-    """Run ``fit_predict(train_idx, test_idx) -> predictions`` per fold; pooled report plus
-    per-fold accuracy mean ± std."""
+                   fit_predict: Callable[[np.ndarray, np.ndarray], list[str]],
+                   run_folds: FoldRunner = run_folds_here) -> dict[str, Any]:
+    """Run ``fit_predict(train_idx, test_idx) -> predictions`` per fold (``run_folds``
+    decides where: here, or as cluster tasks); pooled report plus per-fold accuracy mean ± std."""
     y = np.asarray(labels)
     pred = np.empty(n, dtype=object)
     fold_acc, fold_f1 = [], []
-    for test in folds:
-        train = np.setdiff1d(np.arange(n), test)
-        p = fit_predict(train, test)
+    splits = [(np.setdiff1d(np.arange(n), test), test) for test in folds]
+    for (train, test), p in zip(splits, run_folds(fit_predict, splits)):
         pred[test] = p
         fold_acc.append(accuracy(y[test], p))
         fold_f1.append(macro_f1(y[test], p))
@@ -103,41 +114,3 @@ def mcnemar(y_true: Sequence[str], pred_a: Sequence[str], pred_b: Sequence[str])
     p = 1.0 if n == 0 else min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
     return {"n": len(t), "accuracy_a": accuracy(t, a), "accuracy_b": accuracy(t, b_),
             "only_a_correct": only_a, "only_b_correct": only_b, "p_value": p}
-
-
-def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of an accuracy of ``correct`` of ``n``: honest for the
-    5–50 held-out labels a personal library gives (3 of 10 right is "11–60 %", not "30 %"),
-    where the normal approximation would leave [0, 1]."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
-    return (0.0 if correct == 0 else lo), (1.0 if correct == n else hi)
-
-
-def figure(metrics: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """The accuracy a model version is shown with, always with its n and 95 % interval:
-    held-out accuracy on the user's labels for personal versions, leave-one-kit-out
-    accuracy over the training set for the shipped model. None when it has no figure."""
-    metadata = metadata or {}
-    if isinstance(metrics.get("holdout_accuracy"), (int, float)) and metrics.get("n_holdout"):
-        what, acc, n = "held-out", float(metrics["holdout_accuracy"]), int(metrics["n_holdout"])
-    elif isinstance(metrics.get("loko_accuracy"), (int, float)) and metadata.get("n_train"):
-        what, acc, n = "leave-one-kit-out", float(metrics["loko_accuracy"]), int(metadata["n_train"])
-    else:
-        return None
-    held_out = what == "held-out"
-    correct = int(metrics.get("holdout_correct", round(acc * n))) if held_out else round(acc * n)
-    lo, hi = (metrics.get("holdout_interval") if held_out else None) or wilson(correct, n)
-    return {"what": what, "accuracy": acc, "correct": correct, "n": n, "low": float(lo), "high": float(hi)}
-
-
-def figure_text(fig: dict[str, Any] | None) -> str:
-    """'held-out 83% (5/6, 95% CI 44–97%)'."""
-    if fig is None:
-        return "no figure"
-    return (f"{fig['what']} {100 * fig['accuracy']:.0f}% ({fig['correct']}/{fig['n']},"
-            f" 95% CI {100 * fig['low']:.0f}–{100 * fig['high']:.0f}%)")

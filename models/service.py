@@ -9,7 +9,6 @@ daemon's loop: a broken model must not stop analysis.
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 import warnings
 from collections import Counter
@@ -23,6 +22,7 @@ from djml.models import KIND_OF_TASK, TASKS, TASKS_BY_KIND
 from djml.models import labels as label_sources
 from djml.models import registry
 from djml.models.features import FeatureError, FeatureSpec, ItemRow, load_rows
+from djml.models.monitor import drift, progress, shadow
 
 if TYPE_CHECKING:
     from djml.config import Config
@@ -45,12 +45,8 @@ TRACK_RF_PARAMS = {"n_estimators": 200, "max_features": 0.5}
 # keeps the file < 3 MB). Trying 35 % of the 259 columns per split instead of sqrt (16):
 # leave-one-kit-out drum accuracy 0.883 -> 0.902 (benchmarks/sample_classifier.py).
 SAMPLE_ET_PARAMS = {"n_estimators": 150, "max_leaf_nodes": 200, "max_features": 0.35}
-MIN_COMPARE = 5      # fewer unseen held-out labels than this: too few to judge, no rejection
-# A retrain is rejected only when it is *significantly* worse than the active model on the
-# labels neither trained on: one-sided exact McNemar test (Dietterich 1998) at the usual 5 %.
-# "Fewer right on 5-10 held-out labels" alone rejected 30-40 % of retrains on generated
-# beats (pure noise: the new model has more labels) and froze the queue on a stale model.
-REJECT_P = 0.05
+MIN_COMPARE = shadow.MIN_COMPARE   # shared held-out labels needed to judge a retrain
+REJECT_P = shadow.REJECT_P         # significance of "worse" that rejects it (see shadow)
 DEFAULT_BACKEND = {"sample_type": "et", "bucket": "rf", "genre": "rf", "mood": "rf"}
 BACKENDS_BY_TASK = {"sample_type": ("et", "rf", "hgb", "cnn"), "bucket": ("rf", "hybrid"),
                     "genre": ("rf", "hybrid"), "mood": ("rf", "hybrid")}
@@ -282,16 +278,42 @@ def unseen_by(conn: sqlite3.Connection, task: str, model_row: dict[str, Any] | N
 
 
 def p_worse(y_true: Sequence[str], before: Sequence[str], after: Sequence[str]) -> float:
-    """One-sided exact McNemar p-value of "the new model is worse than the old one" on the
-    same items: the chance of at least this many old-only-right items among the items
-    exactly one of the two got right, if both were equally good (a fair coin)."""
-    t, b, a = map(np.asarray, (y_true, before, after))
-    only_before = int(np.sum((b == t) & (a != t)))
-    n = only_before + int(np.sum((a == t) & (b != t)))
-    return sum(math.comb(n, i) for i in range(only_before, n + 1)) / 2**n
+    """One-sided exact McNemar p-value of "the new model is worse" (:func:`shadow.p_worse`)."""
+    return shadow.p_worse(list(map(str, y_true)), list(map(str, before)), list(map(str, after)))
 
 
-def train(library: "Library", config: "Config", task: str, model: str | None = None) -> dict[str, Any]:
+def train(library: "Library", config: "Config", task: str, model: str | None = None, *,
+          reason: str = "manual", clock: float | None = None) -> dict[str, Any]:
+    """:func:`train_version`, logged in ``training_runs`` with ``reason`` (schedule, drift,
+    new labels, manual) and the labels it saw, with live progress for the dashboard.
+    ``clock``: the caller's time (the daemon's monitor may run on an injected clock)."""
+    import time
+
+    from djml.db import now
+    from djml.models.monitor import progress, runs
+
+    if task not in TASKS:
+        raise TrainError(f"unknown task {task!r}")
+    started, started_at = time.monotonic(), now()
+    state = runs.labels_state(library.conn, task)
+    progress.start(task, reason, runs.expected_seconds(library.conn, task))
+    try:
+        result = train_version(library, config, task, model)
+    except TrainError:
+        raise
+    except Exception as exc:
+        runs.record(library, task, reason, {"status": "failed", "error": str(exc)}, state,
+                    time.monotonic() - started, clock if clock is not None else time.time(), started_at)
+        raise
+    finally:
+        progress.finish(task)
+    result["reason"] = reason
+    result["run_id"] = runs.record(library, task, reason, result, state, time.monotonic() - started,
+                                   clock if clock is not None else time.time(), started_at)
+    return result
+
+
+def train_version(library: "Library", config: "Config", task: str, model: str | None = None) -> dict[str, Any]:
     """Train a new version of ``task``; compare with the active model on a held-out slice of
     the user's labels; activate it unless it is significantly worse (then it is kept as
     'rejected' and the old model stays: automatic rollback). Re-predicts the task's items
@@ -339,6 +361,7 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
                 "needed": "in at least one class two labels that can be held out to measure the model"
                           " (yours or imported; for genre also file tags; for samples also folder names)"}
     pick = lambda idx, seq: [seq[i] for i in idx]  # noqa: E731
+    progress.stage(task, "training candidate", f"{len(train_idx)} labels, {len(hold_idx)} held out")
     with _quiet_learners():
         candidate = make_estimator(task, backend, shape).fit(
             pick(train_idx, rows), pick(train_idx, labels), weights=weights[train_idx], extra=base)
@@ -353,30 +376,30 @@ def train(library: "Library", config: "Config", task: str, model: str | None = N
                    holdout_correct=correct, holdout_interval=list(wilson(correct, len(hold_y))))
     fair = [j for j, i in enumerate(hold_idx) if unseen[i]]
     if current is not None and len(fair) >= MIN_COMPARE:
+        progress.stage(task, "shadow evaluation", f"{len(fair)} labels {current_row['version']} never saw")
         before_version = current_row["version"]
         fair_y = [hold_y[j] for j in fair]
+        fair_ids = [hold_rows[j].id for j in fair]
         try:
             with _quiet_learners():
-                before = current.predict(load_rows(
-                    library.conn, [hold_rows[j].id for j in fair], spaces=current.features.spaces))
-            fair_after = [after[j] for j in fair]
-            metrics.update(before_accuracy=accuracy(fair_y, before), before_version=before_version,
-                           compared_on=len(fair), after_accuracy=accuracy(fair_y, fair_after),
-                           before_correct=int(sum(b == t for b, t in zip(before, fair_y))),
-                           after_correct=int(sum(a == t for a, t in zip(fair_after, fair_y))),
-                           p_worse=p_worse(fair_y, before, fair_after))
+                before = current.predict(load_rows(library.conn, fair_ids, spaces=current.features.spaces))
+            metrics.update(shadow.evaluate(fair_ids, fair_y, [str(b) for b in before],
+                                           [str(after[j]) for j in fair], before_version))
         except FeatureError as exc:
             metrics["before_error"] = str(exc)
-    rejected = "p_worse" in metrics and metrics["p_worse"] < REJECT_P
+    rejected = metrics.get("shadow_decision") == "reject"
     metrics["rejected"] = rejected
+    progress.stage(task, "training final model")
     with _quiet_learners():
         final = candidate if rejected else make_estimator(task, backend, shape).fit(
             rows, labels, weights=weights, extra=base)
     final.metadata["metrics"] = metrics
     version = registry.register(library, config, final, metrics, activate=not rejected)
+    drift.store_snapshot(library, version, task, [r.id for r in rows], labels)
     result = {"status": "rejected" if rejected else "activated", **report, "version": version,
               "active_version": before_version if rejected else version, **metrics}
     if not rejected:
+        progress.stage(task, "re-predicting")
         ids = [r[0] for r in library.conn.execute("SELECT id FROM items WHERE kind = ?", (KIND_OF_TASK[task],))]
         result["predicted"] = len(predict_items_for_task(library, config, task, ids))
     return result

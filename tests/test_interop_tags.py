@@ -112,7 +112,7 @@ def test_write_verify_rescan_undo_every_format(lib):
     assert TagFile(inside[1].path).get("genre") == "Acid Techno"
     assert TagFile(inside[0].path).get("comment").endswith("peak-time")
     assert os.stat(inside[0].path).st_mode & 0o777 == 0o640
-    assert not list(music.glob(".*djml-tmp*"))
+    assert not list(music.glob(".*djml-tmp*")) and not list(music.glob(".djml-tagwrite-*"))
     # The library knows the new stat: a rescan reads nothing and keeps every identity.
     summary = scan(cfg, library, [music])
     assert summary.unchanged == len(FORMATS) and summary.new == summary.updated == 0
@@ -157,9 +157,9 @@ def test_failed_verification_leaves_the_original_untouched(lib):
     original = open(wav.path, "rb").read()
     change = FileChange(wav.item_id, wav.path, {"key": (None, "Am")})
     with pytest.raises(TagError, match="audio hash"):
-        _rewrite(library, wav.path, change, None, verify=True, expected_hash="0" * 32)
+        _rewrite(library, cfg, wav.path, change, None, verify=True, expected_hash="0" * 32)
     assert open(wav.path, "rb").read() == original
-    assert not list(music.glob(".*djml-tmp*"))
+    assert not list(music.glob(".*djml-tmp*")) and not list(music.glob(".djml-tagwrite-*"))
 
 
 def test_mp4_audio_bytes_reads_mdat_payloads(tmp_path):

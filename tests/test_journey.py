@@ -322,9 +322,6 @@ def test_decoder_chatter_stays_out_of_the_log_and_the_terminal(journey):
     assert analysed.returncode == 1 and "resync" not in analysed.stderr and "libmpg123" not in analysed.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="remembering failures until a file changes is the reliability "
-                                       "engineer's part of issue 14 (issue 13 queue work); it lands with "
-                                       "their merge, and this test then passes (strict: remove the mark)")
 def test_an_always_failing_file_is_not_retried_until_touched(journey):
     j = journey
     broken = j.d.tracks / "Unsorted" / "broken.mp3"

@@ -65,9 +65,9 @@ def test_optional_params_accept_null_and_numbers_accept_ints():
 def test_every_method_has_a_spec_and_events_are_known():
     assert {"hello", "status", "query", "show", "failed", "scan", "retry", "review.list", "review.next",
             "label.set", "label.undo", "recommend", "train", "models.list", "models.activate",
-            "models.rollback", "subscribe", "shutdown"} <= set(p.METHODS)
+            "models.rollback", "models.stats", "models.history", "subscribe", "shutdown"} <= set(p.METHODS)
     assert {"item.added", "item.updated", "item.failed", "item.missing", "queue.progress",
-            "review.changed", "model.trained"} == set(p.EVENTS)
+            "review.changed", "model.trained", "model.training", "model.drift"} == set(p.EVENTS)
 
 
 def test_client_side_parse_rejects_garbage():

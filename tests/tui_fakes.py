@@ -82,6 +82,35 @@ MODELS = [
      "metrics": '{"holdout_accuracy": 0.58, "n_holdout": 12}', "created_at": "2026-11-18T11:00:00"},
 ]
 
+def _version(version, name, active, accuracy, n, accepted, reason, drift=None, status="trained"):
+    return {"version": version, "name": name, "active": active, "status": status, "reason": reason,
+            "figure": {"what": "held-out", "accuracy": accuracy, "correct": round(accuracy * n), "n": n,
+                       "low": max(0.0, accuracy - 0.25), "high": min(1.0, accuracy + 0.15)},
+            "acceptance": {"accepted": accepted[0], "corrected": accepted[1], "n": sum(accepted),
+                           "rate": accepted[0] / sum(accepted)} if sum(accepted) else None,
+            "drift": drift, "shadow": None}
+
+
+HISTORY = {"tasks": [
+    {"task": "bucket", "training": None,
+     "runs": [{"finished_at": "2026-11-20T11:00:00", "status": "activated",
+               "reason": "schedule weekly: 12 new label(s)"}],
+     "versions": [
+         _version("bucket-v1", "bucket v1", False, 0.58, 12, (14, 9), "manual"),
+         _version("bucket-v2", "bucket v2", True, 0.66, 12, (17, 4), "schedule weekly: 12 new label(s)",
+                  drift={"drifted": True, "features": ["bpm", "band_low"], "labels": ["BPM", "low-band energy"],
+                         "n_items": 41, "message": "BPM and low-band energy: new items are faster and heavier"
+                                                   " than what bucket v2 learned from"}),
+     ]},
+    {"task": "sample_type", "runs": [],
+     "training": {"task": "sample_type", "reason": "drift: length", "stage": "shadow evaluation", "step": 3,
+                  "steps": 5, "elapsed": 12.0, "eta": 8.0, "detail": None},
+     "versions": [
+         _version("sample_type-v1", "sample_type v1", False, 0.84, 25, (0, 0), "shipped", status="shipped"),
+         _version("sample_type-v2", "sample_type v2", True, 0.91, 34, (30, 3), "labels: at least 20 new"),
+     ]},
+]}
+
 FAILED = [{"location_id": 9, "id": None, "path": "/music/tracks/broken.mp3",
            "error": "cannot decode: not an audio file", "last_seen": "2026-11-20T09:00:00"}]
 
@@ -148,6 +177,8 @@ class FakeLink:
             return copy.deepcopy(STATUS)
         if method == "models.list":
             return copy.deepcopy(MODELS)
+        if method == "models.history":
+            return copy.deepcopy(HISTORY)
         if method == "failed":
             return copy.deepcopy(FAILED)
         if method == "retry":

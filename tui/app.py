@@ -20,6 +20,7 @@ from djml.config import Config
 from .connection import DaemonLink
 from .messages import DaemonConnected, DaemonEvent, DaemonLost
 from .preview import Player
+from .widgets.badges import markup_safe
 
 SCREENS = ("review", "library", "recommend", "status")
 
@@ -139,7 +140,7 @@ class DjmlApp(App[None]):
 
     def preview(self, path: str | None) -> None:
         message = self.player.toggle(path)
-        self.notify(message, severity="warning" if message.startswith("Cannot") else "information",
+        self.notify(markup_safe(message), severity="warning" if message.startswith("Cannot") else "information",
                     timeout=8)
 
     def open_recommendations(self, item: dict[str, Any]) -> None:

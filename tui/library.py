@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,7 +22,7 @@ from djml.client import RemoteError
 from .connection import DaemonUnavailable
 from .offline import OFFLINE_HINT
 from .filters import Pager, parse_filter
-from .widgets.badges import bpm_text, energy_text, key_text, name_text
+from .widgets.badges import bpm_text, energy_text, key_text, name_text, plain
 from .widgets.columns import flex_column
 from .widgets.help import HelpScreen, screen_keys
 
@@ -142,13 +143,13 @@ class LibraryScreen(Screen):
         self._render_header()
 
     @staticmethod
-    def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+    def _cells(row: dict[str, Any]) -> tuple[Any, ...]:
         label = row.get("label") or ""
         if label and row.get("label_source") == "model":
             label += "?"
-        name = name_text(row) + (" (missing)" if row.get("missing") else "")
+        name = Text(name_text(row) + (" (missing)" if row.get("missing") else ""))
         return (str(row["id"]), row["kind"][0].upper() if row.get("kind") else "", name, bpm_text(row),
-                key_text(row), energy_text(row), label, row.get("genre") or "")
+                key_text(row), energy_text(row), plain(label), plain(row.get("genre") or ""))
 
     def _render_header(self) -> None:
         pager = self.pager

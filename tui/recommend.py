@@ -17,12 +17,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from djml.client import RemoteError
+from djml.safetext import display
 
 from . import chain as chain_io
 from . import feedback
 from .connection import DaemonUnavailable
 from .offline import OFFLINE_HINT
-from .widgets.badges import bpm_text, key_text, name_text
+from .widgets.badges import bpm_text, key_text, markup_safe, name_text
 from .widgets.columns import flex_column
 from .widgets.help import HelpScreen, screen_keys
 
@@ -120,13 +121,13 @@ class RecommendScreen(Screen):
         except (DaemonUnavailable, RemoteError) as exc:
             self.rows = []
             self.query_one(DataTable).clear()
-            self.query_one("#rec-why", Static).update(f"Cannot recommend: {exc}")
+            self.query_one("#rec-why", Static).update(Text(f"Cannot recommend: {display(str(exc))}"))
             return
         rows = self.rows = answer["items"]
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
-            table.add_row(str(row["rank"]), name_text(row), bpm_text(row), row.get("camelot") or "–",
+            table.add_row(str(row["rank"]), Text(name_text(row)), bpm_text(row), row.get("camelot") or "–",
                           f"{row['score']:.2f}", key=str(row["id"]))
         if not rows:
             shortfall = answer.get("shortfall") or {}
@@ -146,7 +147,7 @@ class RecommendScreen(Screen):
         room = max(12, self.size.width - 2 - len(f"After #{seed.get('id')} ") - len(settings))
         if len(name) > room:  # the settings stay readable; a long name gives way
             name = name[:room - 1] + "…"
-        self.query_one("#rec-header", Static).update(f"After #{seed.get('id')} {name}{settings}")
+        self.query_one("#rec-header", Static).update(Text(f"After #{seed.get('id')} {name}{settings}"))
 
     def _render_why(self) -> None:
         row = self.current
@@ -243,9 +244,9 @@ class RecommendScreen(Screen):
             try:
                 path = chain_io.export(self.chain, value or chain_io.default_name(), Path.cwd())
             except (ValueError, OSError) as exc:
-                self.notify(f"not exported: {exc}", severity="error", timeout=10)
+                self.notify(f"not exported: {markup_safe(exc)}", severity="error", timeout=10)
                 return
-            self.notify(f"wrote {len(self.chain)} tracks to {path}")
+            self.notify(f"wrote {len(self.chain)} tracks to {markup_safe(path)}")
         elif mode == "seed" and value:
             self.find_seed(value)
 
@@ -254,7 +255,7 @@ class RecommendScreen(Screen):
         try:
             info = await self.app.request("show", ref=int(ref) if ref.isdigit() else ref)
         except (DaemonUnavailable, RemoteError) as exc:
-            self.notify(f"no such track: {exc}", severity="error")
+            self.notify(f"no such track: {markup_safe(exc)}", severity="error")
             return
         self.set_seed(info)
 

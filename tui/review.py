@@ -222,7 +222,7 @@ class ReviewScreen(Screen):
             line.append(f" {conf:.2f}", style="dim")
         folder = _folder_says(d, item)
         if folder:
-            line.append(f" · folder: {folder}", style="italic")
+            line.append(f" · folder: {display(folder)}", style="italic")
         return line
 
     def _render_header(self) -> None:

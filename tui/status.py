@@ -1,6 +1,10 @@
 """Status: daemon uptime, queue depth and throughput (sparkline), failures with a retry
-action, model versions with their metrics (holdout accuracy per version as a sparkline),
-and the most recent daemon events."""
+action, model versions with their metrics, and the most recent daemon events.
+
+The models part is the training dashboard (``models.history``): per task the held-out
+accuracy and the acceptance of each version as sparklines (oldest → newest), what the
+last drift check found, why the last run trained, and a training running now with its
+stage and ETA; the table gives each version's figures, acceptance and reason."""
 
 from __future__ import annotations
 
@@ -20,11 +24,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog, Static
 
 from djml.client import RemoteError
+from djml.protocol import METHOD_NOT_FOUND
 
 from djml.render import fmt_uptime
 from djml.safetext import display
 
 from .connection import DaemonUnavailable
+from .widgets.badges import markup_safe
 from .widgets.columns import flex_column
 from .widgets.help import HelpScreen, screen_keys
 from .widgets.spark import spark
@@ -67,6 +73,7 @@ class StatusScreen(Screen):
         self.throughput: deque[float] = deque(maxlen=HISTORY)
         self.failures: list[dict[str, Any]] = []
         self.models: list[dict[str, Any]] = []
+        self.history: dict[str, dict[str, Any]] = {}   # task -> models.history entry
         self._clock = clock
 
     def compose(self) -> ComposeResult:
@@ -88,7 +95,8 @@ class StatusScreen(Screen):
         failures.add_column("Folder", key="folder", width=20)
         models = self.query_one("#models", DataTable)
         for key, title in (("task", "Task"), ("version", "Version"), ("estimator", "Model"),
-                           ("active", "Active"), ("acc", "Acc"), ("created", "Created")):
+                           ("active", "Active"), ("acc", "Acc"), ("accepted", "Accepted"),
+                           ("created", "Created"), ("reason", "Why trained")):
             models.add_column(title, key=key)
         self.app.listen(self)
         self.set_interval(POLL_SECONDS, self._poll)
@@ -102,6 +110,8 @@ class StatusScreen(Screen):
     def _poll(self) -> None:
         if self.app.link.connected and self.app.screen is self:
             self.refresh_status()
+            if any(t.get("training") for t in self.history.values()):
+                self.refresh_lists()   # a training runs: its stage and ETA move
 
     def daemon_connected(self) -> None:
         self._log("connected", {"pid": self.app.link.server.get("pid")})
@@ -114,7 +124,7 @@ class StatusScreen(Screen):
         self._log(name, data)
         if name == "queue.progress" and isinstance(data.get("files_per_second"), (int, float)):
             self.throughput.append(float(data["files_per_second"]))
-        if name in ("item.failed", "model.trained"):
+        if name in ("item.failed", "model.trained", "model.training", "model.drift"):
             self.refresh_all()
 
     def _log(self, name: str, data: dict[str, Any]) -> None:
@@ -167,6 +177,7 @@ class StatusScreen(Screen):
         try:
             failures = await self.app.request("failed")
             models = await self.app.request("models.list")
+            history = await self._history()
         except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"status: {exc}", severity="error")
             return
@@ -175,6 +186,8 @@ class StatusScreen(Screen):
         except NoMatches:  # the answers came after the screen closed (the app is quitting)
             return
         self.failures, self.models = failures, models
+        self.history = {t["task"]: t for t in history}
+        versions = {v["version"]: v for t in history for v in t["versions"]}
         table.clear()
         for f in failures:
             path = Path(f["path"])
@@ -185,13 +198,27 @@ class StatusScreen(Screen):
         mt.clear()
         for m in models:
             fig = model_figure(m)
-            mt.add_row(m["task"], m["version"], m.get("estimator", ""), "●" if m.get("active") else "",
+            known = versions.get(m["version"], {})
+            accepted = known.get("acceptance") or {}
+            mt.add_row(m["task"], m["version"], m.get("estimator", ""),
+                       "●" if m.get("active") else "✗" if known.get("status") == "rejected" else "",
                        "–" if fig is None else f"{100 * fig['accuracy']:.0f}% ({fig['correct']}/{fig['n']})",
-                       str(m.get("created_at", ""))[:16], key=m["version"])
+                       f"{accepted['accepted']}/{accepted['n']}" if accepted.get("n") else "–",
+                       str(m.get("created_at", ""))[:16], display(known.get("reason") or "–"), key=m["version"])
         self._render_accuracy(models)
 
+    async def _history(self) -> list[dict[str, Any]]:
+        """The dashboard's data; empty from a daemon that predates ``models.history``."""
+        try:
+            return (await self.app.request("models.history"))["tasks"]
+        except RemoteError as exc:
+            if exc.code == METHOD_NOT_FOUND:
+                return []
+            raise
+
     def _render_accuracy(self, models: list[dict[str, Any]]) -> None:
-        """Holdout accuracy per version, oldest → newest, one sparkline per task."""
+        """Per task, oldest → newest: held-out accuracy and acceptance per version as
+        sparklines, the latest figure, then drift, the last run and a training running now."""
         by_task: dict[str, list[dict[str, Any]]] = {}
         for m in models:
             by_task.setdefault(m["task"], []).append(m)
@@ -201,13 +228,41 @@ class StatusScreen(Screen):
             values = [accuracy(m) for m in rows]
             last = next((f for f in map(model_figure, reversed(rows)) if f is not None), None)
             text.append(f"{task:<12} ", style="bold")
-            text.append(f"{spark(values, lo=0.0, hi=1.0):<12} ")
+            text.append(f"acc {spark(values, lo=0.0, hi=1.0)} ")
+            info = self.history.get(task)
+            if info:
+                rates = [(v.get("acceptance") or {}).get("rate") for v in info["versions"]]
+                text.append(f"accepted {spark(rates, lo=0.0, hi=1.0) or '–'} ")
             text.append(f"{len(rows)} version(s)" + ("" if last is None else
                         f", latest {100 * last['accuracy']:.0f}% on {last['n']}"
                         f" ({100 * last['low']:.0f}–{100 * last['high']:.0f}%)") + "\n")
+            if info:
+                self._render_monitor(text, info)
         if not models:
             text.append("No trained models yet: label items in the review queue (R).", style="dim")
         self.query_one("#accuracy", Static).update(text)
+
+    @staticmethod
+    def _render_monitor(text: Text, info: dict[str, Any]) -> None:
+        pad = "  "
+        active = next((v for v in info["versions"] if v.get("active")), None)
+        drift = (active or {}).get("drift")
+        if drift and drift.get("drifted"):
+            text.append(f"{pad}drift: ", style="bold yellow")
+            text.append(display(drift.get("message") or ", ".join(drift.get("features", []))) + "\n")
+        elif drift:
+            text.append(f"{pad}no drift in {drift.get('n_items', 0)} new items\n", style="dim")
+        if info.get("runs"):
+            run = info["runs"][0]
+            text.append(f"{pad}last run {str(run.get('finished_at', ''))[:16]}: {run.get('status')}"
+                        f" ({display(run.get('reason') or '')})\n", style="dim")
+        live = info.get("training")
+        if live:
+            eta = f", about {live['eta']:.0f} s left" if live.get("eta") is not None else ""
+            text.append(f"{pad}training now: ", style="bold")
+            text.append(f"{live.get('stage')} {live.get('step')}/{live.get('steps')}"
+                        f" {'■' * live.get('step', 0)}{'□' * (live.get('steps', 0) - live.get('step', 0))}"
+                        f" · {live.get('elapsed', 0):.0f} s{eta} ({display(live.get('reason') or '')})\n")
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -227,9 +282,10 @@ class StatusScreen(Screen):
         try:
             result = await self.app.request("retry", path=path)
         except (DaemonUnavailable, RemoteError) as exc:
-            self.notify(f"retry failed: {exc}", severity="error", timeout=10)
+            self.notify(f"retry failed: {markup_safe(exc)}", severity="error", timeout=10)
             return
-        self.notify(f"queued again: {result.get('path', path)}" if result.get("queued") else f"already queued: {path}")
+        shown = markup_safe(result.get("path", path))
+        self.notify(f"queued again: {shown}" if result.get("queued") else f"already queued: {shown}")
 
     def action_refresh(self) -> None:
         self.refresh_all()

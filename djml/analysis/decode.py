@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ import soundfile as sf
 import soxr
 
 from djml.analysis.errors import AnalysisError
+from djml.limits import header_problem
 
 ANALYSIS_SR = 22050
 BLOCK_FRAMES = 1 << 18          # native frames per read (~6 s at 44.1 kHz): few, big calls
@@ -89,6 +91,8 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         # libsndfile fails mid-read on it; every step here plans by the length
         raise AnalysisError("length unknown (FLAC streamed without a total in its header): "
                             "re-encode it, e.g. flac -d then flac, or ffmpeg -i IN OUT.flac")
+    if problem := header_problem(info.samplerate, info.channels, info.frames):
+        raise AnalysisError(problem)
     return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels, info.frames)
 
 
@@ -100,6 +104,8 @@ def _probe_fallback(path: str, exc: Exception) -> AudioInfo:
         frames = int(round(f.duration * f.samplerate))
         if frames <= 0:
             raise AnalysisError("no audio frames")
+        if problem := header_problem(f.samplerate, f.channels, frames):
+            raise AnalysisError(problem)
         return AudioInfo(f.duration, f.samplerate, f.channels, frames)
 
 
@@ -239,7 +245,10 @@ class Decoder:
             f = self._scratch("float", block, np.float32)
             f[...] = block
         flat = f.reshape(-1)
-        self.sum_squares += float(np.dot(flat, flat)) * float(scale) ** 2
+        energy = float(np.dot(flat, flat))
+        if not math.isfinite(energy):   # only float files can hold NaN or inf samples
+            raise AnalysisError("corrupt audio: the file holds NaN, infinite or absurdly large sample values")
+        self.sum_squares += energy * float(scale) ** 2
         mono = f[:, 0].copy() if f.shape[1] == 1 else np.add(f[:, 0], f[:, 1])
         for c in range(2, f.shape[1]):
             mono += f[:, c]

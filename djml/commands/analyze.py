@@ -38,7 +38,7 @@ def analyze(state, files: tuple[Path, ...], kind: str, as_json: bool, workers: i
     forced = None if kind == "auto" else kind
     by_path = {}
     for result in analyse_all(paths, min(workers or config.workers, len(paths)), settings,
-                              kind_for=lambda _path: forced):
+                              kind_for=lambda _path: forced, memory_mb=config.worker_memory_mb):
         by_path[result.path] = result
     results = [by_path[p] for p in paths]  # input order, whatever order workers finished in
     rows = [{"path": r.path, "error": r.error} if r.error else r.analysis.to_dict() for r in results]

@@ -175,6 +175,8 @@ def _print_status(info: dict) -> None:
     click.echo(f"library:  {lib['tracks']} tracks, {lib['samples']} samples, {lib['labels']} labels, "
                f"{lib['missing']} missing")
     click.echo(f"failures: {lib['failed']} file(s) failed" + (" — see `djml ls --failed`" if lib["failed"] else ""))
+    for warning in info.get("warnings", []):
+        click.echo(f"warning:  {warning}")
     if info["models"]:
         for m in info["models"]:
             click.echo(f"model:    {m['task']}: {m['version']} ({m['estimator']}, {m['created_at']})")

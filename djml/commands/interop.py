@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from djml.cli import EXIT_PARTIAL
+from djml.safetext import display
 
 from .options import filter_options, predicted_options
 
@@ -186,8 +187,6 @@ def _print_report(report, dry_run: bool) -> None:
 
 def _not_in_library(paths: list[str], where: str, shown: int = 10) -> None:
     """Name what matched nothing (the first ten; the docs promise a list, not a count)."""
-    from djml.safetext import display
-
     for path in paths[:shown]:
         click.echo(f"  not in library{where}: {display(path)}", err=True)
     if len(paths) > shown:
@@ -252,7 +251,7 @@ def tags_write_cmd(state, kind, bpm, energy, key, genre, label, search, predicte
         fields = ", ".join(f"{name} {old or '∅'} → {new}" for name, (old, new) in change.changes.items())
         guess = "".join(f" [{what} is the model's guess, {p:.2f}]" for what, p in guessed.get(change.item_id, {}).items()
                         if config.tag_template and "{bucket}" in config.tag_template)
-        click.echo(f"{'would write' if dry_run else 'wrote'} {change.path}: {fields}{guess}")
+        click.echo(f"{'would write' if dry_run else 'wrote'} {display(change.path)}: {display(fields)}{guess}")
     _refused(outcome)
     verb = "would change" if dry_run else "changed"
     click.echo(f"{len(outcome.written)} file(s) {verb}, {outcome.unchanged} already up to date,"
@@ -264,15 +263,21 @@ def tags_write_cmd(state, kind, bpm, energy, key, genre, label, search, predicte
 
 @tags.command("undo")
 @click.option("--batch", metavar="ID", help="Undo this batch (see `djml tags history`); default: the newest.")
+@click.option("--force", is_flag=True,
+              help="Restore djml's previous values even in fields edited since djml wrote them.")
 @click.pass_obj
-def tags_undo_cmd(state, batch) -> None:
+def tags_undo_cmd(state, batch, force) -> None:
     """Restore the tag values a `djml tags write` batch replaced. Fields edited since by
-    someone else are left alone and reported.
+    someone else are left alone and reported (--force restores them anyway); a file
+    changed since the last scan is refused until `djml scan` has seen it. Refused files
+    stay in the batch: run `djml tags undo` again once the reason is fixed. Exit code 1
+    when some files were refused.
 
     \b
     Examples:
       djml tags undo
       djml tags undo --batch 20261201T101500123456Z
+      djml tags undo --force
     """
     from djml import db
     from djml.interop.tagio import TagError
@@ -281,15 +286,18 @@ def tags_undo_cmd(state, batch) -> None:
 
     config = state.config
     try:
-        outcome = tags_undo(Library(db.connect(config.db_path)), config, batch)
+        outcome = tags_undo(Library(db.connect(config.db_path)), config, batch, force=force)
     except TagError as exc:
         raise click.ClickException(str(exc)) from None
     for change in outcome.written:
-        click.echo(f"restored {change.path}: {', '.join(change.changes)}")
+        click.echo(f"restored {display(change.path)}: {', '.join(change.changes)}")
     _refused(outcome)
     click.echo(f"Batch {outcome.batch}: {len(outcome.written)} file(s) restored, {outcome.unchanged} already"
-               f" as before, {len(outcome.refused)} left as is")
-    if outcome.refused:
+               f" as before, {len(outcome.refused)} refused")
+    if outcome.left:
+        click.echo(f"{outcome.left} file(s) of batch {outcome.batch} are still to undo; the batch stays open."
+                   " Run `djml scan` for files changed since the last scan, then `djml tags undo` again;"
+                   " `djml tags undo --force` also restores fields edited since djml wrote them.", err=True)
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
@@ -308,9 +316,11 @@ def tags_history_cmd(state) -> None:
     if not rows:
         click.echo("No tags written yet.")
     for row in rows:
-        click.echo(f"{row['batch']}  {row['files']} file(s){'  (undone)' if row['undone'] else ''}")
+        status = ("  (undone)" if row["undone"] else
+                  f"  (partly undone: {row['pending']} still to undo)" if row["pending"] < row["files"] else "")
+        click.echo(f"{row['batch']}  {row['files']} file(s){status}")
 
 
 def _refused(outcome) -> None:
     for path, reason in outcome.refused:
-        click.echo(f"refused {path}: {reason}", err=True)
+        click.echo(f"refused {display(path)}: {display(reason)}", err=True)

@@ -17,8 +17,18 @@ from .options import filter_options
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), help="Analysis processes (default: from config).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; only the summary.")
+@click.option("--cluster", metavar="ADDRESS|local:N",
+              help="Analyse on a Dask cluster: a scheduler address (tcp://host:8786) or local:N to start "
+                   "N local workers (default: the config's `cluster`, else the local process pool). "
+                   "Needs pip install 'djml[cluster]'.")
+@click.option("--map-path", "map_paths", multiple=True, metavar="FROM=TO",
+              help="With --cluster: files under FROM here are under TO on the workers (repeatable).")
+@click.option("--ship-bytes", is_flag=True,
+              help="With --cluster: send each file's bytes to the workers instead of its path "
+                   "(workers need no access to the music).")
 @click.pass_obj
-def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> None:
+def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool, cluster: str | None,
+         map_paths: tuple[str, ...], ship_bytes: bool) -> None:
     """Scan PATHS (default: every configured folder) into the library.
 
     New and changed files are analysed in parallel; unchanged files (same size, mtime and
@@ -32,23 +42,39 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
       djml scan                          # every configured folder
       djml scan ~/Music/Tracks/2024      # one folder (or file)
       djml scan -q --workers 2           # no progress bar, e.g. from cron
+      djml scan --cluster local:2        # try the Dask backend on this machine
+      djml scan --cluster tcp://10.0.0.5:8786 --map-path ~/Music=/mnt/music
     """
     from djml import db
+    from djml.executors import ClusterError, executor_options, parse_cluster
     from djml.library import Library
     from djml.scan import scan as run_scan
 
     config = state.config
     if workers:
         config.workers = workers
+    try:
+        executor = (parse_cluster(cluster, map_paths, ship_bytes) if cluster or map_paths or ship_bytes
+                    else executor_options(config))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     targets = list(paths) or config.roots
     if not targets:
         raise click.UsageError(
             "nothing to scan: give folders (djml scan ~/Music) or configure them with djml init"
         )
+    from djml.confine import data_dir_refusal
+    from djml.safetext import display
+
     for target in targets:
+        if reason := data_dir_refusal(target, config.data_dir):
+            raise click.BadParameter(reason, param_hint="PATHS")
         if not target.exists():
-            raise click.BadParameter(f"{target} does not exist", param_hint="PATHS")
+            raise click.BadParameter(f"{display(str(target))} does not exist", param_hint="PATHS")
     if (client := _daemon(state)) is not None:
+        if cluster or map_paths or ship_bytes:
+            raise click.UsageError("the daemon is running and analyses with its own setting (`cluster` in the "
+                                   "config); run `djml scan PATHS` without --cluster, or stop the daemon first")
         _scan_via_daemon(client, paths)
         return
     library = Library(db.connect(config.db_path))
@@ -67,26 +93,32 @@ def scan(state, paths: tuple[Path, ...], workers: int | None, quiet: bool) -> No
             progress.update(task, advance=1, file=Path(path).name[:40])
 
     try:
-        summary = run_scan(config, library, targets, on_total=on_total, on_done=on_done)
+        summary = run_scan(config, library, targets, on_total=on_total, on_done=on_done, executor=executor)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         if progress is not None:
             progress.stop()
-    enrich(out, library, config, summary.stored_ids)
+    errors = enrich(out, library, config, summary.stored_ids)
     _print_summary(out, summary)
-    if summary.failed:
+    for error in errors:
+        out.print(f"  [red]not done[/red] {error}", markup=True, highlight=False, soft_wrap=True)
+    if summary.failed or errors:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def enrich(out, library, config, item_ids: list[int]) -> None:
+def enrich(out, library, config, item_ids: list[int]) -> list[str]:
     """Predict with the active models and update the similarity index for what a scan
-    stored — the same step the daemon runs after each analysis (text embeddings are left
-    to the daemon: loading the sentence model costs ~10 s)."""
-    if not item_ids:
-        return
-    from djml.models.enrich import after_store
+    stored, and for every item an interrupted run left without predictions — the same
+    step the daemon runs after each analysis (text embeddings are left to the daemon:
+    loading the sentence model costs ~10 s). Returns what failed."""
+    from djml.models.enrich import after_store, pending
 
-    with out.status(f"Classifying and indexing {len(item_ids)} item(s) …"):
-        after_store(library, config, item_ids)
+    todo = sorted({*item_ids, *pending(library)})
+    if not todo:
+        return []
+    with out.status(f"Classifying and indexing {len(todo)} item(s) …"):
+        return after_store(library, config, todo).errors
 
 
 def _daemon(state):
@@ -110,6 +142,9 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
         f"The daemon is running: queued {summary['queued'] + summary['settling']} file(s) for analysis "
         f"({summary['unchanged']} unchanged, {summary['moved']} moved, {summary['missing']} missing). "
         "Follow progress with `djml status`.", err=True)
+    for root in summary.get("paused", []):
+        click.echo(f"Paused {root}: it looks unmounted or emptied, so its files were not marked missing; "
+                   f"`djml scan {root}` confirms they are gone.", err=True)
 
 
 def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
@@ -146,16 +181,14 @@ def _console():
 
 
 def _progress(out):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from djml.progress import scan_progress
 
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        TextColumn("[dim]{task.fields[file]}"), console=out, transient=True,
-    )
+    return scan_progress(out)
 
 
 def _print_summary(out, summary) -> None:
+    from djml.render import safe
+
     parts = [
         f"[green]{summary.new} new[/green]", f"{summary.unchanged} unchanged",
         f"{summary.updated} updated", *([f"{summary.reanalysed} re-analysed (older analyzer)"]
@@ -166,7 +199,9 @@ def _print_summary(out, summary) -> None:
     ]
     out.print("Scan finished: " + " · ".join(parts))
     for path, reason in summary.failed:
-        out.print(f"  [red]failed[/red] {path}: {reason}", markup=True, highlight=False, soft_wrap=True)
+        out.print(f"  [red]failed[/red] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
+    for path, reason in summary.skipped:
+        out.print(f"  [yellow]skipped[/yellow] {safe(path)}: {safe(reason)}", markup=True, highlight=False, soft_wrap=True)
 
 
 @click.command()

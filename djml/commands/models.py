@@ -123,8 +123,10 @@ def _figure(metrics: dict, metadata: dict | None = None) -> str:
 @click.option("--cv", "folds", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
 @click.option("-k", type=click.IntRange(min=1), default=10, show_default=True, help="List length (recommend).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write all metrics as JSON.")
+@click.option("--cluster", metavar="ADDRESS|local:N", help="Run the CV folds as tasks on a Dask cluster.")
 @click.pass_obj
-def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Path | None) -> None:
+def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Path | None,
+             cluster: str | None) -> None:
     """Cross-validate a model type on your labels: accuracy, macro-F1, per-class
     precision/recall, confusion matrix, k-fold mean ± std. `--task recommend` scores the
     recommender on your sets (held-out next track).
@@ -134,6 +136,7 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
       djml evaluate --task buckets --cv 5
       djml evaluate --task samples --model et --out samples.json
       djml evaluate --task recommend -k 10
+      djml evaluate --task samples --cluster local:2   # folds as Dask tasks
     """
     if task == "recommend":
         from djml.recommend_eval import evaluate_recommendations
@@ -142,12 +145,33 @@ def evaluate(state, task: str, backend: str | None, folds: int, k: int, out: Pat
         click.echo(result.get("table", ""))
     else:
         from djml.models.crossval import cross_validate_task
+        from djml.models.evaluate import run_folds_here
 
-        result = cross_validate_task(_writer(state), _task(task), backend, folds)
+        run_folds = run_folds_here
+        if cluster:
+            from djml.cluster import fold_runner
+            from djml.executors import parse_cluster
+
+            try:
+                run_folds = fold_runner(parse_cluster(cluster))
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+        from djml.executors import ClusterError
+
+        try:
+            result = cross_validate_task(_writer(state), _task(task), backend, folds, run_folds)
+        except ClusterError as exc:
+            raise click.ClickException(str(exc)) from None
         if "error" in result:
             _fail(result["error"])
         _print_report(result)
     if out:
+        if task != "recommend":   # the dashboard's figures too: versions, acceptance, drift, runs
+            from djml.models.monitor.acceptance import stats
+            from djml.models.monitor.history import history
+
+            result["history"] = history(_reader(state), _task(task))["tasks"]
+            result["acceptance"] = stats(_reader(state), _task(task))["tasks"]
         out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
         click.echo(f"wrote {out}")
 
@@ -177,7 +201,20 @@ def models() -> None:
       djml models compare bucket-2026… bucket-2026…
       djml models rollback buckets
       djml models activate sample_type-shipped-…
+      djml models stats                  # how often predictions were accepted
+      djml models history --task buckets # versions over time, drift, retrain reasons
     """
+
+
+def _monitor_commands() -> None:
+    """`models stats` and `models history` live in djml.commands.monitor."""
+    from djml.commands.monitor import models_history, models_stats
+
+    models.add_command(models_stats)
+    models.add_command(models_history)
+
+
+_monitor_commands()
 
 
 @models.command("list")
@@ -311,6 +348,8 @@ def models_compare(state, a: str, b: str, as_json: bool) -> None:
         lo, hi = wilson(k, n)
         parts.append(f"{side.upper()} {k}/{n} ({_pct(result[f'accuracy_{side}'])}, 95% CI {100 * lo:.0f}–{100 * hi:.0f}%)")
     click.echo(f"{' vs '.join(parts)} {result['note']}")
+    if result.get("shadow"):
+        click.echo(f"at training time: {result['shadow']}")
     click.echo(f"only A right {result['only_a_correct']}, only B right {result['only_b_correct']};"
                f" McNemar p = {result['p_value']:.4f}" + ("" if result["p_value"] < 0.05 else
                                                           " (the difference may well be chance)"))
@@ -328,7 +367,8 @@ def _import(state, file: Path, task: str | None, source: str, event: str | None,
         _fail(f"{file}: {len(parsed.errors)} problem(s); nothing was imported")
     n = library.import_labels(parsed.rows, source, feedback_event=event)
     tasks = sorted({t for _, t, _ in parsed.rows})
-    click.echo(f"imported {n} label(s) for {', '.join(tasks)}")
+    known = len(parsed.rows) - n
+    click.echo(f"imported {n} label(s) for {', '.join(tasks)}" + (f"; {known} already in force" if known else ""))
     from djml.models.service import new_labels_since_training
 
     for t in tasks:

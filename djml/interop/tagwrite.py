@@ -7,8 +7,9 @@ Safety rules, in the order they are applied to each file:
    values measured on different audio): "run djml scan first";
 3. fields that already hold the wanted text are left alone, so an unchanged file is
    never rewritten;
-4. tags are written to a copy in the same folder (mode and times copied), flushed and
-   fsynced; the copy's decoded audio must hash to the item's ``audio_hash`` (for
+4. tags are written to a hidden copy in the same folder (mode and times copied), flushed
+   and fsynced (:mod:`djml.tagtemps` names and registers it so that a scan never imports
+   it and a killed write's leftover is deleted); the copy's decoded audio must hash to the item's ``audio_hash`` (for
    MP4/M4A, which libsndfile cannot decode, its ``mdat`` audio bytes must equal the
    original's) — otherwise the copy is deleted and the original never touched;
 5. the previous values are appended to the undo journal and fsynced *before*
@@ -18,7 +19,9 @@ Safety rules, in the order they are applied to each file:
    unchanged file and the item keeps its identity and labels.
 
 The journal is JSON lines under ``<data_dir>/tag-history/<batch>.jsonl`` (one line per
-file: item, path, {field: [old, new]}); undoing a batch renames it to ``….undone``. It
+file: item, path, {field: [old, new]}); undoing moves each restored file's line to
+``<batch>.jsonl.undone``, while a file undo refused (changed since the last scan, edited
+since, unreadable) stays in ``<batch>.jsonl`` so a later undo can still restore it. It
 lives beside the database rather than in it so no schema change is needed and a person
 can read exactly what was changed.
 """
@@ -39,7 +42,9 @@ from djml.config import Config
 from djml.interop.model import ExportTrack
 from djml.interop.tagio import SUPPORTED, TagError, TagFile, format_bpm
 from djml.library import Library
+from djml.private import make_folder
 from djml.safetext import dumps
+from djml.tagtemps import register, sweep, sweep_folders, temporary_for
 
 
 _SEP = r"[·|,;/–-]"
@@ -60,6 +65,7 @@ class Outcome:
     unchanged: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)     # (path, reason)
     batch: str | None = None
+    left: int = 0           # undo: files refused, still in the batch for a later undo
 
 
 def wanted_values(track: ExportTrack, config: Config) -> dict[str, str]:
@@ -96,6 +102,8 @@ def tags_write(library: Library, config: Config, tracks: list[ExportTrack], *, d
                verify: bool = True) -> Outcome:
     outcome = Outcome()
     journal = None if dry_run else Journal.new(config)
+    if not dry_run:
+        clean_leftovers(config, [Path(t.path).parent for t in tracks])
     roots = [r.resolve() for r in config.roots]
     for track in tracks:
         try:
@@ -108,7 +116,7 @@ def tags_write(library: Library, config: Config, tracks: list[ExportTrack], *, d
             continue
         if not dry_run:
             try:
-                _rewrite(library, track.path, change, journal, verify=verify,
+                _rewrite(library, config, track.path, change, journal, verify=verify,
                          expected_hash=_audio_hash_of(library, track.item_id))
             except (TagError, OSError) as exc:
                 outcome.refused.append((track.path, str(getattr(exc, "strerror", None) or exc)))
@@ -127,6 +135,7 @@ def _plan_one(library: Library, config: Config, track: ExportTrack, roots: list[
     if not any(real.is_relative_to(root) for root in roots):
         raise TagError("outside the configured library and samples folders; refusing to modify it")
     _check_unchanged_since_scan(library, track.path)
+    _check_writable(track.path)
     tag_file = TagFile(track.path)
     changes = {}
     for name, new in wanted_values(track, config).items():
@@ -145,16 +154,33 @@ def _check_unchanged_since_scan(library: Library, path: str) -> None:
         raise TagError("file changed since the last scan; run `djml scan` first")
 
 
+def _check_writable(path: str) -> None:
+    """A file without write permission is one its owner protected: even root (who could
+    replace it) leaves it alone. The copy is written beside the file, so its folder must
+    be writable too."""
+    mode = os.stat(path).st_mode
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise TagError(f"the file is read-only (mode {mode & 0o777:o}); tags left as they are")
+    if not os.access(os.path.dirname(path) or ".", os.W_OK | os.X_OK):
+        raise TagError("its folder is read-only (tags are written to a copy beside the file); tags left as they are")
+
+
 def _audio_hash_of(library: Library, item_id: int) -> str:
     row = library.conn.execute("SELECT audio_hash FROM items WHERE id = ?", (item_id,)).fetchone()
     return row[0]
 
 
-def _rewrite(library: Library, path: str, change: FileChange, journal: "Journal | None", *,
+def clean_leftovers(config: Config, folders: list[Path]) -> list[str]:
+    """Delete the tagged copies a killed `tags write`/`undo` left behind (see djml.tagtemps)."""
+    return sweep(config.data_dir) + sweep_folders(folders)
+
+
+def _rewrite(library: Library, config: Config, path: str, change: FileChange, journal: "Journal | None", *,
              verify: bool, expected_hash: str | None, undo: bool = False) -> None:
     """Copy → tag the copy → fsync → verify audio → journal → os.replace → tell the library."""
     target = Path(path)
-    tmp = target.with_name(f".{target.stem}.djml-tmp{target.suffix}")
+    tmp = temporary_for(target)
+    register(config.data_dir, tmp)
     shutil.copy2(target, tmp)
     try:
         tag_file = TagFile(tmp)
@@ -257,7 +283,7 @@ class Journal:
     @classmethod
     def new(cls, config: Config) -> "Journal":
         folder = history_dir(config)
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)           # the journals name files and tag values: owner only
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         return cls(folder / f"{stamp}.jsonl")
 
@@ -277,59 +303,106 @@ class Journal:
 
 
 def batches(config: Config) -> list[dict]:
-    """Every batch, newest first: id, files, undone."""
+    """Every batch, newest first: id, files, pending (files still to undo), undone.
+
+    A batch is ``<id>.jsonl`` while files are left to undo and ``<id>.jsonl.undone`` for
+    the files already restored; a partly undone batch has both."""
     folder = history_dir(config)
     if not folder.is_dir():
         return []
-    result = []
+    found: dict[str, dict] = {}
     for path in folder.iterdir():
-        if path.name.endswith(".jsonl") or path.name.endswith(".jsonl.undone"):
-            lines = path.read_text(encoding="utf-8").splitlines()
-            result.append({"batch": path.name.split(".")[0], "files": len(lines),
-                           "undone": path.name.endswith(".undone"), "path": str(path)})
-    return sorted(result, key=lambda b: b["batch"], reverse=True)
+        for suffix, part in ((".jsonl", "pending"), (".jsonl.undone", "done")):
+            if path.name.endswith(suffix):
+                batch = path.name[:-len(suffix)]
+                entry = found.setdefault(batch, {"batch": batch, "files": 0, "pending": 0,
+                                                 "path": str(folder / f"{batch}.jsonl")})
+                lines = len(path.read_text(encoding="utf-8").splitlines())
+                entry["files"] += lines
+                if part == "pending":
+                    entry["pending"] = lines
+    for entry in found.values():
+        entry["undone"] = entry["pending"] == 0
+    return sorted(found.values(), key=lambda b: b["batch"], reverse=True)
 
 
-def tags_undo(library: Library, config: Config, batch: str | None = None, *, verify: bool = True) -> Outcome:
-    """Restore the previous values of a batch (default: the newest one not undone).
+def tags_undo(library: Library, config: Config, batch: str | None = None, *, verify: bool = True,
+              force: bool = False) -> Outcome:
+    """Restore the previous values of a batch (default: the newest one not fully undone).
 
     A field someone changed since djml wrote it is left alone and reported: undo never
-    overwrites a newer edit. Running undo again after a crash finishes the job.
+    overwrites a newer edit unless ``force``. A file changed since the last scan is
+    refused until `djml scan` has seen it. Refused files stay in the batch (``Outcome.left``
+    counts them), so `djml tags undo` can finish the job later; only the files restored
+    (or already as before) leave it. Running undo again after a crash finishes the job.
     """
-    candidates = [b for b in batches(config) if not b["undone"] and (batch is None or b["batch"] == batch)]
+    every = batches(config)
+    candidates = [b for b in every if not b["undone"] and (batch is None or b["batch"] == batch)]
     if not candidates:
+        if batch and any(b["batch"] == batch for b in every):
+            raise TagError(f"batch {batch} is already undone")
         raise TagError(f"no batch {batch} to undo" if batch else "nothing to undo")
     chosen = candidates[0]
     outcome = Outcome(batch=chosen["batch"])
-    for line in Path(chosen["path"]).read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
+    entries = [json.loads(line) for line in Path(chosen["path"]).read_text(encoding="utf-8").splitlines()]
+    clean_leftovers(config, [Path(e["path"]).parent for e in entries])
+    left, done = [], []
+    for entry in entries:
         path = entry["path"]
+        refused_before = len(outcome.refused)
         try:
-            change = _undo_plan(entry, path, outcome)
-            if change is None:
-                continue
-            _check_unchanged_since_scan(library, path)
-            _rewrite(library, path, change, None, verify=verify,
-                     expected_hash=_audio_hash_of(library, entry["item_id"]), undo=True)
-            outcome.written.append(change)
+            change = _undo_plan(entry, path, outcome, force=force)
+            if change is not None:
+                _check_unchanged_since_scan(library, path)
+                _check_writable(path)
+                _rewrite(library, config, path, change, None, verify=verify,
+                         expected_hash=_audio_hash_of(library, entry["item_id"]), undo=True)
+                outcome.written.append(change)
         except (TagError, OSError) as exc:
             outcome.refused.append((path, str(getattr(exc, "strerror", None) or exc)))
-    os.replace(chosen["path"], chosen["path"] + ".undone")
+        (left if len(outcome.refused) > refused_before else done).append(entry)
+    _settle_journal(Path(chosen["path"]), done, left)
+    outcome.left = len(left)
     return outcome
 
 
-def _undo_plan(entry: dict, path: str, outcome: Outcome) -> FileChange | None:
+def _settle_journal(pending: Path, done: list[dict], left: list[dict]) -> None:
+    """Move the restored entries to ``….undone`` and keep the refused ones pending.
+
+    Done entries are appended first: a crash in between leaves them in both files, and
+    undoing them again finds the old values already there (nothing is lost or redone)."""
+    if done:
+        with open(f"{pending}.undone", "a", encoding="utf-8") as f:
+            f.write("".join(dumps(e) + "\n" for e in done))
+            f.flush()
+            os.fsync(f.fileno())
+    if not left:
+        pending.unlink()
+    elif done:
+        tmp = pending.with_name(pending.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("".join(dumps(e) + "\n" for e in left))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, pending)
+    _fsync_dir(pending.parent)
+
+
+def _undo_plan(entry: dict, path: str, outcome: Outcome, *, force: bool = False) -> FileChange | None:
     current = TagFile(path)
     changes = {}
+    refused_before = len(outcome.refused)
     for name, (old, new) in entry["changes"].items():
         now = current.get(name)
         if now == old:
             continue                                  # already restored (or never written)
-        if now != new:
-            outcome.refused.append((path, f"{name} was changed since djml wrote it ({now!r}); left as is"))
+        if now != new and not force:
+            outcome.refused.append((path, f"{name} was changed since djml wrote it ({now!r}); left as is"
+                                          " (--force restores it anyway)"))
             continue
-        changes[name] = (old, new)
+        changes[name] = (old, now)
     if not changes:
-        outcome.unchanged += 1
+        if len(outcome.refused) == refused_before:
+            outcome.unchanged += 1
         return None
     return FileChange(entry["item_id"], path, changes)

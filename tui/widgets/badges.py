@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from djml.safetext import display
 
 
@@ -27,6 +29,19 @@ def key_text(row: dict[str, Any], long: bool = False) -> str:
 def energy_text(row: dict[str, Any]) -> str:
     energy = row.get("energy")
     return "–" if energy is None else f"{energy:.0f}"
+
+
+def plain(text: str | None) -> Text:
+    """Data (a name, a label, a genre) for a table cell or a Static: escaped
+    (djml.safetext.display) and never read as markup, which Textual applies to plain str."""
+    return Text(display(text))
+
+
+def markup_safe(text: object) -> str:
+    """Data inside a markup string (notifications): escaped and with markup neutralised."""
+    from rich.markup import escape
+
+    return escape(display(None if text is None else str(text)))
 
 
 def name_text(row: dict[str, Any]) -> str:

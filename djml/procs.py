@@ -1,0 +1,64 @@
+"""Hygiene for analysis worker processes: they die with their parent and cannot take
+the machine's memory.
+
+Why both are needed: after ``kill -9`` of `djml scan` or the daemon, a worker (and the
+multiprocessing resource tracker, which waits for the last holder of its pipe) would
+otherwise live on, holding the caller's stdout open; and one file whose analysis
+explodes (a corrupt header, a decoder bug) must fail with "out of memory", not invite
+the kernel's OOM killer to pick a victim among the user's programs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+PARENT_POLL_SECONDS = 1.0
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when ``parent`` dies: the kernel's PR_SET_PDEATHSIG on Linux
+    (immediate), plus a thread that polls the parent pid elsewhere (within a second)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:   # the parent died before the line above ran
+        os._exit(1)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="djml-parent-watch").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def cap_memory(megabytes: int) -> None:
+    """Limit this process's address space (RLIMIT_AS) to ``megabytes`` (0: no cap). An
+    allocation beyond it raises MemoryError, which :func:`djml.pipeline.process_file`
+    reports as the file's failure."""
+    if megabytes <= 0:
+        return
+    try:
+        import resource
+    except ImportError:   # not POSIX
+        return
+    limit = megabytes << 20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError) as exc:
+        log.warning("cannot cap worker memory at %d MB: %s", megabytes, exc)
