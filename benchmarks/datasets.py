@@ -610,24 +610,18 @@ def build_tempo_key_beats(cache: Path, limit: int | None = None, **_) -> list[di
 
 # --------------------------------------------------------------------------- MIDI + fluidsynth
 
-def _vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
 def write_midi(path: Path, events: list[tuple[float, bytes]], tpq: int = 480,
                tempo_us: int = 500000) -> None:
     """Minimal SMF type-0 writer. events: (time_seconds, raw midi bytes)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also when run as a script
+    from benchmarks.smf import write_vlq
+
     ticks_per_s = tpq * 1e6 / tempo_us
     track = bytearray(b"\x00\xff\x51\x03" + tempo_us.to_bytes(3, "big"))
     last = 0
     for t, msg in sorted(events, key=lambda e: (e[0], e[1][0] & 0xF0 == 0x90)):
         tick = int(round(t * ticks_per_s))
-        track += _vlq(tick - last) + msg
+        track += write_vlq(tick - last) + msg
         last = tick
     track += b"\x00\xff\x2f\x00"
     data = b"MThd" + struct.pack(">IHHH", 6, 0, 1, tpq) + b"MTrk" + struct.pack(">I", len(track)) + track

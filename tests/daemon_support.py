@@ -93,7 +93,7 @@ class DaemonProcess:
     def _kill_workers(self, sig: int) -> None:
         """Worker processes of the daemon we started (its session), by pid."""
         assert self.proc is not None
-        for pid in _children(self.proc.pid):
+        for pid in children(self.proc.pid):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
@@ -120,7 +120,8 @@ class DaemonProcess:
         return subprocess.run([DJML, *args], capture_output=True, text=True, env=self.env, timeout=timeout)
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

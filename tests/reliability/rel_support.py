@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daemon_support import DJML
+from daemon_support import DJML, children
 from djml import synth
 
 CRASH_MARK = "crash-me"
@@ -86,20 +86,6 @@ def float_wav(path: Path, values: np.ndarray, rate: int = 44100) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(header + data)
     return path
-
-
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def alive(pid: int) -> bool:
