@@ -234,7 +234,7 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = (), *
     candidates: list[str] = []
     for path, st in result.found.items():
         loc = known.get(path)
-        if loc is not None and loc.failed_unchanged(st):
+        if loc is not None and loc.failed_unchanged(st) and not access_restored(path, loc.error):
             result.still_failing.append((path, loc.error or "unknown error"))
         elif loc is not None and loc.matches(st):
             if is_stale(loc, ANALYZER_VERSIONS):
@@ -267,6 +267,12 @@ def unmounted_reason(root: Path, known: dict[str, KnownLocation], found: dict[st
         return (f"the folder is on another device than its {len(present)} known files and only {here} "
                 "were found (is the drive mounted?)")
     return None
+
+
+def access_restored(path: str, reason: str | None) -> bool:
+    """A "permission denied" failure is cured by chmod or chown, which leave size, mtime
+    and inode alone: such a file is tried again once it is readable."""
+    return "permission denied" in (reason or "") and os.access(path, os.R_OK)
 
 
 def record_problems(library: Library, work: Plan) -> None:
