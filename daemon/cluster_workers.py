@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from djml.config import Config
 from djml.executors import ExecutorOptions
-from djml.pipeline import FileResult, FileStat, Settings
+from djml.pipeline import FileResult, Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,29 +52,21 @@ class ClusterWorkers:
         return self._client is not None
 
     async def analyse(self, path: str) -> FileResult:
-        """Analyse one file on the cluster. Never raises: every fault is an error result."""
-        from djml.cluster import _as_local, _collect, _Entry, _remote_settings, analyse_batch
+        """Analyse one file on the cluster through the scan's own loop
+        (:func:`djml.cluster.analyse_with`: path mapping, shipped bytes, local stat data,
+        a file that keeps killing workers). Never raises: every fault is an error result."""
+        from djml.cluster import analyse_with
         from djml.executors import ClusterError
 
-        loop = asyncio.get_running_loop()
+        def run() -> FileResult:
+            [result] = analyse_with(self._client, [path], self.settings, kind_for=self.config.kind_for,
+                                    options=self.options)
+            return result
+
         self.in_flight += 1
         try:
-            client = await self._connect()
-            try:
-                stat = FileStat.of(path)
-            except OSError:
-                stat = None
-            remote = _remote_settings(self.settings, self.options)
-            entry = _Entry(path, stat, self.config.kind_for(Path(path)))
-            future = await loop.run_in_executor(self._threads, lambda: client.submit(
-                analyse_batch, [(self.options.map_to_remote(path), entry.kind)], remote, pure=False))
-            try:
-                results = await loop.run_in_executor(self._threads, _collect, future, [entry], 0, 1)
-            finally:
-                future.release()
-            if results is None:
-                return FileResult(path, stat, error="a cluster worker died while analysing this file (each retry too)")
-            return _as_local(results[0], entry, self.options)
+            await self._connect()
+            return await asyncio.get_running_loop().run_in_executor(self._threads, run)
         except ClusterError as exc:
             await self._drop_client()
             return FileResult(path, None, error=f"the cluster is unavailable: {exc}")
