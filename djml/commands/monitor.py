@@ -24,6 +24,18 @@ def _reader(state):
     return state.reader()
 
 
+def _answer(state, method: str, task: str | None, as_json: bool) -> dict[str, Any] | None:
+    """The answer to render as text (after saying so when there are no models yet), or
+    None when it was printed as JSON."""
+    result = _ask(state, method, task)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return None
+    if not result["tasks"]:
+        click.echo("No models yet: label items (djml review) and train (djml train --task buckets).")
+    return result
+
+
 def _ask(state, method: str, task: str | None) -> dict[str, Any]:
     from djml.client import RemoteError, connect_if_running
 
@@ -75,12 +87,9 @@ def models_stats(state, task: str | None, as_json: bool) -> None:
       djml models stats
       djml models stats --task buckets --json | jq '.tasks[0].last_30_days.rate'
     """
-    result = _ask(state, "models.stats", task)
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
+    result = _answer(state, "models.stats", task, as_json)
+    if result is None:
         return
-    if not result["tasks"]:
-        click.echo("No models yet: label items (djml review) and train (djml train --task buckets).")
     for t in result["tasks"]:
         click.echo(f"{t['task']}: active {t['active_name'] or 'none'} · {t['labels']} labels of yours"
                    f" · {t['left']} prediction(s) left to review")
@@ -152,12 +161,8 @@ def models_history(state, task: str | None, as_json: bool) -> None:
       djml models history
       djml models history --task buckets --json | jq '.tasks[0].versions[-1]'
     """
-    result = _ask(state, "models.history", task)
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
-    if not result["tasks"]:
-        click.echo("No models yet: label items (djml review) and train (djml train --task buckets).")
+    result = _answer(state, "models.history", task, as_json)
+    if result is None or not result["tasks"]:
         return
     for line in history_lines(result):
         click.echo(line)
