@@ -262,8 +262,6 @@ def _interop_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
 
 def _cluster_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
     """``cluster`` and ``cluster_map_path``, checked here so a typo fails at load, not mid-scan."""
-    from djml.executors import parse_cluster
-
     if "cluster" in raw:
         if not isinstance(raw["cluster"], str):
             raise ConfigError('must be an address ("tcp://host:8786") or "local:N"', path=path, key="cluster")
@@ -274,6 +272,10 @@ def _cluster_settings(raw: dict[str, Any], config: Config, path: Path) -> None:
     if not isinstance(maps, list) or not all(isinstance(m, str) for m in maps):
         raise ConfigError('must be a list of "FROM=TO" path prefixes', path=path, key="cluster_map_path")
     config.cluster_map_path = maps
+    if not (config.cluster or maps or config.cluster_ship_bytes):
+        return                       # the local pool: nothing to check, nothing to import
+    from djml.executors import parse_cluster
+
     try:
         parse_cluster(config.cluster, config.cluster_map_path, config.cluster_ship_bytes)
     except ValueError as exc:
