@@ -55,6 +55,7 @@ from benchmarks import music_sets  # noqa: E402
 from benchmarks.scoring import (  # noqa: E402
     bootstrap_ci,
     key_index,
+    key_relation,
     mirex_lenient,
     mirex_standard,
     mode_correct,
@@ -363,15 +364,54 @@ def print_tables(title: str, tables: dict, columns: tuple[str, ...]) -> None:
             print(f"| {bold}{name}{bold} | {cells['n']} | " + " | ".join(out) + " |")
 
 
-def djml_miss_summary(rows: list[dict], preds: dict) -> None:
-    kinds: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        if r.get("bpm"):
-            est = (preds["djml"].get(r["path"]) or {}).get("bpm")
-            kinds[r["source"]][tempo_error_kind(est, float(r["bpm"]))] += 1
-    print("\ndjml tempo outcome per source (ok / octave and metrical errors / none / wrong):")
-    for s, c in kinds.items():
-        print(f"  {s:14s} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+def tempo_miss_summary(rows: list[dict], preds: dict, tools: tuple[str, ...]) -> dict:
+    """Per tool and source, how the tempo estimates relate to the truth (ok, the octave
+    and metrical errors x2, x1/2, x3, x1/3, x3/2, x2/3, none, wrong): what the misses are,
+    not only how many."""
+    out: dict = {}
+    print("\nTempo outcome per tool and source (ok / octave and metrical errors / none / wrong):")
+    for tool in tools:
+        if tool not in preds:
+            continue
+        kinds: dict[str, Counter] = defaultdict(Counter)
+        for r in rows:
+            if r.get("bpm"):
+                est = (preds[tool].get(r["path"]) or {}).get("bpm")
+                kinds[r["source"]][tempo_error_kind(est, float(r["bpm"]))] += 1
+                kinds["pooled"][tempo_error_kind(est, float(r["bpm"]))] += 1
+        print(f"  {tool}:")
+        for s, c in kinds.items():
+            print(f"    {s:14s} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+        out[tool] = {s: dict(c) for s, c in kinds.items()}
+    return out
+
+
+def key_confusion_summary(rows: list[dict], preds: dict, tools: tuple[str, ...]) -> dict:
+    """Per tool and source, the relation of the estimated key to the truth (exact, fifth
+    above, fifth below, relative, parallel, other, none): mode errors (relative, parallel)
+    apart from tonic errors."""
+    out: dict = {}
+    print("\nKey outcome per tool and source (exact / fifth above / fifth below / relative / "
+          "parallel / other / none):")
+    for tool in tools:
+        if tool not in preds:
+            continue
+        kinds: dict[str, Counter] = defaultdict(Counter)
+        for r in rows:
+            if not (r.get("key") and r.get("mode")):
+                continue
+            truth = key_index(r["key"], r["mode"])
+            est = (preds[tool].get(r["path"]) or {}).get("key")
+            rel = key_relation(est, truth)
+            if rel == "fifth":
+                rel = "fifth above" if (est - truth) % 12 == 7 else "fifth below"
+            kinds[r["source"]][rel] += 1
+            kinds["pooled"][rel] += 1
+        print(f"  {tool}:")
+        for s, c in kinds.items():
+            print(f"    {s:14s} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+        out[tool] = {s: dict(c) for s, c in kinds.items()}
+    return out
 
 
 # --------------------------------------------------------------------------- main
@@ -411,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             per[r["source"]].append(r)
         rows = [r for rs in per.values() for r in rs[:: max(1, len(rs) // args.limit)][: args.limit]]
     paths = sorted({r["path"] for r in rows})
+    tempo_paths = sorted({r["path"] for r in rows if r.get("bpm")})
     log(f"{len(rows)} files from {len({r['source'] for r in rows})} sources")
 
     status = {t: (None if t in tools else "not run (--tools)") for t in TOOLS}
@@ -428,18 +469,20 @@ def main(argv: list[str] | None = None) -> int:
         fp = (_tree_fingerprint(ROOT / "djml" / "analysis", ROOT / "models" / "shipped") if tool == "djml"
               else hashlib.sha1((HERE / "peer_runner.py").read_bytes()).hexdigest()[:16] + str(venvs))
         pc = PredictionCache(pred_root, tool, fp)
+        # tempo-only tools skip the key-only rows (music21_key has no tempo truth)
+        tool_paths = paths if tool in ("djml", "essentia") else tempo_paths
         if tool == "djml":
-            run_djml(paths, pc, jobs)
+            run_djml(tool_paths, pc, jobs)
         elif tool == "aubio":
-            run_aubio(paths, pc, jobs)
+            run_aubio(tool_paths, pc, jobs)
         else:
-            run_peer(tool, paths, pc, jobs, venvs)
+            run_peer(tool, tool_paths, pc, jobs, venvs)
         timings[tool] = time.time() - ts
-        results = [pc.get(p) or {} for p in paths]
+        results = [pc.get(p) or {} for p in tool_paths]
         if results and all(str(r.get("error", "")).startswith("load:") for r in results):
             status[tool] = f"not installed ({results[0]['error'][6:120]})"
             continue
-        for p in paths:
+        for p in tool_paths:
             res = pc.get(p) or {"error": "missing"}
             if tool == "essentia":
                 preds["essentia"][p] = {"bpm": res.get("bpm")}
@@ -475,14 +518,14 @@ def main(argv: list[str] | None = None) -> int:
     if any(errors.values()):
         print("- files a tool could not analyse (scored as misses): " +
               ", ".join(f"{t} {n}" for t, n in errors.items() if n))
-    if "djml" in preds:
-        djml_miss_summary(rows, preds)
+    misses = {"tempo": tempo_miss_summary(rows, preds, TEMPO_COLUMNS),
+              "key": key_confusion_summary(rows, preds, KEY_COLUMNS)}
 
     out = args.json or cache / "results" / "accuracy_xsource.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"generated": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": len(rows),
                                "tool_status": {**t_status, "djml-loso key": status_loso_k},
-                               "seconds": timings, "tempo": tempo, "key": key,
+                               "seconds": timings, "tempo": tempo, "key": key, "outcomes": misses,
                                "per_file": {t: preds[t] for t in preds}}, indent=1, default=str))
     log(f"results -> {out}")
     return 0
