@@ -27,6 +27,12 @@ pins clash; AGPL / CC BY-NC-SA model files: benchmark use only), made by
     python benchmarks/accuracy_analysis.py                         # everything
     python benchmarks/accuracy_analysis.py --sources freedoom,beats --tools djml,aubio
     python benchmarks/accuracy_analysis.py --setup-peers           # create the peer venvs
+    python benchmarks/accuracy_analysis.py --peer-share 0.15       # peers on 15 % of the pieces
+
+The peers cost 10-50 times djml's CPU per file (madmom's RNN, TensorFlow), so on a shared
+machine they can run on a fixed share of every source's pieces (``--peer-share``, chosen
+by a hash of the piece id): the main tables then score every tool on those same files,
+and a second block scores djml on every file.
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ TEMPO_COLUMNS = ("djml", "djml-loso", "essentia", "aubio", "madmom", "tempocnn")
 KEY_COLUMNS = ("djml", "djml-loso", *(f"essentia-{p}" for p in ESSENTIA_PROFILES))
 CHUNK = 40          # files per djml / peer subprocess call
 SHORT_S = 30.0      # "short clips" row: files up to this long (djml's sample path)
+PEER_TOOLS = ("essentia", "aubio", "madmom", "tempocnn")
+MIN_PEER_PIECES = 4  # per source, when the peers run on a share of the pieces
 
 
 def log(msg: str) -> None:
@@ -277,6 +285,27 @@ def loso_predictions(kind: str, rows: list[dict]) -> tuple[dict | None, str]:
     return out, ""
 
 
+def peer_subset(rows: list[dict], share: float) -> list[dict]:
+    """The rows of a fixed share of the pieces of every source (by a hash of the piece id,
+    so the choice does not depend on what else is in the set or on the run), at least
+    MIN_PEER_PIECES pieces per source (those of the lowest hashes). Whole pieces: every
+    render of a piece is in or out together."""
+    if share >= 1.0:
+        return rows
+
+    def h(piece: str) -> float:
+        return int(hashlib.sha1(piece.encode()).hexdigest()[:12], 16) / 16 ** 12
+
+    keep: set[str] = set()
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        by_source[r["source"]].add(r["piece_id"])
+    for pieces in by_source.values():
+        ranked = sorted(pieces, key=h)
+        keep |= {p for p in ranked if h(p) < share} | set(ranked[:MIN_PEER_PIECES])
+    return [r for r in rows if r["piece_id"] in keep]
+
+
 # --------------------------------------------------------------------------- scoring
 
 def fmt_ci(mean: float | None, ci: tuple) -> str:
@@ -305,14 +334,15 @@ def groups_of(rows: list[dict]) -> list[tuple[str, list[dict]]]:
     return out
 
 
-def tempo_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int):
+def tempo_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int,
+                columns: tuple[str, ...] = TEMPO_COLUMNS):
     rows = [r for r in rows if r.get("bpm")]
     tables = {}
     for metric, fn in (("Accuracy1", tempo_acc1), ("Accuracy2", tempo_acc2)):
         t = {}
         for name, group in groups_of(rows):
             t[name] = {"n": len(group)}
-            for tool in TEMPO_COLUMNS:
+            for tool in columns:
                 if status.get(tool):
                     t[name][tool] = status[tool]
                     continue
@@ -322,7 +352,8 @@ def tempo_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str]
     return tables
 
 
-def key_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int):
+def key_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int,
+              columns: tuple[str, ...] = KEY_COLUMNS):
     rows = [r for r in rows if r.get("key") and r.get("mode")]
     tables = {}
     for metric, fn in (("MIREX (standard)", mirex_standard), ("MIREX (lenient)", mirex_lenient),
@@ -330,7 +361,7 @@ def key_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], 
         t = {}
         for name, group in groups_of(rows):
             t[name] = {"n": len(group)}
-            for tool in KEY_COLUMNS:
+            for tool in columns:
                 base = tool.split("-")[0] if tool.startswith("essentia") else tool
                 if status.get(base):
                     t[name][tool] = status[base]
@@ -425,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes (at most 2)")
     ap.add_argument("--limit", type=int, default=None, help="at most N files per source (smoke)")
     ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    ap.add_argument("--peer-share", type=float, default=1.0,
+                    help="run the peers on this share of the pieces of every source (at least "
+                         f"{MIN_PEER_PIECES} pieces each; djml on all): the main tables are then "
+                         "scored on those files, and djml alone on every file")
     ap.add_argument("--setup-peers", action="store_true", help="create the peer venvs and exit")
     ap.add_argument("--json", type=Path, default=None,
                     help="results file (default <cache>/results/accuracy_xsource.json)")
@@ -452,7 +487,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for rs in per.values() for r in rs[:: max(1, len(rs) // args.limit)][: args.limit]]
     paths = sorted({r["path"] for r in rows})
     tempo_paths = sorted({r["path"] for r in rows if r.get("bpm")})
-    log(f"{len(rows)} files from {len({r['source'] for r in rows})} sources")
+    same = peer_subset(rows, args.peer_share)
+    peer_paths = sorted({r["path"] for r in same})
+    log(f"{len(rows)} files from {len({r['source'] for r in rows})} sources; peers on {len(peer_paths)}")
 
     status = {t: (None if t in tools else "not run (--tools)") for t in TOOLS}
     for t in tools:
@@ -471,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
         pc = PredictionCache(pred_root, tool, fp)
         # tempo-only tools skip the key-only rows (music21_key has no tempo truth)
         tool_paths = paths if tool in ("djml", "essentia") else tempo_paths
+        if tool in PEER_TOOLS:
+            tool_paths = sorted(set(tool_paths) & set(peer_paths))
         if tool == "djml":
             run_djml(tool_paths, pc, jobs)
         elif tool == "aubio":
@@ -505,12 +544,22 @@ def main(argv: list[str] | None = None) -> int:
 
     t_status = {**status, "djml-loso": status_loso_t}
     k_status = {**status, "djml-loso": status_loso_k}
-    tempo = tempo_table(rows, preds, t_status, args.bootstrap)
-    key = key_table(rows, preds, k_status, args.bootstrap)
+    tempo = tempo_table(same, preds, t_status, args.bootstrap)
+    key = key_table(same, preds, k_status, args.bootstrap)
     print(f"# Cross-source accuracy: {len(rows)} files, {len({r['piece_id'] for r in rows})} pieces, "
           f"{len({r['source'] for r in rows})} sources; analysis wall {time.time() - t0:.0f} s")
-    print_tables("Tempo", tempo, TEMPO_COLUMNS)
-    print_tables("Key", key, KEY_COLUMNS)
+    subset = "" if len(same) == len(rows) else (
+        f", every tool on the same {len(same)} files ({len({r['piece_id'] for r in same})} pieces: "
+        f"share {args.peer_share} of each source's pieces, at least {MIN_PEER_PIECES})")
+    print_tables(f"Tempo{subset}", tempo, TEMPO_COLUMNS)
+    print_tables(f"Key{subset}", key, KEY_COLUMNS)
+    tempo_all = key_all = None
+    if subset:
+        djml_only = ("djml", "djml-loso")
+        tempo_all = tempo_table(rows, preds, t_status, args.bootstrap, djml_only)
+        key_all = key_table(rows, preds, k_status, args.bootstrap, djml_only)
+        print_tables("Tempo, djml on every file", tempo_all, djml_only)
+        print_tables("Key, djml on every file", key_all, djml_only)
     for tool, why in sorted({**t_status, **{"djml-loso (key)": status_loso_k}}.items()):
         if why:
             print(f"- {tool}: {why}")
@@ -518,14 +567,20 @@ def main(argv: list[str] | None = None) -> int:
     if any(errors.values()):
         print("- files a tool could not analyse (scored as misses): " +
               ", ".join(f"{t} {n}" for t, n in errors.items() if n))
-    misses = {"tempo": tempo_miss_summary(rows, preds, TEMPO_COLUMNS),
-              "key": key_confusion_summary(rows, preds, KEY_COLUMNS)}
+    misses = {"tempo": tempo_miss_summary(same, preds, TEMPO_COLUMNS),
+              "key": key_confusion_summary(same, preds, KEY_COLUMNS)}
+    if subset:
+        print("\ndjml on every file:")
+        misses["every file"] = {"tempo": tempo_miss_summary(rows, preds, ("djml", "djml-loso")),
+                                "key": key_confusion_summary(rows, preds, ("djml", "djml-loso"))}
 
     out = args.json or cache / "results" / "accuracy_xsource.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"generated": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": len(rows),
                                "tool_status": {**t_status, "djml-loso key": status_loso_k},
                                "seconds": timings, "tempo": tempo, "key": key, "outcomes": misses,
+                               "peer_share": args.peer_share, "same_files": len(same),
+                               "tempo_every_file": tempo_all, "key_every_file": key_all,
                                "per_file": {t: preds[t] for t in preds}}, indent=1, default=str))
     log(f"results -> {out}")
     return 0
