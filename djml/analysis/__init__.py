@@ -33,8 +33,9 @@ from djml.analysis.track import analyze_track
 # re-analyses items whose stored version is older. Per kind, so a tempo fix does not
 # re-analyse every sample, nor invalidate the shipped sample model's base features.
 # track 3: beat phase from the body envelope (first_beat); track 4: rhythm pattern vector;
-# track 5 / sample 3: the learned tempo decision, loop tempo from it; see docs/analysis.md.
-ANALYZER_VERSIONS = {"track": 5, "sample": 3}
+# track 5 / sample 3: the learned tempo decision, loop tempo from it; track 6: structure
+# and cue points (and loudness, by the same bump); see docs/analysis.md.
+ANALYZER_VERSIONS = {"track": 6, "sample": 3}
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
 
@@ -95,7 +96,15 @@ def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
         key=t.key, key_confidence=t.key_confidence if t.key is not None else None,
         energy=t.energy, rhythm_strength=est.pulse_clarity if est else 0.0,
         timbre=t.timbre, feature_vector=feature_vector(values), logmel=None, rhythm=t.rhythm,
+        **_structure_fields(t.structure),
     )
+
+
+def _structure_fields(shape) -> dict:  # noqa: ANN001 - structure.Structure | None
+    if shape is None:
+        return {}
+    return {"first_downbeat": shape.downbeat, "cues": [c.to_dict() for c in shape.cues],
+            "bar_energy": shape.bar_energy, "bar_energy_step": shape.bar_energy_step}
 
 
 def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:
