@@ -394,6 +394,7 @@ class Service:
                 self._settle_wake.clear()
                 await self._settle_wake.wait()
                 continue
+            self.workers.warm()   # files are settling: have workers ready when they are due
             await asyncio.sleep(self.settler.interval())
             ready = self.settler.due()
             if ready and not self.closing:
