@@ -30,8 +30,10 @@ from djml.config import Config
 from djml.confine import data_dir_refusal
 from djml.errors import ActionError
 from djml.library import Library
+from djml.models.embedder import EMBEDDER
 from djml.models.enrich import after_store, pending
 from djml.pipeline import FileStat
+from djml.procs import rss_mb
 from djml.scan import plan, record_problems, walk
 
 from .derived import DerivedWork
@@ -65,6 +67,7 @@ class Service:
         self._t0 = time.monotonic()
         self.settler = Settler(config.settle_seconds)
         self.workers = make_workers(config)
+        EMBEDDER.idle_seconds = config.text_model_idle_seconds
         self.watched: list[Path] = []
         self.processed = 0
         self.failed = 0
@@ -639,6 +642,7 @@ class Service:
             "workers_running": self.workers.running, "watching": [str(r) for r in self.watched],
             "polling": self.config.polling, "queue": snapshot, "library": counts, "models": models,
             "derived": self.derived.status(), "warnings": self.warnings(),
+            "memory": {"rss_mb": rss_mb(), "text_model": EMBEDDER.status()},
         }
 
     def warnings(self) -> list[str]:
