@@ -30,6 +30,7 @@ from djml import protocol as p
 from djml.config import Config
 from djml.confine import data_dir_refusal
 from djml.library import Library
+from djml.models.embedder import EMBEDDER
 from djml.models.enrich import after_store, pending
 from djml.pipeline import FileStat
 from djml.scan import plan, record_problems, walk
@@ -61,6 +62,7 @@ class Service:
         self._t0 = time.monotonic()
         self.settler = Settler(config.settle_seconds)
         self.workers = make_workers(config)
+        EMBEDDER.idle_seconds = config.text_model_idle_seconds
         self.watched: list[Path] = []
         self.processed = 0
         self.failed = 0
@@ -390,6 +392,7 @@ class Service:
                 self._settle_wake.clear()
                 await self._settle_wake.wait()
                 continue
+            self.workers.warm()   # files are settling: have workers ready when they are due
             await asyncio.sleep(self.settler.interval())
             ready = self.settler.due()
             if ready and not self.closing:

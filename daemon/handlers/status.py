@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import djml
 from djml import db, query
 from djml import protocol as p
+from djml.models.embedder import EMBEDDER
+from djml.procs import rss_mb
 
 if TYPE_CHECKING:
     from ..service import Service
@@ -27,6 +29,7 @@ async def status(service: "Service") -> dict[str, Any]:
         "workers_running": service.workers.running, "watching": [str(r) for r in service.watched],
         "polling": service.config.polling, "queue": snapshot, "library": counts, "models": models,
         "derived": service.derived.status(), "warnings": service.warnings(),
+        "memory": {"rss_mb": rss_mb(), "text_model": EMBEDDER.status()},
     }
 
 
