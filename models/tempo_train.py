@@ -46,6 +46,7 @@ TOLERANCE = 0.04                # Accuracy1: a candidate within 4 % is the truth
 LAMBDAS = (0.001, 0.003, 0.01, 0.03)
 HIDDEN = (0, 8)                 # tanh units tried (0: the plain conditional logit)
 SEED = 21
+JOBS = 2                        # processes for the inner-fold fits (--jobs)
 ENVELOPE_VERSION = 2            # bump when a front end (track.py / sample.py STFT, flux) changes
 
 
@@ -299,22 +300,45 @@ def choice_accuracy(examples: list[Example], model: tempo_model.TempoModel) -> f
     return float(np.mean(hits)) if hits else 0.0
 
 
-def choose_setting(examples: list[Example]) -> tuple[float, int]:
+_SHARED: list[Example] = []     # the examples the forked inner-fold workers index into
+
+
+def _inner_fold(task: tuple[list[int], list[int], float, int]) -> float:
+    train, test, lam, h = task
+    return choice_accuracy([_SHARED[i] for i in test], fit([_SHARED[i] for i in train], lam, h))
+
+
+def choose_setting(examples: list[Example], jobs: int | None = None) -> tuple[float, int]:
     """(L2 strength, hidden units) by an inner leave-one-source-out over `examples`'
-    source families (all of them training data); ties go to the simpler setting."""
+    source families (all of them training data); ties go to the simpler setting. The
+    fits are independent and deterministic, so `jobs` processes give the same answer."""
+    global _SHARED
     families = sorted({family(x.source) for x in examples})
     grid = [(lam, h) for h in HIDDEN for lam in LAMBDAS]
     if len(families) < 2:
         return LAMBDAS[len(LAMBDAS) // 2], 0
-    scores = {}
+    tasks, keys = [], []
     for lam, h in grid:
-        per = []
         for f in families:
-            train = [x for x in examples if family(x.source) != f]
-            if not any(x.positive is not None for x in train):
+            train = [i for i, x in enumerate(examples) if family(x.source) != f]
+            if not any(examples[i].positive is not None for i in train):
                 continue
-            per.append(choice_accuracy([x for x in examples if family(x.source) == f], fit(train, lam, h)))
-        scores[(lam, h)] = float(np.mean(per)) if per else 0.0
+            tasks.append((train, [i for i, x in enumerate(examples) if family(x.source) == f], lam, h))
+            keys.append((lam, h))
+    _SHARED = examples
+    jobs = JOBS if jobs is None else jobs
+    if jobs > 1 and len(tasks) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as ex:
+            results = list(ex.map(_inner_fold, tasks))
+    else:
+        results = [_inner_fold(t) for t in tasks]
+    per: dict[tuple[float, int], list[float]] = defaultdict(list)
+    for k, r in zip(keys, results):
+        per[k].append(r)
+    scores = {g: float(np.mean(per[g])) if per[g] else 0.0 for g in grid}
     return max(grid, key=lambda g: (round(scores[g], 6), -g[1], g[0]))
 
 
@@ -416,17 +440,24 @@ def scores(examples: list[Example], predictions: dict[str, float | None]) -> dic
                 "acc2": round(acc(p, (1.0, 2.0, 0.5, 3.0, 1 / 3)), 4)} for s, p in per.items()}
 
 
-def build_model(examples: list[Example], evaluate: bool = True, log=print) -> str:
+def build_model(examples: list[Example], evaluate: bool = True, log=print,
+                shipped: tempo_model.TempoModel | None = None) -> str:
     """The shipped model's JSON: fitted on all `examples` (regularisation by inner
-    leave-one-source-out), with the held-out scores per source when `evaluate`."""
+    leave-one-source-out), with the held-out scores per source when `evaluate`, next to
+    those of the `shipped` weights on the same files (in-sample on the sources they were
+    fitted on: their file's ``trained_on``)."""
     covered = float(np.mean([x.positive is not None for x in examples]))
     log(f"truth among the candidates: {covered:.3f}")
     metadata: dict = {}
     if evaluate:
-        held_out = scores([x for x in examples if x.source not in SOURCE_FAMILY],
-                          loso(examples, {x.source for x in examples} - set(SOURCE_FAMILY)))
+        scored = [x for x in examples if x.source not in SOURCE_FAMILY]
+        held_out = scores(scored, loso(examples, {x.source for x in examples} - set(SOURCE_FAMILY)))
+        before = scores(scored, {x.path: predict(x, shipped) for x in scored}) if shipped else {}
+        log(f"  {'source':24s} {'n':>6s}  held out: Acc1  Acc2" + ("   shipped weights: Acc1  Acc2" if before else ""))
         for s, m in held_out.items():
-            log(f"  {s:24s} n={m['n']:4d}  Acc1 {m['acc1']:.3f}  Acc2 {m['acc2']:.3f}")
+            b = before.get(s)
+            log(f"  {s:24s} n={m['n']:4d}  {m['acc1']:.3f} {m['acc2']:.3f}"
+                + (f"   {b['acc1']:.3f} {b['acc2']:.3f}" if b else ""))
         metadata["loso"] = held_out
     lam, hidden = choose_setting(examples)
     import scipy
@@ -442,16 +473,25 @@ def build_model(examples: list[Example], evaluate: bool = True, log=print) -> st
 
 
 def main(argv: list[str] | None = None) -> int:
+    global JOBS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=tempo_model.MODEL_PATH)
     ap.add_argument("--no-eval", action="store_true", help="skip the leave-one-source-out report")
     ap.add_argument("--check", action="store_true", help="refit and compare with --out instead of writing")
+    ap.add_argument("--jobs", type=int, default=JOBS, help="processes for decoding and the inner-fold fits")
     args = ap.parse_args(argv)
+    JOBS = max(1, args.jobs)
     cache = args.cache or cache_dir()
     rows = training_rows(cache)
     print(f"{len(rows)} files from {len({r['source'] for r in rows})} sources")
-    text = build_model(make_examples(rows, cache), evaluate=not (args.no_eval or args.check))
+    try:
+        shipped = tempo_model.parse_model(args.out.read_text(), str(args.out))
+    except (OSError, tempo_model.TempoModelError) as exc:
+        print(f"no usable model at {args.out} to compare with: {exc}")
+        shipped = None
+    text = build_model(make_examples(rows, cache, jobs=JOBS), evaluate=not (args.no_eval or args.check),
+                       shipped=shipped)
     if args.check:
         same, shipped = tempo_model.parse_model(text), tempo_model.parse_model(args.out.read_text())
         identical = all(np.allclose(getattr(same, k), getattr(shipped, k), atol=1e-6)
