@@ -95,11 +95,19 @@ def test_decision_follows_the_recorded_method():
     body = json.loads(key_model.MODEL_PATH.read_text())
     body["weights"] = np.zeros((2, key_model.N_FEATURES)).tolist()
     body["bias"] = [5.0, 0.0]                      # a model that always says "some major key"
-    for method, expected in (("model", 0), ("profile", 21)):
+    for method, expected in (("model", 0), ("profile", 21), ("mode", 9)):
+        # mode: the profile method's A minor, its parallel A major or its relative C major,
+        # and the model (only majors, all alike) takes the first major of the three
         model = key_model.from_json(json.dumps({**body, "method": method}))
         assert key_model.decide(pooled, profile_chroma, model)[0] == expected
     with pytest.raises(key_model.KeyModelError, match="method"):
         key_model.from_json(json.dumps({**body, "method": "coin"}))
+
+
+def test_mode_candidates_are_the_key_its_parallel_and_its_relative():
+    assert key_model.mode_candidates(keys.parse("C major")) == (0, keys.parse("C minor"), keys.parse("A minor"))
+    assert key_model.mode_candidates(keys.parse("A minor")) == (keys.parse("A minor"), keys.parse("A major"), 0)
+    assert key_model.mode_candidates(keys.parse("F# minor")) == (18, 6, keys.parse("A major"))
 
 
 def test_training_is_deterministic_and_learns_mode():

@@ -46,7 +46,15 @@ class KeyModelError(RuntimeError):
     """The key model file does not match this code (a packaging or rebuild error)."""
 
 
-METHODS = ("model", "profile")
+METHODS = ("model", "profile", "mode")
+
+
+def mode_candidates(key: int) -> tuple[int, int, int]:
+    """A key, its parallel and its relative (index = tonic + 12 * minor): the keys whose
+    confusion is a mode error, the choice the ``mode`` method leaves to the model."""
+    tonic, minor = key % 12, key >= 12
+    relative = (tonic + 9) % 12 + 12 if not minor else (tonic + 3) % 12
+    return key, (key + 12) % 24, relative
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,16 @@ class KeyModel:
         phi = design(pooled)                                     # (24, F)
         mode = np.repeat([0, 1], 12)
         return np.einsum("kf,kf->k", phi, self.weights[mode]) + self.bias[mode]
+
+    def choose_mode(self, pooled: np.ndarray, key: int) -> tuple[int, float]:
+        """The most probable of `key`, its parallel and its relative under this model, and
+        that key's probability among the three."""
+        cands = mode_candidates(key)
+        z = self.logits(pooled)[list(cands)]
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        best = int(np.argmax(p))
+        return cands[best], round(float(p[best]), 3)
 
     def predict(self, pooled: np.ndarray) -> tuple[int | None, float]:
         """(key, probability of that key) or (None, 0.0) without treble pitch content."""
@@ -100,10 +118,18 @@ def layout() -> dict:
 
 def decide(pooled: np.ndarray, profile_chroma: np.ndarray, model: KeyModel | None = None
            ) -> tuple[int | None, float]:
-    """The analyzer's key: the model's, or the profile method's when the (shipped) model
-    file says the profile method scored better leave-one-source-out (its ``method``)."""
+    """The analyzer's key, by the decision the (shipped) model file says scored best
+    leave-one-source-out (its ``method``): the model's over the 24 keys, the profile
+    method's, or ``mode``: the profile method's tonic region with the model choosing among
+    that key, its parallel and its relative (the profile method's misses are mostly mode
+    errors; its confidence is kept)."""
     model = model or load()
-    return model.predict(pooled) if model.method == "model" else keymod.detect_key(profile_chroma)
+    if model.method == "model":
+        return model.predict(pooled)
+    key, confidence = keymod.detect_key(profile_chroma)
+    if model.method == "mode" and key is not None and np.isfinite(pooled).all() and pooled[0].max() > 0:
+        key = model.choose_mode(pooled, key)[0]
+    return key, confidence
 
 
 def to_json(weights: np.ndarray, bias: np.ndarray, info: dict, method: str = "model") -> str:
