@@ -342,16 +342,43 @@ def choose_setting(examples: list[Example], jobs: int | None = None) -> tuple[fl
     return max(grid, key=lambda g: (round(scores[g], 6), -g[1], g[0]))
 
 
-def loso(examples: list[Example], scored: set[str] | None = None) -> dict[str, float | None]:
+def _fold_fingerprint(examples: list[Example], source: str) -> str:
+    """What a held-out fold's predictions depend on: every example (path, source, piece,
+    truth, candidates and their features), the search grid and this code."""
+    h = hashlib.sha1(f"{source}|{LAMBDAS}|{HIDDEN}|{SEED}|{BPM_RANGE}|{FEATURE_FILES}".encode())
+    for name in FEATURE_FILES:
+        h.update((Path(tempo.__file__).parent / name).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    for x in examples:
+        h.update(f"{x.path}|{x.source}|{x.piece}|{x.truth}|{x.positive}|{x.bpms}".encode())
+        if x.features is not None:
+            h.update(np.ascontiguousarray(x.features).tobytes())
+    return h.hexdigest()[:20]
+
+
+FEATURE_FILES = ("tempo.py", "tempo_model.py", "sample.py")   # djml/analysis code the folds run
+
+
+def loso(examples: list[Example], scored: set[str] | None = None,
+         store: Path | None = None) -> dict[str, float | None]:
     """Held-out prediction per path of the `scored` sources (default: all): each predicted
-    by a model fitted without its source family, regularisation chosen without it too."""
+    by a model fitted without its source family, regularisation chosen without it too.
+    With `store`, each fold's predictions are kept there under a fingerprint of all it
+    depends on (:func:`_fold_fingerprint`), so the benchmark and the trainer share them."""
     out: dict[str, float | None] = {}
     for s in sorted(scored or {x.source for x in examples}):
+        kept = store / f"{_fold_fingerprint(examples, s)}.json" if store else None
+        if kept is not None and kept.exists():
+            out.update(json.loads(kept.read_text()))
+            continue
         train = [x for x in examples if family(x.source) != family(s)]
         model = fit(train, *choose_setting(train))
-        for x in examples:
-            if x.source == s:
-                out[x.path] = predict(x, model)
+        fold = {x.path: predict(x, model) for x in examples if x.source == s}
+        out.update(fold)
+        if kept is not None:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.with_suffix(".part").write_text(json.dumps(fold))
+            kept.with_suffix(".part").replace(kept)
     return out
 
 
@@ -362,8 +389,9 @@ def loso_predict(rows: list[dict], cache: Path | None = None) -> dict[str, float
     :func:`extra_rows` join every fold whose held-out source is not their family's."""
     cache = cache or cache_dir()
     rows = [r for r in rows if r.get("bpm")]
-    examples = make_examples(rows + extra_rows(cache), cache, log=lambda _m: None)
-    return loso(examples, scored={r["source"] for r in rows})
+    examples = make_examples(sorted(rows, key=lambda r: (r["source"], r["path"])) + extra_rows(cache), cache,
+                             log=lambda _m: None)
+    return loso(examples, scored={r["source"] for r in rows}, store=cache / "tempo_loso")
 
 
 # --------------------------------------------------------------------------- data + CLI
@@ -441,7 +469,7 @@ def scores(examples: list[Example], predictions: dict[str, float | None]) -> dic
 
 
 def build_model(examples: list[Example], evaluate: bool = True, log=print,
-                shipped: tempo_model.TempoModel | None = None) -> str:
+                shipped: tempo_model.TempoModel | None = None, store: Path | None = None) -> str:
     """The shipped model's JSON: fitted on all `examples` (regularisation by inner
     leave-one-source-out), with the held-out scores per source when `evaluate`, next to
     those of the `shipped` weights on the same files (in-sample on the sources they were
@@ -451,7 +479,8 @@ def build_model(examples: list[Example], evaluate: bool = True, log=print,
     metadata: dict = {}
     if evaluate:
         scored = [x for x in examples if x.source not in SOURCE_FAMILY]
-        held_out = scores(scored, loso(examples, {x.source for x in examples} - set(SOURCE_FAMILY)))
+        held_out = scores(scored, loso(examples, {x.source for x in examples} - set(SOURCE_FAMILY),
+                                       store=store))
         before = scores(scored, {x.path: predict(x, shipped) for x in scored}) if shipped else {}
         log(f"  {'source':24s} {'n':>6s}  held out: Acc1  Acc2" + ("   shipped weights: Acc1  Acc2" if before else ""))
         for s, m in held_out.items():
@@ -491,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no usable model at {args.out} to compare with: {exc}")
         shipped = None
     text = build_model(make_examples(rows, cache, jobs=JOBS), evaluate=not (args.no_eval or args.check),
-                       shipped=shipped)
+                       shipped=shipped, store=cache / "tempo_loso")
     if args.check:
         same, shipped = tempo_model.parse_model(text), tempo_model.parse_model(args.out.read_text())
         identical = all(np.allclose(getattr(same, k), getattr(shipped, k), atol=1e-6)
