@@ -23,6 +23,7 @@ import json
 import os
 import sqlite3
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,13 +102,17 @@ def _check_space(space: str) -> None:
         raise VectorIndexError(f"unknown vector space {space!r} (known: {', '.join(SPACES)})")
 
 
-def fingerprints(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+def fingerprints(conn: sqlite3.Connection, spaces: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
     """{space: fingerprint of what its index must contain} in one pass over the vectors
-    table. Per space the dimension of the newest vector wins: after an analyser upgrade
-    changes the feature length, vectors of the old length are left out until re-analysed."""
+    table (over the ``spaces`` asked for only: a track's recommendation need not count the
+    sample vectors). Per space the dimension of the newest vector wins: after an analyser
+    upgrade changes the feature length, vectors of the old length are left out until
+    re-analysed."""
+    wanted = sorted(set(spaces)) if spaces is not None else sorted(SPACES)
     best: dict[str, dict[str, Any]] = {}
     for space, dim, count, id_sum, newest in conn.execute(
-        "SELECT space, dim, COUNT(*), COALESCE(SUM(item_id), 0), MAX(created_at) FROM vectors GROUP BY space, dim"
+        "SELECT space, dim, COUNT(*), COALESCE(SUM(item_id), 0), MAX(created_at) FROM vectors"
+        f" WHERE space IN ({','.join('?' * len(wanted))}) GROUP BY space, dim", wanted
     ):
         if space in SPACES and (space not in best or newest > best[space]["max_created_at"]):
             best[space] = {"count": int(count), "id_sum": int(id_sum), "max_created_at": newest, "dim": int(dim)}
@@ -116,7 +121,7 @@ def fingerprints(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
 
 def db_fingerprint(conn: sqlite3.Connection, space: str) -> dict[str, Any] | None:
     """The fingerprint of one space (None when it has no vectors)."""
-    return fingerprints(conn).get(space)
+    return fingerprints(conn, [space]).get(space)
 
 
 def _params(space: str, dim: int) -> dict[str, Any]:
@@ -263,7 +268,7 @@ def load(
     The returned index is shared with later calls while nothing changes: query it, do not
     modify it (:func:`update_items` and :func:`remove_items` work on their own copies)."""
     _check_space(space)
-    fingerprint = (known if known is not None else fingerprints(conn)).get(space)
+    fingerprint = (known if known is not None else fingerprints(conn, [space])).get(space)
     if fingerprint is None:
         return None
     cached = _CACHE.get(str(_paths(config, space)[0]))
