@@ -152,9 +152,9 @@ def test_status_counts_only_jobs_a_worker_is_analysing_as_running(tmp_path):
     conn = db.connect(config.db_path)
     conn.executemany("INSERT INTO jobs (path, state, created_at, updated_at) VALUES (?, ?, 'x', 'x')",
                      [("/a.wav", "running"), ("/b.wav", "running"), ("/c.wav", "queued")])
-    service._read_conn = conn
+    service.read_conn = conn
     service.workers.in_flight = 2
-    snapshot = service._queue_snapshot()
+    snapshot = service.queue_snapshot()
     assert (snapshot["running"], snapshot["queued"]) == (1, 2)
 
 
