@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from djml.vectors import COMPACT_SPACES, from_blob
+
 if TYPE_CHECKING:
     import hnswlib
 
@@ -133,7 +135,7 @@ def read_vectors(
     conn: sqlite3.Connection, space: str, item_ids: list[int] | None = None, dim: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(ids, float32 matrix, created_at list) for a space, optionally only some items."""
-    sql = "SELECT item_id, vector, created_at FROM vectors WHERE space = ?"
+    sql = "SELECT item_id, vector, created_at, dim FROM vectors WHERE space = ?"
     params: list[Any] = [space]
     if dim is not None:
         sql += " AND dim = ?"
@@ -150,7 +152,10 @@ def read_vectors(
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim or 0), dtype=np.float32), []
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    if space in COMPACT_SPACES:
+        matrix = np.stack([from_blob(r[1], r[3]) for r in rows])
+    else:
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
     return ids, matrix.astype(np.float32), [r[2] for r in rows]
 
 
