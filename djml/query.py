@@ -29,10 +29,11 @@ _LABELS = f"""{_CURRENT_LABEL.format(column="label")} AS current_label,
 # Label sources a listing treats as the user's own: what they labelled or imported, and
 # the names they gave their sample folders ("Kicks/"); model output is only a guess.
 OWN_SOURCES = ("user", "import", "folder")
+# (a note is a sample's: a track's analysis JSON, with its cue points, is not parsed for it)
 _ITEM_COLUMNS = f"""
     i.id, i.kind, i.artist, i.title, i.album, i.genre, i.year, i.duration, i.created_at AS added,
     a.bpm, a.bpm_confidence, a.bpm_ambiguous, a.key, a.key_confidence, a.energy, a.loudness,
-    a.sample_type, json_extract(a.data, '$.note') AS note, {_PATH},
+    a.sample_type, CASE WHEN i.kind = 'sample' THEN json_extract(a.data, '$.note') END AS note, {_PATH},
     (SELECT COUNT(*) FROM locations l WHERE l.item_id = i.id AND l.status = 'ok') AS present,
     {_LABELS}, {_CURRENT_LABEL.format(column="source")} AS label_source
 """

@@ -145,3 +145,12 @@ def test_streamed_listing_gives_the_same_rows_across_page_boundaries(conn, monke
         listed = query.list_items(conn, filters)
         assert len(listed) > 11
         assert list(query.iter_items(conn, filters)) == listed
+
+
+def test_a_samples_note_is_listed_and_a_track_has_none(tmp_path):
+    library = random_library(tmp_path / "library.db", 0)
+    shot = add_item(library, tmp_path, 1, kind="sample")
+    track = add_item(library, tmp_path, 2, kind="track")
+    library.conn.execute("UPDATE analyses SET data = json_set(data, '$.note', 'C4')")
+    rows = {r["id"]: r for r in query.list_items(library.conn, query.Filters())}
+    assert rows[shot]["note"] == "C4" and rows[track]["note"] is None
