@@ -153,17 +153,20 @@ def section_analyze(table: Table, runs: int) -> None:
     track, shot = audio_files()
     home = Path(tempfile.mkdtemp(prefix="djml-speed-"))
     env = bench_env(home)
+    # the floors run as djml's workers do: one BLAS thread (more threads only spin on a
+    # busy machine: the analysis alone costs ~2.5x the CPU with OpenBLAS's default)
+    floor_env = {**env, **{name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
     py = sys.executable
     try:
         table.add("floor: `python -c pass`", "—", measure([py, "-c", "pass"], env, runs))
         table.add("floor: `python -c \"import click\"`", "—", measure([py, "-c", "import click"], env, runs))
         table.add("floor: decode only (djml's reader + mono mix, 5-min FLAC)", "—",
                   measure([py, "-c", f"from djml.analysis.decode import decode_mono; decode_mono({str(track)!r})"],
-                          env, runs))
+                          floor_env, runs))
         table.add("floor: analysis alone in one process (5-min FLAC)", "—",
-                  measure([py, "-c", f"import djml.analysis as a; a.analyze({str(track)!r}, 'track')"], env, runs))
+                  measure([py, "-c", f"import djml.analysis as a; a.analyze({str(track)!r}, 'track')"], floor_env, runs))
         table.add("floor: analysis alone in one process (one-shot)", "—",
-                  measure([py, "-c", f"import djml.analysis as a; a.analyze({str(shot)!r}, 'sample')"], env, runs))
+                  measure([py, "-c", f"import djml.analysis as a; a.analyze({str(shot)!r}, 'sample')"], floor_env, runs))
         table.add("`djml analyze FILE` (5-min FLAC), whole process", "—",
                   measure([DJML, "analyze", str(track)], env, runs), target="≤ 0.5 s CPU")
         table.add("`djml analyze FILE` (one one-shot), whole process", "—",
