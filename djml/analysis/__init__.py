@@ -97,7 +97,15 @@ def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
         key=t.key, key_confidence=t.key_confidence if t.key is not None else None,
         energy=t.energy, rhythm_strength=est.pulse_clarity if est else 0.0,
         timbre=t.timbre, feature_vector=feature_vector(values), logmel=None, rhythm=t.rhythm,
+        **_structure_fields(t.structure),
     )
+
+
+def _structure_fields(shape) -> dict:  # noqa: ANN001 - structure.Structure | None
+    if shape is None:
+        return {}
+    return {"first_downbeat": shape.downbeat, "cues": [c.to_dict() for c in shape.cues],
+            "bar_energy": shape.bar_energy, "bar_energy_step": shape.bar_energy_step}
 
 
 def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:

@@ -57,6 +57,10 @@ class Analysis:
     feature_vector: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     logmel: np.ndarray | None = None
     rhythm: np.ndarray | None = None     # tracks: RHYTHM_NAMES pattern (djml.analysis.rhythm)
+    first_downbeat: float | None = None  # tracks: seconds of bar 1 (djml.analysis.structure)
+    cues: list[dict] = field(default_factory=list)        # djml.cues.Cue.to_dict() in track order
+    bar_energy: list[float] = field(default_factory=list)  # 0..1 fullness per bar_energy_step bars
+    bar_energy_step: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-safe dict without the big arrays; key rendered in every notation
