@@ -100,7 +100,7 @@ def channel_weights(channels: int) -> np.ndarray:
 
 def step_frames(sample_rate: int) -> int:
     """Samples per 100 ms step: exact when the rate is divisible by 10, else the nearest
-    count that splits into rows (11025 Hz: 1104 samples, 100.1 ms)."""
+    count that splits into rows (11025 Hz: 1102 samples, 99.95 ms)."""
     exact = sample_rate / 10
     return min((n for n in range(max(1, int(exact) - 8), int(exact) + 9) if _divisors(n)),
                key=lambda n: (abs(n - exact), n), default=max(1, round(exact)))
