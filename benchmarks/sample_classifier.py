@@ -10,8 +10,9 @@ OPL-3, freedesktop, the synthesiser) is predicted by models trained on the other
 are held out with their source and never scored.
 
 Models: ``mfcc_lr`` (MFCC mean/std + logistic regression: the floor), ``et`` (the shipped
-ExtraTrees), ``cnn`` (the small log-mel CNN, ``--cnn``) and ``blend`` (et and cnn averaged,
-the CNN's share chosen on the inner folds). Calibrated variants ``+T`` (temperature),
+ExtraTrees), ``cnn`` (the small log-mel CNN), ``lr`` (logistic regression on every
+engineered feature) and ``blend`` (et averaged with cnn, else lr; the partner's share chosen
+on the inner folds). Calibrated variants ``+T`` (temperature),
 ``+top`` (isotonic map of the top-1 confidence) and ``+ovr`` (isotonic per class, one vs
 rest) are fitted per held-out source on the inner out-of-source predictions of the training
 sources only (``--inner-k 0``: leave-one-source-out inside as well; see
@@ -107,14 +108,16 @@ def print_tables(results: dict[str, dict], settings: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="mfcc_lr,et", help="of mfcc_lr, et, cnn (cnn with et: also "
-                    "the blend; the last of et/cnn is calibrated)")
+    ap.add_argument("--models", default="mfcc_lr,et", help="of mfcc_lr, et, cnn, lr (et with cnn or lr: "
+                    "also their blend)")
     ap.add_argument("--copies", type=int, default=td.COPIES, help="augmented copies per file")
     ap.add_argument("--inner-k", type=int, default=0, help="inner folds (groups of training sources); "
                     "0: one per source (n(n-1)/2 inner fits)")
     ap.add_argument("--plain", action="store_true", help="plain LOSO: nothing tuned, no calibration "
                     "(a quarter of the fits; for the CNN on a busy machine)")
     ap.add_argument("--cnn-epochs", type=int, default=td.CNN_PARAMS["epochs"])
+    ap.add_argument("--source-balance", type=float, default=td.SOURCE_BALANCE,
+                    help="training weight exponent per source (train_default.SOURCE_BALANCE)")
     ap.add_argument("--licences", choices=("all", "permissive"), default="all")
     ap.add_argument("--cache", type=Path, default=td.cache_dir())
     ap.add_argument("--json", type=Path, help="default <cache>/results/sample_classifier.json")
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(y)} files + {int((~data.scored).sum())} augmented copies, {len(set(data.sources))} sources; "
           + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))), flush=True)
     td.CNN_PARAMS["epochs"] = args.cnn_epochs
+    td.SOURCE_BALANCE = args.source_balance
     results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain)
     print_tables(results, settings)
     speed = inference_speed(data) if "et" in models else {}
