@@ -406,8 +406,9 @@ def _add(out: np.ndarray, y: np.ndarray, start: int, gain: float) -> None:
         out[start:end] += gain * y[: end - start]
 
 
-def _drums(bpm: float, n: int, sr: int, style: str, seed: int) -> np.ndarray:
-    pattern = _bar_pattern(style)
+def _drums(bpm: float, n: int, sr: int, style: str, seed: int,
+           kinds: tuple[str, ...] | None = None) -> np.ndarray:
+    pattern = {k: v for k, v in _bar_pattern(style).items() if kinds is None or k in kinds}
     hits = {kind: one_shot(kind, sr, seed) for kind in pattern}
     step = 60.0 / bpm / 4
     bar = 16 * step
@@ -421,8 +422,9 @@ def _drums(bpm: float, n: int, sr: int, style: str, seed: int) -> np.ndarray:
     return out
 
 
-def _harmony(bpm: float, key: int, n: int, sr: int) -> np.ndarray:
-    """Bass line on chord roots plus sustained triad pads, one chord per bar (4-bar phrase)."""
+def _harmony(bpm: float, key: int, n: int, sr: int, parts: tuple[str, ...] = ("bass", "chords")) -> np.ndarray:
+    """Bass line on chord roots plus sustained triad pads, one chord per bar (4-bar phrase);
+    ``parts`` picks either or both."""
     tonic_pc, minor = keys.tonic(key), keys.is_minor(key)
     bar = 4 * 60.0 / bpm
     bar_n = int(round(bar * sr))
@@ -431,10 +433,10 @@ def _harmony(bpm: float, key: int, n: int, sr: int) -> np.ndarray:
         chord = np.zeros(bar_n, dtype=np.float32)
         bass_midi = 36 + (tonic_pc + root) % 12
         beat_n = bar_n // 4
-        for beat in range(4):
+        for beat in range(4 if "bass" in parts else 0):
             note = _harmonic(midi_to_hz(bass_midi), beat_n, sr, 4, 1.5) * _decay(beat_n, sr, 0.9)
             chord[beat * beat_n:(beat + 1) * beat_n] += 0.5 * note * _adsr(beat_n, sr, 0.005, 0.02)
-        for interval in _TRIADS[quality]:
+        for interval in _TRIADS[quality] if "chords" in parts else ():
             midi = 60 + (tonic_pc + root + interval - 60) % 12 + 48  # voice in C4..B4
             midi = midi if midi < 72 else midi - 12
             chord += 0.18 * _harmonic(midi_to_hz(midi), bar_n, sr, 5, 1.3) * _adsr(bar_n, sr, 0.02, 0.05)
@@ -457,6 +459,42 @@ def drum_track(bpm: float, key: int | None, seconds: float, style: str = "four_o
     if key is not None:
         y = 0.6 * y + _harmony(bpm, key, n, sr)
     return _normalise(y)
+
+
+ARRANGEMENT_LAYERS = ("kick", "snare", "clap", "hihat", "bass", "chords")
+
+
+def arrangement(bpm: float, key: int, sections: list[tuple[int, set[str] | frozenset[str]]],
+                style: str = "four_on_floor", sr: int = SR, seed: int = 0) -> np.ndarray:
+    """A track whose structure is known by construction: ``sections`` are (bars, layers
+    playing) in order, layers from ARRANGEMENT_LAYERS (drum layers the style lacks are
+    silent). Bar 1 starts at t=0; a layer enters and leaves exactly on a bar line (5-ms
+    ramps), e.g. ``[(16, {"chords"}), (32, {"kick", "hihat", "bass", "chords"})]`` has
+    drums entering at bar 17."""
+    unknown = {layer for _, layers in sections for layer in layers} - set(ARRANGEMENT_LAYERS)
+    if unknown:
+        raise ValueError(f"unknown layers {sorted(unknown)}; expected some of {ARRANGEMENT_LAYERS}")
+    bar_n = 4 * 60.0 / bpm * sr
+    total_bars = sum(bars for bars, _ in sections)
+    n = int(round(total_bars * bar_n))
+    out = np.zeros(n, dtype=np.float32)
+    ramp = max(1, int(0.005 * sr))
+    for layer in ARRANGEMENT_LAYERS:
+        gate = np.zeros(n, dtype=np.float32)
+        bar = 0
+        for bars, layers in sections:
+            if layer in layers:
+                gate[int(round(bar * bar_n)):int(round((bar + bars) * bar_n))] = 1.0
+            bar += bars
+        if not gate.any():
+            continue
+        gate = np.convolve(gate, np.ones(ramp) / ramp, mode="same").astype(np.float32)
+        if layer in ("bass", "chords"):
+            y = _harmony(bpm, key, n, sr, (layer,))
+        else:
+            y = 0.6 * _drums(bpm, n, sr, style, seed, (layer,))
+        out += y * gate
+    return _normalise(out)
 
 
 def loop(bpm: float, bars: int = 1, sr: int = SR, seed: int = 0, style: str = "four_on_floor",

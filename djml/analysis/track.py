@@ -21,7 +21,7 @@ import numpy as np
 from djml.analysis import chroma
 from djml.analysis import key as keymod
 from djml.analysis import key_model
-from djml.analysis import rhythm, spectral, tempo
+from djml.analysis import rhythm, spectral, structure, tempo
 from djml.analysis.decode import ANALYSIS_SR, Decoder
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
 
@@ -44,6 +44,9 @@ class TrackFeatures:
     audio_hash: str
     loudness: float
     peak_db: float
+    lufs: float | None            # BS.1770 integrated (djml.analysis.loudness)
+    lra: float | None
+    true_peak_db: float | None
     tempo: tempo.TempoEstimate | None
     key: int | None
     key_confidence: float
@@ -53,6 +56,7 @@ class TrackFeatures:
     rhythm: np.ndarray
     key_features: np.ndarray      # chroma.pool(): the key model's inputs
     profile_key: int | None       # the profile method's key (benchmarks compare the two)
+    structure: structure.Structure | None = None   # sections and cues on the beat grid
 
 
 def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decides: bool = True) -> TrackFeatures:
@@ -61,19 +65,21 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
 
     ``key_model_decides=False`` leaves the key to the profile method: the key model's
     trainer computes the model's inputs before (a new) model exists."""
-    decoder = Decoder(path, ANALYSIS_SR)
+    decoder = Decoder(path, ANALYSIS_SR, measure_loudness=True)
     expected = decoder.info.duration * FPS
     timbre_stride = max(TIMBRE_STRIDE, math.ceil(expected / TIMBRE_FRAMES))
     chroma_stride = max(CHROMA_STRIDE, math.ceil(expected / CHROMA_FRAMES))
     fb = spectral.mel_filterbank(ANALYSIS_SR, N_FFT, N_MELS)
     treble = spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ)
     low = spectral.mel_band_index(ANALYSIS_SR, N_MELS, rhythm.LOW_HZ)
+    band_starts = structure.band_starts(ANALYSIS_SR, N_MELS)
     framer = spectral.StreamingFrames(N_FFT, HOP)
     timbre = TimbreAccumulator(ANALYSIS_SR, N_FFT)
     pitch = chroma.ChromaAccumulator(ANALYSIS_SR, N_FFT, chroma.segment_frames(FPS, expected))
     flux_parts: list[np.ndarray] = []
     treble_parts: list[np.ndarray] = []
     low_parts: list[np.ndarray] = []
+    band_parts: list[np.ndarray] = []
     previous: np.ndarray | None = None
     frame_index = 0
 
@@ -82,7 +88,9 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
         if len(frames) == 0:
             return
         power = spectral.power(frames, N_FFT)
-        logmel = spectral.log_power(power @ fb)
+        melpow = power @ fb
+        band_parts.append(np.add.reduceat(melpow, band_starts, axis=1))
+        logmel = spectral.log_power(melpow)
         flux, high, low_flux = spectral.onset_flux_bands(logmel, previous, treble, low)
         flux_parts.append(flux.astype(np.float32))
         treble_parts.append(high.astype(np.float32))
@@ -102,6 +110,9 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
                            for p in (flux_parts, treble_parts, low_parts))
     tempo_est = tempo.estimate_tempo(flux, FPS, bpm_range, high_env=high,
                                      treble_share=(N_MELS - treble) / N_MELS, low_env=low_env)
+    bands = np.concatenate(band_parts) if band_parts else np.zeros((0, len(band_starts)), np.float32)
+    shape = structure.analyse_structure(bands, low_env, high, FPS, tempo_est.bpm if tempo_est else None,
+                                        tempo_est.first_beat if tempo_est else None, decoder.duration)
     hist = pitch.treble_histogram()
     profile_chroma, tuning = keymod.fold_chroma(hist)
     key_features = chroma.pool(*pitch.segments(tuning))
@@ -114,17 +125,19 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
     loudness = level_db(rms)
     onset_rate = len(onset_peaks(flux, FPS)) / max(decoder.duration, 1e-9)
     stats = timbre.result()
+    gain = decoder.loudness()
     clarity = tempo_est.pulse_clarity if tempo_est else 0.0
     return TrackFeatures(
         duration=round(decoder.duration, 3), sample_rate=decoder.info.sample_rate,
         channels=channels, audio_hash=decoder.audio_hash, loudness=loudness,
-        peak_db=level_db(decoder.peak), tempo=tempo_est, key=key, key_confidence=key_conf,
+        peak_db=level_db(decoder.peak), lufs=gain.integrated, lra=gain.range, true_peak_db=gain.true_peak_db,
+        tempo=tempo_est, key=key, key_confidence=key_conf,
         timbre=stats, onset_rate=round(onset_rate, 3),
         energy=energy_score(loudness, onset_rate, stats["centroid_khz_mean"], clarity),
         rhythm=rhythm.rhythm_pattern({"low": low_env, "body": flux, "high": high}, FPS,
                                      tempo_est.bpm if tempo_est else None,
                                      tempo_est.first_beat if tempo_est else None),
-        key_features=key_features, profile_key=profile_key,
+        key_features=key_features, profile_key=profile_key, structure=shape,
     )
 
 

@@ -1,0 +1,281 @@
+"""Track structure on the beat grid: per-bar energy, sections, and typed cue points.
+
+Why: a DJ mixes on phrases. The beat grid (``bpm`` + ``first_beat``) says where the beats
+are, not where a section starts, where the intro ends or where to bring the next track in.
+Everything here is derived from per-frame band powers and onset fluxes that the track pass
+already computes (no second decode, numpy only, a few milliseconds per track):
+
+1. **Beat and bar features.** Frames are pooled per beat: power in seven bands (below
+   200 Hz = kick and bass, octaves up to 6.4 kHz, above = hats and cymbals) and the mean
+   onset flux of the low and the treble bands (drum hits rather than sustained notes), all
+   in dB, floored 40 dB under the track's top so silence and dither do not dominate.
+2. **Downbeat.** The grid knows beats, not bars: of the four beat phases, the one where the
+   features change most (4 beats after vs 4 before, squared) is beat 1. Sections start on
+   downbeats, so the changes mark them; a track that never changes keeps the first beat.
+3. **Sections.** Bars are split into sections by dynamic programming: the cost is the
+   within-section squared deviation of the bar features (each scaled by its own
+   bar-to-bar noise) plus a penalty per boundary that is smallest on an 8-bar phrase grid,
+   larger on its 4-bar half and largest elsewhere; the grid's phase is the one of eight
+   whose best split costs least. So boundaries snap to 8/16/32-bar phrases when the music
+   is phrased that way and still land on odd bars when it is not.
+4. **Levels and cues.** A section's *deficit* is how far (dB, each feature clipped at
+   DEFICIT_CLIP) its low-band level, total level, kick and hat activity sit below the
+   track's top (90th percentile of bars); "full" sections are within FULL_DB of the top.
+   mix_in: the first bar with sound. intro_end: the start of the first full section.
+   outro_start: the bar after the last full section. breakdown: each drop out of full
+   level between them; first_drop: the return to full level after the first breakdown.
+   mix_out: where to start the next track — the outro start, or without an outro the
+   phrase 16 bars before the music ends.
+
+Parameters were chosen on the structure benchmark's tuning family only and scored on the
+held-out one (benchmarks/structure.py, docs/analysis.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from djml.analysis import spectral
+from djml.cues import CUE_KINDS, Cue
+
+BAND_EDGES_HZ = (200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)   # 7 bands: kick/bass ... hats
+BEATS_PER_BAR = 4
+EARLY_BEAT = 0.15           # a grid beat this close (share of a beat) before t=0 counts as t=0
+MIN_BARS = 8                 # fewer whole bars: no structure (a loop or a clip)
+FLOOR_DB = 40.0              # features floored this far below the track's top
+NOISE_FLOOR_DB = 1.0         # a feature's bar-to-bar noise is at least this (dB)
+MIN_SECTION_BARS = 4
+PHRASE_BARS = 8
+BOUNDARY_PENALTY = 24.0      # per boundary, in squared noise units
+OFF_HALF_PHRASE = 8.0        # extra penalty on the 4-bar half of the phrase grid
+OFF_GRID = 24.0              # extra penalty anywhere else
+MAX_SECTION_BARS = 256       # DP window (long DJ mixes): a longer section is split
+TOP_QUANTILE = 0.9
+DEFICIT_CLIP = 12.0          # dB: one missing layer cannot outweigh the others
+FULL_DB = 4.0                # "full": level and bass within this of the top (dB) ...
+DRUMS_DB = 8.0               # ... and kick and hat activity within this
+SOUND_DB = 40.0              # a bar more than this under the top is silent
+MIX_OUT_BARS = 16            # without an outro, start the next track this long before the end
+STRIP_BARS = 512             # bar_energy keeps at most this many values (longer: pooled)
+
+# Columns of the bar features (after the 7 bands): total level, low flux, treble flux, low floor.
+_TOTAL, _LOW_FLUX, _HIGH_FLUX, _LOW_FLOOR = 7, 8, 9, 10
+_FULLNESS = (_TOTAL, _LOW_FLUX, _HIGH_FLUX, _LOW_FLOOR)   # level, kick hits, hat hits, bass
+
+
+@dataclass
+class Structure:
+    """The bar grid, its sections and cues; arrays are for benchmarks, not stored."""
+
+    downbeat: float                  # seconds of bar 1
+    bar_seconds: float
+    boundaries: list[int]            # bar numbers (1-based) where a section starts, bar 1 excluded
+    cues: list[Cue]
+    bar_energy: list[float]          # 0..1 fullness per bar (pooled to <= STRIP_BARS values)
+    bar_energy_step: int             # bars per bar_energy value
+    beat_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    beat_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+
+def band_starts(sr: int, n_mels: int) -> np.ndarray:
+    """First mel band of each structure band, for ``np.add.reduceat(melpow, starts, axis=1)``."""
+    starts = [0] + [spectral.mel_band_index(sr, n_mels, hz) for hz in BAND_EDGES_HZ]
+    if any(b <= a for a, b in zip(starts, starts[1:])):
+        raise ValueError("structure bands need more mel bands")
+    return np.array(starts, dtype=np.int64)
+
+
+def analyse_structure(bands: np.ndarray, low_flux: np.ndarray, high_flux: np.ndarray, fps: float,
+                      bpm: float | None, first_beat: float | None, duration: float) -> Structure | None:
+    """Structure of a track from per-frame band powers ``bands`` (frames, 7; linear) and the
+    low / treble onset fluxes at ``fps`` frames per second, on the grid of ``bpm`` from
+    ``first_beat``. None without a tempo or with fewer than MIN_BARS whole bars."""
+    if not bpm or bpm <= 0 or len(bands) == 0:
+        return None
+    beat = 60.0 / bpm
+    first = float(first_beat or 0.0) % beat
+    if first > (1.0 - EARLY_BEAT) * beat:      # a beat just before t=0 is the track's first
+        first -= beat
+    count = int(np.floor((min(duration, len(bands) / fps) - first) / beat))
+    if count < BEATS_PER_BAR * MIN_BARS:
+        return None
+    beat_times = first + beat * np.arange(count + 1)
+    centres = beat_times[:-1] * fps          # each beat pooled from half a beat before to half after
+    starts = np.clip(np.round(centres - beat * fps / 2).astype(np.int64), 0, len(bands))
+    ends = np.clip(np.round(centres + beat * fps / 2).astype(np.int64), starts, len(bands))
+    per_beat = np.column_stack([
+        _pool(np.column_stack([bands, low_flux, high_flux]).astype(np.float64), starts, ends),
+        _floor(bands[:, 0].astype(np.float64), starts, ends)])
+    phase = downbeat_phase(_scaled(_to_db(per_beat)))
+    n_bars = (count - phase) // BEATS_PER_BAR
+    if n_bars < MIN_BARS:
+        return None
+    used = per_beat[phase:phase + n_bars * BEATS_PER_BAR]
+    x = np.median(_to_db(used).reshape(n_bars, BEATS_PER_BAR, -1), axis=1)
+    boundaries, phrase = sections(_scaled(x))
+    deficit = bar_deficits(x)
+    downbeat = float(beat_times[phase])
+    bar_seconds = beat * BEATS_PER_BAR
+    cues = find_cues(boundaries, phrase, deficit, x[:, _TOTAL], downbeat, bar_seconds)
+    strip, step = energy_strip(deficit)
+    return Structure(downbeat=round(downbeat, 4), bar_seconds=bar_seconds,
+                     boundaries=[b + 1 for b in boundaries], cues=cues, bar_energy=strip,
+                     bar_energy_step=step, beat_times=beat_times[:-1], beat_features=_to_db(per_beat))
+
+
+def _pool(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Mean of the rows ``x[start:end]`` for each pair of frame indices (0 when empty)."""
+    sums = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    return (sums[ends] - sums[starts]) / np.maximum(ends - starts, 1)[:, None]
+
+
+def _floor(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Minimum of ``x[start:end]`` per pair: the low band's power between the kicks, which
+    sustained bass fills and a kick alone does not (0 when empty)."""
+    out = np.zeros(len(starts))
+    ok = ends > starts
+    if ok.any():
+        pairs = np.column_stack([starts[ok], ends[ok]]).ravel()
+        out[ok] = np.minimum.reduceat(np.append(x, 0.0), pairs)[::2]
+    return out
+
+
+def _to_db(x: np.ndarray) -> np.ndarray:
+    """Bands, their total, the two fluxes and the low floor in dB, each floored FLOOR_DB
+    under its top."""
+    cols = np.column_stack([x[:, :7], x[:, :7].sum(axis=1), x[:, 7:10]])
+    db = 10.0 * np.log10(np.maximum(cols, 1e-12))
+    return np.maximum(db, db.max(axis=0) - FLOOR_DB)
+
+
+def _scaled(x: np.ndarray) -> np.ndarray:
+    """Each column divided by its robust step-to-step noise (at least NOISE_FLOOR_DB):
+    sections differ by a few noise units whatever the feature's own range."""
+    if len(x) < 2:
+        return x
+    noise = 1.4826 * np.median(np.abs(np.diff(x, axis=0)), axis=0)
+    return x / np.maximum(noise, NOISE_FLOOR_DB)
+
+
+def downbeat_phase(z: np.ndarray, window: int = BEATS_PER_BAR) -> int:
+    """Beat (0..3) of the first downbeat: the phase where the mean of ``window`` beats after
+    and before differ most (sum of squared distances); 0 when nothing changes."""
+    if len(z) < 2 * window + BEATS_PER_BAR:
+        return 0
+    sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
+    k = np.arange(window, len(z) - window + 1)
+    after = (sums[k + window] - sums[k]) / window
+    before = (sums[k] - sums[k - window]) / window
+    novelty = ((after - before) ** 2).sum(axis=1)
+    scores = np.array([novelty[(k % BEATS_PER_BAR) == p].sum() for p in range(BEATS_PER_BAR)])
+    if scores.max() - scores.min() <= 1e-9 * max(scores.max(), 1.0):
+        return 0
+    return int(np.argmax(scores))
+
+
+def sections(z: np.ndarray, penalty: float = BOUNDARY_PENALTY, min_bars: int = MIN_SECTION_BARS,
+             half_cost: float = OFF_HALF_PHRASE, off_cost: float = OFF_GRID) -> tuple[list[int], int]:
+    """(0-based bar indices where a new section starts (never 0), phrase-grid phase 0..7):
+    the least-cost split of the bar features ``z`` over the eight phases (ties: the lowest)."""
+    best: tuple[float, list[int], int] = (float("inf"), [], 0)
+    for phase in range(PHRASE_BARS):
+        rel = (np.arange(len(z)) - phase) % PHRASE_BARS
+        extra = np.where(rel == 0, 0.0, np.where(rel % (PHRASE_BARS // 2) == 0, half_cost, off_cost))
+        cost, cuts = _split(z, penalty + extra, min_bars)
+        if cost < best[0] - 1e-9:
+            best = (cost, cuts, phase)
+    return best[1], best[2]
+
+
+def _split(z: np.ndarray, boundary_cost: np.ndarray, min_bars: int) -> tuple[float, list[int]]:
+    """Optimal partition (dynamic programming) of the rows of ``z`` into runs of at least
+    ``min_bars``: squared deviation from each run's mean plus ``boundary_cost[start]`` for
+    every run but the first."""
+    n = len(z)
+    sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
+    sq = np.concatenate([[0.0], np.cumsum((z * z).sum(axis=1))])
+    best = np.full(n + 1, np.inf)
+    best[0] = 0.0
+    back = np.zeros(n + 1, dtype=np.int64)
+    for end in range(min_bars, n + 1):
+        starts = np.arange(max(0, end - MAX_SECTION_BARS), end - min_bars + 1)
+        starts = starts[(starts == 0) | (starts >= min_bars)]
+        if len(starts) == 0:
+            continue
+        length = (end - starts)[:, None]
+        seg = sums[end] - sums[starts]
+        cost = sq[end] - sq[starts] - (seg * seg).sum(axis=1) / length[:, 0]
+        total = best[starts] + cost + np.where(starts > 0, boundary_cost[np.minimum(starts, n - 1)], 0.0)
+        i = int(np.argmin(total))
+        best[end], back[end] = total[i], starts[i]
+    if not np.isfinite(best[n]):
+        return float("inf"), []
+    cuts, end = [], n
+    while end > 0:
+        end = int(back[end])
+        if end > 0:
+            cuts.append(end)
+    return float(best[n]), sorted(cuts)
+
+
+def bar_deficits(x: np.ndarray) -> np.ndarray:
+    """(bars, 4): dB by which the level, kick hits, hat hits and the bass under the kicks
+    sit under the track's top (TOP_QUANTILE of bars), each clipped at DEFICIT_CLIP."""
+    cols = x[:, _FULLNESS]
+    top = np.quantile(cols, TOP_QUANTILE, axis=0)
+    return np.clip(top - cols, 0.0, DEFICIT_CLIP)
+
+
+def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, total_db: np.ndarray,
+              downbeat: float, bar_seconds: float) -> list[Cue]:
+    """Typed cues from the sections (0-based start bars, phrase grid phase ``phrase``) and
+    per-bar deficits (:func:`bar_deficits`; see the module docstring for what each kind means)."""
+    n = len(deficit)
+    starts = [0, *boundaries]
+    ends = [*boundaries, n]
+    full = [_is_full(deficit[a:b].mean(axis=0)) for a, b in zip(starts, ends)]
+    sounding = np.flatnonzero(total_db > total_db.max() - SOUND_DB)
+    first_sound, last_sound = int(sounding[0]), int(sounding[-1])
+
+    def cue(kind: str, bar_index: int) -> Cue:
+        return Cue(kind, bar_index + 1, downbeat + bar_index * bar_seconds)
+
+    out = [cue("mix_in", first_sound)]
+    if not any(full):
+        return out
+    first_full = full.index(True)
+    last_full = len(full) - 1 - full[::-1].index(True)
+    intro_end, outro_start = starts[first_full], ends[last_full]
+    if intro_end > first_sound:
+        out.append(cue("intro_end", intro_end))
+    drops = [starts[i] for i in range(first_full + 1, last_full + 1) if full[i] and not full[i - 1]]
+    breaks = [starts[i] for i in range(first_full + 1, last_full + 1) if not full[i] and full[i - 1]]
+    out += [cue("breakdown", b) for b in breaks]
+    if drops:
+        out.append(cue("first_drop", drops[0]))
+    if outro_start <= last_sound:
+        out.append(cue("outro_start", outro_start))
+        out.append(cue("mix_out", outro_start))
+    else:
+        latest = last_sound + 1 - MIX_OUT_BARS
+        on_grid = latest - (latest - phrase) % PHRASE_BARS
+        out.append(cue("mix_out", max(first_sound, on_grid)))
+    return sorted(out, key=lambda c: (c.seconds, CUE_KINDS.index(c.kind)))
+
+
+def _is_full(deficit: np.ndarray) -> bool:
+    """Level and bass near the top, kick and hats present (a sustained bass masks part of
+    the kick's rise, so drum activity gets the looser DRUMS_DB)."""
+    level, kick, hats, bass = deficit
+    return max(level, bass) <= FULL_DB and max(kick, hats) <= DRUMS_DB
+
+
+def energy_strip(deficit: np.ndarray) -> tuple[list[float], int]:
+    """(0..1 fullness per bar, pooled by whole bars to at most STRIP_BARS values; bars per value)."""
+    deficit = deficit.mean(axis=1)
+    step = max(1, -(-len(deficit) // STRIP_BARS))
+    usable = len(deficit) // step * step
+    pooled = deficit[:usable].reshape(-1, step).mean(axis=1) if usable else deficit
+    return [round(float(v), 2) for v in 1.0 - pooled / DEFICIT_CLIP], step
