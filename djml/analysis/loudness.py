@@ -75,6 +75,11 @@ class Loudness:
     true_peak_db: float | None
 
 
+@lru_cache(maxsize=16)
+def _k_weighting(sample_rate: int) -> tuple:
+    return tuple(map(tuple, k_weighting(sample_rate)))
+
+
 def k_weighting(sample_rate: int) -> np.ndarray:
     """The two K-weighting biquads for ``sample_rate`` as second-order sections
     (rows b0 b1 b2 a0 a1 a2, a0 = 1): high shelf, then high pass."""
@@ -98,6 +103,7 @@ def channel_weights(channels: int) -> np.ndarray:
     return np.ones(channels)
 
 
+@lru_cache(maxsize=16)
 def step_frames(sample_rate: int) -> int:
     """Samples per 100 ms step: exact when the rate is divisible by 10, else the nearest
     count that splits into rows (11025 Hz: 1102 samples, 99.95 ms)."""
@@ -110,6 +116,7 @@ def _divisors(step: int) -> list[int]:
     return [d for d in range(16, 257) if step % d == 0]
 
 
+@lru_cache(maxsize=16)
 def row_length(step: int) -> int:
     """The divisor of the step closest to ~48 samples: rows never straddle a step."""
     divisors = _divisors(step)
@@ -175,6 +182,15 @@ def _design(sos: tuple, length: int, group: int) -> tuple[np.ndarray, ...]:
             within, np.hstack([powers[i + 1].T for i in range(group)]), powers[group])
 
 
+@lru_cache(maxsize=64)
+def _group_power(sos: tuple, length: int, group: int, k: int, channels: int) -> np.ndarray:
+    """(P^group)^(2^k) transposed, block-diagonal over the channels (the scan's steps)."""
+    power = _design(sos, length, group)[4]
+    for _ in range(k):
+        power = power @ power
+    return np.kron(np.eye(channels), power.T)
+
+
 class BlockFilter:
     """An IIR filter (second-order sections) over (channels, rows, L) float32 arrays,
     exact and stateful across calls; see the module docstring for the method.
@@ -187,21 +203,14 @@ class BlockFilter:
 
     GROUP = 8
 
-    def __init__(self, sos: np.ndarray, channels: int, length: int) -> None:
-        design = _design(tuple(map(tuple, sos)), length, self.GROUP)
-        self._inject_t, self._response, self._within, self._from_start, group_power = design
+    def __init__(self, sos: np.ndarray | tuple, channels: int, length: int) -> None:
+        self._key = (tuple(map(tuple, sos)), length, self.GROUP)
+        self._inject_t, self._response, self._within, self._from_start, _ = _design(*self._key)
         self.length, self.order, self.channels = length, self._inject_t.shape[1], channels
-        self._group_powers = [group_power]    # P^g, P^2g, P^4g, ... (float64)
-        self._blocks: dict[int, np.ndarray] = {}
         self.state = np.zeros((channels, self.order))
 
     def _group_power(self, k: int) -> np.ndarray:
-        """(P^GROUP)^(2^k) transposed, block-diagonal over the channels."""
-        while len(self._group_powers) <= k:
-            self._group_powers.append(self._group_powers[-1] @ self._group_powers[-1])
-        if k not in self._blocks:
-            self._blocks[k] = np.kron(np.eye(self.channels), self._group_powers[k].T)
-        return self._blocks[k]
+        return _group_power(*self._key, k, self.channels)
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         """Filter ``rows`` (channels, m, L) float32 that continue the previous call."""
@@ -260,7 +269,7 @@ class LoudnessMeter:
         self.step = step_frames(sample_rate)
         self.row = row_length(self.step)
         self.rows_per_step = self.step // self.row
-        self._filter = BlockFilter(k_weighting(sample_rate), channels, self.row)
+        self._filter = BlockFilter(_k_weighting(sample_rate), channels, self.row)
         self._weights = channel_weights(channels)
         self._carry = np.zeros((channels, 0), np.float32)
         self._row_energy = np.zeros(0)       # rows not yet forming a whole step
