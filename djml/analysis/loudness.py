@@ -261,7 +261,8 @@ def _interpolator(row: int) -> np.ndarray:
 
 
 class LoudnessMeter:
-    """Streaming BS.1770 meter: ``add`` each native block, then ``result``."""
+    """Streaming BS.1770 meter: ``add`` each native block (or write it into
+    :meth:`block_buffer` and call :meth:`add_buffered`, which saves a copy), then ``result``."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sample_rate = sample_rate
@@ -271,31 +272,39 @@ class LoudnessMeter:
         self.rows_per_step = self.step // self.row
         self._filter = BlockFilter(_k_weighting(sample_rate), channels, self.row)
         self._weights = channel_weights(channels)
-        self._carry = np.zeros((channels, 0), np.float32)
+        self._buffer = np.zeros((channels, 0), np.float32)
+        self._carried = 0                    # samples of the last block not yet in a row, at the buffer's start
         self._row_energy = np.zeros(0)       # rows not yet forming a whole step
         self._steps: list[np.ndarray] = []
         self._interp = _interpolator(self.row)   # cached
         self._tail = np.zeros((channels, self.row + TRUE_PEAK_TAPS // 2 - 1), np.float32)
         self._true_peak = 0.0
 
+    def block_buffer(self, frames: int) -> np.ndarray:
+        """A (channels, frames) float32 array to write the next block into (each channel
+        contiguous, right after the samples the previous block left over)."""
+        need = self._carried + frames
+        if self._buffer.shape[1] < need:      # room for any carry: the same memory every block
+            grown = np.empty((self.channels, frames + self.row), np.float32)
+            grown[:, : self._carried] = self._buffer[:, : self._carried]
+            self._buffer = grown
+        return self._buffer[:, self._carried: need]
+
+    def add_buffered(self, frames: int, scale: float = 1.0) -> None:
+        """Measure the ``frames`` written into :meth:`block_buffer`; ``scale`` converts the
+        values to [-1, 1) (1/32768 for int16 audio held as float values)."""
+        total = self._carried + frames
+        whole = total // self.row * self.row
+        if whole:
+            self._rows(self._buffer[:, :whole], scale)
+        left = total - whole
+        self._buffer[:, :left] = self._buffer[:, whole:total]
+        self._carried = left
+
     def add(self, planar: np.ndarray, scale: float = 1.0) -> None:
-        """A (channels, frames) float32 block, each channel contiguous; ``scale`` converts
-        its values to [-1, 1) (1/32768 for int16 audio held as float values)."""
-        frames = planar.shape[1]
-        carried = self._carry.shape[1]
-        head = 0
-        if carried:
-            head = min(self.row - carried, frames)
-            joined = np.concatenate([self._carry, planar[:, :head]], axis=1)
-            if joined.shape[1] < self.row:
-                self._carry = joined
-                return
-            self._rows(joined, scale)
-        m = (frames - head) // self.row
-        end = head + m * self.row
-        self._carry = planar[:, end:].copy()
-        if m:
-            self._rows(planar[:, head:end], scale)
+        """A (channels, frames) float32 block."""
+        self.block_buffer(planar.shape[1])[...] = planar
+        self.add_buffered(planar.shape[1], scale)
 
     def _rows(self, flat: np.ndarray, scale: float) -> None:
         """Whole rows: ``flat`` is (channels, m * L), each channel contiguous."""
