@@ -7,12 +7,13 @@ every channel at the file's own rate), so no file is read twice.
 Why the K-weighting filter is not ``scipy.signal.sosfilt``: importing scipy.signal costs
 ~0.5 s CPU in every fresh worker, and a sample-by-sample IIR is latency-bound (~0.15 s per
 5-minute stereo track). The two biquads are instead run exactly as a block state-space
-filter: the signal is cut into rows of L samples, each row's response is its own
-zero-state part (one matrix product with the L x L impulse-response Toeplitz matrix,
-which BLAS runs at tens of GFLOP/s) plus the response to the filter state at the row's
-start; the states at every row start come from a prefix scan with powers of A^L
-(log2(rows) vectorised steps). The result equals the sequential filter to float32
-rounding (tests compare it with scipy.signal.sosfilt).
+filter (:class:`BlockFilter`): the signal is cut into rows of L samples; each row's
+response is its zero-state part (a product with the L x L impulse-response Toeplitz
+matrix, which BLAS runs at tens of GFLOP/s) plus the response to the filter state at the
+row's start; those states come from one product per group of rows and a doubling scan
+over the groups. The result equals the sequential filter to float32 rounding (tests
+compare it with scipy.signal.sosfilt). It still costs ~0.1 s per 5-minute stereo track
+(docs/analysis.md, "Loudness cost").
 
 Definitions (all from the standards, constants below):
 
@@ -32,9 +33,9 @@ Definitions (all from the standards, constants below):
   3 s block passes.
 * True peak: the signal 4x oversampled by a 12-tap-per-phase Kaiser-windowed sinc (BS.1770
   Annex 2's method, not its exact table). An *estimate*: per ~6 s native block only the
-  rows holding the largest and smallest sample and the TRUE_PEAK_ROWS rows with the
-  most K-weighted energy are oversampled (oversampling everything costs more than the
-  rest of the analysis); never below the sample peak.
+  TRUE_PEAK_ROWS rows with the most K-weighted energy are oversampled (oversampling
+  everything costs more than the rest of the analysis), and never the file's last row
+  (~1 ms, which has no samples after it); never below the sample peak.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 LRA_RELATIVE_GATE_LU = -20.0
 LRA_PERCENTILES = (10.0, 95.0)
-STEP_SECONDS = 0.1          # blocks and short-term windows advance by 100 ms
 BLOCK_STEPS = 4             # 400 ms gating blocks
 SHORT_TERM_STEPS = 30       # 3 s short-term blocks (LRA)
 LUFS_OFFSET = -0.691
@@ -68,7 +68,7 @@ _HIGHPASS = (38.13547087602444, 0.5003270373238773)
 
 @dataclass(frozen=True)
 class Loudness:
-    """integrated LUFS, LRA in LU, true peak and sample peak in dBFS/dBTP (None: see module)."""
+    """Integrated loudness (LUFS), loudness range (LU), true peak (dBTP); None: see module."""
 
     integrated: float | None
     range: float | None
