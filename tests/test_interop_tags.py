@@ -3,6 +3,7 @@ real library by the real analyser; plus the CLI end to end (scan → export → 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -260,6 +261,17 @@ def test_cli_scan_export_import_tags(run_djml, djml_home, tmp_path):
     assert "2 file(s) would change" in dry.stdout
     written = run_djml("tags", "write", check=True)
     assert "2 file(s) changed" in written.stdout
+    facts = {os.path.basename(json.loads(line)["path"]): json.loads(line)
+             for line in run_djml("ls", "--json", check=True).stdout.splitlines()}
+    for name in names:       # ReplayGain from the scan's BS.1770 loudness, in the file
+        tags = TagFile(music / name)
+        assert tags.get("replaygain_track_gain") == format_gain(facts[name]["lufs"])
+        assert tags.get("replaygain_track_peak") == format_peak(facts[name]["true_peak_db"])
+    nml = tmp_path / "djml.nml"
+    run_djml("export", "traktor", str(nml), check=True)
+    gains = {e.find("LOCATION").get("FILE"): e.find("LOUDNESS") for e in ET.parse(nml).getroot().iter("ENTRY")
+             if e.find("LOCATION") is not None}
+    assert float(gains[names[0]].get("ANALYZED_DB")) == pytest.approx(-18 - facts[names[0]]["lufs"], abs=1e-4)
     assert run_djml("tags", "history", check=True).stdout.count("2 file(s)") == 1
     assert "2 file(s) restored" in run_djml("tags", "undo", check=True).stdout
     bad = run_djml("import", "traktor", str(out))
