@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cnn-epochs", type=int, default=td.CNN_PARAMS["epochs"])
     ap.add_argument("--source-balance", type=float, default=td.SOURCE_BALANCE,
                     help="training weight exponent per source (train_default.SOURCE_BALANCE)")
+    ap.add_argument("--reuse", type=Path, help="an earlier run's JSON: its models' outer and inner "
+                    "predictions are taken, not fitted again (same files and --inner-k)")
     ap.add_argument("--licences", choices=("all", "permissive"), default="all")
     ap.add_argument("--cache", type=Path, default=td.cache_dir())
     ap.add_argument("--json", type=Path, help="default <cache>/results/sample_classifier.json")
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
           + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))), flush=True)
     td.CNN_PARAMS["epochs"] = args.cnn_epochs
     td.SOURCE_BALANCE = args.source_balance
-    results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain)
+    results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain, reuse=args.reuse)
     print_tables(results, settings)
     speed = inference_speed(data) if "et" in models else {}
     if speed:

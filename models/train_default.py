@@ -283,10 +283,41 @@ def source_balance(sources: np.ndarray):
     return weights
 
 
-def evaluate(data: Dataset, models: list[str], *, inner_k: int = 0, nested: bool = True) -> tuple[dict, dict]:
-    """Nested LOSO of ``models`` (mfcc_lr, et, cnn); returns (summaries per model, settings).
+def earlier_predictions(path: Path, data: Dataset, inner_k: int) -> dict:
+    """Outer and inner held-out predictions of the models of an earlier benchmark run
+    (``benchmarks/sample_classifier.py --json PATH``, its ``.inner.npz`` beside it), as full
+    arrays over ``data``; refused unless it scored the same files with the same folds."""
+    run = json.loads(Path(path).read_text())
+    m = data.scored
+    if run["labels"] != list(data.y[m]) or run["sources"] != list(data.sources[m]):
+        sys.exit(f"{path}: scored other files than this run")
+    if int(run["args"].get("inner_k", -1)) != inner_k:
+        sys.exit(f"{path}: inner folds --inner-k {run['args'].get('inner_k')}, this run {inner_k}")
+    inner: dict[str, dict[str, np.ndarray]] = {}
+    npz = Path(path).with_suffix(".inner.npz")
+    if npz.exists():
+        with np.load(npz) as z:
+            for key in z.files:
+                model, _, source = key.partition("|")
+                full = np.zeros((len(data.y), len(run["classes"])), np.float32)
+                full[m] = z[key]
+                inner.setdefault(model, {})[source] = full
+    known = {}
+    for model, proba in run["proba"].items():
+        if "+" in model or model == "blend":
+            continue
+        full = np.zeros((len(data.y), len(run["classes"])), np.float32)
+        full[m] = np.asarray(proba, np.float32)
+        known[model] = (full, inner.get(model))
+    return known
+
+
+def evaluate(data: Dataset, models: list[str], *, inner_k: int = 0, nested: bool = True,
+             reuse: Path | None = None) -> tuple[dict, dict]:
+    """Nested LOSO of ``models`` (mfcc_lr, et, cnn, lr); returns (summaries per model, settings).
     ``inner_k=0``: leave-one-source-out inside too (see :func:`djml.models.loso.nested_loso`).
-    ``nested=False``: plain LOSO, nothing tuned or calibrated."""
+    ``nested=False``: plain LOSO, nothing tuned or calibrated. ``reuse``: an earlier run's
+    JSON whose models' predictions are taken instead of fitted again."""
     from djml.models.loso import nested_loso, outer_loso
 
     classes = sorted(set(data.y))
@@ -302,9 +333,10 @@ def evaluate(data: Dataset, models: list[str], *, inner_k: int = 0, nested: bool
         return results, {"per_source": {}, "classes": classes, "proba": {k: v[data.scored] for k, v in probas.items()}}
     primary = "et" if "et" in models else models[-1]
     secondary = next((m for m in ("cnn", "lr") if m in models and m != primary), None)
+    known = earlier_predictions(reuse, data, inner_k) if reuse else {}
     outcome = nested_loso(yi, data.sources, data.scored, fit, primary=primary, secondary=secondary,
                           inner_k=inner_k, balance=source_balance(data.sources),
-                          log=lambda m: print(m, flush=True))
+                          log=lambda m: print(m, flush=True), known={k: v for k, v in known.items() if k in models})
     results = {name: summarise(name, data, classes, p, outcome.seconds.get(name.split("+")[0]))
                for name, p in outcome.proba.items()}
     return results, {"per_source": outcome.settings, "classes": classes,

@@ -132,3 +132,32 @@ def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
     for name, p in settings["proba"].items():
         np.testing.assert_allclose(p.sum(1), 1, atol=1e-4, err_msg=name)
     assert results["et"]["drums"]["accuracy"] > 0.9        # three well-separated classes
+
+
+def test_an_earlier_runs_predictions_are_reused_not_refitted(tmp_path, monkeypatch):
+    """--reuse: the trees' outer and inner predictions come from the earlier run's files
+    (no tree is fitted again); the new partner is fitted and blended on the same folds."""
+    import json
+
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
+    data = _dataset()
+    results, settings = td.evaluate(data, ["et"], inner_k=2)
+    path = tmp_path / "run.json"
+    m = data.scored
+    path.write_text(json.dumps({"args": {"inner_k": "2"}, "classes": settings["classes"],
+                                "proba": {k: v.tolist() for k, v in settings["proba"].items()},
+                                "labels": data.y[m].tolist(), "sources": data.sources[m].tolist()}))
+    np.savez_compressed(path.with_suffix(".inner.npz"), **{
+        f"{k}|{s}": v for k, per in settings["inner"].items() for s, v in per.items()})
+    real_fitters = td.fitters
+
+    def no_trees(data, classes, names):
+        made = real_fitters(data, classes, names)
+        made["et"] = lambda train: (_ for _ in ()).throw(AssertionError("trees fitted again"))
+        return made
+
+    monkeypatch.setattr(td, "fitters", no_trees)
+    again, s2 = td.evaluate(data, ["et", "lr"], inner_k=2, reuse=path)
+    np.testing.assert_allclose(s2["proba"]["et"], settings["proba"]["et"], atol=1e-6)
+    assert {"lr", "blend", "blend+top"} <= set(again)
+    assert again["et+T"]["ece"] == results["et+T"]["ece"]
