@@ -161,3 +161,37 @@ def test_an_earlier_runs_predictions_are_reused_not_refitted(tmp_path, monkeypat
     np.testing.assert_allclose(s2["proba"]["et"], settings["proba"]["et"], atol=1e-6)
     assert {"lr", "blend", "blend+top"} <= set(again)
     assert again["et+T"]["ece"] == results["et+T"]["ece"]
+
+
+def test_a_linear_partner_is_blended_exported_and_loaded(tmp_path, monkeypatch):
+    """With PARTNER = "lr" the share is chosen on held-out predictions, the logistic
+    regression is exported to numpy arrays inside the same npz, and the loaded model
+    predicts what the trained one did (no sklearn needed to run it)."""
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
+    monkeypatch.setattr(td, "PARTNER", "lr")
+    data = _dataset()
+    cal, metrics, results, _ = td.shipped_calibration(data)
+    assert metrics["partner"] == "lr" and cal["partner_share"] in loso.BLEND_GRID
+    cal["partner_share"] = 0.5          # force a blend on this easy set
+    est = td.train_final(data, cal)
+    assert est.model.partner is not None and est.model.partner_share == 0.5
+    portable.save(est, tmp_path / "sample_type.npz", version_prefix="t-")
+    loaded = portable.load(tmp_path / "sample_type.npz")
+    np.testing.assert_allclose(loaded.predict_proba_arrays(data.X), est.predict_proba_arrays(data.X), atol=1e-5)
+    trees = loaded.model.forest_proba(data.X)
+    lin = loaded.model.partner.predict_proba(data.X)
+    np.testing.assert_allclose(loaded.model.raw_proba(data.X), 0.5 * trees + 0.5 * lin, atol=1e-5)
+
+
+def test_linear_arrays_match_sklearn():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from djml.models.linear_arrays import LinearArrays
+
+    data = _dataset()
+    yi = np.array([sorted(CLASSES).index(c) for c in data.y])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(data.X, yi)
+    lin = LinearArrays.from_arrays(LinearArrays.from_sklearn(model).to_arrays())
+    np.testing.assert_allclose(lin.predict_proba(data.X), model.predict_proba(data.X), atol=1e-4)
