@@ -175,7 +175,9 @@ def test_a_linear_partner_is_blended_exported_and_loaded(tmp_path, monkeypatch):
     cal["partner_share"] = 0.5          # force a blend on this easy set
     est = td.train_final(data, cal)
     assert est.model.partner is not None and est.model.partner_share == 0.5
-    portable.save(est, tmp_path / "sample_type.npz", version_prefix="t-")
+    card = portable.save(est, tmp_path / "sample_type.npz", version_prefix="t-")
+    again = portable.save(td.train_final(data, cal), tmp_path / "again" / "sample_type.npz", version_prefix="t-")
+    assert card["version"] == again["version"]          # deterministic, partner included
     loaded = portable.load(tmp_path / "sample_type.npz")
     np.testing.assert_allclose(loaded.predict_proba_arrays(data.X), est.predict_proba_arrays(data.X), atol=1e-5)
     trees = loaded.model.forest_proba(data.X)
