@@ -70,9 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     w_all = balanced(sources)
     rows: dict[str, np.ndarray] = {args.a_model: pa, args.b_model: pb}
     for w in BLEND_GRID[1:-1]:
-        rows[f"blend {w:.2f} (fixed)"] = blend(pa, pb, w)
+        rows[f"{args.a_model}&{args.b_model} {w:.2f} (fixed)"] = blend(pa, pb, w)
     chosen, mixed = {}, np.zeros_like(pa)
-    cal = {f"blend+{k}": np.zeros_like(pa) for k in CALIBRATIONS}
+    mix = f"{args.a_model}&{args.b_model}"
+    cal = {f"{mix}+{k}": np.zeros_like(pa) for k in CALIBRATIONS}
     cal.update({f"{args.a_model}+{k}": np.zeros_like(pa) for k in CALIBRATIONS})
     for s in sorted(set(sources)):
         test, other = sources == s, sources != s
@@ -81,13 +82,13 @@ def main(argv: list[str] | None = None) -> None:
         mixed[test] = blend(pa[test], pb[test], w)
         for k, method in CALIBRATIONS.items():
             m = fit_map(method, blend(pa[other], pb[other], w), y[other], w_all[other])
-            cal[f"blend+{k}"][test] = apply_map(mixed[test], m)
+            cal[f"{mix}+{k}"][test] = apply_map(mixed[test], m)
             m = fit_map(method, pa[other], y[other], w_all[other])
             cal[f"{args.a_model}+{k}"][test] = apply_map(pa[test], m)
-    rows["blend (share chosen on other sources)"] = mixed
+    rows[f"{mix} (share chosen on other sources)"] = mixed
     rows.update(cal)
     results = {name: scores(p, y, sources, classes) for name, p in rows.items()}
-    print(f"{len(y)} held-out files, {len(set(sources))} sources; CNN share chosen per source: "
+    print(f"{len(y)} held-out files, {len(set(sources))} sources; {args.b_model} share chosen per source: "
           + ", ".join(f"{s} {w:.2f}" for s, w in chosen.items()))
     print(f"\n{'':42s}{'drums':>8s}{'other':>8s}{'all':>8s}{'ECE':>8s}")
     for name, r in results.items():

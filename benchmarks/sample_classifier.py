@@ -18,8 +18,9 @@ rest) are fitted per held-out source on the inner out-of-source predictions of t
 sources only (``--inner-k 0``: leave-one-source-out inside as well; see
 ``djml.models.loso``).
 
-Speed: the shipped inference path (stored vectors -> feature matrix -> forest arrays) for a
-batch of 1,000 one-shots on one thread, after decoding and analysis.
+Speed: the shipped model's inference path (stored vectors -> feature matrix -> forest
+arrays + linear partner + calibration map) for a batch of 1,000 one-shots on one thread,
+after decoding and analysis.
 
     python benchmarks/sample_classifier.py [--models mfcc_lr,et,cnn] [--copies 1] [--json PATH]
 """
@@ -42,11 +43,14 @@ from djml.models import train_default as td  # noqa: E402
 
 
 def inference_speed(data: td.Dataset, batch: int = 1000, repeats: int = 3) -> dict:
-    """One-shots per CPU second of the shipped path on ``batch`` stored analyses:
-    SampleFeatures.transform (patch descriptors included) + the exported forest, one thread.
+    """One-shots per CPU second of the shipped model (``models/shipped``, as loaded by the
+    daemon) on ``batch`` stored analyses: SampleFeatures.transform (patch descriptors
+    included) + the exported forest, its linear partner and calibration map, one thread.
     CPU time (process_time), because wall time on this shared machine measures the other
     tenants; wall time is reported next to it."""
-    est = td.train_final(data)
+    from djml.models import portable
+
+    est = portable.load(td.SHIPPED_DIR / "sample_type.npz")
     rows = [r for r, s in zip(data.rows, data.scored) if s][:batch]
     est.predict_proba(rows[:10])
     feats, total, wall = [], [], []
@@ -118,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cnn-epochs", type=int, default=td.CNN_PARAMS["epochs"])
     ap.add_argument("--source-balance", type=float, default=td.SOURCE_BALANCE,
                     help="training weight exponent per source (train_default.SOURCE_BALANCE)")
+    ap.add_argument("--reuse", type=Path, help="an earlier run's JSON: its models' outer and inner "
+                    "predictions are taken, not fitted again (same files and --inner-k)")
     ap.add_argument("--licences", choices=("all", "permissive"), default="all")
     ap.add_argument("--cache", type=Path, default=td.cache_dir())
     ap.add_argument("--json", type=Path, help="default <cache>/results/sample_classifier.json")
@@ -130,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
           + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))), flush=True)
     td.CNN_PARAMS["epochs"] = args.cnn_epochs
     td.SOURCE_BALANCE = args.source_balance
-    results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain)
+    results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain, reuse=args.reuse)
     print_tables(results, settings)
     speed = inference_speed(data) if "et" in models else {}
     if speed:

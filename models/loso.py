@@ -66,14 +66,18 @@ def choose_blend(pa: np.ndarray, pb: np.ndarray | None, y: np.ndarray, weights: 
     return BLEND_GRID[int(np.argmax(scores))]
 
 
-def outer_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: Fitter) -> np.ndarray:
+def outer_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: Fitter, log=None) -> np.ndarray:
     """Held-out probabilities of every scored item from models that never saw its source
     (plain LOSO, nothing tuned)."""
     proba = np.zeros((len(y), int(y.max()) + 1), np.float32)
     for s in sorted(set(sources)):
         test = np.flatnonzero((sources == s) & scored)
         if len(test):
+            t0 = time.perf_counter()
             proba[test] = fitter(np.flatnonzero(sources != s))(test)
+            if log:
+                log(f"    held out {s}: accuracy {np.mean(proba[test].argmax(1) == y[test]):.3f} "
+                    f"({time.perf_counter() - t0:.0f} s)")
     return proba
 
 
@@ -105,24 +109,29 @@ def inner_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: F
 
 def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters: dict[str, Fitter], *,
                 primary: str, secondary: str | None = None, inner_k: int = 0,
-                balance: Callable[[np.ndarray], np.ndarray] | None = None, log=print) -> Outcome:
+                balance: Callable[[np.ndarray], np.ndarray] | None = None, log=print,
+                known: dict[str, tuple[np.ndarray, dict[str, np.ndarray] | None]] | None = None) -> Outcome:
     """Outer LOSO of every fitter; for ``primary`` (and its blend with ``secondary``) the
     blend weight and every calibration map (``CALIBRATIONS``) are fitted per held-out source
     on the inner predictions of the training sources only.
 
     Adds ``<primary>+<suffix>`` per calibration and, with a secondary, ``blend`` (the blend
     with the weight chosen inside) and ``blend+<suffix>``. ``balance(idx)`` gives the item
-    weights the choices use (default: equal per item)."""
+    weights the choices use (default: equal per item). ``known`` holds the outer (and inner)
+    predictions of models from an earlier run on the same items and folds: not fitted again."""
     out = Outcome()
+    known = known or {}
     for name, fitter in fitters.items():
         t0 = time.perf_counter()
-        out.proba[name] = outer_loso(y, sources, scored, fitter)
+        out.proba[name] = known[name][0] if name in known else outer_loso(y, sources, scored, fitter)
         out.seconds[name] = time.perf_counter() - t0
-        log(f"  {name}: outer LOSO in {out.seconds[name]:.0f} s")
+        log(f"  {name}: outer LOSO in {out.seconds[name]:.0f} s" + (" (earlier run)" if name in known else ""))
     tuned = [m for m in (primary, secondary) if m]
     for m in tuned:
         t0 = time.perf_counter()
-        out.inner[m] = inner_loso(y, sources, scored, fitters[m], inner_k=inner_k, log=log)
+        earlier = known.get(m, (None, None))[1]
+        out.inner[m] = earlier if earlier is not None else inner_loso(y, sources, scored, fitters[m],
+                                                                      inner_k=inner_k, log=log)
         out.seconds[m] += time.perf_counter() - t0
     variants = [primary] + (["blend"] if secondary else [])
     for v in variants:

@@ -132,3 +132,68 @@ def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
     for name, p in settings["proba"].items():
         np.testing.assert_allclose(p.sum(1), 1, atol=1e-4, err_msg=name)
     assert results["et"]["drums"]["accuracy"] > 0.9        # three well-separated classes
+
+
+def test_an_earlier_runs_predictions_are_reused_not_refitted(tmp_path, monkeypatch):
+    """--reuse: the trees' outer and inner predictions come from the earlier run's files
+    (no tree is fitted again); the new partner is fitted and blended on the same folds."""
+    import json
+
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
+    data = _dataset()
+    results, settings = td.evaluate(data, ["et"], inner_k=2)
+    path = tmp_path / "run.json"
+    m = data.scored
+    path.write_text(json.dumps({"args": {"inner_k": "2"}, "classes": settings["classes"],
+                                "proba": {k: v.tolist() for k, v in settings["proba"].items()},
+                                "labels": data.y[m].tolist(), "sources": data.sources[m].tolist()}))
+    np.savez_compressed(path.with_suffix(".inner.npz"), **{
+        f"{k}|{s}": v for k, per in settings["inner"].items() for s, v in per.items()})
+    real_fitters = td.fitters
+
+    def no_trees(data, classes, names):
+        made = real_fitters(data, classes, names)
+        made["et"] = lambda train: (_ for _ in ()).throw(AssertionError("trees fitted again"))
+        return made
+
+    monkeypatch.setattr(td, "fitters", no_trees)
+    again, s2 = td.evaluate(data, ["et", "lr"], inner_k=2, reuse=path)
+    np.testing.assert_allclose(s2["proba"]["et"], settings["proba"]["et"], atol=1e-6)
+    assert {"lr", "blend", "blend+top"} <= set(again)
+    assert again["et+T"]["ece"] == results["et+T"]["ece"]
+
+
+def test_a_linear_partner_is_blended_exported_and_loaded(tmp_path, monkeypatch):
+    """With PARTNER = "lr" the share is chosen on held-out predictions, the logistic
+    regression is exported to numpy arrays inside the same npz, and the loaded model
+    predicts what the trained one did (no sklearn needed to run it)."""
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
+    monkeypatch.setattr(td, "PARTNER", "lr")
+    data = _dataset()
+    cal, metrics, results, _ = td.shipped_calibration(data)
+    assert metrics["partner"] == "lr" and cal["partner_share"] in loso.BLEND_GRID
+    cal["partner_share"] = 0.5          # force a blend on this easy set
+    est = td.train_final(data, cal)
+    assert est.model.partner is not None and est.model.partner_share == 0.5
+    card = portable.save(est, tmp_path / "sample_type.npz", version_prefix="t-")
+    again = portable.save(td.train_final(data, cal), tmp_path / "again" / "sample_type.npz", version_prefix="t-")
+    assert card["version"] == again["version"]          # deterministic, partner included
+    loaded = portable.load(tmp_path / "sample_type.npz")
+    np.testing.assert_allclose(loaded.predict_proba_arrays(data.X), est.predict_proba_arrays(data.X), atol=1e-5)
+    trees = loaded.model.forest_proba(data.X)
+    lin = loaded.model.partner.predict_proba(data.X)
+    np.testing.assert_allclose(loaded.model.raw_proba(data.X), 0.5 * trees + 0.5 * lin, atol=1e-5)
+
+
+def test_linear_arrays_match_sklearn():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from djml.models.linear_arrays import LinearArrays
+
+    data = _dataset()
+    yi = np.array([sorted(CLASSES).index(c) for c in data.y])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(data.X, yi)
+    lin = LinearArrays.from_arrays(LinearArrays.from_sklearn(model).to_arrays())
+    np.testing.assert_allclose(lin.predict_proba(data.X), model.predict_proba(data.X), atol=1e-4)
