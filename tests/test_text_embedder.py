@@ -32,13 +32,10 @@ def test_embeddings_come_from_a_worker_that_stops_when_idle():
     assert embedder.loaded and embedder.status()["peak_rss_mb"] > 0
     workers = [p.pid for p in embedder._pool._processes.values()]
     assert workers and all(_alive(pid) for pid in workers)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120           # a loaded machine: torch takes a while to exit
     while embedder.loaded and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not embedder.loaded
-    deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert not embedder.loaded                  # only once the worker has exited
     assert not any(_alive(pid) for pid in workers)
     again = embedder.embed(TEXTS[:1])             # loads again on demand, same answer
     assert np.allclose(again[0], vectors[0], atol=1e-5) and embedder.status()["loads"] == 2
