@@ -439,6 +439,11 @@ def library_for(n: int) -> Path:
 
 
 def section_library(table: Table, sizes: list[int], runs: int) -> None:
+    env = bench_env()
+    table.add("floor: `python -c pass`", "—", measure([sys.executable, "-c", "pass"], env, runs))
+    table.add("floor: `djml --help`", "—", measure([DJML, "--help"], env, runs))
+    table.add("floor: `python -c \"import numpy, hnswlib\"` (what a cold recommend must load)", "—",
+              measure([sys.executable, "-c", "import numpy, hnswlib"], env, runs))
     for n in sizes:
         home = library_for(n)
         env = bench_env(home)
