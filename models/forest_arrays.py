@@ -24,11 +24,13 @@ class ForestArrays:
     ``left``/``right`` are global node indices (``LEAF`` at leaves), ``feature`` and
     ``threshold`` the split (go left when ``x[feature] <= threshold``), ``value`` the
     class distribution at each node (rows sum to 1), ``roots`` the first node per tree.
-    ``temperature`` rescales the averaged probabilities (calibration: p ** (1 / T))."""
+    ``temperature`` rescales the averaged probabilities (calibration: p ** (1 / T));
+    ``calibration``, when given, is a JSON map of :mod:`djml.models.calibration` applied
+    instead (an isotonic map fitted on held-out sources)."""
 
     def __init__(self, left: np.ndarray, right: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
                  value: np.ndarray, roots: np.ndarray, temperature: float = 1.0,
-                 classes: np.ndarray | None = None) -> None:
+                 classes: np.ndarray | None = None, calibration: dict | None = None) -> None:
         self.left = np.asarray(left, np.int32)
         self.right = np.asarray(right, np.int32)
         self.feature = np.asarray(feature, np.int32)
@@ -36,6 +38,7 @@ class ForestArrays:
         self.value = np.asarray(value, np.float32)
         self.roots = np.asarray(roots, np.int32)
         self.temperature = float(temperature)
+        self.calibration = calibration
         self.n_classes = int(self.value.shape[1])
         # the Estimator's class index of each column (sklearn drops classes absent in a fit)
         self.classes_ = np.arange(self.n_classes) if classes is None else np.asarray(classes, np.int64)
@@ -85,6 +88,10 @@ class ForestArrays:
         return self.value[node].mean(axis=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        if self.calibration:
+            from djml.models.calibration import apply_map
+
+            return apply_map(self.raw_proba(X), self.calibration)
         return apply_temperature(self.raw_proba(X), self.temperature)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -93,11 +100,12 @@ class ForestArrays:
                 "roots": self.roots, "classes": self.classes_}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], temperature: float) -> "ForestArrays":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], temperature: float,
+                    calibration: dict | None = None) -> "ForestArrays":
         value = np.asarray(arrays["value"], np.float32)
         return cls(arrays["left"], arrays["right"], arrays["feature"], arrays["threshold"],
                    value / np.maximum(value.sum(1, keepdims=True), 1e-12), arrays["roots"], temperature,
-                   arrays["classes"])
+                   arrays["classes"], calibration)
 
 
 def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:

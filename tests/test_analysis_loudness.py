@@ -72,8 +72,13 @@ def test_sine_at_minus_23_dbfs_reads_minus_23_lufs():
 
 
 def test_sample_rate_does_not_change_the_reading():
-    for sr in (22050, 32000, 48000, 96000):
-        assert L.measure(tone(1000, 10, -23, sr), sr).integrated == pytest.approx(-23.0, abs=0.1)
+    """The filters derived per rate give the 48 kHz response within 0.1 LU from 22.05 kHz
+    up (below, the derivation's frequency warping grows: docs/analysis.md)."""
+    for freq in (100, 1000, 3000):
+        at_48k = L.measure(tone(freq, 10, -23, 48000), 48000).integrated
+        for sr in (11025, 22050, 32000, 44100, 96000, 192000):
+            if freq < sr / 4 and (sr >= 22050 or freq == 1000):
+                assert L.measure(tone(freq, 10, -23, sr), sr).integrated == pytest.approx(at_48k, abs=0.1)
 
 
 def test_silence_has_no_loudness_and_is_gated_away():

@@ -35,13 +35,33 @@ def test_train_final_is_deterministic_and_saves_portably(tmp_path):
     data = _dataset()
     cards = []
     for run in ("a", "b"):
-        est = td.train_final(data, temperature=1.3)
+        est = td.train_final(data, {"method": "temperature", "temperature": 1.3})
         cards.append(portable.save(est, tmp_path / run / "sample_type.npz", version_prefix="t-"))
     assert cards[0]["version"] == cards[1]["version"] and cards[0]["sha256"] == cards[1]["sha256"]
     assert (tmp_path / "a" / "sample_type.npz").read_bytes() == (tmp_path / "b" / "sample_type.npz").read_bytes()
     loaded = portable.load(tmp_path / "a" / "sample_type.npz")
     assert loaded.classes_ == sorted(CLASSES) and loaded.model.temperature == 1.3
     np.testing.assert_allclose(loaded.predict_proba(data.rows[:20]), est.predict_proba(data.rows[:20]), atol=1e-6)
+
+
+def test_a_calibration_map_is_saved_applied_and_names_the_version(tmp_path):
+    """An isotonic top-label map travels in the JSON card, is applied at load, and a model
+    with another map gets another version id (the registry must see the change)."""
+    from djml.models.calibration import fit_map
+
+    data = _dataset()
+    raw = td.train_final(data)
+    p = raw.predict_proba_arrays(data.X)
+    yi = np.array([raw.classes_.index(c) for c in data.y])
+    cal = fit_map("top", p, yi)
+    est = td.train_final(data, cal)
+    card = portable.save(est, tmp_path / "a" / "sample_type.npz", version_prefix="t-")
+    plain = portable.save(raw, tmp_path / "b" / "sample_type.npz", version_prefix="t-")
+    assert card["calibration"]["method"] == "top" and card["version"] != plain["version"]
+    loaded = portable.load(tmp_path / "a" / "sample_type.npz")
+    q = loaded.predict_proba_arrays(data.X)
+    np.testing.assert_allclose(q.max(1), np.interp(p.max(1), cal["x"], cal["y"]).clip(1 / 3 + 1e-4), atol=1e-5)
+    assert (q.argmax(1) == p.argmax(1)).all()
 
 
 def test_licence_filter():
@@ -67,13 +87,33 @@ def test_nested_loso_never_trains_on_the_scored_source():
             return p + 0.05
         return predict
 
-    out = loso.nested_loso(yi, data.sources, data.scored, {"et": fitter}, primary="et", inner_k=2,
-                           log=lambda m: None)
-    assert all(not (trained & tested) for trained, tested in seen)
-    assert set(out.settings) == set(data.sources[data.scored])
-    assert (out.proba["et"][~data.scored] == 0).all()          # copies are never scored
-    assert (out.proba["et+cal"][data.scored].argmax(1) == yi[data.scored]).all()
-    assert all(s["temperature"] < 1 for s in out.settings.values())  # always right: sharpen
+    for inner_k in (0, 2):
+        seen.clear()
+        out = loso.nested_loso(yi, data.sources, data.scored, {"et": fitter}, primary="et", inner_k=inner_k,
+                               log=lambda m: None)
+        assert seen and all(not (trained & tested) for trained, tested in seen)
+        assert set(out.settings) == set(data.sources[data.scored])
+        assert (out.proba["et"][~data.scored] == 0).all()          # copies are never scored
+        for suffix in loso.CALIBRATIONS:
+            assert (out.proba[f"et+{suffix}"][data.scored].argmax(1) == yi[data.scored]).all()
+        # always right: sharpen
+        assert all(s["et+T"]["temperature"] < 1 for s in out.settings.values())
+        for s, inner in out.inner["et"].items():    # inner predictions never come from a model that saw s
+            assert (inner[data.sources == s] == 0).all() and (inner[(data.sources != s) & data.scored] > 0).any()
+
+
+def test_inner_loso_fits_each_pair_of_sources_once():
+    data = _dataset()
+    yi = np.array([sorted(CLASSES).index(c) for c in data.y])
+    fits: list[frozenset] = []
+
+    def fitter(train):
+        fits.append(frozenset(set(data.sources) - set(data.sources[train])))
+        return lambda test: np.full((len(test), 3), 1 / 3, np.float32)
+
+    loso.inner_loso(yi, data.sources, data.scored, fitter, inner_k=0, log=lambda m: None)
+    n = len(set(data.sources[data.scored]))
+    assert len(fits) == len(set(fits)) == n * (n - 1) // 2 and all(len(f) == 2 for f in fits)
 
 
 def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
@@ -86,7 +126,8 @@ def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
     data = _dataset()
     data.L = LogmelFeatures(logmel_shape()).fit(data.rows).transform(data.rows)
     results, settings = td.evaluate(data, ["mfcc_lr", "et", "cnn"], inner_k=2)
-    assert set(results) == {"mfcc_lr", "et", "cnn", "et+cal", "blend+cal"}
+    assert set(results) == {"mfcc_lr", "et", "cnn", "blend"} | {f"{m}+{c}" for m in ("et", "blend")
+                                                                 for c in loso.CALIBRATIONS}
     assert all(s["blend"] in loso.BLEND_GRID for s in settings["per_source"].values())
     for name, p in settings["proba"].items():
         np.testing.assert_allclose(p.sum(1), 1, atol=1e-4, err_msg=name)

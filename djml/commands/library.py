@@ -339,7 +339,7 @@ _SOURCES = {"user": "yours", "import": "imported", "folder": "from the folder na
 def _print_item(info: dict, show_all: bool = False) -> None:
     from rich.table import Table
 
-    from djml.render import console, fmt_bpm, fmt_duration, safe
+    from djml.render import console, fmt_bpm, fmt_duration, fmt_loudness, safe
 
     out = console()
     name = " – ".join(x for x in (info.get("artist"), info.get("title")) if x) or Path(info["path"] or "?").name
@@ -361,7 +361,7 @@ def _print_item(info: dict, show_all: bool = False) -> None:
                 + (f"  (confidence {info['key_confidence']:.2f})" if info.get("key_confidence") is not None else "")
          if info.get("key") else None),
         ("energy", f"{info['energy']:.1f} / 10" if info.get("energy") is not None else None),
-        ("loudness", f"{info['loudness']:.1f} dB" if info.get("loudness") is not None else None),
+        ("loudness", fmt_loudness({**data, "loudness": info.get("loudness")})),
         ("sample type", info.get("sample_type")),
         ("label", _label_text(info)),
         *[(title, fmt.format(data[key])) for title, key, fmt in _DETAILS if data.get(key) is not None],
@@ -371,6 +371,7 @@ def _print_item(info: dict, show_all: bool = False) -> None:
         if value not in (None, ""):
             facts.add_row(name_, safe(str(value)))
     out.print(facts)
+    _print_cues(out, data)
     out.print("[bold]Locations[/bold]")
     for loc in info["locations"]:
         colour = {"ok": "green", "missing": "yellow", "failed": "red"}[loc["status"]]
@@ -399,6 +400,25 @@ def _print_item(info: dict, show_all: bool = False) -> None:
     if info["sets"]:
         out.print("[bold]In sets[/bold] " + ", ".join(f"{safe(s['name'])} (#{s['position'] + 1})"
                                                       for s in info["sets"]))
+
+
+def _print_cues(out, data: dict) -> None:
+    """Cue points (bar and m:ss.s) and the energy strip with them marked."""
+    from djml import strip
+    from djml.cues import cues_from_json
+
+    cues = cues_from_json(data.get("cues"))
+    if not cues:
+        return
+    out.print("[bold]Cues[/bold]")
+    for cue in cues:
+        out.print(f"  {strip.MARKS[cue.kind]} {strip.NAMES[cue.kind]:<12} bar {cue.bar:>4}  {strip.clock(cue.seconds)}",
+                  highlight=False)
+    line = strip.text(data.get("bar_energy") or [], data.get("bar_energy_step") or 1, cues,
+                      max(16, min(96, out.width - 4)))
+    if line:
+        out.print(f"  {line}", highlight=False)
+        out.print(f"  [dim]{strip.legend(cues)}[/dim]", highlight=False)
 
 
 def _label_text(info: dict) -> str | None:
