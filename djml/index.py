@@ -209,6 +209,20 @@ def _save(config: "Config", built: SpaceIndex) -> None:
         pass
 
 
+def _saved_fingerprint(config: "Config", space: str) -> dict[str, Any] | None:
+    """The fingerprint the saved index was written with (its sidecar only: no index read),
+    or None when there is none or the sidecar does not describe the index file beside it."""
+    bin_path, meta_path = _paths(config, space)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        st = bin_path.stat()
+        if meta["file"] != {"size": st.st_size, "mtime_ns": st.st_mtime_ns}:
+            return None
+        return meta["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _load_files(config: "Config", space: str, dim: int, verify: bool = False) -> SpaceIndex | None:
     """The saved index if it is intact and built with the current parameters, else None.
 
@@ -305,7 +319,10 @@ def update_items(conn: sqlite3.Connection, config: "Config", item_ids: list[int]
     ids = sorted({int(i) for i in item_ids})
     written: dict[str, int] = {}
     for space in _spaces_of(conn, ids):
-        dim = (db_fingerprint(conn, space) or {}).get("dim")
+        current = db_fingerprint(conn, space)
+        if current is not None and _saved_fingerprint(config, space) == current:
+            continue   # the saved index already holds exactly the table (a re-prediction back-fill)
+        dim = (current or {}).get("dim")
         loaded = _load_files(config, space, dim) if dim is not None else None
         if loaded is None or loaded.fingerprint.get("dim") != dim:
             written[space] = build(conn, config, space).count
