@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (see README "Quick start"):
 #   make demo   set up, generate a demo library, analyse it, show the results
-#   make test   set up, run the whole test suite
+#   make test   set up, run the whole test suite (one pytest worker per core: pytest-xdist)
 # Setup is one pip command so the pinned CPU torch is resolved together with everything
 # else; HNSWLIB_NO_NATIVE=1 builds a portable hnswlib (no -march=native).
 
@@ -22,7 +22,7 @@ demo: $(STAMP)
 	DJML_HOME=$(CURDIR)/.demo $(BIN)/djml demo
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 clean-demo:
 	rm -rf .demo

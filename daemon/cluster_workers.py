@@ -73,6 +73,9 @@ class ClusterWorkers:
         finally:
             self.in_flight -= 1
 
+    def warm(self) -> None:
+        """Nothing to start here: a cluster's workers run where the cluster was started."""
+
     async def alone(self, path: str) -> FileResult:
         """Dask already re-runs a task whose worker died elsewhere, and gives up only on a
         file that keeps killing workers, so there are no suspects to re-run alone here."""

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from djml.models.monitor import acceptance, drift, history, schedule
 
+from .handlers import models as model_handlers
+
 if TYPE_CHECKING:
     from .service import Service
 
@@ -59,10 +61,10 @@ class Monitor:
         service, config = self.service, self.service.config
         now = self.clock()
         done: list[dict[str, Any]] = []
-        for work in await service.read(schedule.due, service._read_conn, config, now, set(service._training)):
+        for work in await service.read(schedule.due, service.read_conn, config, now, set(service.training)):
             if work.kind != "drift":
                 continue
-            result = await service.write(lambda t=work.task: drift.check(service._library, t,
+            result = await service.write(lambda t=work.task: drift.check(service.library, t,
                                                                        config.drift_threshold, now))
             if result is None:
                 continue
@@ -71,25 +73,25 @@ class Monitor:
                 log.warning("drift in %s: %s", work.task, result["message"])
                 service.emit("model.drift", {k: result[k] for k in (
                     "task", "version", "model", "features", "labels", "message", "n_items")})
-        for work in await service.read(schedule.due, service._read_conn, config, now, set(service._training)):
-            if work.kind == "train" and work.task not in service._training:
+        for work in await service.read(schedule.due, service.read_conn, config, now, set(service.training)):
+            if work.kind == "train" and work.task not in service.training:
                 log.info("retraining %s: %s", work.task, work.reason)
-                service._training.add(work.task)
+                service.training.add(work.task)
                 service.emit("model.training", {"task": work.task, "reason": work.reason})
                 done.append({"kind": "train", "task": work.task, "reason": work.reason})
-                service._spawn(self.train(work.task, work.reason, now))
+                service.spawn(self.train(work.task, work.reason, now))
         return done
 
     async def train(self, task: str, reason: str, clock: float | None = None) -> None:
         """A retraining with its reason; failures are logged and sent as events, not raised."""
         try:
-            await self.service.m_train(task, reason=reason, clock=clock)
+            await model_handlers.train(self.service, task, reason=reason, clock=clock)
         except Exception as exc:
             log.warning("automatic retraining of %s failed: %s", task, exc)
             self.service.emit("model.trained", {"task": task, "error": str(exc), "reason": reason})
 
     async def stats(self, task: str | None) -> dict[str, Any]:
-        return await self.service.read(acceptance.stats, self.service._read_conn, task)
+        return await self.service.read(acceptance.stats, self.service.read_conn, task)
 
     async def history(self, task: str | None) -> dict[str, Any]:
-        return await self.service.read(history.history, self.service._read_conn, task)
+        return await self.service.read(history.history, self.service.read_conn, task)

@@ -22,6 +22,7 @@ from typing import Any
 from djml import protocol as p
 from djml.private import prepare_socket_folder
 
+from .handlers import dispatch
 from .service import Service
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ class Server:
             def progress(report: dict[str, Any], request: p.Request = request) -> None:
                 conn.send(p.progress(request.id, request.method, report))
 
-            result = await self.service.call(request.method, request.params, progress)
+            result = await dispatch(self.service, request.method, request.params, progress)
             if request.method == "shutdown":
                 self.shutdown_requested.set()
             return p.response(request_id, result)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from djml.config import Config
-from djml.pipeline import FileResult, Settings, process_file
+from djml.pipeline import FileResult, Settings, process_file, warm_up
 from djml.scan import make_pool as scan_pool
 
 if TYPE_CHECKING:
@@ -97,6 +97,21 @@ class Workers:
         finally:
             self.in_flight -= 1
             self._arm_idle_timer()
+
+    def warm(self) -> None:
+        """Start the workers now and let each import the analysis stack, because files
+        are arriving: their settle time then hides the start-up instead of adding to it.
+        A pool that is never used stops after the idle period like any other."""
+        if self._pool is not None:
+            return
+        try:
+            self._pool = make_pool(self.size, self.config.worker_memory_mb)
+        except OSError:    # no worker could be started: analyse() tries again and says why
+            return
+        log.info("files arriving: starting %d analysis worker(s)", self.size)
+        for _ in range(self.size):
+            self._pool.submit(warm_up)
+        self._arm_idle_timer()
 
     async def alone(self, path: str) -> FileResult:
         """Analyse one suspect in a worker of its own (one at a time): if this crashes,

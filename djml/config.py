@@ -30,6 +30,16 @@ class ConfigError(Exception):
         self.key = key
 
 
+def default_workers() -> int:
+    """Cores − 1 (at least 1), counting the cores this process may run on (a container or
+    ``taskset`` may allow fewer than the machine has), so one stays free for the user."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # not Linux
+        cores = os.cpu_count() or 2
+    return max(1, cores - 1)
+
+
 @dataclass
 class Config:
     """The user's settings. Paths are absolute and expanded."""
@@ -38,7 +48,7 @@ class Config:
     data_dir: Path
     library: list[Path] = field(default_factory=list)
     samples: list[Path] = field(default_factory=list)
-    workers: int = max(1, (os.cpu_count() or 2) - 1)
+    workers: int = field(default_factory=default_workers)
     sample_max_seconds: float = 30.0
     bpm_min: float = 70.0
     bpm_max: float = 180.0
@@ -49,6 +59,9 @@ class Config:
     # The daemon embeds "artist - title, genre, BPM, key" with all-MiniLM-L6-v2 for text
     # similarity (loading it costs ~10 s and ~450 MB once); false skips it.
     embed_text: bool = True
+    # The text model runs in a worker process that exits after this many seconds without
+    # an embedding, giving its ~450 MB back (the next embedding loads it again, seconds).
+    text_model_idle_seconds: float = 120.0
     # Address-space cap of each analysis worker (RLIMIT_AS), so one file whose analysis
     # explodes fails with "out of memory" instead of taking the machine down. Measured
     # peaks: ~0.3 GB for a 1-hour FLAC, ~0.55 GB for a 5-minute float WAV; 0: no cap.
@@ -154,6 +167,7 @@ _SCALARS: dict[str, tuple[str, tuple[type, ...], str]] = {
     "settle_seconds": ("settle_seconds", (int, float), "seconds >= 0"),
     "polling": ("polling", (bool,), "true or false"),
     "embed_text": ("embed_text", (bool,), "true or false"),
+    "text_model_idle_seconds": ("text_model_idle_seconds", (int, float), "seconds >= 0"),
     "cluster_ship_bytes": ("cluster_ship_bytes", (bool,), "true or false"),
     "worker_memory_mb": ("worker_memory_mb", (int,), "megabytes >= 256, or 0 for no cap"),
     "retrain_schedule": ("retrain_schedule", (str,), "weekly, daily, off or a cron line such as '30 4 * * 1'"),
@@ -291,6 +305,7 @@ def _check_ranges(config: Config, path: Path) -> None:
         ("review_threshold", 0 <= config.review_threshold <= 1),
         ("retrain_after", config.retrain_after >= 1),
         ("settle_seconds", config.settle_seconds >= 0),
+        ("text_model_idle_seconds", config.text_model_idle_seconds >= 0),
         ("worker_memory_mb", config.worker_memory_mb == 0 or config.worker_memory_mb >= 256),
         ("drift_threshold", config.drift_threshold > 0),
         ("monitor_seconds", config.monitor_seconds > 0),

@@ -62,3 +62,54 @@ def cap_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ValueError, OSError) as exc:
         log.warning("cannot cap worker memory at %d MB: %s", megabytes, exc)
+
+
+WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def prepare_worker(nice: int, parent: int, memory_mb: int) -> None:
+    """Worker processes analyse with one BLAS thread each (2 threads per worker made torch
+    ~10x slower on 2 cores), without decoder chatter, with capped memory, die with the
+    process that started them, and, for the daemon, at low priority. Shared by the
+    spawned pool (:func:`djml.scan.make_pool`) and the forked child of `djml analyze`
+    (:mod:`djml.describe`)."""
+    die_with_parent(parent)
+    cap_memory(memory_mb)
+    for name in WORKER_THREAD_ENV:
+        os.environ[name] = "1"
+    silence_native_stderr()
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+
+
+def silence_native_stderr() -> None:
+    """Decoders write straight to file descriptor 2 — libmpg123 inside libsndfile prints
+    "Note: Trying to resync..." and "[src/libmpg123/parse.c:…] error: …" for every damaged
+    MP3 — which in a worker is the user's terminal (`djml scan`) or the daemon's log. The
+    reason a file failed comes back as its error message anyway. So fd 2 of the worker
+    goes to /dev/null, and Python's own ``sys.stderr`` (tracebacks, logging) keeps writing
+    to a copy of the original, so nothing djml itself reports is lost."""
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no stderr at all (a daemon started without one): nothing to hide
+        return
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """Resident memory of a process in MB (Linux ``/proc``; None elsewhere), for
+    `djml status` and the benchmarks."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None

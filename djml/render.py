@@ -98,17 +98,21 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
     return table
 
 
-def plain_lines(rows: list[dict[str, Any]]) -> None:
+def plain_lines(rows: Iterable[dict[str, Any]]) -> int:
     """`djml ls` into a pipe: one tab-separated line per item (id, kind, name, BPM, Camelot
-    key, energy, label, genre or folder, path) — no wrapping, no markup, easy to cut."""
+    key, energy, label, genre or folder, path) — no wrapping, no markup, easy to cut.
+    Returns how many lines were written."""
     write = sys.stdout.write
+    count = 0
     for r in rows:
+        count += 1
         name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
         label = (r.get("label") or "") + ("?" if r.get("label_source") == "model" else "")
         cells = [str(r["id"]), r["kind"], name, fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) if r.get("bpm") else "",
                  r.get("camelot") or "", f"{r['energy']:.0f}" if r.get("energy") is not None else "", label,
                  (r.get("genre") or "") if r["kind"] == "track" else _folder(r.get("path")), r.get("path") or ""]
         write("\t".join(_one_line(c) for c in cells) + "\n")
+    return count
 
 
 def _one_line(text: str) -> str:

@@ -13,23 +13,23 @@ Stages (beets-style pipeline, each cheap stage shrinking the work for the next):
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from djml.config import Config
 from djml.confine import Refused, check
 from djml.executors import ExecutorOptions, analyse, executor_options
 from djml.library import KnownLocation, Library
 from djml.pipeline import FileResult, FileStat, Settings, process_file
+from djml.procs import WORKER_THREAD_ENV, prepare_worker, silence_native_stderr  # noqa: F401 - re-exported
 from djml.tags import AUDIO_EXTENSIONS
 from djml.tagtemps import is_temporary, sweep
 
-WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 @dataclass
@@ -135,48 +135,13 @@ def _loops_back(path: str) -> bool:
     return parent == target or parent.startswith(target.rstrip("/") + "/")
 
 
-def _init_worker(nice: int, parent: int, memory_mb: int) -> None:
-    """Worker processes analyse with one BLAS thread each (2 threads per worker made torch
-    ~10x slower on 2 cores), without decoder chatter, with capped memory, die with the
-    process that started them (:mod:`djml.procs`), and, for the daemon, at low priority."""
-    from djml.procs import cap_memory, die_with_parent
-
-    die_with_parent(parent)
-    cap_memory(memory_mb)
-    for name in WORKER_THREAD_ENV:
-        os.environ[name] = "1"
-    silence_native_stderr()
-    if nice:
-        try:
-            os.nice(nice)
-        except OSError:
-            pass
-
-
-def silence_native_stderr() -> None:
-    """Decoders write straight to file descriptor 2 — libmpg123 inside libsndfile prints
-    "Note: Trying to resync..." and "[src/libmpg123/parse.c:…] error: …" for every damaged
-    MP3 — which in a worker is the user's terminal (`djml scan`) or the daemon's log. The
-    reason a file failed comes back as its error message anyway. So fd 2 of the worker
-    goes to /dev/null, and Python's own ``sys.stderr`` (tracebacks, logging) keeps writing
-    to a copy of the original, so nothing djml itself reports is lost."""
-    try:
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:  # no stderr at all (a daemon started without one): nothing to hide
-        return
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
-
-
 def make_pool(workers: int, nice: int = 0, memory_mb: int = 0) -> ProcessPoolExecutor:
     # spawn, not fork: the parent may run threads (progress display, watchdog) and fork
     # with threads can deadlock; spawn workers import only what analysis needs.
     for name in WORKER_THREAD_ENV:
         os.environ.setdefault(name, "1")
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
+        max_workers=workers, mp_context=get_context("spawn"), initializer=prepare_worker,
         initargs=(nice, os.getpid(), memory_mb),
     )
 
@@ -373,9 +338,11 @@ def analyse_all(
     kind_for: Callable[[Path], str | None] = lambda path: None,
     nice: int = 0,
     memory_mb: int = 0,
-) -> Iterator[FileResult]:
-    """Run :func:`process_file` over ``paths`` in a process pool, yielding results as they
-    finish. At most 2×workers files are in flight (bounded memory for huge folders). If a
+    task: Callable[[str, str | None, Settings], Any] = process_file,
+    failed: Callable[[str, str], Any] = lambda path, reason: FileResult(path, None, error=reason),
+) -> Iterator[Any]:
+    """Run ``task`` (:func:`process_file`; `djml analyze` runs one that returns plain
+    rows) over ``paths`` in a process pool, yielding results as they finish. At most 2×workers files are in flight (bounded memory for huge folders). If a
     worker process dies (a decoder crash, the memory cap), every file in flight with it is
     a suspect and is analysed again alone, one at a time in a fresh single-worker pool;
     only a file that crashes its worker alone is reported as crashed, so one poisonous
@@ -390,7 +357,7 @@ def analyse_all(
         while queue or in_flight:
             while queue and len(in_flight) < 2 * workers:
                 path = queue.pop()
-                in_flight[pool.submit(process_file, path, kind_for(Path(path)), settings)] = path
+                in_flight[pool.submit(task, path, kind_for(Path(path)), settings)] = path
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
@@ -408,14 +375,15 @@ def analyse_all(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     for path in suspects:
-        yield _alone(path, kind_for(Path(path)), settings, nice, memory_mb)
+        yield _alone(path, kind_for(Path(path)), settings, nice, memory_mb, task, failed)
 
 
-def _alone(path: str, kind: str | None, settings: Settings, nice: int, memory_mb: int) -> FileResult:
+def _alone(path: str, kind: str | None, settings: Settings, nice: int, memory_mb: int,
+           task: Callable[[str, str | None, Settings], Any], failed: Callable[[str, str], Any]) -> Any:
     pool = make_pool(1, nice, memory_mb)
     try:
-        return pool.submit(process_file, path, kind, settings).result()
+        return pool.submit(task, path, kind, settings).result()
     except BrokenProcessPool:
-        return FileResult(path, None, error="the analysis worker crashed on this file")
+        return failed(path, "the analysis worker crashed on this file")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

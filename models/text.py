@@ -2,8 +2,10 @@
 
 "{artist} - {title}, {genres}, BPM {bpm}, key {key}" carries what a DJ knows about a track
 that audio features miss (artist, scene, genre words). The model is large to load (~10 s
-of imports, ~440 MB), so it is loaded once per process, only in the daemon or a training
-command — never in a CLI one-shot — and embeddings are computed in batches and cached.
+of imports, ~440 MB), so it runs in a worker process of its own, started when something
+needs embedding (the daemon, a training) and stopped after an idle period
+(:mod:`djml.models.embedder`) — never in a CLI one-shot — and embeddings are computed in
+batches and cached.
 
 The cache key is the description itself: the vector's ``source`` column holds a hash of
 the text, so re-tagging a track (or a changed BPM) re-embeds it, and nothing else does.
@@ -64,7 +66,18 @@ def model() -> Any:
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
-    """(n, 384) float32, L2-normalised."""
+    """(n, 384) float32, L2-normalised, computed by the embedding worker
+    (:mod:`djml.models.embedder`: this process never imports torch for it, and the
+    model's memory is given back after an idle period)."""
+    if not texts:
+        return np.zeros((0, 384), np.float32)
+    from djml.models.embedder import EMBEDDER
+
+    return EMBEDDER.embed(texts)
+
+
+def embed_in_process(texts: Sequence[str]) -> np.ndarray:
+    """:func:`embed` in this process (the embedding worker's side)."""
     if not texts:
         return np.zeros((0, 384), np.float32)
     vecs = model().encode(list(texts), batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False)

@@ -51,3 +51,71 @@ def test_decoder_chatter_stays_off_the_terminal(run_djml, tmp_path):
     proc = run_djml("analyze", bad)
     assert proc.returncode == 1 and f"error {bad}:" in proc.stdout
     assert "libmpg123" not in proc.stderr and "resync" not in proc.stderr, proc.stderr
+
+
+PARENT_MODULES = ("numpy", "scipy", "soundfile", "soxr", "djml.analysis")
+
+
+def _parent_modules(djml_home, argv: list[str], small_batch_bytes: int | None = None) -> tuple[list[str], str]:
+    """Run `djml analyze` in a fresh process; which analysis modules did the process that
+    prints (not its workers) import?"""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport djml.describe\n"
+            + (f"djml.describe.SMALL_BATCH_BYTES = {small_batch_bytes}\n" if small_batch_bytes is not None else "")
+            + "from djml.cli import cli\n"
+            f"try:\n    cli.main({['analyze', *argv]!r}, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            f"print([m for m in {PARENT_MODULES!r} if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "DJML_HOME": str(djml_home), "NO_COLOR": "1"})
+    return eval(proc.stdout.strip().splitlines()[-1]), proc.stdout + proc.stderr  # noqa: S307 - our own print
+
+
+def test_the_printing_process_never_imports_the_analysis_stack(djml_home, tmp_path):
+    """One file runs in a forked child, a batch in pool workers: either way rows come back
+    as plain data and the parent stays free of numpy and the decoders."""
+    shot = synth.write_wav(tmp_path / "kick.wav", synth.one_shot("kick"))
+    other = synth.write_wav(tmp_path / "snare.wav", synth.one_shot("snare"))
+    alone, out = _parent_modules(djml_home, ["--json", str(shot)])
+    assert alone == [] and '"sample_type": "one-shot"' in out, out
+    pooled, out = _parent_modules(djml_home, ["--json", "--workers", "2", str(shot), str(other)],
+                                  small_batch_bytes=0)
+    assert pooled == [] and out.count('"kind": "sample"') == 2, out
+
+
+def test_a_crash_in_the_forked_child_fails_that_file_alone(tmp_path, monkeypatch):
+    """The child analyses in order, so the first file it did not answer killed it; a new
+    child carries on with the rest."""
+    import os
+    import signal
+
+    from djml import describe
+    from djml.pipeline import Settings
+
+    files = [synth.write_wav(tmp_path / f"{name}.wav", synth.one_shot(kind))
+             for name, kind in (("a", "kick"), ("poison", "snare"), ("c", "hihat"))]
+    real = describe.describe_file
+
+    def dies_on_poison(path, kind, settings):
+        if "poison" in path:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, kind, settings)
+
+    monkeypatch.setattr(describe, "describe_file", dies_on_poison)
+    rows = list(describe.forked_rows([str(f) for f in files], Settings(), kind_for=lambda p: None))
+    assert [r["path"] for r in rows] == [str(f) for f in files]
+    assert rows[1] == {"path": str(files[1]), "error": describe.CRASHED}
+    assert rows[0]["kind"] == rows[2]["kind"] == "sample"
+
+
+def test_small_batches_stay_in_one_child_and_big_ones_use_the_pool(tmp_path, monkeypatch):
+    from djml import describe
+
+    shots = [str(synth.write_wav(tmp_path / f"s{i}.wav", synth.one_shot("kick"))) for i in range(3)]
+    assert describe.in_one_child(shots[:1], workers=4)
+    assert describe.in_one_child(shots, workers=1)
+    assert describe.in_one_child(shots, workers=4)           # a few one-shots: not worth a pool
+    monkeypatch.setattr(describe, "SMALL_BATCH_BYTES", 1000)
+    assert not describe.in_one_child(shots, workers=4)

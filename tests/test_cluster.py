@@ -222,3 +222,17 @@ def test_cross_validation_folds_as_cluster_tasks_equal_folds_here(client):
     there = cross_validate(60, labels, folds, fit_predict, fold_runner(parse_cluster(client.scheduler.address)))
     assert there["predictions"] == here["predictions"]
     assert there["accuracy_mean"] == here["accuracy_mean"] > 0.6
+
+
+def test_local_clusters_run_their_workers_without_the_profiler():
+    from djml.cluster import open_client
+
+    c, cluster = open_client(parse_cluster("local:1"))
+    try:
+        import dask
+
+        seen = c.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        assert list(seen.values()) == [False]
+    finally:
+        c.close()
+        cluster.close()

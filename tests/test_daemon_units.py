@@ -68,9 +68,20 @@ def test_settler_forgets_vanished_and_follows_renames(tmp_path):
     settler.touch(str(tmp_path / "gone.wav"))
     os.rename(tmp_path / "d", tmp_path / "e")
     settler.rename(str(tmp_path / "d"), str(tmp_path / "e"))
-    settler.due()
+    ready = settler.due()
     clock.now += 0.1
-    assert settler.due() == [str(tmp_path / "e" / "c.wav")]
+    ready += settler.due()
+    assert ready == [str(tmp_path / "e" / "c.wav")]
+
+
+def test_settle_time_counts_from_the_event_not_from_the_first_check(tmp_path):
+    clock = Clock()
+    settler = Settler(2.0, clock)
+    f = tmp_path / "a.wav"
+    f.write_bytes(b"x")
+    settler.touch(str(f))
+    clock.now += 2.1                     # the first check comes late: the file is already due
+    assert settler.due() == [str(f)]
 
 
 def test_rate_limiter_token_bucket(monkeypatch):
@@ -141,9 +152,9 @@ def test_status_counts_only_jobs_a_worker_is_analysing_as_running(tmp_path):
     conn = db.connect(config.db_path)
     conn.executemany("INSERT INTO jobs (path, state, created_at, updated_at) VALUES (?, ?, 'x', 'x')",
                      [("/a.wav", "running"), ("/b.wav", "running"), ("/c.wav", "queued")])
-    service._read_conn = conn
+    service.read_conn = conn
     service.workers.in_flight = 2
-    snapshot = service._queue_snapshot()
+    snapshot = service.queue_snapshot()
     assert (snapshot["running"], snapshot["queued"]) == (1, 2)
 
 
@@ -163,3 +174,25 @@ def test_an_exited_daemon_not_yet_reaped_counts_as_stopped():
     finally:
         child.wait()
     assert _alive(os.getpid())
+
+
+def test_workers_warm_up_when_files_arrive_and_stop_when_none_come(tmp_path):
+    """Settling files start the pool (its imports overlap the settle time); a warm pool
+    that never gets a job stops after the idle period."""
+    import asyncio
+
+    from djml.config import Config
+    from djml.daemon.workers import Workers
+
+    async def scenario() -> tuple[bool, int, bool]:
+        workers = Workers(Config(tmp_path / "config.toml", tmp_path / "data", workers=1), idle_seconds=0.5)
+        workers.warm()
+        started = workers.running
+        processes = len(getattr(workers._pool, "_processes", None) or {})
+        await asyncio.sleep(1.5)
+        stopped = not workers.running
+        workers.terminate()
+        return started, processes, stopped
+
+    started, processes, stopped = asyncio.run(scenario())
+    assert started and processes == 1 and stopped

@@ -2,9 +2,11 @@
 
 Screens are Textual *modes*, each with its own stack, switched with F1–F4 (or R/L/M/S).
 The app owns the :class:`DaemonLink`; screens ask through :meth:`DjmlApp.request` (runs the
-blocking client call in a thread) and receive daemon events through ``daemon_event`` —
-a plain method the app calls on every screen that has been mounted, so one event reaches
-the review queue and the status log alike.
+blocking client call in a thread). What the link posts (connected, lost, events) the app
+handles for itself (the title, the offline dialog), then publishes on
+:attr:`DjmlApp.daemon_messages`, from which every mounted screen gets its own copy as a
+Textual message (:mod:`djml.tui.daemon_screen`), so one event reaches the review queue and
+the status log alike.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any, Protocol
 
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
+from textual.signal import Signal
 
 from djml.config import Config
 
@@ -65,7 +69,8 @@ class DjmlApp(App[None]):
         self.link: Link = link or DaemonLink(config.socket_path, self.post_message)
         self.start_mode = start
         self.player = Player()
-        self.listeners: list[Any] = []
+        # the daemon's news for the screens (see djml.tui.daemon_screen)
+        self.daemon_messages: Signal[Message] = Signal(self, "daemon-messages")
         self.pending_seed: dict[str, Any] | None = None
         self._offline_shown = False
 
@@ -91,13 +96,8 @@ class DjmlApp(App[None]):
         """A daemon call without blocking the UI (raises DaemonUnavailable / RemoteError)."""
         return await asyncio.to_thread(self.link.call, method, **params)
 
-    def listen(self, screen: Any) -> None:
-        if screen not in self.listeners:
-            self.listeners.append(screen)
-
     def on_daemon_event(self, message: DaemonEvent) -> None:
-        for screen in list(self.listeners):
-            screen.daemon_event(message.name, message.data)
+        self.daemon_messages.publish(message)
 
     def on_daemon_connected(self, message: DaemonConnected) -> None:
         from .offline import OfflineScreen
@@ -108,13 +108,11 @@ class DjmlApp(App[None]):
             self.notify(f"connected to the djml daemon (pid {message.server.get('pid')})")
         self._offline_shown = False
         self.sub_title = f"daemon pid {message.server.get('pid')}"
-        for screen in list(self.listeners):
-            screen.daemon_connected()
+        self.daemon_messages.publish(message)
 
     def on_daemon_lost(self, message: DaemonLost) -> None:
         self.sub_title = "daemon not running"
-        for screen in list(self.listeners):
-            getattr(screen, "daemon_lost", lambda reason: None)(message.reason)
+        self.daemon_messages.publish(message)
         if not self._offline_shown:
             self._show_offline(message.reason)
 

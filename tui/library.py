@@ -15,12 +15,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from djml.client import RemoteError
 
 from .connection import DaemonUnavailable
+from .daemon_screen import DaemonScreen
+from .messages import DaemonConnected, DaemonEvent, DaemonLost
 from .offline import OFFLINE_HINT
 from .filters import Pager, parse_filter
 from .widgets.badges import bpm_text, energy_text, key_text, name_text, plain
@@ -45,7 +46,7 @@ COLUMNS = (  # (key = the daemon's sort name, djml.query.SORTS; title)
 )
 
 
-class LibraryScreen(Screen):
+class LibraryScreen(DaemonScreen):
     AUTO_FOCUS = "#library-table"
     BINDINGS = [
         Binding("slash", "filter", "filter", key_display="/"),
@@ -81,24 +82,19 @@ class LibraryScreen(Screen):
         table = self.query_one(DataTable)
         for key, title in COLUMNS:
             table.add_column(title, key=key, width=WIDTHS.get(key))
-        self.app.listen(self)
-        if self.app.link.connected:
-            self.reload()
-        else:
-            self.daemon_lost("")
 
-    def daemon_lost(self, reason: str) -> None:
+    def on_daemon_lost(self, message: DaemonLost) -> None:
         if not self.rows:
             self.query_one("#library-header", Static).update(f"Library · {OFFLINE_HINT}")
 
     def on_resize(self) -> None:
         flex_column(self.query_one(DataTable), "name", scaled=SCALED)
 
-    def daemon_connected(self) -> None:
+    def on_daemon_connected(self, message: DaemonConnected) -> None:
         self.reload()
 
-    def daemon_event(self, name: str, data: dict[str, Any]) -> None:
-        if name == "item.added" and self.pager is not None and self.pager.exhausted:
+    def on_daemon_event(self, message: DaemonEvent) -> None:
+        if message.name == "item.added" and self.pager is not None and self.pager.exhausted:
             self.notify("new items in the library: r reloads", timeout=3)
 
     # -- loading -------------------------------------------------------------------------------

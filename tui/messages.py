@@ -1,35 +1,41 @@
-"""Messages the connection thread posts to the app (Textual messages are thread-safe to post).
+"""What the daemon link tells the TUI, as Textual messages (thread-safe to post).
 
-Small and data-only, so screens can react to the daemon without knowing about sockets.
+Small and data-only, so screens can react to the daemon without knowing about sockets. The
+connection thread posts them to the app; the app hands a fresh copy to every
+:class:`djml.tui.daemon_screen.DaemonScreen` (``dataclasses.replace`` gives each screen a
+message of its own). They do not bubble: a screen's copy must not travel back up to the
+app and be handed out again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
 
 
-class DaemonConnected(Message):
-    """A (re)connection succeeded; ``server`` is the daemon's hello reply (pid, version…)."""
+@dataclass(eq=False)
+class DaemonConnected(Message, bubble=False):
+    """A (re)connection succeeded; ``server`` is the daemon's hello reply (pid, version…).
+    ``initial``: not news, the state the link was in when the screen was mounted."""
 
-    def __init__(self, server: dict[str, Any]) -> None:
-        super().__init__()
-        self.server = server
-
-
-class DaemonLost(Message):
-    """No daemon answers (never started, stopped, or restarting); ``reason`` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
+    server: dict[str, Any] = field(default_factory=dict)
+    initial: bool = False
 
 
-class DaemonEvent(Message):
+@dataclass(eq=False)
+class DaemonLost(Message, bubble=False):
+    """No daemon answers (never started, stopped, or restarting); ``reason`` says which
+    (empty for ``initial``: the link was down when the screen was mounted)."""
+
+    reason: str = ""
+    initial: bool = False
+
+
+@dataclass(eq=False)
+class DaemonEvent(Message, bubble=False):
     """One pushed event (item.added, review.changed, model.trained, …)."""
 
-    def __init__(self, name: str, data: dict[str, Any]) -> None:
-        super().__init__()
-        self.name = name
-        self.data = data
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)

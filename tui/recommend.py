@@ -4,7 +4,6 @@ from it; ``w`` exports the chain as an M3U8 playlist."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from djml.client import RemoteError
@@ -21,6 +19,8 @@ from djml.safetext import display
 
 from . import chain as chain_io
 from .connection import DaemonUnavailable
+from .daemon_screen import DaemonScreen
+from .messages import DaemonConnected, DaemonLost
 from .offline import OFFLINE_HINT
 from .widgets.badges import bpm_text, key_text, markup_safe, name_text
 from .widgets.columns import flex_column
@@ -30,7 +30,7 @@ KEY_MODES = ("relaxed", "strict", "any")
 ENERGY = (None, "up", "steady", "down")
 
 
-class RecommendScreen(Screen):
+class RecommendScreen(DaemonScreen):
     AUTO_FOCUS = "#rec-table"
     BINDINGS = [
         Binding("a", "accept", "accept (or Enter)"),
@@ -71,12 +71,9 @@ class RecommendScreen(Screen):
         table.add_column("BPM", key="bpm", width=6)
         table.add_column("Key", key="key", width=3)
         table.add_column("Score", key="score", width=5)
-        self.app.listen(self)
         self._render_chain()
-        if not self.app.link.connected:
-            self.daemon_lost("")
 
-    def daemon_lost(self, reason: str) -> None:
+    def on_daemon_lost(self, message: DaemonLost) -> None:
         if not self.rows:
             self.query_one("#rec-why", Static).update(OFFLINE_HINT)
 
@@ -90,12 +87,12 @@ class RecommendScreen(Screen):
             self.set_seed(item)
         self.query_one(DataTable).focus()
 
-    def daemon_connected(self) -> None:
-        if self.seed is not None:
+    def on_daemon_connected(self, message: DaemonConnected) -> None:
+        """A reconnection reloads the shown recommendations (at mount there is no seed
+        yet, or the resumed screen is loading it); events change nothing here: rankings
+        only change when the library does, and r / accept reload on demand."""
+        if self.seed is not None and not message.initial:
             self.load()
-
-    def daemon_event(self, name: str, data: dict[str, Any]) -> None:
-        pass  # rankings only change when the library does; r/accept reload on demand
 
     @property
     def options(self) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -27,6 +26,8 @@ from djml.protocol import METHOD_NOT_AVAILABLE, METHOD_NOT_FOUND
 from djml.safetext import display
 
 from .connection import DaemonUnavailable
+from .daemon_screen import DaemonScreen
+from .messages import DaemonConnected, DaemonEvent, DaemonLost
 from .offline import OFFLINE_HINT
 from .widgets.badges import bpm_text, energy_text, key_text, name_text
 from .widgets.bars import prediction_lines
@@ -63,7 +64,7 @@ def local_midnight(now: datetime | None = None) -> str:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
 
 
-class ReviewScreen(Screen):
+class ReviewScreen(DaemonScreen):
     AUTO_FOCUS = "#queue"
     BINDINGS = [
         Binding("j,down", "move(1)", "next", show=False),
@@ -111,24 +112,18 @@ class ReviewScreen(Screen):
         yield Input(id="review-input", classes="hidden")
         yield Footer(compact=True)
 
-    def on_mount(self) -> None:
-        self.app.listen(self)
-        if self.app.link.connected:
-            self.reload()
-        else:
-            self.daemon_lost("")
-
     # -- daemon ------------------------------------------------------------------------------
 
-    def daemon_connected(self) -> None:
+    def on_daemon_connected(self, message: DaemonConnected) -> None:
         self.reload()
 
-    def daemon_lost(self, reason: str) -> None:
+    def on_daemon_lost(self, message: DaemonLost) -> None:
         self.query_one("#review-header", Static).update("Review · no daemon")
         if not self.queue:
             self.query_one("#detail-text", Static).update(OFFLINE_HINT)
 
-    def daemon_event(self, name: str, data: dict[str, Any]) -> None:
+    def on_daemon_event(self, message: DaemonEvent) -> None:
+        name, data = message.name, message.data
         if name == "model.trained":
             task = data.get("task")
             self.training.discard(task) if task else self.training.clear()

@@ -20,7 +20,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog, Static
 
 from djml.client import RemoteError
@@ -30,6 +29,8 @@ from djml.render import fmt_uptime
 from djml.safetext import display
 
 from .connection import DaemonUnavailable
+from .daemon_screen import DaemonScreen
+from .messages import DaemonConnected, DaemonEvent, DaemonLost
 from .widgets.badges import markup_safe
 from .widgets.columns import flex_column
 from .widgets.help import HelpScreen, screen_keys
@@ -60,7 +61,7 @@ def accuracy(model: dict[str, Any]) -> float | None:
     return None if fig is None else fig["accuracy"]
 
 
-class StatusScreen(Screen):
+class StatusScreen(DaemonScreen):
     AUTO_FOCUS = "#failures"
     BINDINGS = [
         Binding("t", "retry", "retry failed file (or Enter)"),
@@ -100,11 +101,7 @@ class StatusScreen(Screen):
                            ("active", "Active"), ("acc", "Acc"), ("accepted", "Accepted"),
                            ("created", "Created"), ("reason", "Why trained")):
             models.add_column(title, key=key)
-        self.app.listen(self)
         self.set_interval(POLL_SECONDS, self._poll)
-        if self.app.link.connected:
-            self.load_history()
-            self.refresh_all()
 
     def on_resize(self) -> None:
         flex_column(self.query_one("#failures", DataTable), "error", minimum=20, maximum=120,
@@ -116,8 +113,9 @@ class StatusScreen(Screen):
             if any(t.get("training") for t in self.history.values()):
                 self.refresh_lists()   # a training runs: its stage and ETA move
 
-    def daemon_connected(self) -> None:
-        self._log("connected", {"pid": self.app.link.server.get("pid")})
+    def on_daemon_connected(self, message: DaemonConnected) -> None:
+        if not message.initial:   # news, not the state this screen was mounted in
+            self._log("connected", {"pid": self.app.link.server.get("pid")})
         self.load_history()
         self.refresh_all()
 
@@ -134,10 +132,12 @@ class StatusScreen(Screen):
         for e in events:
             self._log(e["event"], e["data"], at=time.strftime("%H:%M:%S", time.localtime(e["at"])))
 
-    def daemon_lost(self, reason: str) -> None:
-        self._log("disconnected", {"reason": reason})
+    def on_daemon_lost(self, message: DaemonLost) -> None:
+        if not message.initial:
+            self._log("disconnected", {"reason": message.reason})
 
-    def daemon_event(self, name: str, data: dict[str, Any]) -> None:
+    def on_daemon_event(self, message: DaemonEvent) -> None:
+        name, data = message.name, message.data
         self._log(name, data)
         if name == "queue.progress" and isinstance(data.get("files_per_second"), (int, float)):
             self.throughput.append(float(data["files_per_second"]))

@@ -8,7 +8,8 @@ Imports only numpy, scipy.fft, soundfile and soxr, plus miniaudio's FLAC decoder
 installed (not librosa: its filters/beat modules compile numba code for seconds in
 every new worker process).
 
-Modules: decode (read once, hash, resample), spectral (STFT and derived features),
+Modules: decode (read once, hash, resample), loudness (BS.1770 LUFS, LRA, true peak,
+fed by the decoder at the native rate), spectral (STFT and derived features),
 tempo, key, rhythm (beat/bar pattern of the onsets), features (timbre stats, feature
 vector), track and sample pipelines, result (the Analysis record).
 """
@@ -33,8 +34,8 @@ from djml.analysis.track import analyze_track
 # re-analyses items whose stored version is older. Per kind, so a tempo fix does not
 # re-analyse every sample, nor invalidate the shipped sample model's base features.
 # track 3: beat phase from the body envelope (first_beat); track 4: rhythm pattern vector;
-# track 5 / sample 3: the learned tempo decision, loop tempo from it; track 6: structure
-# and cue points (and loudness, by the same bump); see docs/analysis.md.
+# track 5 / sample 3: the learned tempo decision, loop tempo from it; track 6: LUFS, LRA,
+# true peak and cue points; see docs/analysis.md.
 ANALYZER_VERSIONS = {"track": 6, "sample": 3}
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
@@ -89,7 +90,7 @@ def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
     return Analysis(
         path=path, kind="track", analyzer_version=ANALYZER_VERSIONS["track"], audio_hash=t.audio_hash,
         duration=t.duration, sample_rate=t.sample_rate, channels=t.channels,
-        loudness=t.loudness, peak_db=t.peak_db,
+        loudness=t.loudness, peak_db=t.peak_db, lufs=t.lufs, lra=t.lra, true_peak_db=t.true_peak_db,
         bpm=est.bpm if est else None, bpm_confidence=est.confidence if est else None,
         bpm_candidates=est.candidates if est else [], bpm_ambiguous=est.ambiguous if est else False,
         first_beat=est.first_beat if est else None,
@@ -120,7 +121,8 @@ def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:
     return Analysis(
         path=path, kind="sample", analyzer_version=ANALYZER_VERSIONS["sample"], audio_hash=s.audio_hash,
         duration=s.duration, sample_rate=s.sample_rate, channels=s.channels,
-        loudness=s.loudness, peak_db=s.peak_db, timbre=timbre,
+        loudness=s.loudness, peak_db=s.peak_db, lufs=s.lufs, lra=s.lra, true_peak_db=s.true_peak_db,
+        timbre=timbre,
         sample_type=s.sample_type, attack=s.attack, decay=s.decay, brightness=s.brightness,
         noisiness=s.noisiness, pitch_hz=s.pitch_hz, note=s.note,
         pitch_confidence=s.pitch_confidence, loop_bpm=s.loop_bpm,

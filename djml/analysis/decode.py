@@ -31,6 +31,7 @@ import soundfile as sf
 import soxr
 
 from djml.analysis.errors import AnalysisError
+from djml.analysis.loudness import Loudness, LoudnessMeter
 from djml.limits import header_problem
 
 ANALYSIS_SR = 22050
@@ -130,10 +131,12 @@ class Decoder:
     """Iterate mono float32 blocks at ``target_sr``; statistics are ready after iteration.
 
     Attributes filled while iterating: ``audio_hash``, ``peak`` (linear), ``sum_squares``
-    and ``frames`` at the native rate (for RMS loudness over all channels).
+    and ``frames`` at the native rate (for RMS loudness over all channels); with
+    ``measure_loudness``, :meth:`loudness` (BS.1770 over every channel at the native rate).
     """
 
-    def __init__(self, path: str | os.PathLike, target_sr: int = ANALYSIS_SR) -> None:
+    def __init__(self, path: str | os.PathLike, target_sr: int = ANALYSIS_SR, *,
+                 measure_loudness: bool = False) -> None:
         _keep_heap()
         self.path = os.fspath(path)
         self.info = probe(self.path)
@@ -143,6 +146,13 @@ class Decoder:
         self.sum_squares = 0.0
         self.audio_hash = ""
         self._buffers: dict[str, np.ndarray] = {}
+        self._meter = LoudnessMeter(self.info.sample_rate, self.info.channels) if measure_loudness else None
+
+    def loudness(self) -> Loudness:
+        """Integrated loudness, loudness range and true peak (after iterating)."""
+        if self._meter is None:
+            raise ValueError("Decoder(measure_loudness=False) measured no loudness")
+        return self._meter.result(self.peak)
 
     def blocks(self) -> Iterator[np.ndarray]:
         digest = hashlib.blake2b(digest_size=16)
@@ -240,6 +250,8 @@ class Decoder:
         reductions along the short channel axis, which numpy runs slowly."""
         scale = np.float32(1 / 32768) if block.dtype == np.int16 else np.float32(1)
         self.peak = max(self.peak, float(block.max()) * scale, -float(block.min()) * scale)
+        if self._meter is not None:
+            return self._mono_planar(block, scale)
         f = block
         if block.dtype != np.float32:
             f = self._scratch("float", block, np.float32)
@@ -253,6 +265,27 @@ class Decoder:
         for c in range(2, f.shape[1]):
             mono += f[:, c]
         mono *= scale / np.float32(f.shape[1])
+        return mono
+
+    def _mono_planar(self, block: np.ndarray, scale: np.float32) -> np.ndarray:
+        """:meth:`_mono` when loudness is measured: the float conversion is written channel
+        by channel (the loudness meter filters each channel as contiguous rows), which also
+        makes the channel sum contiguous."""
+        planar = self._buffers.get("planar")
+        frames, channels = block.shape
+        if planar is None or planar.shape[1] < frames:
+            planar = self._buffers["planar"] = np.empty((channels, max(BLOCK_FRAMES, frames)), np.float32)
+        planar = planar[:, :frames]
+        planar[...] = block.T
+        energy = sum(float(np.dot(row, row)) for row in planar)
+        if not math.isfinite(energy):
+            raise AnalysisError("corrupt audio: the file holds NaN, infinite or absurdly large sample values")
+        self.sum_squares += energy * float(scale) ** 2
+        self._meter.add(planar, float(scale))
+        mono = planar[0].copy() if channels == 1 else np.add(planar[0], planar[1])
+        for c in range(2, channels):
+            mono += planar[c]
+        mono *= scale / np.float32(channels)
         return mono
 
     def _quantise(self, block: np.ndarray) -> np.ndarray:
@@ -365,8 +398,9 @@ def _io_error(exc: OSError) -> AnalysisError:
     return AnalysisError(f"cannot read file: {exc.strerror or exc}")
 
 
-def decode_mono(path: str | os.PathLike, target_sr: int = ANALYSIS_SR) -> tuple[np.ndarray, Decoder]:
+def decode_mono(path: str | os.PathLike, target_sr: int = ANALYSIS_SR, *,
+                measure_loudness: bool = False) -> tuple[np.ndarray, Decoder]:
     """Whole file as one mono array (for short samples), plus the finished decoder."""
-    decoder = Decoder(path, target_sr)
+    decoder = Decoder(path, target_sr, measure_loudness=measure_loudness)
     parts = list(decoder.blocks())
     return np.concatenate(parts) if parts else np.zeros(0, np.float32), decoder

@@ -16,7 +16,10 @@ _BIG_ARRAYS = ("feature_vector", "logmel", "rhythm")
 class Analysis:
     """Result of :func:`djml.analysis.analyze`.
 
-    loudness is RMS dBFS over all channels (not LUFS: no K-weighting or gating).
+    loudness is RMS dBFS over all channels (not LUFS: no K-weighting or gating); lufs is
+    the ITU-R BS.1770-4 integrated loudness, lra the EBU Tech 3342 loudness range (LU) and
+    true_peak_db the 4x-oversampled peak estimate (dBTP), see djml.analysis.loudness.
+    lufs is None for audio under 400 ms or silent, lra for audio under 3 s.
     Track-only fields are None for samples and vice versa; see the package docstring.
     """
 
@@ -29,6 +32,9 @@ class Analysis:
     channels: int
     loudness: float
     peak_db: float
+    lufs: float | None = None
+    lra: float | None = None
+    true_peak_db: float | None = None
     bpm: float | None = None
     bpm_confidence: float | None = None
     bpm_candidates: list[float] = field(default_factory=list)

@@ -45,6 +45,9 @@ class SampleFeatures:
     audio_hash: str
     loudness: float
     peak_db: float
+    lufs: float | None            # None under 400 ms (no gating block) or silent
+    lra: float | None             # None under 3 s
+    true_peak_db: float | None
     sample_type: str
     attack: float
     decay: float
@@ -63,7 +66,7 @@ class SampleFeatures:
 
 
 def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
-    y, decoder = decode_mono(path, ANALYSIS_SR)
+    y, decoder = decode_mono(path, ANALYSIS_SR, measure_loudness=True)
     duration = decoder.duration
     power = spectral.power_spectrogram(y, N_FFT, HOP)
     mel = power @ spectral.mel_filterbank(ANALYSIS_SR, N_FFT, N_MELS)
@@ -82,10 +85,11 @@ def analyze_sample(path: str, bpm_range: tuple[float, float]) -> SampleFeatures:
     key, key_confidence = clip_key(y, ANALYSIS_SR)
     channels = decoder.info.channels
     rms = np.sqrt(decoder.sum_squares / max(1, decoder.frames * channels))
+    gain = decoder.loudness()
     return SampleFeatures(
         duration=round(duration, 4), sample_rate=decoder.info.sample_rate, channels=channels,
         audio_hash=decoder.audio_hash, loudness=level_db(float(rms)), peak_db=level_db(decoder.peak),
-        sample_type="loop" if is_loop else "one-shot",
+        lufs=gain.integrated, lra=gain.range, true_peak_db=gain.true_peak_db, sample_type="loop" if is_loop else "one-shot",
         attack=round(attack, 4), decay=round(decay, 4),
         brightness=round(float(weights @ stats["centroid"]), 1),
         noisiness=round(float(weights @ stats["flatness"]), 4),

@@ -44,6 +44,9 @@ class TrackFeatures:
     audio_hash: str
     loudness: float
     peak_db: float
+    lufs: float | None            # BS.1770 integrated (djml.analysis.loudness)
+    lra: float | None
+    true_peak_db: float | None
     tempo: tempo.TempoEstimate | None
     key: int | None
     key_confidence: float
@@ -62,7 +65,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
 
     ``key_model_decides=False`` leaves the key to the profile method: the key model's
     trainer computes the model's inputs before (a new) model exists."""
-    decoder = Decoder(path, ANALYSIS_SR)
+    decoder = Decoder(path, ANALYSIS_SR, measure_loudness=True)
     expected = decoder.info.duration * FPS
     timbre_stride = max(TIMBRE_STRIDE, math.ceil(expected / TIMBRE_FRAMES))
     chroma_stride = max(CHROMA_STRIDE, math.ceil(expected / CHROMA_FRAMES))
@@ -122,11 +125,13 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
     loudness = level_db(rms)
     onset_rate = len(onset_peaks(flux, FPS)) / max(decoder.duration, 1e-9)
     stats = timbre.result()
+    gain = decoder.loudness()
     clarity = tempo_est.pulse_clarity if tempo_est else 0.0
     return TrackFeatures(
         duration=round(decoder.duration, 3), sample_rate=decoder.info.sample_rate,
         channels=channels, audio_hash=decoder.audio_hash, loudness=loudness,
-        peak_db=level_db(decoder.peak), tempo=tempo_est, key=key, key_confidence=key_conf,
+        peak_db=level_db(decoder.peak), lufs=gain.integrated, lra=gain.range, true_peak_db=gain.true_peak_db,
+        tempo=tempo_est, key=key, key_confidence=key_conf,
         timbre=stats, onset_rate=round(onset_rate, 3),
         energy=energy_score(loudness, onset_rate, stats["centroid_khz_mean"], clarity),
         rhythm=rhythm.rhythm_pattern({"low": low_env, "body": flux, "high": high}, FPS,

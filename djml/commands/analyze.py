@@ -29,19 +29,18 @@ def analyze(state, files: tuple[Path, ...], kind: str, as_json: bool, workers: i
       djml analyze --kind sample Kicks/*.wav
       djml analyze --json *.mp3 | jq '{path, bpm, camelot}'
     """
+    from djml.describe import describe_all
     from djml.pipeline import Settings
-    from djml.scan import analyse_all
 
     config = state.config
     settings = Settings(sample_max_seconds=config.sample_max_seconds, bpm_range=(config.bpm_min, config.bpm_max))
     paths = [str(f.expanduser().absolute()) for f in files]
     forced = None if kind == "auto" else kind
     by_path = {}
-    for result in analyse_all(paths, min(workers or config.workers, len(paths)), settings,
-                              kind_for=lambda _path: forced, memory_mb=config.worker_memory_mb):
-        by_path[result.path] = result
-    results = [by_path[p] for p in paths]  # input order, whatever order workers finished in
-    rows = [{"path": r.path, "error": r.error} if r.error else r.analysis.to_dict() for r in results]
+    for row in describe_all(paths, min(workers or config.workers, len(paths)), settings,
+                            kind_for=lambda _path: forced, memory_mb=config.worker_memory_mb):
+        by_path[row["path"]] = row
+    rows = [by_path[p] for p in paths]  # input order, whatever order workers finished in
     if as_json:
         from djml.render import json_lines
 

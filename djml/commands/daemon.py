@@ -169,6 +169,8 @@ def _print_status(info: dict) -> None:
         click.echo(f"queue:    {queue['queued']} queued, {queue['running']} running, "
                    f"{queue['settling']} settling, {queue['done']} done this run, "
                    f"{queue['files_per_second']:.2f} files/s")
+        if memory := info.get("memory"):
+            click.echo(f"memory:   {_memory_line(memory)}")
     else:
         click.echo("daemon:   not running (`djml daemon start` to watch your folders)")
         click.echo(f"queue:    {queue['queued'] + queue['running']} waiting for the daemon")
@@ -183,3 +185,16 @@ def _print_status(info: dict) -> None:
     else:
         click.echo("models:   none active yet")
 
+
+
+def _memory_line(memory: dict) -> str:
+    """The daemon's RSS and the text model's worker: loaded or not, and its peak."""
+    text = memory.get("text_model") or {}
+    rss = memory.get("rss_mb")
+    parts = [f"daemon {rss:.0f} MB" if rss is not None else "daemon"]
+    state = "loaded" if text.get("loaded") else "not loaded"
+    detail = f"unloads after {text.get('idle_unload_seconds', 0):g} s idle"
+    if text.get("peak_rss_mb") is not None:
+        detail += f", peak {text['peak_rss_mb']} MB while embedding"
+    parts.append(f"text model {state} ({detail})")
+    return "; ".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -151,18 +152,27 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
                    f"`djml scan {safe(root)}` confirms they are gone.", err=True)
 
 
-def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
-    """All matching rows, fetched page by page (each answer stays a modest line)."""
+def _query_via_daemon(client, filters: dict, failed: bool) -> Iterator[dict]:
+    """All matching rows, fetched page by page (each answer stays a modest line) and
+    handed on as they come: a small first page, so the first row shows at once."""
+    from djml.query import FIRST_PAGE
+
     with client:
         if failed:
-            return client.call("failed")
-        wanted, rows, page = filters.pop("limit"), [], 5000
+            yield from client.call("failed")
+            return
+        wanted, done, page = filters.pop("limit"), 0, FIRST_PAGE
         while True:
-            size = page if wanted is None else min(page, wanted - len(rows))
-            answer = client.call("query", **filters, limit=size, offset=len(rows))
-            rows += answer["items"]
-            if not answer["more"] or (wanted is not None and len(rows) >= wanted):
-                return rows
+            size = page if wanted is None else min(page, wanted - done)
+            answer = client.call("query", **filters, limit=size, offset=done)
+            yield from answer["items"]
+            done += len(answer["items"])
+            if not answer["more"] or (wanted is not None and done >= wanted):
+                return
+            page = DAEMON_PAGE
+
+
+DAEMON_PAGE = 5000   # the daemon's largest query answer
 
 
 def _show_via_daemon(client, ref: str) -> dict | None:
@@ -248,7 +258,7 @@ def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sor
         rows = _query_via_daemon(client, wanted, failed)
     else:
         conn = state.reader()
-        rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
+        rows = iter(query.list_failed(conn)) if failed else query.iter_items(conn, filters)
     if as_json:
         from djml.render import json_lines
 
@@ -257,6 +267,13 @@ def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sor
     from djml.render import console, items_table, plain_lines
 
     out = console()
+    if not failed and not out.is_terminal:   # piped: rows stream out as they are read
+        count = plain_lines(rows)
+        if count:
+            click.echo(f"{count} item(s)", err=True)
+            return
+        rows = []
+    rows = list(rows)
     if failed:
         from djml.render import safe
 
@@ -268,10 +285,6 @@ def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sor
         filtered = any([kind, bpm, energy, key, genre, label, search, missing])
         out.print("No items match." if filtered else "The library is empty — run `djml scan` "
                   "(or `djml daemon start` to watch your folders).")
-        return
-    if not out.is_terminal:
-        plain_lines(rows)
-        click.echo(f"{len(rows)} item(s)", err=True)
         return
     out.print(items_table(rows))
     out.print(f"[dim]{len(rows)} item(s)[/dim]")

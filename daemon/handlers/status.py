@@ -1,0 +1,52 @@
+"""The daemon itself: hello, status, what happened lately, shutdown."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import djml
+from djml import db, query
+from djml import protocol as p
+from djml.models.embedder import EMBEDDER
+from djml.procs import rss_mb
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+async def hello(service: "Service", client: str | None = None, protocol: int | None = None) -> dict[str, Any]:
+    return {"protocol": p.PROTOCOL_VERSION, "schema": db.schema_version(), "version": djml.version(),
+            "pid": os.getpid()}
+
+
+async def status(service: "Service") -> dict[str, Any]:
+    snapshot, counts, models = await service.read(_status_reads, service)
+    return {
+        "pid": os.getpid(), "version": djml.version(), "protocol": p.PROTOCOL_VERSION,
+        "uptime": round(time.time() - service.started, 1), "workers": service.workers.size,
+        "workers_running": service.workers.running, "watching": [str(r) for r in service.watched],
+        "polling": service.config.polling, "queue": snapshot, "library": counts, "models": models,
+        "derived": service.derived.status(), "warnings": service.warnings(),
+        "memory": {"rss_mb": rss_mb(), "text_model": EMBEDDER.status()},
+    }
+
+
+def _status_reads(service: "Service") -> tuple[dict, dict, list]:
+    conn = service.read_conn
+    models = [dict(r) for r in conn.execute(
+        "SELECT task, version, estimator, created_at FROM models WHERE active = 1 ORDER BY task")]
+    return service.queue_snapshot(), query.library_counts(conn), models
+
+
+async def events_recent(service: "Service", limit: int | None = None) -> list[dict[str, Any]]:
+    limit, most = limit or 50, service.recent.maxlen
+    if not 1 <= limit <= most:
+        raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{most}")
+    return list(service.recent)[-limit:]
+
+
+async def shutdown(service: "Service") -> dict[str, Any]:
+    """The server stops the daemon once this answer is sent (as on SIGTERM)."""
+    return {"pid": os.getpid(), "stopping": True}
