@@ -27,6 +27,12 @@ pins clash; AGPL / CC BY-NC-SA model files: benchmark use only), made by
     python benchmarks/accuracy_analysis.py                         # everything
     python benchmarks/accuracy_analysis.py --sources freedoom,beats --tools djml,aubio
     python benchmarks/accuracy_analysis.py --setup-peers           # create the peer venvs
+    python benchmarks/accuracy_analysis.py --peer-share 0.15       # peers on 15 % of the pieces
+
+The peers cost 10-50 times djml's CPU per file (madmom's RNN, TensorFlow), so on a shared
+machine they can run on a fixed share of every source's pieces (``--peer-share``, chosen
+by a hash of the piece id): the main tables then score every tool on those same files,
+and a second block scores djml on every file.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from benchmarks import music_sets  # noqa: E402
 from benchmarks.scoring import (  # noqa: E402
     bootstrap_ci,
     key_index,
+    key_relation,
     mirex_lenient,
     mirex_standard,
     mode_correct,
@@ -70,6 +77,8 @@ TEMPO_COLUMNS = ("djml", "djml-loso", "essentia", "aubio", "madmom", "tempocnn")
 KEY_COLUMNS = ("djml", "djml-loso", *(f"essentia-{p}" for p in ESSENTIA_PROFILES))
 CHUNK = 40          # files per djml / peer subprocess call
 SHORT_S = 30.0      # "short clips" row: files up to this long (djml's sample path)
+PEER_TOOLS = ("essentia", "aubio", "madmom", "tempocnn")
+MIN_PEER_PIECES = 4  # per source, when the peers run on a share of the pieces
 
 
 def log(msg: str) -> None:
@@ -276,6 +285,27 @@ def loso_predictions(kind: str, rows: list[dict]) -> tuple[dict | None, str]:
     return out, ""
 
 
+def peer_subset(rows: list[dict], share: float) -> list[dict]:
+    """The rows of a fixed share of the pieces of every source (by a hash of the piece id,
+    so the choice does not depend on what else is in the set or on the run), at least
+    MIN_PEER_PIECES pieces per source (those of the lowest hashes). Whole pieces: every
+    render of a piece is in or out together."""
+    if share >= 1.0:
+        return rows
+
+    def h(piece: str) -> float:
+        return int(hashlib.sha1(piece.encode()).hexdigest()[:12], 16) / 16 ** 12
+
+    keep: set[str] = set()
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        by_source[r["source"]].add(r["piece_id"])
+    for pieces in by_source.values():
+        ranked = sorted(pieces, key=h)
+        keep |= {p for p in ranked if h(p) < share} | set(ranked[:MIN_PEER_PIECES])
+    return [r for r in rows if r["piece_id"] in keep]
+
+
 # --------------------------------------------------------------------------- scoring
 
 def fmt_ci(mean: float | None, ci: tuple) -> str:
@@ -304,14 +334,15 @@ def groups_of(rows: list[dict]) -> list[tuple[str, list[dict]]]:
     return out
 
 
-def tempo_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int):
+def tempo_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int,
+                columns: tuple[str, ...] = TEMPO_COLUMNS):
     rows = [r for r in rows if r.get("bpm")]
     tables = {}
     for metric, fn in (("Accuracy1", tempo_acc1), ("Accuracy2", tempo_acc2)):
         t = {}
         for name, group in groups_of(rows):
             t[name] = {"n": len(group)}
-            for tool in TEMPO_COLUMNS:
+            for tool in columns:
                 if status.get(tool):
                     t[name][tool] = status[tool]
                     continue
@@ -321,7 +352,8 @@ def tempo_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str]
     return tables
 
 
-def key_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int):
+def key_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], n_boot: int,
+              columns: tuple[str, ...] = KEY_COLUMNS):
     rows = [r for r in rows if r.get("key") and r.get("mode")]
     tables = {}
     for metric, fn in (("MIREX (standard)", mirex_standard), ("MIREX (lenient)", mirex_lenient),
@@ -329,7 +361,7 @@ def key_table(rows: list[dict], preds: dict[str, dict], status: dict[str, str], 
         t = {}
         for name, group in groups_of(rows):
             t[name] = {"n": len(group)}
-            for tool in KEY_COLUMNS:
+            for tool in columns:
                 base = tool.split("-")[0] if tool.startswith("essentia") else tool
                 if status.get(base):
                     t[name][tool] = status[base]
@@ -363,15 +395,54 @@ def print_tables(title: str, tables: dict, columns: tuple[str, ...]) -> None:
             print(f"| {bold}{name}{bold} | {cells['n']} | " + " | ".join(out) + " |")
 
 
-def djml_miss_summary(rows: list[dict], preds: dict) -> None:
-    kinds: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        if r.get("bpm"):
-            est = (preds["djml"].get(r["path"]) or {}).get("bpm")
-            kinds[r["source"]][tempo_error_kind(est, float(r["bpm"]))] += 1
-    print("\ndjml tempo outcome per source (ok / octave and metrical errors / none / wrong):")
-    for s, c in kinds.items():
-        print(f"  {s:14s} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+def tempo_miss_summary(rows: list[dict], preds: dict, tools: tuple[str, ...]) -> dict:
+    """Per tool and source, how the tempo estimates relate to the truth (ok, the octave
+    and metrical errors x2, x1/2, x3, x1/3, x3/2, x2/3, none, wrong): what the misses are,
+    not only how many."""
+    out: dict = {}
+    print("\nTempo outcome per tool and source (ok / octave and metrical errors / none / wrong):")
+    for tool in tools:
+        if tool not in preds:
+            continue
+        kinds: dict[str, Counter] = defaultdict(Counter)
+        for r in rows:
+            if r.get("bpm"):
+                est = (preds[tool].get(r["path"]) or {}).get("bpm")
+                kinds[r["source"]][tempo_error_kind(est, float(r["bpm"]))] += 1
+                kinds["pooled"][tempo_error_kind(est, float(r["bpm"]))] += 1
+        print(f"  {tool}:")
+        for s, c in kinds.items():
+            print(f"    {s:14s} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+        out[tool] = {s: dict(c) for s, c in kinds.items()}
+    return out
+
+
+def key_confusion_summary(rows: list[dict], preds: dict, tools: tuple[str, ...]) -> dict:
+    """Per tool and source, the relation of the estimated key to the truth (exact, fifth
+    above, fifth below, relative, parallel, other, none): mode errors (relative, parallel)
+    apart from tonic errors."""
+    out: dict = {}
+    print("\nKey outcome per tool and source (exact / fifth above / fifth below / relative / "
+          "parallel / other / none):")
+    for tool in tools:
+        if tool not in preds:
+            continue
+        kinds: dict[str, Counter] = defaultdict(Counter)
+        for r in rows:
+            if not (r.get("key") and r.get("mode")):
+                continue
+            truth = key_index(r["key"], r["mode"])
+            est = (preds[tool].get(r["path"]) or {}).get("key")
+            rel = key_relation(est, truth)
+            if rel == "fifth":
+                rel = "fifth above" if (est - truth) % 12 == 7 else "fifth below"
+            kinds[r["source"]][rel] += 1
+            kinds["pooled"][rel] += 1
+        print(f"  {tool}:")
+        for s, c in kinds.items():
+            print(f"    {s:14s} " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+        out[tool] = {s: dict(c) for s, c in kinds.items()}
+    return out
 
 
 # --------------------------------------------------------------------------- main
@@ -385,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes (at most 2)")
     ap.add_argument("--limit", type=int, default=None, help="at most N files per source (smoke)")
     ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    ap.add_argument("--peer-share", type=float, default=1.0,
+                    help="run the peers on this share of the pieces of every source (at least "
+                         f"{MIN_PEER_PIECES} pieces each; djml on all): the main tables are then "
+                         "scored on those files, and djml alone on every file")
     ap.add_argument("--setup-peers", action="store_true", help="create the peer venvs and exit")
     ap.add_argument("--json", type=Path, default=None,
                     help="results file (default <cache>/results/accuracy_xsource.json)")
@@ -411,7 +486,10 @@ def main(argv: list[str] | None = None) -> int:
             per[r["source"]].append(r)
         rows = [r for rs in per.values() for r in rs[:: max(1, len(rs) // args.limit)][: args.limit]]
     paths = sorted({r["path"] for r in rows})
-    log(f"{len(rows)} files from {len({r['source'] for r in rows})} sources")
+    tempo_paths = sorted({r["path"] for r in rows if r.get("bpm")})
+    same = peer_subset(rows, args.peer_share)
+    peer_paths = sorted({r["path"] for r in same})
+    log(f"{len(rows)} files from {len({r['source'] for r in rows})} sources; peers on {len(peer_paths)}")
 
     status = {t: (None if t in tools else "not run (--tools)") for t in TOOLS}
     for t in tools:
@@ -428,18 +506,22 @@ def main(argv: list[str] | None = None) -> int:
         fp = (_tree_fingerprint(ROOT / "djml" / "analysis", ROOT / "models" / "shipped") if tool == "djml"
               else hashlib.sha1((HERE / "peer_runner.py").read_bytes()).hexdigest()[:16] + str(venvs))
         pc = PredictionCache(pred_root, tool, fp)
+        # tempo-only tools skip the key-only rows (music21_key has no tempo truth)
+        tool_paths = paths if tool in ("djml", "essentia") else tempo_paths
+        if tool in PEER_TOOLS:
+            tool_paths = sorted(set(tool_paths) & set(peer_paths))
         if tool == "djml":
-            run_djml(paths, pc, jobs)
+            run_djml(tool_paths, pc, jobs)
         elif tool == "aubio":
-            run_aubio(paths, pc, jobs)
+            run_aubio(tool_paths, pc, jobs)
         else:
-            run_peer(tool, paths, pc, jobs, venvs)
+            run_peer(tool, tool_paths, pc, jobs, venvs)
         timings[tool] = time.time() - ts
-        results = [pc.get(p) or {} for p in paths]
+        results = [pc.get(p) or {} for p in tool_paths]
         if results and all(str(r.get("error", "")).startswith("load:") for r in results):
             status[tool] = f"not installed ({results[0]['error'][6:120]})"
             continue
-        for p in paths:
+        for p in tool_paths:
             res = pc.get(p) or {"error": "missing"}
             if tool == "essentia":
                 preds["essentia"][p] = {"bpm": res.get("bpm")}
@@ -462,12 +544,22 @@ def main(argv: list[str] | None = None) -> int:
 
     t_status = {**status, "djml-loso": status_loso_t}
     k_status = {**status, "djml-loso": status_loso_k}
-    tempo = tempo_table(rows, preds, t_status, args.bootstrap)
-    key = key_table(rows, preds, k_status, args.bootstrap)
+    tempo = tempo_table(same, preds, t_status, args.bootstrap)
+    key = key_table(same, preds, k_status, args.bootstrap)
     print(f"# Cross-source accuracy: {len(rows)} files, {len({r['piece_id'] for r in rows})} pieces, "
           f"{len({r['source'] for r in rows})} sources; analysis wall {time.time() - t0:.0f} s")
-    print_tables("Tempo", tempo, TEMPO_COLUMNS)
-    print_tables("Key", key, KEY_COLUMNS)
+    subset = "" if len(same) == len(rows) else (
+        f", every tool on the same {len(same)} files ({len({r['piece_id'] for r in same})} pieces: "
+        f"share {args.peer_share} of each source's pieces, at least {MIN_PEER_PIECES})")
+    print_tables(f"Tempo{subset}", tempo, TEMPO_COLUMNS)
+    print_tables(f"Key{subset}", key, KEY_COLUMNS)
+    tempo_all = key_all = None
+    if subset:
+        djml_only = ("djml", "djml-loso")
+        tempo_all = tempo_table(rows, preds, t_status, args.bootstrap, djml_only)
+        key_all = key_table(rows, preds, k_status, args.bootstrap, djml_only)
+        print_tables("Tempo, djml on every file", tempo_all, djml_only)
+        print_tables("Key, djml on every file", key_all, djml_only)
     for tool, why in sorted({**t_status, **{"djml-loso (key)": status_loso_k}}.items()):
         if why:
             print(f"- {tool}: {why}")
@@ -475,14 +567,20 @@ def main(argv: list[str] | None = None) -> int:
     if any(errors.values()):
         print("- files a tool could not analyse (scored as misses): " +
               ", ".join(f"{t} {n}" for t, n in errors.items() if n))
-    if "djml" in preds:
-        djml_miss_summary(rows, preds)
+    misses = {"tempo": tempo_miss_summary(same, preds, TEMPO_COLUMNS),
+              "key": key_confusion_summary(same, preds, KEY_COLUMNS)}
+    if subset:
+        print("\ndjml on every file:")
+        misses["every file"] = {"tempo": tempo_miss_summary(rows, preds, ("djml", "djml-loso")),
+                                "key": key_confusion_summary(rows, preds, ("djml", "djml-loso"))}
 
     out = args.json or cache / "results" / "accuracy_xsource.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"generated": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": len(rows),
                                "tool_status": {**t_status, "djml-loso key": status_loso_k},
-                               "seconds": timings, "tempo": tempo, "key": key,
+                               "seconds": timings, "tempo": tempo, "key": key, "outcomes": misses,
+                               "peer_share": args.peer_share, "same_files": len(same),
+                               "tempo_every_file": tempo_all, "key_every_file": key_all,
                                "per_file": {t: preds[t] for t in preds}}, indent=1, default=str))
     log(f"results -> {out}")
     return 0

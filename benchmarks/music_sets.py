@@ -488,8 +488,13 @@ def _worker_init() -> None:
 
 
 def render_job(job: RenderJob) -> list[str]:
-    """Render one batch of MIDI sections with one sound font, process and encode each."""
+    """Render one batch of MIDI sections with one sound font, process and encode each.
+    Items whose file appeared since the batch was planned (another build of the same cache)
+    are skipped."""
     import soundfile as sf
+    job = RenderJob(job.soundfont, [it for it in job.items if not Path(it["path"]).exists()])
+    if not job.items:
+        return []
     smfs: dict[str, Smf] = {}
     sections = []
     for it in job.items:

@@ -33,7 +33,9 @@ OWN_SOURCES = ("user", "import", "folder")
 _ITEM_COLUMNS = f"""
     i.id, i.kind, i.artist, i.title, i.album, i.genre, i.year, i.duration, i.created_at AS added,
     a.bpm, a.bpm_confidence, a.bpm_ambiguous, a.key, a.key_confidence, a.energy, a.loudness,
-    a.sample_type, CASE WHEN i.kind = 'sample' THEN json_extract(a.data, '$.note') END AS note, {_PATH},
+    a.sample_type, CASE WHEN i.kind = 'sample' THEN json_extract(a.data, '$.note') END AS note,
+    json_extract(a.data, '$.lufs') AS lufs, json_extract(a.data, '$.lra') AS lra,
+    json_extract(a.data, '$.true_peak_db') AS true_peak_db, {_PATH},
     (SELECT COUNT(*) FROM locations l WHERE l.item_id = i.id AND l.status = 'ok') AS present,
     {_LABELS}, {_CURRENT_LABEL.format(column="source")} AS label_source
 """

@@ -40,6 +40,17 @@ def fmt_bpm(bpm: float | None, ambiguous: bool | None = None) -> str:
     return f"{bpm:.1f}" + ("?" if ambiguous else "")
 
 
+def fmt_loudness(facts: dict[str, Any]) -> str | None:
+    """"-8.2 LUFS · LRA 5.1 LU · peak -0.3 dBTP · RMS -9.1 dBFS" from what is known: the
+    BS.1770 integrated loudness DJ software gain-matches by, its range, the true peak, and
+    djml's older RMS level (named as such: it is not LUFS)."""
+    parts = [f"{facts['lufs']:.1f} LUFS" if facts.get("lufs") is not None else None,
+             f"LRA {facts['lra']:.1f} LU" if facts.get("lra") is not None else None,
+             f"peak {facts['true_peak_db']:.1f} dBTP" if facts.get("true_peak_db") is not None else None,
+             f"RMS {facts['loudness']:.1f} dBFS" if facts.get("loudness") is not None else None]
+    return " · ".join(p for p in parts if p) or None
+
+
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"

@@ -122,11 +122,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DJML_BENCH_CACHE") or Path.home() / ".cache" / "djml" / "bench")
 
 
-def cached_envelopes(path: str, cache: Path) -> dict[str, np.ndarray]:
-    """Envelopes of `path`, decoded once per (path, size, mtime, front-end version)."""
+def _envelope_store(path: str, cache: Path) -> Path:
     st = os.stat(path)
     tag = hashlib.sha1(f"{ENVELOPE_VERSION}|{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
-    store = cache / "tempo_features" / f"{tag[:20]}.npz"
+    return cache / "tempo_features" / f"{tag[:20]}.npz"
+
+
+def cached_envelopes(path: str, cache: Path) -> dict[str, np.ndarray]:
+    """Envelopes of `path`, decoded once per (path, size, mtime, front-end version)."""
+    store = _envelope_store(path, cache)
     if store.exists():
         with np.load(store) as z:
             return {k: z[k] for k in z.files}
@@ -136,6 +140,27 @@ def cached_envelopes(path: str, cache: Path) -> dict[str, np.ndarray]:
     np.savez(tmp, **env)
     tmp.replace(store)
     return env
+
+
+def _cache_one(args: tuple[str, str]) -> None:
+    cached_envelopes(args[0], Path(args[1]))
+
+
+def prefill_envelopes(paths: list[str], cache: Path, jobs: int = 2, log=print) -> None:
+    """Decode the files whose envelopes are not cached yet, `jobs` processes at a time
+    (each file's result is the same whichever process computes it)."""
+    todo = [p for p in paths if not _envelope_store(p, cache).exists()]
+    if not todo:
+        return
+    log(f"  decoding {len(todo)} files ({len(paths) - len(todo)} cached) on {jobs} processes")
+    if jobs <= 1 or len(todo) < 4:
+        for p in todo:
+            cached_envelopes(p, cache)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as ex:
+        list(ex.map(_cache_one, [(p, str(cache)) for p in todo], chunksize=8))
 
 
 # --------------------------------------------------------------------------- examples
@@ -166,7 +191,8 @@ def decision_envelopes(env: dict[str, np.ndarray]) -> tempo_model.Envelopes | No
                                    sample.loop_seconds(duration))
 
 
-def make_examples(rows: list[dict], cache: Path, log=print) -> list[Example]:
+def make_examples(rows: list[dict], cache: Path, log=print, jobs: int = 2) -> list[Example]:
+    prefill_envelopes([r["path"] for r in rows], cache, jobs, log)
     out = []
     for i, r in enumerate(rows):
         env = cached_envelopes(r["path"], cache)

@@ -339,7 +339,7 @@ _SOURCES = {"user": "yours", "import": "imported", "folder": "from the folder na
 def _print_item(info: dict, show_all: bool = False) -> None:
     from rich.table import Table
 
-    from djml.render import console, fmt_bpm, fmt_duration, safe
+    from djml.render import console, fmt_bpm, fmt_duration, fmt_loudness, safe
 
     out = console()
     name = " – ".join(x for x in (info.get("artist"), info.get("title")) if x) or Path(info["path"] or "?").name
@@ -361,7 +361,7 @@ def _print_item(info: dict, show_all: bool = False) -> None:
                 + (f"  (confidence {info['key_confidence']:.2f})" if info.get("key_confidence") is not None else "")
          if info.get("key") else None),
         ("energy", f"{info['energy']:.1f} / 10" if info.get("energy") is not None else None),
-        ("loudness", f"{info['loudness']:.1f} dB" if info.get("loudness") is not None else None),
+        ("loudness", fmt_loudness({**data, "loudness": info.get("loudness")})),
         ("sample type", info.get("sample_type")),
         ("label", _label_text(info)),
         *[(title, fmt.format(data[key])) for title, key, fmt in _DETAILS if data.get(key) is not None],
