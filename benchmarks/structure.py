@@ -16,6 +16,11 @@ never mixed:
              ``ambi_*`` texture in intros and breakdowns; bass / chords / lead from
              MuseScore_General or the OPL-3 FM sound font. The reported numbers.
 
+Hydrogen's demo songs (h2cli renders them) are not used: three of the seven have 12 bars
+or more, and their pattern names do not say where sections start (TR808kit-demo's
+"Pattern 1/2/3" are sections, tutorial_georgyporgy changes pattern variant nearly every
+bar), so a truth would be this script's own reading of them.
+
 Inputs to both methods are djml's own analysis of the audio file (its beat grid, its
 per-frame bands): the truth is used only for scoring. Boundaries are section starts after
 bar 1, matched one-to-one (closest first) within ±1 beat and ±1 bar of the true tempo;

@@ -6,9 +6,10 @@ Everything here is derived from per-frame band powers and onset fluxes that the 
 already computes (no second decode, numpy only, a few milliseconds per track):
 
 1. **Beat and bar features.** Frames are pooled per beat: power in seven bands (below
-   200 Hz = kick and bass, octaves up to 6.4 kHz, above = hats and cymbals) and the mean
-   onset flux of the low and the treble bands (drum hits rather than sustained notes), all
-   in dB, floored 40 dB under the track's top so silence and dither do not dominate.
+   200 Hz = kick and bass, octaves up to 6.4 kHz, above = hats and cymbals), the mean
+   onset flux of the low and the treble bands, and the low band's quiet level (the bass
+   between the kicks), all in dB, floored 40 dB under the track's top so silence and
+   dither do not dominate.
 2. **Downbeat.** The grid knows beats, not bars. Sections (step 3) are found once on bars
    from the first beat; each boundary then votes for the beat near it where the beat
    features change most, and the phase with the most (change-weighted) votes is beat 1 —
@@ -129,13 +130,14 @@ def beat_features(bands: np.ndarray, low_flux: np.ndarray, high_flux: np.ndarray
                   fps: float, beat: float) -> np.ndarray:
     """(beats, 10) linear features, each beat pooled from half a beat before it to half a beat
     after (a grid a little off still puts each onset in its own beat): mean band powers, mean
-    low and treble flux, and the low band's quiet level (LOW_QUIET quantile of its frames:
-    the bass between the kicks, which a kick alone leaves empty)."""
+    low and treble flux, and the low band's quiet level (LOW_QUIET quantile of its frames in
+    the half beat before the beat, where a kick's tail has decayed and sustained bass
+    remains)."""
     centres = beat_times[:-1] * fps
     starts = np.clip(np.round(centres - beat * fps / 2).astype(np.int64), 0, len(bands))
     ends = np.clip(np.round(centres + beat * fps / 2).astype(np.int64), starts, len(bands))
     means = _pool(np.column_stack([bands, low_flux, high_flux]).astype(np.float64), starts, ends)
-    return np.column_stack([means, _quiet(bands[:, 0].astype(np.float64), starts, ends)])
+    return np.column_stack([means, _quiet(bands[:, 0].astype(np.float64), centres, beat * fps / 2)])
 
 
 def bar_grid(per_beat: np.ndarray) -> tuple[int, np.ndarray, list[int], int] | None:
@@ -196,12 +198,13 @@ def _pool(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return (sums[ends] - sums[starts]) / np.maximum(ends - starts, 1)[:, None]
 
 
-def _quiet(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """LOW_QUIET quantile of ``x[start:end]`` per pair, over the first (shortest beat's) frames."""
-    width = int(np.min(ends - starts)) if len(starts) else 0
-    if width < 1:
-        return np.zeros(len(starts))
-    return np.quantile(x[starts[:, None] + np.arange(width)[None, :]], LOW_QUIET, axis=1)
+def _quiet(x: np.ndarray, centres: np.ndarray, frames: float) -> np.ndarray:
+    """LOW_QUIET quantile of ``x`` over the ``frames`` frames before each centre (frames
+    before the start or past the end repeat the edge frame)."""
+    width = max(1, int(round(frames)))
+    first = np.round(centres).astype(np.int64) - width
+    idx = np.clip(first[:, None] + np.arange(width)[None, :], 0, len(x) - 1)
+    return np.quantile(x[idx], LOW_QUIET, axis=1)
 
 
 def _to_db(x: np.ndarray) -> np.ndarray:
@@ -285,8 +288,8 @@ def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, total_db:
     sounding = np.flatnonzero(total_db > total_db.max() - SOUND_DB)
     first_sound, last_sound = int(sounding[0]), int(sounding[-1])
 
-    def cue(kind: str, bar_index: int) -> Cue:
-        return Cue(kind, bar_index + 1, downbeat + bar_index * bar_seconds)
+    def cue(kind: str, bar_index: int) -> Cue:      # bar 1 may start a hair before the file
+        return Cue(kind, bar_index + 1, max(0.0, downbeat + bar_index * bar_seconds))
 
     out = [cue("mix_in", first_sound)]
     if not any(full):
