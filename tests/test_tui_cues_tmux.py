@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from djml import keys, synth
-from test_tui_tmux import DJML, wait_for
+from test_tui_tmux import DJML, stop_own_daemon, wait_for
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -57,11 +55,4 @@ def test_library_strip_marks_the_cues_of_the_focused_track(tmp_path):
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-        if pid_file.exists() and (pid := pid_file.read_text().strip()).isdigit():
-            try:
-                os.kill(int(pid), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-                time.sleep(0.1)
+        stop_own_daemon(pid_file)

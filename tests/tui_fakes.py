@@ -4,12 +4,17 @@ daemon instead (tests/test_tui_daemon.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
+from pathlib import Path
 from typing import Any
 
 from djml import compat, keys, protocol
 from djml.client import RemoteError
+from djml.config import from_dict
 from djml.protocol import METHOD_NOT_FOUND, NOT_FOUND
+from djml.tui.app import DjmlApp
 
 
 def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, key: str | None,
@@ -204,3 +209,17 @@ class FakeLink:
         if method == "labels.choices":
             return [lab for _, t, lab in self.labels if t == params["task"]]
         raise RemoteError(METHOD_NOT_FOUND, f"the fake does not answer {method!r}")
+
+
+def sync(fn):
+    """Run an async test body with asyncio (no async pytest plugin needed)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+    return wrapper
+
+
+def make_app(tmp_path: Path, link: FakeLink, start: str = "review") -> DjmlApp:
+    """The real app on a fake daemon link, with a data folder of its own."""
+    config = from_dict({"data_dir": str(tmp_path / "data")}, tmp_path / "config.toml")
+    return DjmlApp(config, link=link, start=start)
