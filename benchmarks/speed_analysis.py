@@ -15,6 +15,8 @@ Rows per file type:
 * ``decode: djml pass``  djml's whole decode (read + identity hash + mono + soxr resample
   to 22.05 kHz): what djml's pipeline pays before its first FFT.
 * ``djml``           ``djml.analysis.analyze(path)`` (tracks as "track", one-shots "sample").
+* ``djml, no loudness``  the same with the decoder's BS.1770 meter off: loudness costs the
+  difference (``--only djml,djml-no-loudness --rounds 4`` alternates the two).
 * ``naive librosa``  ``librosa.load(sr=22050)`` + ``beat.beat_track`` + ``feature.chroma_cqt``
   + ``feature.mfcc``, each from the signal (how a script without care would do it).
 * ``essentia``       ``MonoLoader`` + ``RhythmExtractor2013(multifeature)`` + ``KeyExtractor``
@@ -48,8 +50,9 @@ THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_N
 TRACK_SECONDS = 300.0
 TRACK_SPECS = [(126.0, 21, "four_on_floor"), (174.0, 4, "dnb"), (140.0, 14, "halftime"), (92.0, 7, "swing")]
 FILE_TYPES = ("flac", "mp3", "oneshot")
-TOOLS = ("decode-read", "decode-djml", "djml", "librosa", "essentia")
+TOOLS = ("decode-read", "decode-djml", "djml", "djml-no-loudness", "librosa", "essentia")
 LABELS = {"decode-read": "decode: read", "decode-djml": "decode: djml pass", "djml": "djml",
+          "djml-no-loudness": "djml, no loudness",
           "librosa": "naive librosa", "essentia": "essentia"}
 PEER_ESSENTIA = Path.home() / ".cache" / "djml" / "peers" / "essentia" / "bin" / "python"
 
@@ -125,6 +128,8 @@ def _tool(mode: str):  # noqa: ANN202 - a callable path -> None
         from djml.analysis.decode import probe
 
         return lambda p: analyze(p, "sample" if probe(p).duration < SAMPLE_MAX_SECONDS else "track")
+    if mode == "djml-no-loudness":
+        return _without_loudness()
     if mode == "decode-djml":
         from djml.analysis.decode import Decoder
 
@@ -150,6 +155,30 @@ def _tool(mode: str):  # noqa: ANN202 - a callable path -> None
 
         return _essentia
     raise SystemExit(f"unknown mode {mode}")
+
+
+def _without_loudness():  # noqa: ANN202 - a callable path -> None
+    """djml's analysis with the decoder's BS.1770 meter off and everything else as is:
+    what loudness costs is ``djml`` minus this, measured in the same run."""
+    import numpy as np
+
+    from djml.analysis import SAMPLE_MAX_SECONDS, analyze, decode, sample, track
+    from djml.analysis.loudness import Loudness
+
+    class Unmetered(decode.Decoder):
+        def __init__(self, path, target_sr=decode.ANALYSIS_SR, *, measure_loudness=False):  # noqa: ANN001
+            super().__init__(path, target_sr)
+
+        def loudness(self) -> Loudness:
+            return Loudness(None, None, None)
+
+    def decode_mono(path, target_sr=decode.ANALYSIS_SR, *, measure_loudness=False):  # noqa: ANN001, ANN202
+        decoder = Unmetered(path, target_sr)
+        parts = list(decoder.blocks())
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32), decoder
+
+    track.Decoder, sample.decode_mono = Unmetered, decode_mono
+    return lambda p: analyze(p, "sample" if decode.probe(p).duration < SAMPLE_MAX_SECONDS else "track")
 
 
 def _reference_workload() -> None:

@@ -392,7 +392,8 @@ class Service:
                 self._settle_wake.clear()
                 await self._settle_wake.wait()
                 continue
-            self.workers.warm()   # files are settling: have workers ready when they are due
+            if not self.closing:   # files are settling: have workers ready when they are due
+                self.workers.warm()
             await asyncio.sleep(self.settler.interval())
             ready = self.settler.due()
             if ready and not self.closing:

@@ -62,7 +62,12 @@ class Settler:
         """The file changed (or may have): restart its clock."""
         entry = self._pending.get(path)
         if entry is None:
-            self._pending[path] = _Pending(None, self.clock(), bool(writing))
+            # the stat now, so the settle time counts from the event, not from the first check
+            try:
+                stat: FileStat | None = FileStat.of(path)
+            except OSError:
+                stat = None
+            self._pending[path] = _Pending(stat, self.clock(), bool(writing))
             return
         entry.still_since = self.clock()
         if writing is not None:

@@ -30,6 +30,16 @@ class ConfigError(Exception):
         self.key = key
 
 
+def default_workers() -> int:
+    """Cores − 1 (at least 1), counting the cores this process may run on (a container or
+    ``taskset`` may allow fewer than the machine has), so one stays free for the user."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # not Linux
+        cores = os.cpu_count() or 2
+    return max(1, cores - 1)
+
+
 @dataclass
 class Config:
     """The user's settings. Paths are absolute and expanded."""
@@ -38,7 +48,7 @@ class Config:
     data_dir: Path
     library: list[Path] = field(default_factory=list)
     samples: list[Path] = field(default_factory=list)
-    workers: int = max(1, (os.cpu_count() or 2) - 1)
+    workers: int = field(default_factory=default_workers)
     sample_max_seconds: float = 30.0
     bpm_min: float = 70.0
     bpm_max: float = 180.0

@@ -23,11 +23,14 @@ import json
 import os
 import sqlite3
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from djml.vectors import COMPACT_SPACES, from_blob
 
 if TYPE_CHECKING:
     import hnswlib
@@ -101,13 +104,17 @@ def _check_space(space: str) -> None:
         raise VectorIndexError(f"unknown vector space {space!r} (known: {', '.join(SPACES)})")
 
 
-def fingerprints(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+def fingerprints(conn: sqlite3.Connection, spaces: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
     """{space: fingerprint of what its index must contain} in one pass over the vectors
-    table. Per space the dimension of the newest vector wins: after an analyser upgrade
-    changes the feature length, vectors of the old length are left out until re-analysed."""
+    table (over the ``spaces`` asked for only: a track's recommendation need not count the
+    sample vectors). Per space the dimension of the newest vector wins: after an analyser
+    upgrade changes the feature length, vectors of the old length are left out until
+    re-analysed."""
+    wanted = sorted(set(spaces)) if spaces is not None else sorted(SPACES)
     best: dict[str, dict[str, Any]] = {}
     for space, dim, count, id_sum, newest in conn.execute(
-        "SELECT space, dim, COUNT(*), COALESCE(SUM(item_id), 0), MAX(created_at) FROM vectors GROUP BY space, dim"
+        "SELECT space, dim, COUNT(*), COALESCE(SUM(item_id), 0), MAX(created_at) FROM vectors"
+        f" WHERE space IN ({','.join('?' * len(wanted))}) GROUP BY space, dim", wanted
     ):
         if space in SPACES and (space not in best or newest > best[space]["max_created_at"]):
             best[space] = {"count": int(count), "id_sum": int(id_sum), "max_created_at": newest, "dim": int(dim)}
@@ -116,7 +123,7 @@ def fingerprints(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
 
 def db_fingerprint(conn: sqlite3.Connection, space: str) -> dict[str, Any] | None:
     """The fingerprint of one space (None when it has no vectors)."""
-    return fingerprints(conn).get(space)
+    return fingerprints(conn, [space]).get(space)
 
 
 def _params(space: str, dim: int) -> dict[str, Any]:
@@ -128,7 +135,7 @@ def read_vectors(
     conn: sqlite3.Connection, space: str, item_ids: list[int] | None = None, dim: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(ids, float32 matrix, created_at list) for a space, optionally only some items."""
-    sql = "SELECT item_id, vector, created_at FROM vectors WHERE space = ?"
+    sql = "SELECT item_id, vector, created_at, dim FROM vectors WHERE space = ?"
     params: list[Any] = [space]
     if dim is not None:
         sql += " AND dim = ?"
@@ -145,7 +152,10 @@ def read_vectors(
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim or 0), dtype=np.float32), []
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    if space in COMPACT_SPACES:
+        matrix = np.stack([from_blob(r[1], r[3]) for r in rows])
+    else:
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
     return ids, matrix.astype(np.float32), [r[2] for r in rows]
 
 
@@ -197,6 +207,20 @@ def _save(config: "Config", built: SpaceIndex) -> None:
         os.replace(tmp_meta, meta_path)
     except OSError:
         pass
+
+
+def _saved_fingerprint(config: "Config", space: str) -> dict[str, Any] | None:
+    """The fingerprint the saved index was written with (its sidecar only: no index read),
+    or None when there is none or the sidecar does not describe the index file beside it."""
+    bin_path, meta_path = _paths(config, space)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        st = bin_path.stat()
+        if meta["file"] != {"size": st.st_size, "mtime_ns": st.st_mtime_ns}:
+            return None
+        return meta["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _load_files(config: "Config", space: str, dim: int, verify: bool = False) -> SpaceIndex | None:
@@ -263,7 +287,7 @@ def load(
     The returned index is shared with later calls while nothing changes: query it, do not
     modify it (:func:`update_items` and :func:`remove_items` work on their own copies)."""
     _check_space(space)
-    fingerprint = (known if known is not None else fingerprints(conn)).get(space)
+    fingerprint = (known if known is not None else fingerprints(conn, [space])).get(space)
     if fingerprint is None:
         return None
     cached = _CACHE.get(str(_paths(config, space)[0]))
@@ -295,7 +319,10 @@ def update_items(conn: sqlite3.Connection, config: "Config", item_ids: list[int]
     ids = sorted({int(i) for i in item_ids})
     written: dict[str, int] = {}
     for space in _spaces_of(conn, ids):
-        dim = (db_fingerprint(conn, space) or {}).get("dim")
+        current = db_fingerprint(conn, space)
+        if current is not None and _saved_fingerprint(config, space) == current:
+            continue   # the saved index already holds exactly the table (a re-prediction back-fill)
+        dim = (current or {}).get("dim")
         loaded = _load_files(config, space, dim) if dim is not None else None
         if loaded is None or loaded.fingerprint.get("dim") != dim:
             written[space] = build(conn, config, space).count

@@ -11,6 +11,7 @@ This module is pure and imports nothing heavy: CLI one-shots use it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _PITCH_ALIASES = {
@@ -104,7 +105,13 @@ def parse(text: str) -> int:
 
 
 def render_all(key: int) -> dict[str, str]:
-    """Every notation at once, for JSON output and `djml show`."""
+    """Every notation at once, for JSON output and `djml show` (a fresh dict: callers
+    update it; the 24 renderings themselves are computed once)."""
+    return dict(_rendered(key))
+
+
+@lru_cache(maxsize=None)
+def _rendered(key: int) -> dict[str, str]:
     return {
         "key": standard(key),
         "key_id3": id3(key),

@@ -579,13 +579,13 @@ class Library:
         if getattr(a, "rhythm", None) is not None:
             vectors.append(("rhythm", a.rhythm))
         for name, vector in vectors:
-            import numpy as np  # the writer already runs in a process that analysed audio
+            from djml.vectors import to_blob  # numpy: the writer runs in a process that analysed audio
 
-            arr = np.ascontiguousarray(vector, dtype="<f4")
+            blob, dim = to_blob(name, vector)
             c.execute(
                 "INSERT OR REPLACE INTO vectors (item_id, space, dim, vector, source, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (item_id, name, int(arr.size), arr.tobytes(), f"analyzer-{a.analyzer_version}", stamp),
+                (item_id, name, dim, blob, f"analyzer-{a.analyzer_version}", stamp),
             )
 
     def _upsert_location(

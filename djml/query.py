@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,13 @@ _LABELS = f"""{_CURRENT_LABEL.format(column="label")} AS current_label,
 # Label sources a listing treats as the user's own: what they labelled or imported, and
 # the names they gave their sample folders ("Kicks/"); model output is only a guess.
 OWN_SOURCES = ("user", "import", "folder")
+# (a note is a sample's: a track's analysis JSON, with its cue points, is not parsed for it)
 _ITEM_COLUMNS = f"""
     i.id, i.kind, i.artist, i.title, i.album, i.genre, i.year, i.duration, i.created_at AS added,
     a.bpm, a.bpm_confidence, a.bpm_ambiguous, a.key, a.key_confidence, a.energy, a.loudness,
-    a.sample_type, json_extract(a.data, '$.note') AS note, {_PATH},
+    a.sample_type, CASE WHEN i.kind = 'sample' THEN json_extract(a.data, '$.note') END AS note,
+    json_extract(a.data, '$.lufs') AS lufs, json_extract(a.data, '$.lra') AS lra,
+    json_extract(a.data, '$.true_peak_db') AS true_peak_db, {_PATH},
     (SELECT COUNT(*) FROM locations l WHERE l.item_id = i.id AND l.status = 'ok') AS present,
     {_LABELS}, {_CURRENT_LABEL.format(column="source")} AS label_source
 """
@@ -143,7 +147,26 @@ def _number_range(text: str, what: str, example: str, display_step: float) -> tu
     return round(lo - half, 6), round(hi + half, 6)
 
 
+FIRST_PAGE, PAGE = 100, 2000
+
+
 def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+    return _rows_by_id(conn, matching_ids(conn, filters))
+
+
+def iter_items(conn: sqlite3.Connection, filters: Filters) -> Iterator[dict[str, Any]]:
+    """:func:`list_items` as a stream: the ids first (one query), then full rows page by
+    page, the first page small, so `djml ls` prints its first row before a big answer is
+    built (and never holds all of it)."""
+    ids = matching_ids(conn, filters)
+    start, size = 0, FIRST_PAGE
+    while start < len(ids):
+        yield from _rows_by_id(conn, ids[start:start + size])
+        start, size = start + size, PAGE
+
+
+def matching_ids(conn: sqlite3.Connection, filters: Filters) -> list[int]:
+    """The ids of the items ``filters`` selects, in its order and page."""
     where, params = [], []
     if filters.kind:
         where.append("i.kind = ?")
@@ -186,8 +209,7 @@ def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any
     if filters.limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params.extend([filters.limit, filters.offset])
-    ids = [row[0] for row in conn.execute(sql, params)]
-    return _rows_by_id(conn, ids)
+    return [row[0] for row in conn.execute(sql, params)]
 
 
 def _rows_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:

@@ -40,6 +40,17 @@ def fmt_bpm(bpm: float | None, ambiguous: bool | None = None) -> str:
     return f"{bpm:.1f}" + ("?" if ambiguous else "")
 
 
+def fmt_loudness(facts: dict[str, Any]) -> str | None:
+    """"-8.2 LUFS · LRA 5.1 LU · peak -0.3 dBTP · RMS -9.1 dBFS" from what is known: the
+    BS.1770 integrated loudness DJ software gain-matches by, its range, the true peak, and
+    djml's older RMS level (named as such: it is not LUFS)."""
+    parts = [f"{facts['lufs']:.1f} LUFS" if facts.get("lufs") is not None else None,
+             f"LRA {facts['lra']:.1f} LU" if facts.get("lra") is not None else None,
+             f"peak {facts['true_peak_db']:.1f} dBTP" if facts.get("true_peak_db") is not None else None,
+             f"RMS {facts['loudness']:.1f} dBFS" if facts.get("loudness") is not None else None]
+    return " · ".join(p for p in parts if p) or None
+
+
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -98,17 +109,21 @@ def items_table(rows: list[dict[str, Any]], title: str | None = None):
     return table
 
 
-def plain_lines(rows: list[dict[str, Any]]) -> None:
+def plain_lines(rows: Iterable[dict[str, Any]]) -> int:
     """`djml ls` into a pipe: one tab-separated line per item (id, kind, name, BPM, Camelot
-    key, energy, label, genre or folder, path) — no wrapping, no markup, easy to cut."""
+    key, energy, label, genre or folder, path) — no wrapping, no markup, easy to cut.
+    Returns how many lines were written."""
     write = sys.stdout.write
+    count = 0
     for r in rows:
+        count += 1
         name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
         label = (r.get("label") or "") + ("?" if r.get("label_source") == "model" else "")
         cells = [str(r["id"]), r["kind"], name, fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) if r.get("bpm") else "",
                  r.get("camelot") or "", f"{r['energy']:.0f}" if r.get("energy") is not None else "", label,
                  (r.get("genre") or "") if r["kind"] == "track" else _folder(r.get("path")), r.get("path") or ""]
         write("\t".join(_one_line(c) for c in cells) + "\n")
+    return count
 
 
 def _one_line(text: str) -> str:

@@ -55,12 +55,18 @@ def dumps(value: Any, **kwargs: Any) -> str:
     json escapes C0 controls itself; DEL and the C1 controls (U+0080–U+009F, which some
     terminals obey as ESC sequences) it leaves raw, so they become ``\\u009b`` here: the
     same JSON value, nothing a terminal acts on."""
-    text = json.dumps(value, ensure_ascii=False, default=str, **kwargs)
+    text = _READABLE.encode(value) if not kwargs else json.dumps(value, ensure_ascii=False, default=str, **kwargs)
+    if text.isascii():     # most rows of a listing: nothing to check beyond DEL
+        return text if "\x7f" not in text else _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = json.dumps(value, ensure_ascii=True, default=str, **kwargs)
     return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# one encoder for every row (json.dumps with arguments builds a new one per call)
+_READABLE = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def _stream_errors(exc: UnicodeError) -> tuple[str, int]:

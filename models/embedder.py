@@ -60,14 +60,17 @@ class Embedder:
             self.peak_rss_mb = max(self.peak_rss_mb or 0.0, peak_mb)
             return vectors
 
-    def unload(self) -> None:
-        """Stop the worker now (its memory goes back to the system)."""
-        with self._lock:
+    def unload(self, timer: threading.Timer | None = None) -> None:
+        """Stop the worker now (its memory goes back to the system). From ``timer``: only
+        if no embedding came since it was armed (one that did armed a new timer)."""
+        with self._lock:   # held until the worker has exited: `loaded` tells the truth
+            if timer is not None and timer is not self._timer:
+                return
             self._cancel_timer()
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-            log.info("text model unloaded after %.0f s without embeddings", self.idle_seconds)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+                log.info("text model unloaded after %.0f s without embeddings", self.idle_seconds)
 
     def status(self) -> dict[str, Any]:
         """For `djml status`: loaded now, how often loaded, the worker's peak RSS."""
@@ -77,9 +80,10 @@ class Embedder:
     def _arm_timer(self) -> None:
         if self._pool is None:
             return
-        self._timer = threading.Timer(self.idle_seconds, self.unload)
-        self._timer.daemon = True
-        self._timer.start()
+        timer = threading.Timer(self.idle_seconds, lambda: self.unload(timer))
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

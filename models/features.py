@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from djml import keys
+from djml.vectors import from_blob
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _CHUNK = 500  # SQLite variable limit stays far away
@@ -87,10 +88,10 @@ def load_rows(
             marks = ",".join("?" * len(chunk))
             space_marks = ",".join("?" * len(spaces))
             for v in conn.execute(
-                f"SELECT item_id, space, vector FROM vectors WHERE item_id IN ({marks})"
+                f"SELECT item_id, space, dim, vector FROM vectors WHERE item_id IN ({marks})"
                 f" AND space IN ({space_marks})", [*chunk, *spaces]
             ):
-                by_id[v["item_id"]].vectors[v["space"]] = np.frombuffer(v["vector"], dtype="<f4")
+                by_id[v["item_id"]].vectors[v["space"]] = from_blob(v["vector"], v["dim"])
     return [by_id[i] for i in ids if i in by_id]
 
 

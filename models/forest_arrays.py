@@ -24,11 +24,16 @@ class ForestArrays:
     ``left``/``right`` are global node indices (``LEAF`` at leaves), ``feature`` and
     ``threshold`` the split (go left when ``x[feature] <= threshold``), ``value`` the
     class distribution at each node (rows sum to 1), ``roots`` the first node per tree.
-    ``temperature`` rescales the averaged probabilities (calibration: p ** (1 / T))."""
+    ``temperature`` rescales the averaged probabilities (calibration: p ** (1 / T));
+    ``calibration``, when given, is a JSON map of :mod:`djml.models.calibration` applied
+    instead (an isotonic map fitted on held-out sources). ``partner`` (a
+    :class:`~djml.models.linear_arrays.LinearArrays` on the same features), when given, is
+    averaged in with weight ``partner_share`` before calibration."""
 
     def __init__(self, left: np.ndarray, right: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
                  value: np.ndarray, roots: np.ndarray, temperature: float = 1.0,
-                 classes: np.ndarray | None = None) -> None:
+                 classes: np.ndarray | None = None, calibration: dict | None = None,
+                 partner: Any = None, partner_share: float = 0.0) -> None:
         self.left = np.asarray(left, np.int32)
         self.right = np.asarray(right, np.int32)
         self.feature = np.asarray(feature, np.int32)
@@ -36,6 +41,8 @@ class ForestArrays:
         self.value = np.asarray(value, np.float32)
         self.roots = np.asarray(roots, np.int32)
         self.temperature = float(temperature)
+        self.calibration = calibration
+        self.partner, self.partner_share = partner, float(partner_share if partner is not None else 0.0)
         self.n_classes = int(self.value.shape[1])
         # the Estimator's class index of each column (sklearn drops classes absent in a fit)
         self.classes_ = np.arange(self.n_classes) if classes is None else np.asarray(classes, np.int64)
@@ -74,6 +81,15 @@ class ForestArrays:
                    np.concatenate(vals), np.array(roots), temperature, np.asarray(forest.classes_))
 
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
+        """Uncalibrated probabilities: the trees' mean, blended with the partner's if any."""
+        trees = self.forest_proba(X)
+        if self.partner is None or self.partner_share == 0:
+            return trees
+        lin = np.zeros_like(trees)
+        lin[:, np.searchsorted(self.classes_, self.partner.classes_)] = self.partner.predict_proba(X)
+        return ((1 - self.partner_share) * trees + self.partner_share * lin).astype(np.float32)
+
+    def forest_proba(self, X: np.ndarray) -> np.ndarray:
         """Mean leaf distribution over trees (sklearn's predict_proba), uncalibrated."""
         X = np.ascontiguousarray(X, np.float32)
         n = len(X)
@@ -85,19 +101,31 @@ class ForestArrays:
         return self.value[node].mean(axis=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        if self.calibration:
+            from djml.models.calibration import apply_map
+
+            return apply_map(self.raw_proba(X), self.calibration)
         return apply_temperature(self.raw_proba(X), self.temperature)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"left": self.left, "right": self.right, "feature": self.feature,
-                "threshold": self.threshold, "value": np.where((self.left == LEAF)[:, None], self.value, 0).astype(np.float32),  # leaves only
-                "roots": self.roots, "classes": self.classes_}
+        out = {"left": self.left, "right": self.right, "feature": self.feature,
+               "threshold": self.threshold, "value": np.where((self.left == LEAF)[:, None], self.value, 0).astype(np.float32),  # leaves only
+               "roots": self.roots, "classes": self.classes_}
+        if self.partner is not None:
+            out.update(self.partner.to_arrays(), partner_share=np.float64(self.partner_share))
+        return out
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], temperature: float) -> "ForestArrays":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], temperature: float,
+                    calibration: dict | None = None) -> "ForestArrays":
+        from djml.models.linear_arrays import LinearArrays
+
         value = np.asarray(arrays["value"], np.float32)
+        partner = LinearArrays.from_arrays(arrays)
         return cls(arrays["left"], arrays["right"], arrays["feature"], arrays["threshold"],
                    value / np.maximum(value.sum(1, keepdims=True), 1e-12), arrays["roots"], temperature,
-                   arrays["classes"])
+                   arrays["classes"], calibration, partner,
+                   float(arrays["partner_share"]) if partner is not None else 0.0)
 
 
 def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:

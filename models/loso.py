@@ -1,12 +1,16 @@
 """Nested leave-one-source-out evaluation with blending and calibration tuned inside.
 
-Why nested: a setting (the CNN's share of an ensemble, the calibration temperature) chosen
-on the same predictions it is scored on flatters the score. Here, for every held-out source
-``s``, the setting is chosen on *inner* out-of-source predictions: the training sources
-are split into ``inner_k`` groups of whole sources, each predicted by models trained on
-the rest; only then are the models retrained on every training source and ``s`` scored.
-Augmented copies carry their original's source, so they are held out with it and never
-scored (``scored`` marks originals).
+Why nested: a setting (the CNN's share of an ensemble, a calibration map) chosen on the
+same predictions it is scored on flatters the score. Here, for every held-out source
+``s``, the setting is chosen on *inner* out-of-source predictions of the training sources:
+with ``inner_k=0`` every training source ``t`` is predicted by a model trained on all
+sources but ``s`` and ``t`` (leave-one-source-out inside; the fit for {s, t} serves both
+outer folds, so n sources cost n (n - 1) / 2 inner fits); with ``inner_k > 0`` the
+training sources are dealt into ``inner_k`` groups of whole sources instead (fewer fits,
+but each inner model has seen fewer sources than the outer one, so it is less sure of
+itself than the model being calibrated). Only then is ``s`` scored by the models trained
+on every training source. Augmented copies carry their original's source, so they are
+held out with it and never scored (``scored`` marks originals).
 
 A fitter is ``fit(train_idx) -> predict(test_idx) -> proba`` over the global class list.
 """
@@ -19,23 +23,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from djml.models.calibration import fit_temperature
-from djml.models.forest_arrays import apply_temperature
+from djml.models.calibration import apply_map, fit_map
 
 Fitter = Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)   # share of the second model (the CNN)
+CALIBRATIONS = {"T": "temperature", "top": "top", "ovr": "ovr"}   # suffix -> calibration method
 
 
 @dataclass
 class Outcome:
-    """Held-out probabilities of every scored item, per model, and the settings chosen."""
+    """Held-out probabilities of every scored item, per model, the settings chosen per
+    held-out source, and the inner predictions they were chosen on."""
     proba: dict[str, np.ndarray] = field(default_factory=dict)
-    settings: dict[str, dict] = field(default_factory=dict)   # source -> chosen weight / T
+    settings: dict[str, dict] = field(default_factory=dict)   # source -> blend weight, calibration maps
     seconds: dict[str, float] = field(default_factory=dict)
+    inner: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)   # model -> source -> proba
 
 
 def source_folds(sources: Sequence[str], counts: dict[str, int], k: int) -> list[list[str]]:
-    """Whole sources dealt into ``k`` groups of similar size (largest first)."""
+    """Whole sources dealt into ``k`` groups of similar size (largest first); ``k=0``: one
+    group per source."""
+    if k <= 0:
+        return [[s] for s in sorted(sources)]
     folds: list[list[str]] = [[] for _ in range(min(k, len(sources)))]
     sizes = [0] * len(folds)
     for s in sorted(sources, key=lambda s: (-counts[s], s)):
@@ -57,67 +66,101 @@ def choose_blend(pa: np.ndarray, pb: np.ndarray | None, y: np.ndarray, weights: 
     return BLEND_GRID[int(np.argmax(scores))]
 
 
-def outer_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: Fitter) -> np.ndarray:
+def outer_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: Fitter, log=None) -> np.ndarray:
     """Held-out probabilities of every scored item from models that never saw its source
-    (plain LOSO, nothing tuned: what the shipped temperature is fitted on)."""
+    (plain LOSO, nothing tuned)."""
     proba = np.zeros((len(y), int(y.max()) + 1), np.float32)
     for s in sorted(set(sources)):
         test = np.flatnonzero((sources == s) & scored)
-        proba[test] = fitter(np.flatnonzero(sources != s))(test)
+        if len(test):
+            t0 = time.perf_counter()
+            proba[test] = fitter(np.flatnonzero(sources != s))(test)
+            if log:
+                log(f"    held out {s}: accuracy {np.mean(proba[test].argmax(1) == y[test]):.3f} "
+                    f"({time.perf_counter() - t0:.0f} s)")
     return proba
 
 
-def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters: dict[str, Fitter], *,
-                primary: str, secondary: str | None = None, inner_k: int = 3,
-                balance: Callable[[np.ndarray], np.ndarray] | None = None, log=print) -> Outcome:
-    """Outer LOSO of every fitter; for ``primary`` (and its blend with ``secondary``) the
-    blend weight and the temperature are chosen per held-out source on inner folds.
-
-    Adds ``<primary>+cal`` (primary, calibrated) and, with a secondary, ``blend+cal``.
-    ``balance(idx)`` gives the weights the choice uses (default: equal per item)."""
+def inner_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: Fitter, *, inner_k: int = 0,
+               log=print) -> dict[str, np.ndarray]:
+    """Per outer source ``s``: predictions of the other sources' scored items, each by a model
+    that saw neither ``s`` nor the predicted item's inner fold (rows of ``s`` stay 0)."""
     n_classes = int(y.max()) + 1
-    out = Outcome()
-    for name in fitters:
-        out.proba[name] = np.zeros((len(y), n_classes), np.float32)
-        out.seconds[name] = 0.0
-    out.proba[f"{primary}+cal"] = np.zeros((len(y), n_classes), np.float32)
-    if secondary:
-        out.proba["blend+cal"] = np.zeros((len(y), n_classes), np.float32)
     counts = {s: int((sources == s).sum()) for s in set(sources)}
+    outer = [s for s in sorted(counts) if (scored & (sources == s)).any()]
+    out = {s: np.zeros((len(y), n_classes), np.float32) for s in outer}
+    memo: dict[frozenset, Callable[[np.ndarray], np.ndarray]] = {}
+    for s in outer:
+        t0 = time.perf_counter()
+        for fold in source_folds(sorted(set(counts) - {s}), counts, inner_k):
+            held = frozenset({s, *fold})
+            test = np.flatnonzero(np.isin(sources, fold) & scored)
+            if not len(test):
+                continue
+            if inner_k <= 0:   # one fit per pair {s, t}: it predicts t for outer s and s for outer t
+                if held not in memo:
+                    memo[held] = fitter(np.flatnonzero(~np.isin(sources, list(held))))
+                out[s][test] = memo[held](test)
+            else:
+                out[s][test] = fitter(np.flatnonzero(~np.isin(sources, list(held))))(test)
+        log(f"  inner folds for {s}: {time.perf_counter() - t0:.0f} s")
+    return out
+
+
+def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters: dict[str, Fitter], *,
+                primary: str, secondary: str | None = None, inner_k: int = 0,
+                balance: Callable[[np.ndarray], np.ndarray] | None = None, log=print,
+                known: dict[str, tuple[np.ndarray, dict[str, np.ndarray] | None]] | None = None) -> Outcome:
+    """Outer LOSO of every fitter; for ``primary`` (and its blend with ``secondary``) the
+    blend weight and every calibration map (``CALIBRATIONS``) are fitted per held-out source
+    on the inner predictions of the training sources only.
+
+    Adds ``<primary>+<suffix>`` per calibration and, with a secondary, ``blend`` (the blend
+    with the weight chosen inside) and ``blend+<suffix>``. ``balance(idx)`` gives the item
+    weights the choices use (default: equal per item). ``known`` holds the outer (and inner)
+    predictions of models from an earlier run on the same items and folds: not fitted again."""
+    out = Outcome()
+    known = known or {}
+    for name, fitter in fitters.items():
+        t0 = time.perf_counter()
+        out.proba[name] = known[name][0] if name in known else outer_loso(y, sources, scored, fitter)
+        out.seconds[name] = time.perf_counter() - t0
+        log(f"  {name}: outer LOSO in {out.seconds[name]:.0f} s" + (" (earlier run)" if name in known else ""))
     tuned = [m for m in (primary, secondary) if m]
-    for s in sorted(counts):
-        train = np.flatnonzero(sources != s)
+    for m in tuned:
+        t0 = time.perf_counter()
+        earlier = known.get(m, (None, None))[1]
+        out.inner[m] = earlier if earlier is not None else inner_loso(y, sources, scored, fitters[m],
+                                                                      inner_k=inner_k, log=log)
+        out.seconds[m] += time.perf_counter() - t0
+    variants = [primary] + (["blend"] if secondary else [])
+    for v in variants:
+        if v == "blend":
+            out.proba["blend"] = np.zeros_like(out.proba[primary])
+        for suffix in CALIBRATIONS:
+            out.proba[f"{v}+{suffix}"] = np.zeros_like(out.proba[primary])
+    for s, inner_p in out.inner[primary].items():
         test = np.flatnonzero((sources == s) & scored)
-        if not len(test):       # a source of augmented copies only: nothing to score
-            continue
-        inner: dict[str, np.ndarray] = {m: np.zeros((len(y), n_classes), np.float32) for m in tuned}
-        inner_scored = np.zeros(len(y), bool)
-        for fold in source_folds(sorted(set(sources[train])), counts, inner_k):
-            held = np.isin(sources, fold)
-            inner_test = np.flatnonzero(held & scored)
-            for m in tuned:
-                t0 = time.perf_counter()
-                inner[m][inner_test] = fitters[m](np.flatnonzero(~held & (sources != s)))(inner_test)
-                out.seconds[m] += time.perf_counter() - t0
-            inner_scored[inner_test] = True
-        idx = np.flatnonzero(inner_scored)
+        idx = np.flatnonzero(scored & (sources != s))
         w_items = balance(idx) if balance else np.ones(len(idx))
-        t_primary = fit_temperature(inner[primary][idx], y[idx], w_items)
-        settings = {"temperature": t_primary}
+        settings: dict = {}
+        inner_of = {primary: inner_p[idx]}
+        outer_of = {primary: out.proba[primary][test]}
         if secondary:
-            w = choose_blend(inner[primary][idx], inner[secondary][idx], y[idx], w_items)
-            settings.update(blend=w, blend_temperature=fit_temperature(
-                blend(inner[primary][idx], inner[secondary][idx], w), y[idx], w_items))
-        for name, fitter in fitters.items():
-            t0 = time.perf_counter()
-            out.proba[name][test] = fitter(train)(test)
-            out.seconds[name] += time.perf_counter() - t0
-        out.proba[f"{primary}+cal"][test] = apply_temperature(out.proba[primary][test], t_primary)
-        if secondary:
-            mixed = blend(out.proba[primary][test], out.proba[secondary][test], settings["blend"])
-            out.proba["blend+cal"][test] = apply_temperature(mixed, settings["blend_temperature"])
+            w = choose_blend(inner_p[idx], out.inner[secondary][s][idx], y[idx], w_items)
+            settings["blend"] = w
+            inner_of["blend"] = blend(inner_p[idx], out.inner[secondary][s][idx], w)
+            outer_of["blend"] = blend(out.proba[primary][test], out.proba[secondary][test], w)
+            out.proba["blend"][test] = outer_of["blend"]
+        for v in variants:
+            for suffix, method in CALIBRATIONS.items():
+                cal = fit_map(method, inner_of[v], y[idx], w_items)
+                settings[f"{v}+{suffix}"] = cal
+                out.proba[f"{v}+{suffix}"][test] = apply_map(outer_of[v], cal)
         out.settings[s] = settings
         log(f"  held out {s:20s} ({len(test)} files): " + ", ".join(
-            f"{k} {v:.2f}" for k, v in settings.items()) + "; accuracy " + ", ".join(
-            f"{name} {np.mean(out.proba[name][test].argmax(1) == y[test]):.3f}" for name in out.proba))
+            f"{k} {v['temperature']:.2f}" if isinstance(v, dict) and "temperature" in v else
+            f"{k} {v:.2f}" for k, v in settings.items() if not isinstance(v, dict) or "temperature" in v)
+            + "; accuracy " + ", ".join(f"{name} {np.mean(out.proba[name][test].argmax(1) == y[test]):.3f}"
+                                        for name in out.proba if "+" not in name or name.endswith("+ovr")))
     return out

@@ -31,21 +31,26 @@ def card_path(npz: Path) -> Path:
 
 def save(est: Estimator, npz: Path, *, version_prefix: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``npz`` (forest arrays) and its JSON card; returns the card. The version id is
-    ``version_prefix`` + the first 8 hex digits of the arrays' sha256 (content-named)."""
+    ``version_prefix`` + the first 8 hex digits of the arrays' sha256, or with a calibration
+    map of the arrays' and the map's together (content-named)."""
     if not isinstance(est.model, ForestArrays):
         raise TypeError("only exported forests (ForestArrays) are saved portably")
     buf = io.BytesIO()
     np.savez_compressed(buf, **est.model.to_arrays())
     data = buf.getvalue()
     digest = hashlib.sha256(data).hexdigest()
+    # the version names what the model answers: the arrays and the calibration map
+    named = hashlib.sha256(data + json.dumps(est.model.calibration, sort_keys=True).encode()).hexdigest() \
+        if est.model.calibration else digest
     npz = Path(npz)
     npz.parent.mkdir(parents=True, exist_ok=True)
     tmp = npz.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(npz)
     meta = {k: v for k, v in est.metadata.items() if k not in ("metrics", "feature_means")}
-    card = {"version": f"{version_prefix}{digest[:8]}", "format": PORTABLE_FORMAT, "backend": est.backend,
-            "sha256": digest, "temperature": est.model.temperature, "metadata": meta,
+    card = {"version": f"{version_prefix}{named[:8]}", "format": PORTABLE_FORMAT, "backend": est.backend,
+            "sha256": digest, "temperature": est.model.temperature, "calibration": est.model.calibration,
+            "metadata": meta,
             "metrics": est.metadata.get("metrics", {}), **(extra or {})}
     card_path(npz).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     return card
@@ -65,7 +70,7 @@ def load(npz: Path) -> Estimator:
     meta = card["metadata"]
     est = Estimator(meta["task"], card["backend"], _features(meta["features"]))
     est.classes_ = list(meta["classes"])
-    est.model = ForestArrays.from_arrays(arrays, float(card["temperature"]))
+    est.model = ForestArrays.from_arrays(arrays, float(card["temperature"]), card.get("calibration"))
     est.metadata = {**meta, "metrics": card.get("metrics", {})}
     return est
 

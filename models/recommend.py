@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from djml import compat, index, keys
+from djml.cues import cues_from_json
 from djml.models.cf import CFEmbeddings, cf_dir
 from djml.models.transitions import SetStats
 from djml.query import resolve, resolve_item
@@ -95,7 +96,8 @@ def load_indexes(
     conn: sqlite3.Connection, config: "Config", spaces: Iterable[str] = tuple(index.SPACES)
 ) -> dict[str, index.SpaceIndex | None]:
     """The indexes of ``spaces``, checked against one scan of the vectors table."""
-    known = index.fingerprints(conn)
+    spaces = tuple(spaces)
+    known = index.fingerprints(conn, spaces)
     return {space: index.load(conn, config, space, known=known) for space in spaces}
 
 
@@ -255,8 +257,10 @@ def _pool(conn: sqlite3.Connection, seed: dict[str, Any], bpm_tolerance: float |
             params += [centre * (1 - bpm_tolerance / 100), centre * (1 + bpm_tolerance / 100)]
         where.append("(" + " OR ".join(windows) + ")")
     if seed.get("key") is not None and key_mode != compat.ANY:
-        allowed = compat.compatible_keys(seed["key"], key_mode)
-        where.append(f"a.key IN ({','.join('?' * len(allowed))})")
+        # by Camelot name (stored with every key): the (camelot, bpm) index then answers
+        # key and tempo window alone, ~6x cheaper at 100k items than reading the rows
+        allowed = [keys.camelot(k) for k in compat.compatible_keys(seed["key"], key_mode)]
+        where.append(f"a.camelot IN ({','.join('?' * len(allowed))})")
         params += allowed
     order = "ABS(a.bpm - ?)" if bpm else "i.id"
     if bpm:
@@ -343,15 +347,17 @@ def score_candidates(
             "_vec": audio.get(cid),  # for the diversity penalty in _select
             # what _describe needs to explain the few rows that are finally shown
             "_why": (cand, harmonic, tempo, energy_match, transitions.get(cid, 0), together.get(cid, 0),
-                     audio_seed and cid in audio),
+                     audio_seed and cid in audio, seed),
         })
     return out
 
 
 def _describe(s: dict[str, Any], weights: dict[str, float], rank: int) -> dict[str, Any]:
     """The public row: display fields, rounded numbers and the reasons."""
-    cand, harmonic, tempo, energy_match, followed, together, audio_known = s["_why"]
+    cand, harmonic, tempo, energy_match, followed, together, audio_known, seed = s["_why"]
     reasons = _reasons(s["features"], followed, together, harmonic, tempo, energy_match, weights, audio_known)
+    if (hint := mix_hint(seed.get("data"), cand.get("data"))) is not None:
+        reasons.append(hint)
     key = cand["key"]
     return {
         "id": s["id"], "rank": rank, "artist": cand["artist"], "title": cand["title"], "bpm": cand["bpm"],
@@ -360,6 +366,28 @@ def _describe(s: dict[str, Any], weights: dict[str, float], rank: int) -> dict[s
         "score": round(s["score"], 4), "features": {f: round(v, 4) for f, v in s["features"].items()},
         "reasons": reasons, "explanation": " · ".join(reasons),
     }
+
+
+def mix_hint(seed_data: str | None, cand_data: str | None) -> str | None:
+    """'mix out at bar 97 → their intro is 32 bars' from the two tracks' stored cues (the
+    analyses' JSON): where to start the candidate, and how long its intro gives you to blend.
+    None unless the seed has a mix-out cue and the candidate's cues say where its intro ends."""
+    out = _first_cue(seed_data, "mix_out")
+    intro_end, start = _first_cue(cand_data, "intro_end"), _first_cue(cand_data, "mix_in")
+    if out is None or intro_end is None:
+        return None
+    bars = intro_end.bar - (start.bar if start is not None else 1)
+    return f"mix out at bar {out.bar} → their intro is {bars} bar{'s' if bars != 1 else ''}"
+
+
+def _first_cue(data: str | None, kind: str):  # noqa: ANN202 - djml.cues.Cue | None
+    if not data:
+        return None
+    try:
+        stored = json.loads(data).get("cues")
+    except (ValueError, AttributeError):
+        return None
+    return next((c for c in cues_from_json(stored) if c.kind == kind), None)
 
 
 def _unit_vectors(loaded: index.SpaceIndex | None, ids: list[int]) -> dict[int, np.ndarray]:

@@ -73,17 +73,18 @@ def test_sections_find_step_changes_on_the_phrase_grid():
     rng = np.random.default_rng(0)
     levels = np.repeat([0.0, 6.0, 2.0, 6.0], [16, 32, 8, 24])
     z = levels[:, None] + rng.normal(0, 1, (len(levels), 3))
-    cuts, phase = structure.sections(z)
-    assert cuts == [16, 48, 56] and phase == 0
-    assert structure.sections(z) == (cuts, phase)       # pure: same input, same answer
+    cuts, phase, cost = structure.sections(z)
+    assert cuts == [16, 48, 56] and phase == 0 and cost > 0
+    assert structure.sections(z) == (cuts, phase, cost)       # pure: same input, same answer
 
 
-def test_downbeat_is_where_the_changes_fall():
-    z = np.zeros((128, 2))
-    z[2 + 32:, 0] = 5.0           # changes on beats 34 and 66: phase 2
-    z[2 + 64:, 1] = 5.0
-    assert structure.downbeat_phase(z) == 2
-    assert structure.downbeat_phase(np.ones((128, 2))) == 0   # nothing changes: the first beat
+def test_downbeat_is_where_the_section_changes_fall():
+    rng = np.random.default_rng(1)
+    per_beat = np.full((2 + 4 * 48, 11), -30.0) + rng.normal(0, 0.3, (2 + 4 * 48, 11))
+    per_beat[2 + 4 * 16:2 + 4 * 32, :] += 12.0        # a section from beat 66 to 130: bar 1 on beat 2
+    phase, x, cuts, _ = structure.bar_grid(per_beat)
+    assert phase == 2 and cuts == [16, 32] and len(x) == 48
+    assert structure.bar_grid(np.full((4 * 32, 11), -20.0))[0] == 0   # nothing changes: the first beat
 
 
 def test_no_structure_without_a_tempo_or_for_a_short_clip():

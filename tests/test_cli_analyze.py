@@ -7,7 +7,7 @@ import json
 from djml import keys, synth
 
 TRACK_FIELDS = {"path", "kind", "duration", "bpm", "bpm_confidence", "bpm_candidates", "key", "key_id3",
-                "camelot", "open_key", "key_confidence", "energy", "loudness"}
+                "camelot", "open_key", "key_confidence", "energy", "loudness", "lufs", "lra", "true_peak_db"}
 SAMPLE_FIELDS = {"sample_type", "attack", "decay", "brightness", "noisiness", "pitch_hz", "note", "loop_bpm"}
 
 
@@ -36,6 +36,15 @@ def test_table_names_every_failure_in_full(run_djml, tmp_path):
     assert proc.returncode == 1
     assert "good.wav" in proc.stdout
     assert f"error {text}: not an audio file" in proc.stdout
+
+
+def test_table_gives_lufs_true_peak_and_rms_by_name(run_djml, tmp_path):
+    track = synth.write_wav(tmp_path / "t.wav", synth.drum_track(124.0, keys.parse("8A"), 35.0))
+    facts = json.loads(run_djml("analyze", "--json", track, check=True).stdout)
+    proc = run_djml("analyze", track, check=True)
+    assert f"{facts['lufs']:.1f} LUFS" in proc.stdout and f"peak {facts['true_peak_db']:.1f} dBTP" in proc.stdout
+    assert f"RMS {facts['loudness']:.1f} dBFS" in proc.stdout
+    assert facts["lufs"] != facts["loudness"]
 
 
 def test_all_good_exits_zero(run_djml, tmp_path):

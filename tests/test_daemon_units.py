@@ -68,9 +68,20 @@ def test_settler_forgets_vanished_and_follows_renames(tmp_path):
     settler.touch(str(tmp_path / "gone.wav"))
     os.rename(tmp_path / "d", tmp_path / "e")
     settler.rename(str(tmp_path / "d"), str(tmp_path / "e"))
-    settler.due()
+    ready = settler.due()
     clock.now += 0.1
-    assert settler.due() == [str(tmp_path / "e" / "c.wav")]
+    ready += settler.due()
+    assert ready == [str(tmp_path / "e" / "c.wav")]
+
+
+def test_settle_time_counts_from_the_event_not_from_the_first_check(tmp_path):
+    clock = Clock()
+    settler = Settler(2.0, clock)
+    f = tmp_path / "a.wav"
+    f.write_bytes(b"x")
+    settler.touch(str(f))
+    clock.now += 2.1                     # the first check comes late: the file is already due
+    assert settler.due() == [str(f)]
 
 
 def test_rate_limiter_token_bucket(monkeypatch):

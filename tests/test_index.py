@@ -145,6 +145,25 @@ def test_update_items_incremental_and_resize(env, monkeypatch):
     monkeypatch.setattr(index, "build", real_build)
 
 
+def test_update_of_items_whose_vectors_the_index_holds_touches_no_file(env, monkeypatch):
+    """A back-fill of predictions after a model change calls update_items for items whose
+    vectors did not change: the saved index already matches the table, so it is neither
+    read nor rewritten; a vector stored since makes it update again."""
+    config, conn, library = env
+    ids = add_items(library, structured(40))
+    index.load(conn, config, "audio")
+    bin_path = config.index_dir / "audio.hnsw"
+    before = bin_path.stat().st_mtime_ns
+    real_load = index._load_files
+    monkeypatch.setattr(index, "_load_files", lambda *a, **k: pytest.fail("the index was read"))
+    assert index.update_items(conn, config, ids[:10]) == {}
+    assert bin_path.stat().st_mtime_ns == before
+    monkeypatch.setattr(index, "_load_files", real_load)
+    new = add_items(library, structured(5, seed=9), start=40)
+    assert index.update_items(conn, config, new) == {"audio": 5}
+    assert index.load(conn, config, "audio").count == 45
+
+
 def test_remove_items_marks_deleted(env):
     config, conn, library = env
     ids = add_items(library, structured(30))

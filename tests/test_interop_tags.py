@@ -3,6 +3,7 @@ real library by the real analyser; plus the CLI end to end (scan → export → 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -16,7 +17,7 @@ from djml import config as config_mod
 from djml import db, keys, synth
 from djml.analysis.decode import Decoder, probe
 from djml.interop.collect import collect
-from djml.interop.tagio import TagError, TagFile, format_bpm
+from djml.interop.tagio import TagError, TagFile, format_bpm, format_gain, format_peak
 from djml.interop.tagwrite import FileChange, _rewrite, batches, mp4_audio_bytes, tags_undo, tags_write
 from djml.library import Library
 from djml.query import Filters
@@ -107,6 +108,10 @@ def test_write_verify_rescan_undo_every_format(lib):
         assert keys.parse(tags.get("key")) == t.key and tags.get("key") == keys.id3(t.key)
         expected_comment = " · ".join(x for x in [keys.camelot(t.key), f"energy {round(t.energy)}", t.bucket] if x)
         assert tags.get("comment") == expected_comment
+        # ReplayGain 2.0 from the BS.1770 loudness; Opus has its own R128 field and no peak
+        assert t.lufs is not None and t.true_peak_db is not None
+        assert tags.get("replaygain_track_gain") == format_gain(t.lufs, opus=tags.opus)
+        assert tags.get("replaygain_track_peak") == (None if tags.opus else format_peak(t.true_peak_db))
         assert _hash(t.path) == before[t.path][0]                       # audio untouched
         row = library.conn.execute("SELECT i.audio_hash, i.tag_key FROM items i WHERE i.id = ?",
                                    (t.item_id,)).fetchone()
@@ -126,7 +131,7 @@ def test_write_verify_rescan_undo_every_format(lib):
     assert undone.batch == outcome.batch and len(undone.written) == len(FORMATS)
     for path, (audio, old_tags) in before.items():
         now = TagFile(path)
-        for name in ("bpm", "key", "genre", "comment"):
+        for name in ("bpm", "key", "genre", "comment", "replaygain_track_gain", "replaygain_track_peak"):
             assert now.get(name) == old_tags.get(name), (path, name)
         assert _hash(path) == audio
     assert batches(cfg)[0]["undone"]
@@ -162,6 +167,52 @@ def test_failed_verification_leaves_the_original_untouched(lib):
         _rewrite(library, cfg, wav.path, change, None, verify=True, expected_hash="0" * 32)
     assert open(wav.path, "rb").read() == original
     assert not list(music.glob(".*djml-tmp*")) and not list(music.glob(".djml-tagwrite-*"))
+
+
+def test_replaygain_values():
+    assert format_gain(-8.0) == "-10.00 dB" and format_gain(-20.5) == "2.50 dB"
+    assert format_gain(-8.0, opus=True) == str(-15 * 256)      # R128_TRACK_GAIN: to -23 LUFS, Q7.8
+    assert format_peak(0.0) == "1.000000" and format_peak(-6.0) == "0.501187"
+
+
+def test_replaygain_fields_in_id3_read_any_case_and_are_replaced(tmp_path):
+    from mutagen import id3
+
+    path = tmp_path / "a.mp3"
+    _write(path, fmt="MP3", subtype="MPEG_LAYER_III")
+    tags = TagFile(path)
+    tags.file.tags.add(id3.TXXX(encoding=3, desc="replaygain_track_gain", text=["-3.00 dB"]))
+    tags.save()
+    tags = TagFile(path)
+    assert tags.get("replaygain_track_gain") == "-3.00 dB"       # another tool's lower-case frame
+    tags.set("replaygain_track_gain", "-9.12 dB")
+    tags.set("replaygain_track_peak", "0.977237")
+    tags.save()
+    frames = id3.ID3(path).getall("TXXX")
+    assert sorted((f.desc, f.text[0]) for f in frames) == [("REPLAYGAIN_TRACK_GAIN", "-9.12 dB"),
+                                                           ("REPLAYGAIN_TRACK_PEAK", "0.977237")]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg makes the M4A")
+def test_replaygain_fields_in_mp4_freeform(tmp_path):
+    import subprocess
+
+    from mutagen.mp4 import MP4
+
+    wav, m4a = tmp_path / "a.wav", tmp_path / "a.m4a"
+    _write(wav)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True)
+    tags = TagFile(m4a)
+    tags.set("replaygain_track_gain", "-9.12 dB")
+    tags.set("replaygain_track_peak", "0.977237")
+    tags.save()
+    raw = MP4(m4a).tags
+    assert bytes(raw["----:com.apple.iTunes:replaygain_track_gain"][0]) == b"-9.12 dB"
+    assert TagFile(m4a).get("replaygain_track_peak") == "0.977237"
+    tags = TagFile(m4a)
+    tags.set("replaygain_track_gain", None)                      # what undo does
+    tags.save()
+    assert TagFile(m4a).get("replaygain_track_gain") is None
 
 
 def test_mp4_audio_bytes_reads_mdat_payloads(tmp_path):
@@ -210,6 +261,17 @@ def test_cli_scan_export_import_tags(run_djml, djml_home, tmp_path):
     assert "2 file(s) would change" in dry.stdout
     written = run_djml("tags", "write", check=True)
     assert "2 file(s) changed" in written.stdout
+    facts = {os.path.basename(json.loads(line)["path"]): json.loads(line)
+             for line in run_djml("ls", "--json", check=True).stdout.splitlines()}
+    for name in names:       # ReplayGain from the scan's BS.1770 loudness, in the file
+        tags = TagFile(music / name)
+        assert tags.get("replaygain_track_gain") == format_gain(facts[name]["lufs"])
+        assert tags.get("replaygain_track_peak") == format_peak(facts[name]["true_peak_db"])
+    nml = tmp_path / "djml.nml"
+    run_djml("export", "traktor", str(nml), check=True)
+    gains = {e.find("LOCATION").get("FILE"): e.find("LOUDNESS") for e in ET.parse(nml).getroot().iter("ENTRY")
+             if e.find("LOCATION") is not None}
+    assert float(gains[names[0]].get("ANALYZED_DB")) == pytest.approx(-18 - facts[names[0]]["lufs"], abs=1e-4)
     assert run_djml("tags", "history", check=True).stdout.count("2 file(s)") == 1
     assert "2 file(s) restored" in run_djml("tags", "undo", check=True).stdout
     bad = run_djml("import", "traktor", str(out))

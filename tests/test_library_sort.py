@@ -133,3 +133,24 @@ def test_a_key_with_a_tilde_selects_every_key_that_mixes_with_it(conn):
     assert {"8A", "9A", "8B"} <= {r["camelot"] for r in mixable} and len(wanted) > 3
     assert ids(query.list_items(conn, query.Filters.from_dict({"key": "Am"}))) == \
         [r["id"] for r in everything if r["camelot"] == "8A"]
+
+
+def test_streamed_listing_gives_the_same_rows_across_page_boundaries(conn, monkeypatch):
+    """`djml ls` prints rows as pages are read (a small first page, then bigger ones):
+    the stream must be the listing itself, in order, nothing lost or doubled at a page edge."""
+    monkeypatch.setattr(query, "FIRST_PAGE", 7)
+    monkeypatch.setattr(query, "PAGE", 11)
+    for filters in (query.Filters(sort="bpm", descending=True), query.Filters(kind="track", sort="name"),
+                    query.Filters(sort="energy", limit=30, offset=5)):
+        listed = query.list_items(conn, filters)
+        assert len(listed) > 11
+        assert list(query.iter_items(conn, filters)) == listed
+
+
+def test_a_samples_note_is_listed_and_a_track_has_none(tmp_path):
+    library = random_library(tmp_path / "library.db", 0)
+    shot = add_item(library, tmp_path, 1, kind="sample")
+    track = add_item(library, tmp_path, 2, kind="track")
+    library.conn.execute("UPDATE analyses SET data = json_set(data, '$.note', 'C4')")
+    rows = {r["id"]: r for r in query.list_items(library.conn, query.Filters())}
+    assert rows[shot]["note"] == "C4" and rows[track]["note"] is None

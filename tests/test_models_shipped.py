@@ -216,3 +216,19 @@ def test_shipped_model_is_shown_with_its_leave_one_source_out_figure():
     fig = figure(card["metrics"], card["metadata"])
     assert fig["what"] == "leave-one-source-out" and fig["n"] == card["metrics"]["n_loso"] > 1000
     assert figure_text(fig).startswith(f"leave-one-source-out {100 * card['metrics']['loso_accuracy']:.0f}%")
+
+
+def test_shipped_confidence_is_the_documented_calibration_map():
+    """The card's calibration map (fitted on held-out sources) is what predictions carry:
+    monotone, the decision of the raw forest kept, the confidence read off the map."""
+    from djml.models.calibration import apply_map
+
+    est = Estimator.load(registry.shipped_path())
+    card = json.loads(registry.shipped_path().with_suffix(".json").read_text())
+    cal = card["calibration"]
+    assert cal["method"] == card["metrics"]["calibration"] == "top" and np.all(np.diff(cal["y"]) >= 0)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, len(est.features.names))).astype(np.float32)
+    raw, p = est.model.raw_proba(X), est.predict_proba_arrays(X)
+    assert (p.argmax(1) == raw.argmax(1)).all()
+    np.testing.assert_allclose(p, apply_map(raw, cal), atol=1e-6)

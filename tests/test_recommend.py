@@ -232,3 +232,19 @@ def test_unknown_bpm_key_energy_do_not_break_ranking(env):
         assert all(any(re.search(r"\d", reason) for reason in r["reasons"]) for r in recs)
     strict = recommend(conn, config, ids[100], n=50, key_mode="strict")
     assert not {r["id"] for r in strict} & set(ids[:40])  # strict needs a known key
+
+
+def test_reasons_carry_a_mix_hint_when_both_tracks_have_cues(env):
+    config, conn, library, ids = env
+    seed_cues = [{"kind": "mix_in", "bar": 1, "seconds": 0.0}, {"kind": "outro_start", "bar": 97, "seconds": 180.0},
+                 {"kind": "mix_out", "bar": 97, "seconds": 180.0}]
+    their_cues = [{"kind": "mix_in", "bar": 1, "seconds": 0.0}, {"kind": "intro_end", "bar": 33, "seconds": 60.0}]
+    vec = np.zeros(20)
+    seed = _record(library, 900, "track", vec, bpm=124.0, key=8, energy=6.0, cues=seed_cues)
+    theirs = _record(library, 901, "track", vec, bpm=124.0, key=8, energy=6.0, cues=their_cues)
+    plain = _record(library, 902, "track", vec, bpm=124.0, key=8, energy=6.0)
+    rows = {r["id"]: r for r in recommend(conn, config, seed, n=200, key_mode="any", bpm_tolerance=None)}
+    assert "mix out at bar 97 → their intro is 32 bars" in rows[theirs]["reasons"]
+    assert not any(r.startswith("mix out") for r in rows[plain]["reasons"])        # no cues: no hint
+    back = {r["id"]: r for r in recommend(conn, config, theirs, n=200, key_mode="any", bpm_tolerance=None)}
+    assert not any(r.startswith("mix out") for r in back[seed]["reasons"])         # the seed has no mix-out cue

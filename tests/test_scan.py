@@ -79,6 +79,17 @@ def test_scan_reports_every_good_and_every_broken_file(run_djml, music):
         assert name in proc.stderr  # the summary names each failure
 
 
+def test_ls_and_show_give_integrated_loudness(run_djml, music):
+    run_djml("scan", music / "Tracks", music / "Samples", check=True)
+    items = ls_json(run_djml)
+    tracks = [i for i in items if i["kind"] == "track"]
+    assert tracks and all(-40 < i["lufs"] < 0 and i["true_peak_db"] <= 0.5 and i["lra"] >= 0 for i in tracks)
+    shown = run_djml("show", str(tracks[0]["id"]), check=True).stdout
+    assert f"{tracks[0]['lufs']:.1f} LUFS" in shown and "dBTP" in shown and "RMS" in shown
+    data = json.loads(run_djml("show", str(tracks[0]["id"]), "--json", check=True).stdout)["analysis"]["data"]
+    assert data["lufs"] == tracks[0]["lufs"]
+
+
 def test_rescan_of_unchanged_files_does_no_audio_work(run_djml, music):
     run_djml("scan")
     conn = db.connect(cfg.load().db_path)

@@ -35,13 +35,33 @@ def test_train_final_is_deterministic_and_saves_portably(tmp_path):
     data = _dataset()
     cards = []
     for run in ("a", "b"):
-        est = td.train_final(data, temperature=1.3)
+        est = td.train_final(data, {"method": "temperature", "temperature": 1.3})
         cards.append(portable.save(est, tmp_path / run / "sample_type.npz", version_prefix="t-"))
     assert cards[0]["version"] == cards[1]["version"] and cards[0]["sha256"] == cards[1]["sha256"]
     assert (tmp_path / "a" / "sample_type.npz").read_bytes() == (tmp_path / "b" / "sample_type.npz").read_bytes()
     loaded = portable.load(tmp_path / "a" / "sample_type.npz")
     assert loaded.classes_ == sorted(CLASSES) and loaded.model.temperature == 1.3
     np.testing.assert_allclose(loaded.predict_proba(data.rows[:20]), est.predict_proba(data.rows[:20]), atol=1e-6)
+
+
+def test_a_calibration_map_is_saved_applied_and_names_the_version(tmp_path):
+    """An isotonic top-label map travels in the JSON card, is applied at load, and a model
+    with another map gets another version id (the registry must see the change)."""
+    from djml.models.calibration import fit_map
+
+    data = _dataset()
+    raw = td.train_final(data)
+    p = raw.predict_proba_arrays(data.X)
+    yi = np.array([raw.classes_.index(c) for c in data.y])
+    cal = fit_map("top", p, yi)
+    est = td.train_final(data, cal)
+    card = portable.save(est, tmp_path / "a" / "sample_type.npz", version_prefix="t-")
+    plain = portable.save(raw, tmp_path / "b" / "sample_type.npz", version_prefix="t-")
+    assert card["calibration"]["method"] == "top" and card["version"] != plain["version"]
+    loaded = portable.load(tmp_path / "a" / "sample_type.npz")
+    q = loaded.predict_proba_arrays(data.X)
+    np.testing.assert_allclose(q.max(1), np.interp(p.max(1), cal["x"], cal["y"]).clip(1 / 3 + 1e-4), atol=1e-5)
+    assert (q.argmax(1) == p.argmax(1)).all()
 
 
 def test_licence_filter():
@@ -67,13 +87,33 @@ def test_nested_loso_never_trains_on_the_scored_source():
             return p + 0.05
         return predict
 
-    out = loso.nested_loso(yi, data.sources, data.scored, {"et": fitter}, primary="et", inner_k=2,
-                           log=lambda m: None)
-    assert all(not (trained & tested) for trained, tested in seen)
-    assert set(out.settings) == set(data.sources[data.scored])
-    assert (out.proba["et"][~data.scored] == 0).all()          # copies are never scored
-    assert (out.proba["et+cal"][data.scored].argmax(1) == yi[data.scored]).all()
-    assert all(s["temperature"] < 1 for s in out.settings.values())  # always right: sharpen
+    for inner_k in (0, 2):
+        seen.clear()
+        out = loso.nested_loso(yi, data.sources, data.scored, {"et": fitter}, primary="et", inner_k=inner_k,
+                               log=lambda m: None)
+        assert seen and all(not (trained & tested) for trained, tested in seen)
+        assert set(out.settings) == set(data.sources[data.scored])
+        assert (out.proba["et"][~data.scored] == 0).all()          # copies are never scored
+        for suffix in loso.CALIBRATIONS:
+            assert (out.proba[f"et+{suffix}"][data.scored].argmax(1) == yi[data.scored]).all()
+        # always right: sharpen
+        assert all(s["et+T"]["temperature"] < 1 for s in out.settings.values())
+        for s, inner in out.inner["et"].items():    # inner predictions never come from a model that saw s
+            assert (inner[data.sources == s] == 0).all() and (inner[(data.sources != s) & data.scored] > 0).any()
+
+
+def test_inner_loso_fits_each_pair_of_sources_once():
+    data = _dataset()
+    yi = np.array([sorted(CLASSES).index(c) for c in data.y])
+    fits: list[frozenset] = []
+
+    def fitter(train):
+        fits.append(frozenset(set(data.sources) - set(data.sources[train])))
+        return lambda test: np.full((len(test), 3), 1 / 3, np.float32)
+
+    loso.inner_loso(yi, data.sources, data.scored, fitter, inner_k=0, log=lambda m: None)
+    n = len(set(data.sources[data.scored]))
+    assert len(fits) == len(set(fits)) == n * (n - 1) // 2 and all(len(f) == 2 for f in fits)
 
 
 def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
@@ -86,8 +126,74 @@ def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
     data = _dataset()
     data.L = LogmelFeatures(logmel_shape()).fit(data.rows).transform(data.rows)
     results, settings = td.evaluate(data, ["mfcc_lr", "et", "cnn"], inner_k=2)
-    assert set(results) == {"mfcc_lr", "et", "cnn", "et+cal", "blend+cal"}
+    assert set(results) == {"mfcc_lr", "et", "cnn", "blend"} | {f"{m}+{c}" for m in ("et", "blend")
+                                                                 for c in loso.CALIBRATIONS}
     assert all(s["blend"] in loso.BLEND_GRID for s in settings["per_source"].values())
     for name, p in settings["proba"].items():
         np.testing.assert_allclose(p.sum(1), 1, atol=1e-4, err_msg=name)
     assert results["et"]["drums"]["accuracy"] > 0.9        # three well-separated classes
+
+
+def test_an_earlier_runs_predictions_are_reused_not_refitted(tmp_path, monkeypatch):
+    """--reuse: the trees' outer and inner predictions come from the earlier run's files
+    (no tree is fitted again); the new partner is fitted and blended on the same folds."""
+    import json
+
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
+    data = _dataset()
+    results, settings = td.evaluate(data, ["et"], inner_k=2)
+    path = tmp_path / "run.json"
+    m = data.scored
+    path.write_text(json.dumps({"args": {"inner_k": "2"}, "classes": settings["classes"],
+                                "proba": {k: v.tolist() for k, v in settings["proba"].items()},
+                                "labels": data.y[m].tolist(), "sources": data.sources[m].tolist()}))
+    np.savez_compressed(path.with_suffix(".inner.npz"), **{
+        f"{k}|{s}": v for k, per in settings["inner"].items() for s, v in per.items()})
+    real_fitters = td.fitters
+
+    def no_trees(data, classes, names):
+        made = real_fitters(data, classes, names)
+        made["et"] = lambda train: (_ for _ in ()).throw(AssertionError("trees fitted again"))
+        return made
+
+    monkeypatch.setattr(td, "fitters", no_trees)
+    again, s2 = td.evaluate(data, ["et", "lr"], inner_k=2, reuse=path)
+    np.testing.assert_allclose(s2["proba"]["et"], settings["proba"]["et"], atol=1e-6)
+    assert {"lr", "blend", "blend+top"} <= set(again)
+    assert again["et+T"]["ece"] == results["et+T"]["ece"]
+
+
+def test_a_linear_partner_is_blended_exported_and_loaded(tmp_path, monkeypatch):
+    """With PARTNER = "lr" the share is chosen on held-out predictions, the logistic
+    regression is exported to numpy arrays inside the same npz, and the loaded model
+    predicts what the trained one did (no sklearn needed to run it)."""
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
+    monkeypatch.setattr(td, "PARTNER", "lr")
+    data = _dataset()
+    cal, metrics, results, _ = td.shipped_calibration(data)
+    assert metrics["partner"] == "lr" and cal["partner_share"] in loso.BLEND_GRID
+    cal["partner_share"] = 0.5          # force a blend on this easy set
+    est = td.train_final(data, cal)
+    assert est.model.partner is not None and est.model.partner_share == 0.5
+    card = portable.save(est, tmp_path / "sample_type.npz", version_prefix="t-")
+    again = portable.save(td.train_final(data, cal), tmp_path / "again" / "sample_type.npz", version_prefix="t-")
+    assert card["version"] == again["version"]          # deterministic, partner included
+    loaded = portable.load(tmp_path / "sample_type.npz")
+    np.testing.assert_allclose(loaded.predict_proba_arrays(data.X), est.predict_proba_arrays(data.X), atol=1e-5)
+    trees = loaded.model.forest_proba(data.X)
+    lin = loaded.model.partner.predict_proba(data.X)
+    np.testing.assert_allclose(loaded.model.raw_proba(data.X), 0.5 * trees + 0.5 * lin, atol=1e-5)
+
+
+def test_linear_arrays_match_sklearn():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from djml.models.linear_arrays import LinearArrays
+
+    data = _dataset()
+    yi = np.array([sorted(CLASSES).index(c) for c in data.y])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(data.X, yi)
+    lin = LinearArrays.from_arrays(LinearArrays.from_sklearn(model).to_arrays())
+    np.testing.assert_allclose(lin.predict_proba(data.X), model.predict_proba(data.X), atol=1e-4)

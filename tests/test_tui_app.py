@@ -3,31 +3,16 @@ optimistic labels with rollback, undo, skip, filter, recommendations chain → M
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from pathlib import Path
 
 import pytest
 
 from djml.config import from_dict
 from djml.tui.app import DjmlApp
 from djml.tui.offline import OfflineScreen
-from tui_fakes import FakeLink
+from tui_fakes import FakeLink, make_app, sync
 
 pytestmark = pytest.mark.timeout(60)
 
-
-def sync(fn):
-    """Run an async test body with asyncio (no async pytest plugin needed)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-    return wrapper
-
-
-def make_app(tmp_path: Path, link: FakeLink, start: str = "review") -> DjmlApp:
-    config = from_dict({"data_dir": str(tmp_path / "data")}, tmp_path / "config.toml")
-    return DjmlApp(config, link=link, start=start)
 
 
 def queue_ids(app) -> list[int]:

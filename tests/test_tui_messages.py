@@ -4,33 +4,17 @@ own copy in its own message queue; a screen mounted later is told the link's sta
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from pathlib import Path
 
 import pytest
 from textual.app import App
 from textual.signal import Signal
 
-from djml.config import from_dict
-from djml.tui.app import DjmlApp
 from djml.tui.daemon_screen import DaemonScreen
 from djml.tui.messages import DaemonConnected, DaemonEvent, DaemonLost
-from tui_fakes import FakeLink
+from tui_fakes import FakeLink, make_app, sync
 
 pytestmark = pytest.mark.timeout(60)
 
-
-def sync(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-    return wrapper
-
-
-def make_app(tmp_path: Path, link: FakeLink, start: str = "review") -> DjmlApp:
-    config = from_dict({"data_dir": str(tmp_path / "data")}, tmp_path / "config.toml")
-    return DjmlApp(config, link=link, start=start)
 
 
 def event_log(status) -> str:

@@ -38,6 +38,19 @@ def wait_for(session: str, text: str, timeout: float = 30.0) -> str:
     raise AssertionError(f"{text!r} never appeared; screen:\n{capture(session)}")
 
 
+def stop_own_daemon(pid_file: Path) -> None:
+    """SIGTERM the daemon this test started (by the pid it wrote) and wait for it to go."""
+    if not (pid_file.exists() and (pid := pid_file.read_text().strip()).isdigit()):
+        return
+    try:
+        os.kill(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.1)
+
+
 def test_djml_tui_in_tmux(tmp_path):
     home, samples = tmp_path / "home", tmp_path / "samples"
     home.mkdir()
@@ -67,11 +80,4 @@ def test_djml_tui_in_tmux(tmp_path):
         assert session not in subprocess.run(["tmux", "ls"], capture_output=True, text=True).stdout
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-        if pid_file.exists() and (pid := pid_file.read_text().strip()).isdigit():
-            try:
-                os.kill(int(pid), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-                time.sleep(0.1)
+        stop_own_daemon(pid_file)

@@ -4,12 +4,17 @@ daemon instead (tests/test_tui_daemon.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
+from pathlib import Path
 from typing import Any
 
 from djml import compat, keys, protocol
 from djml.client import RemoteError
+from djml.config import from_dict
 from djml.protocol import METHOD_NOT_FOUND, NOT_FOUND
+from djml.tui.app import DjmlApp
 
 
 def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, key: str | None,
@@ -28,8 +33,15 @@ def _item(i: int, kind: str, name: str, bpm: float | None, camelot: str | None, 
     }
 
 
+# A 112-bar track: drums-only intro, groove, a breakdown, the drop, a drums-only outro.
+_ENERGY = [0.55] * 16 + [0.9] * 32 + [0.3] * 16 + [0.95] * 32 + [0.55] * 16
+_CUES = [{"kind": k, "bar": b, "seconds": round((b - 1) * 4 * 60 / 124.0, 3)} for k, b in (
+    ("mix_in", 1), ("intro_end", 17), ("breakdown", 49), ("first_drop", 65), ("outro_start", 97), ("mix_out", 97))]
+ANALYSIS = {"analyzer_version": 6, "analyzed_at": "2026-01-01T00:00:00",
+            "data": {"cues": _CUES, "bar_energy": _ENERGY, "bar_energy_step": 1, "first_downbeat": 0.0}}
+
 ITEMS = [
-    _item(1, "track", "Anna Lee - Night Drive", 124.0, "8A", "A minor", 6, genre="techno"),
+    _item(1, "track", "Anna Lee - Night Drive", 124.0, "8A", "A minor", 6, genre="techno", analysis=ANALYSIS),
     _item(2, "track", "Bo Marsh - Lantern", 126.0, "9A", "E minor", 7, genre="techno"),
     _item(3, "track", "Cleo Ray - Tidewater", 122.0, "8B", "C major", 4, genre="house"),
     _item(4, "track", "Dex Wu - Afterglow", 128.0, "7A", "D minor", 8, "peak-time", genre="techno"),
@@ -197,3 +209,17 @@ class FakeLink:
         if method == "labels.choices":
             return [lab for _, t, lab in self.labels if t == params["task"]]
         raise RemoteError(METHOD_NOT_FOUND, f"the fake does not answer {method!r}")
+
+
+def sync(fn):
+    """Run an async test body with asyncio (no async pytest plugin needed)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+    return wrapper
+
+
+def make_app(tmp_path: Path, link: FakeLink, start: str = "review") -> DjmlApp:
+    """The real app on a fake daemon link, with a data folder of its own."""
+    config = from_dict({"data_dir": str(tmp_path / "data")}, tmp_path / "config.toml")
+    return DjmlApp(config, link=link, start=start)

@@ -8,6 +8,7 @@ to be loaded. Nothing is re-sorted here.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rich.text import Text
@@ -25,9 +26,11 @@ from .offline import OFFLINE_HINT
 from .filters import Pager, parse_filter
 from .widgets.badges import bpm_text, energy_text, key_text, name_text, plain
 from .widgets.columns import flex_column
+from .widgets.energy import strip_line
 from .widgets.help import HelpScreen, screen_keys
 
 PREFETCH = 50  # load the next page when the cursor is this close to the end
+STRIP_DELAY = 0.15  # seconds the cursor rests on a row before its strip is fetched
 # Fixed widths, so a long label or genre cannot squeeze the name; the name takes the rest.
 WIDTHS = {"id": 5, "kind": 4, "name": 26, "bpm": 6, "key": 3, "energy": 2, "label": 10, "genre": 10}
 SCALED = {"label": (10, 22), "genre": (10, 22)}   # width at 80 columns → from 160 columns
@@ -72,6 +75,7 @@ class LibraryScreen(DaemonScreen):
                     placeholder="kind:track bpm:120-128 key:8A~ genre:techno label:peak-time words…")
         table = DataTable(id="library-table", cursor_type="row", zebra_stripes=True)
         yield table
+        yield Static("", id="library-strip")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -162,6 +166,24 @@ class LibraryScreen(DaemonScreen):
         if (event.cursor_row >= len(self.rows) - PREFETCH and self.pager is not None
                 and not self.pager.exhausted and not self._loading):
             self.load_more()
+        row = next((r for r in self.rows if str(r["id"]) == event.row_key.value), None)
+        self.load_strip(row)
+
+    @work(exclusive=True, group="library-strip")
+    async def load_strip(self, row: dict[str, Any] | None) -> None:
+        """The focused track's energy strip and cues, from the daemon's ``show`` (the
+        library rows do not carry them); fetched once the cursor rests on the row."""
+        strip = self.query_one("#library-strip", Static)
+        if row is None or row.get("kind") != "track":
+            strip.update("")
+            return
+        await asyncio.sleep(STRIP_DELAY)
+        try:
+            info = await self.app.request("show", ref=row["id"])
+        except (DaemonUnavailable, RemoteError):
+            strip.update("")
+            return
+        strip.update(strip_line(info, strip.size.width or self.size.width))
 
     # -- sorting -------------------------------------------------------------------------------
 

@@ -271,21 +271,18 @@ class Decoder:
         """:meth:`_mono` when loudness is measured: the float conversion is written channel
         by channel (the loudness meter filters each channel as contiguous rows), which also
         makes the channel sum contiguous."""
-        planar = self._buffers.get("planar")
         frames, channels = block.shape
-        if planar is None or planar.shape[1] < frames:
-            planar = self._buffers["planar"] = np.empty((channels, max(BLOCK_FRAMES, frames)), np.float32)
-        planar = planar[:, :frames]
+        planar = self._meter.block_buffer(frames)
         planar[...] = block.T
         energy = sum(float(np.dot(row, row)) for row in planar)
         if not math.isfinite(energy):
             raise AnalysisError("corrupt audio: the file holds NaN, infinite or absurdly large sample values")
         self.sum_squares += energy * float(scale) ** 2
-        self._meter.add(planar, float(scale))
         mono = planar[0].copy() if channels == 1 else np.add(planar[0], planar[1])
         for c in range(2, channels):
             mono += planar[c]
         mono *= scale / np.float32(channels)
+        self._meter.add_buffered(frames, float(scale))
         return mono
 
     def _quantise(self, block: np.ndarray) -> np.ndarray:

@@ -7,12 +7,13 @@ every channel at the file's own rate), so no file is read twice.
 Why the K-weighting filter is not ``scipy.signal.sosfilt``: importing scipy.signal costs
 ~0.5 s CPU in every fresh worker, and a sample-by-sample IIR is latency-bound (~0.15 s per
 5-minute stereo track). The two biquads are instead run exactly as a block state-space
-filter: the signal is cut into rows of L samples, each row's response is its own
-zero-state part (one matrix product with the L x L impulse-response Toeplitz matrix,
-which BLAS runs at tens of GFLOP/s) plus the response to the filter state at the row's
-start; the states at every row start come from a prefix scan with powers of A^L
-(log2(rows) vectorised steps). The result equals the sequential filter to float32
-rounding (tests compare it with scipy.signal.sosfilt).
+filter (:class:`BlockFilter`): the signal is cut into rows of L samples; each row's
+response is its zero-state part (a product with the L x L impulse-response Toeplitz
+matrix, which BLAS runs at tens of GFLOP/s) plus the response to the filter state at the
+row's start; those states come from one product per group of rows and a doubling scan
+over the groups. The result equals the sequential filter to float32 rounding (tests
+compare it with scipy.signal.sosfilt). It still costs ~0.1 s per 5-minute stereo track
+(docs/analysis.md, "Loudness cost").
 
 Definitions (all from the standards, constants below):
 
@@ -32,9 +33,9 @@ Definitions (all from the standards, constants below):
   3 s block passes.
 * True peak: the signal 4x oversampled by a 12-tap-per-phase Kaiser-windowed sinc (BS.1770
   Annex 2's method, not its exact table). An *estimate*: per ~6 s native block only the
-  rows holding the largest and smallest sample and the TRUE_PEAK_ROWS rows with the
-  most K-weighted energy are oversampled (oversampling everything costs more than the
-  rest of the analysis); never below the sample peak.
+  TRUE_PEAK_ROWS rows with the most K-weighted energy are oversampled (oversampling
+  everything costs more than the rest of the analysis), and never the file's last row
+  (~1 ms, which has no samples after it); never below the sample peak.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 LRA_RELATIVE_GATE_LU = -20.0
 LRA_PERCENTILES = (10.0, 95.0)
-STEP_SECONDS = 0.1          # blocks and short-term windows advance by 100 ms
 BLOCK_STEPS = 4             # 400 ms gating blocks
 SHORT_TERM_STEPS = 30       # 3 s short-term blocks (LRA)
 LUFS_OFFSET = -0.691
@@ -57,7 +57,7 @@ OVERSAMPLE = 4
 TRUE_PEAK_TAPS = 12         # per phase
 TRUE_PEAK_ROWS = 48         # most energetic rows oversampled per native block
 _KAISER_BETA = 6.0
-_ROW_TARGET = 64            # rows of ~64 samples: BLAS-friendly, few rows to scan
+_ROW_TARGET = 48            # rows of ~48 samples: measured fastest with GROUP = 8
 
 # BS.1770-4 K-weighting as analog prototypes (f0 Hz, gain dB, Q): these reproduce the
 # standard's 48 kHz coefficients exactly when derived at 48 kHz.
@@ -68,11 +68,16 @@ _HIGHPASS = (38.13547087602444, 0.5003270373238773)
 
 @dataclass(frozen=True)
 class Loudness:
-    """integrated LUFS, LRA in LU, true peak and sample peak in dBFS/dBTP (None: see module)."""
+    """Integrated loudness (LUFS), loudness range (LU), true peak (dBTP); None: see module."""
 
     integrated: float | None
     range: float | None
     true_peak_db: float | None
+
+
+@lru_cache(maxsize=16)
+def _k_weighting(sample_rate: int) -> tuple:
+    return tuple(map(tuple, k_weighting(sample_rate)))
 
 
 def k_weighting(sample_rate: int) -> np.ndarray:
@@ -98,18 +103,24 @@ def channel_weights(channels: int) -> np.ndarray:
     return np.ones(channels)
 
 
+@lru_cache(maxsize=16)
 def step_frames(sample_rate: int) -> int:
-    """Samples per 100 ms step (rounded, as libebur128 does for rates not divisible by 10)."""
-    return max(1, int(sample_rate / 10 + 0.5))
+    """Samples per 100 ms step: exact when the rate is divisible by 10, else the nearest
+    count that splits into rows (11025 Hz: 1102 samples, 99.95 ms)."""
+    exact = sample_rate / 10
+    return min((n for n in range(max(1, int(exact) - 8), int(exact) + 9) if _divisors(n)),
+               key=lambda n: (abs(n - exact), n), default=max(1, round(exact)))
 
 
+def _divisors(step: int) -> list[int]:
+    return [d for d in range(16, 257) if step % d == 0]
+
+
+@lru_cache(maxsize=16)
 def row_length(step: int) -> int:
-    """The divisor of the step closest to ~64 samples (rows never straddle a step);
-    a step without one (a prime, odd sample rates) is its own row when short enough."""
-    divisors = [d for d in range(16, 257) if step % d == 0]
-    if divisors:
-        return min(divisors, key=lambda d: (abs(d - _ROW_TARGET), d))
-    return step if step <= 512 else 1
+    """The divisor of the step closest to ~48 samples: rows never straddle a step."""
+    divisors = _divisors(step)
+    return min(divisors, key=lambda d: (abs(d - _ROW_TARGET), d)) if divisors else step
 
 
 def _state_space(sos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -168,9 +179,16 @@ def _design(sos: tuple, length: int, group: int) -> tuple[np.ndarray, ...]:
             within[j * n:(j + 1) * n, i * n:(i + 1) * n] = powers[i - j].T
     return (np.ascontiguousarray(inject.T, dtype=np.float32),
             np.ascontiguousarray(np.vstack([toeplitz.T, observe.T]), dtype=np.float32),
-            within.astype(np.float32),
-            np.hstack([powers[i + 1].T for i in range(group)]).astype(np.float32),
-            powers[group])
+            within, np.hstack([powers[i + 1].T for i in range(group)]), powers[group])
+
+
+@lru_cache(maxsize=64)
+def _group_power(sos: tuple, length: int, group: int, k: int, channels: int) -> np.ndarray:
+    """(P^group)^(2^k) transposed, block-diagonal over the channels (the scan's steps)."""
+    power = _design(sos, length, group)[4]
+    for _ in range(k):
+        power = power @ power
+    return np.kron(np.eye(channels), power.T)
 
 
 class BlockFilter:
@@ -183,31 +201,24 @@ class BlockFilter:
     scan over the few groups; then each row with the state at its start, times [T; O]
     (T: the L x L impulse-response Toeplitz matrix, O: C A^i), is its response."""
 
-    GROUP = 32
+    GROUP = 8
 
-    def __init__(self, sos: np.ndarray, channels: int, length: int) -> None:
-        design = _design(tuple(map(tuple, sos)), length, self.GROUP)
-        self._inject_t, self._response, self._within, self._from_start, group_power = design
+    def __init__(self, sos: np.ndarray | tuple, channels: int, length: int) -> None:
+        self._key = (tuple(map(tuple, sos)), length, self.GROUP)
+        self._inject_t, self._response, self._within, self._from_start, _ = _design(*self._key)
         self.length, self.order, self.channels = length, self._inject_t.shape[1], channels
-        self._group_powers = [group_power]    # P^g, P^2g, P^4g, ... (float64)
-        self._blocks: dict[int, np.ndarray] = {}
-        self.state = np.zeros((channels, self.order), np.float32)
+        self.state = np.zeros((channels, self.order))
 
     def _group_power(self, k: int) -> np.ndarray:
-        """(P^GROUP)^(2^k) transposed, block-diagonal over the channels, float32."""
-        while len(self._group_powers) <= k:
-            self._group_powers.append(self._group_powers[-1] @ self._group_powers[-1])
-        if k not in self._blocks:
-            self._blocks[k] = np.kron(np.eye(self.channels), self._group_powers[k].T).astype(np.float32)
-        return self._blocks[k]
+        return _group_power(*self._key, k, self.channels)
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         """Filter ``rows`` (channels, m, L) float32 that continue the previous call."""
         channels, m, length = rows.shape
         n, g = self.order, self.GROUP
         groups = -(-m // g)
-        pushes = np.zeros((channels, groups * g, n), np.float32)
-        pushes[:, :m] = rows @ self._inject_t
+        pushes = np.zeros((channels, groups * g, n))      # float64 from here: the states carry
+        pushes[:, :m] = rows @ self._inject_t               # the high-pass's slow modes
         after = (pushes.reshape(channels * groups, g * n) @ self._within).reshape(channels, groups, g * n)
         ends = np.ascontiguousarray(after[:, :, (g - 1) * n:].transpose(1, 0, 2)).reshape(groups, channels * n)
         starts = np.empty_like(ends)         # the state entering each group
@@ -250,7 +261,8 @@ def _interpolator(row: int) -> np.ndarray:
 
 
 class LoudnessMeter:
-    """Streaming BS.1770 meter: ``add`` each native block, then ``result``."""
+    """Streaming BS.1770 meter: ``add`` each native block (or write it into
+    :meth:`block_buffer` and call :meth:`add_buffered`, which saves a copy), then ``result``."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sample_rate = sample_rate
@@ -258,33 +270,41 @@ class LoudnessMeter:
         self.step = step_frames(sample_rate)
         self.row = row_length(self.step)
         self.rows_per_step = self.step // self.row
-        self._filter = BlockFilter(k_weighting(sample_rate), channels, self.row)
+        self._filter = BlockFilter(_k_weighting(sample_rate), channels, self.row)
         self._weights = channel_weights(channels)
-        self._carry = np.zeros((channels, 0), np.float32)
+        self._buffer = np.zeros((channels, 0), np.float32)
+        self._carried = 0                    # samples of the last block not yet in a row, at the buffer's start
         self._row_energy = np.zeros(0)       # rows not yet forming a whole step
         self._steps: list[np.ndarray] = []
         self._interp = _interpolator(self.row)   # cached
         self._tail = np.zeros((channels, self.row + TRUE_PEAK_TAPS // 2 - 1), np.float32)
         self._true_peak = 0.0
 
+    def block_buffer(self, frames: int) -> np.ndarray:
+        """A (channels, frames) float32 array to write the next block into (each channel
+        contiguous, right after the samples the previous block left over)."""
+        need = self._carried + frames
+        if self._buffer.shape[1] < need:      # room for any carry: the same memory every block
+            grown = np.empty((self.channels, frames + self.row), np.float32)
+            grown[:, : self._carried] = self._buffer[:, : self._carried]
+            self._buffer = grown
+        return self._buffer[:, self._carried: need]
+
+    def add_buffered(self, frames: int, scale: float = 1.0) -> None:
+        """Measure the ``frames`` written into :meth:`block_buffer`; ``scale`` converts the
+        values to [-1, 1) (1/32768 for int16 audio held as float values)."""
+        total = self._carried + frames
+        whole = total // self.row * self.row
+        if whole:
+            self._rows(self._buffer[:, :whole], scale)
+        left = total - whole
+        self._buffer[:, :left] = self._buffer[:, whole:total]
+        self._carried = left
+
     def add(self, planar: np.ndarray, scale: float = 1.0) -> None:
-        """A (channels, frames) float32 block, each channel contiguous; ``scale`` converts
-        its values to [-1, 1) (1/32768 for int16 audio held as float values)."""
-        frames = planar.shape[1]
-        carried = self._carry.shape[1]
-        head = 0
-        if carried:
-            head = min(self.row - carried, frames)
-            joined = np.concatenate([self._carry, planar[:, :head]], axis=1)
-            if joined.shape[1] < self.row:
-                self._carry = joined
-                return
-            self._rows(joined, scale)
-        m = (frames - head) // self.row
-        end = head + m * self.row
-        self._carry = planar[:, end:].copy()
-        if m:
-            self._rows(planar[:, head:end], scale)
+        """A (channels, frames) float32 block."""
+        self.block_buffer(planar.shape[1])[...] = planar
+        self.add_buffered(planar.shape[1], scale)
 
     def _rows(self, flat: np.ndarray, scale: float) -> None:
         """Whole rows: ``flat`` is (channels, m * L), each channel contiguous."""

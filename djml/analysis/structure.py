@@ -6,21 +6,27 @@ Everything here is derived from per-frame band powers and onset fluxes that the 
 already computes (no second decode, numpy only, a few milliseconds per track):
 
 1. **Beat and bar features.** Frames are pooled per beat: power in seven bands (below
-   200 Hz = kick and bass, octaves up to 6.4 kHz, above = hats and cymbals) and the mean
-   onset flux of the low and the treble bands (drum hits rather than sustained notes), all
-   in dB, floored 40 dB under the track's top so silence and dither do not dominate.
-2. **Downbeat.** The grid knows beats, not bars: of the four beat phases, the one where the
-   features change most (4 beats after vs 4 before, squared) is beat 1. Sections start on
-   downbeats, so the changes mark them; a track that never changes keeps the first beat.
+   200 Hz = kick and bass, octaves up to 6.4 kHz, above = hats and cymbals), the mean
+   onset flux of the low and the treble bands, and the low band's quiet level (the bass
+   between the kicks), all in dB, floored 40 dB under the track's top so silence and
+   dither do not dominate.
+2. **Downbeat.** The grid knows beats, not bars. Sections (step 3) are found once on bars
+   from the first beat; each boundary then votes for the beat near it where the beat
+   features change most, and the phase with the most (change-weighted) votes is beat 1 —
+   sections start on downbeats. Choosing the phase whose bars split at the least cost
+   was tried and rejected: bars straddling the chord changes inside a section vary less,
+   so a wrong phase often costs less. A track that never changes keeps the first beat. A
+   bar's features are the median of its sounding beats.
 3. **Sections.** Bars are split into sections by dynamic programming: the cost is the
    within-section squared deviation of the bar features (each scaled by its own
    bar-to-bar noise) plus a penalty per boundary that is smallest on an 8-bar phrase grid,
    larger on its 4-bar half and largest elsewhere; the grid's phase is the one of eight
    whose best split costs least. So boundaries snap to 8/16/32-bar phrases when the music
    is phrased that way and still land on odd bars when it is not.
-4. **Levels and cues.** A section's *deficit* is how far (dB, each feature clipped at
-   DEFICIT_CLIP) its low-band level, total level, kick and hat activity sit below the
-   track's top (90th percentile of bars); "full" sections are within FULL_DB of the top.
+4. **Levels and cues.** A section's *deficit* is how far (dB, each clipped at DEFICIT_CLIP)
+   its total level, its level below 200 Hz (kick and bass) and that band's quiet level
+   (bass between the kicks) sit below the track's top (90th percentile of bars); "full"
+   sections are within LEVEL_DB, LOW_DB and BASS_DB of the top.
    mix_in: the first bar with sound. intro_end: the start of the first full section.
    outro_start: the bar after the last full section. breakdown: each drop out of full
    level between them; first_drop: the return to full level after the first breakdown.
@@ -42,10 +48,12 @@ from djml.cues import CUE_KINDS, Cue
 
 BAND_EDGES_HZ = (200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)   # 7 bands: kick/bass ... hats
 BEATS_PER_BAR = 4
+NOVELTY_BEATS = 2            # beats each side when boundaries vote for the downbeat
+LOW_QUIET = 0.25             # quantile of a beat's low-band frames that stands for its bass
 EARLY_BEAT = 0.15           # a grid beat this close (share of a beat) before t=0 counts as t=0
 MIN_BARS = 8                 # fewer whole bars: no structure (a loop or a clip)
 FLOOR_DB = 40.0              # features floored this far below the track's top
-NOISE_FLOOR_DB = 1.0         # a feature's bar-to-bar noise is at least this (dB)
+NOISE_FLOOR_DB = 3.0         # a feature's bar-to-bar noise is at least this (dB)
 MIN_SECTION_BARS = 4
 PHRASE_BARS = 8
 BOUNDARY_PENALTY = 24.0      # per boundary, in squared noise units
@@ -54,15 +62,16 @@ OFF_GRID = 24.0              # extra penalty anywhere else
 MAX_SECTION_BARS = 256       # DP window (long DJ mixes): a longer section is split
 TOP_QUANTILE = 0.9
 DEFICIT_CLIP = 12.0          # dB: one missing layer cannot outweigh the others
-FULL_DB = 4.0                # "full": level and bass within this of the top (dB) ...
-DRUMS_DB = 8.0               # ... and kick and hat activity within this
+LEVEL_DB = 2.0               # "full": level within this of the top (dB), ...
+LOW_DB = 4.0                 # ... the band below 200 Hz within this ...
+BASS_DB = 8.0                # ... and its quiet level (bass between kicks) within this
 SOUND_DB = 40.0              # a bar more than this under the top is silent
 MIX_OUT_BARS = 16            # without an outro, start the next track this long before the end
 STRIP_BARS = 512             # bar_energy keeps at most this many values (longer: pooled)
 
-# Columns of the bar features (after the 7 bands): total level, low flux, treble flux, low floor.
-_TOTAL, _LOW_FLUX, _HIGH_FLUX, _LOW_FLOOR = 7, 8, 9, 10
-_FULLNESS = (_TOTAL, _LOW_FLUX, _HIGH_FLUX, _LOW_FLOOR)   # level, kick hits, hat hits, bass
+# Columns of the bar features: 7 bands, total level, low flux, treble flux, low quiet level.
+_TOTAL, _LOW_QUIET = 7, 10
+_FULLNESS = (_TOTAL, 0, _LOW_QUIET)   # level, kick and bass (the band below 200 Hz), bass between kicks
 
 
 @dataclass
@@ -102,19 +111,11 @@ def analyse_structure(bands: np.ndarray, low_flux: np.ndarray, high_flux: np.nda
     if count < BEATS_PER_BAR * MIN_BARS:
         return None
     beat_times = first + beat * np.arange(count + 1)
-    centres = beat_times[:-1] * fps          # each beat pooled from half a beat before to half after
-    starts = np.clip(np.round(centres - beat * fps / 2).astype(np.int64), 0, len(bands))
-    ends = np.clip(np.round(centres + beat * fps / 2).astype(np.int64), starts, len(bands))
-    per_beat = np.column_stack([
-        _pool(np.column_stack([bands, low_flux, high_flux]).astype(np.float64), starts, ends),
-        _floor(bands[:, 0].astype(np.float64), starts, ends)])
-    phase = downbeat_phase(_scaled(_to_db(per_beat)))
-    n_bars = (count - phase) // BEATS_PER_BAR
-    if n_bars < MIN_BARS:
+    per_beat = _to_db(beat_features(bands, low_flux, high_flux, beat_times, fps, beat))
+    found = bar_grid(per_beat)
+    if found is None:
         return None
-    used = per_beat[phase:phase + n_bars * BEATS_PER_BAR]
-    x = np.median(_to_db(used).reshape(n_bars, BEATS_PER_BAR, -1), axis=1)
-    boundaries, phrase = sections(_scaled(x))
+    phase, x, boundaries, phrase = found
     deficit = bar_deficits(x)
     downbeat = float(beat_times[phase])
     bar_seconds = beat * BEATS_PER_BAR
@@ -122,7 +123,73 @@ def analyse_structure(bands: np.ndarray, low_flux: np.ndarray, high_flux: np.nda
     strip, step = energy_strip(deficit)
     return Structure(downbeat=round(downbeat, 4), bar_seconds=bar_seconds,
                      boundaries=[b + 1 for b in boundaries], cues=cues, bar_energy=strip,
-                     bar_energy_step=step, beat_times=beat_times[:-1], beat_features=_to_db(per_beat))
+                     bar_energy_step=step, beat_times=beat_times[:-1], beat_features=per_beat)
+
+
+def beat_features(bands: np.ndarray, low_flux: np.ndarray, high_flux: np.ndarray, beat_times: np.ndarray,
+                  fps: float, beat: float) -> np.ndarray:
+    """(beats, 10) linear features, each beat pooled from half a beat before it to half a beat
+    after (a grid a little off still puts each onset in its own beat): mean band powers, mean
+    low and treble flux, and the low band's quiet level (LOW_QUIET quantile of its frames in
+    the half beat before the beat, where a kick's tail has decayed and sustained bass
+    remains)."""
+    centres = beat_times[:-1] * fps
+    starts = np.clip(np.round(centres - beat * fps / 2).astype(np.int64), 0, len(bands))
+    ends = np.clip(np.round(centres + beat * fps / 2).astype(np.int64), starts, len(bands))
+    means = _pool(np.column_stack([bands, low_flux, high_flux]).astype(np.float64), starts, ends)
+    return np.column_stack([means, _quiet(bands[:, 0].astype(np.float64), centres, beat * fps / 2)])
+
+
+def bar_grid(per_beat: np.ndarray) -> tuple[int, np.ndarray, list[int], int] | None:
+    """(downbeat phase 0..3, bar features, section starts, phrase phase).
+
+    Sections are first found on bars from the first beat; then each of their boundaries
+    votes for the beat, within two of it, where the beat features change most (NOVELTY_BEATS
+    after against before, squared distance, weighted by that change): sections start on
+    downbeats. Only boundaries vote, so chord changes inside a section do not. With the
+    winning phase the bars and sections are computed again."""
+    x = _on_bars(per_beat, 0)
+    if x is None:
+        return None
+    cuts, _, _ = sections(x / _noise(x))
+    votes = np.zeros(BEATS_PER_BAR)
+    k, novelty = beat_novelty(per_beat / _noise(per_beat))
+    for cut in cuts:
+        near = (k >= BEATS_PER_BAR * cut - 2) & (k <= BEATS_PER_BAR * cut + 2)
+        if near.any():
+            i = np.flatnonzero(near)[int(np.argmax(novelty[near]))]
+            votes[k[i] % BEATS_PER_BAR] += novelty[i]
+    phase = int(np.argmax(votes))      # no boundaries: the first beat
+    x = _on_bars(per_beat, phase)
+    if x is None:
+        return None
+    cuts, phrase, _ = sections(x / _noise(x))
+    return phase, x, cuts, phrase
+
+
+def beat_novelty(z: np.ndarray, window: int = NOVELTY_BEATS) -> tuple[np.ndarray, np.ndarray]:
+    """(beat indices k, squared distance between the mean of ``window`` beats from k and of
+    the ``window`` beats before k)."""
+    if len(z) < 2 * window + 1:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
+    k = np.arange(window, len(z) - window + 1)
+    after = (sums[k + window] - sums[k]) / window
+    before = (sums[k] - sums[k - window]) / window
+    return k, ((after - before) ** 2).sum(axis=1)
+
+
+def _on_bars(per_beat: np.ndarray, phase: int) -> np.ndarray | None:
+    """Bar features with bar 1 on beat ``phase``, each the median of its sounding beats (a
+    fill or the next section's first hit in one beat does not move it); None when fewer
+    than MIN_BARS bars fit."""
+    n_bars = (len(per_beat) - phase) // BEATS_PER_BAR
+    if n_bars < MIN_BARS:
+        return None
+    beats = per_beat[phase:phase + n_bars * BEATS_PER_BAR].copy()
+    silent = beats[:, _TOTAL] <= beats[:, _TOTAL].max() - SOUND_DB
+    beats[silent & ~np.all(silent.reshape(n_bars, -1), axis=1).repeat(BEATS_PER_BAR)] = np.nan
+    return np.nanmedian(beats.reshape(n_bars, BEATS_PER_BAR, -1), axis=1)
 
 
 def _pool(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -131,98 +198,80 @@ def _pool(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return (sums[ends] - sums[starts]) / np.maximum(ends - starts, 1)[:, None]
 
 
-def _floor(x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Minimum of ``x[start:end]`` per pair: the low band's power between the kicks, which
-    sustained bass fills and a kick alone does not (0 when empty)."""
-    out = np.zeros(len(starts))
-    ok = ends > starts
-    if ok.any():
-        pairs = np.column_stack([starts[ok], ends[ok]]).ravel()
-        out[ok] = np.minimum.reduceat(np.append(x, 0.0), pairs)[::2]
-    return out
+def _quiet(x: np.ndarray, centres: np.ndarray, frames: float) -> np.ndarray:
+    """LOW_QUIET quantile of ``x`` over the ``frames`` frames before each centre (frames
+    before the start or past the end repeat the edge frame)."""
+    width = max(1, int(round(frames)))
+    first = np.round(centres).astype(np.int64) - width
+    idx = np.clip(first[:, None] + np.arange(width)[None, :], 0, len(x) - 1)
+    return np.quantile(x[idx], LOW_QUIET, axis=1)
 
 
 def _to_db(x: np.ndarray) -> np.ndarray:
-    """Bands, their total, the two fluxes and the low floor in dB, each floored FLOOR_DB
-    under its top."""
+    """Bands, their total, the two fluxes and the low band's quiet level in dB, each floored
+    FLOOR_DB under its top."""
     cols = np.column_stack([x[:, :7], x[:, :7].sum(axis=1), x[:, 7:10]])
     db = 10.0 * np.log10(np.maximum(cols, 1e-12))
     return np.maximum(db, db.max(axis=0) - FLOOR_DB)
 
 
-def _scaled(x: np.ndarray) -> np.ndarray:
-    """Each column divided by its robust step-to-step noise (at least NOISE_FLOOR_DB):
+def _noise(x: np.ndarray) -> np.ndarray:
+    """Each column's robust step-to-step noise, at least NOISE_FLOOR_DB: dividing by it makes
     sections differ by a few noise units whatever the feature's own range."""
     if len(x) < 2:
-        return x
-    noise = 1.4826 * np.median(np.abs(np.diff(x, axis=0)), axis=0)
-    return x / np.maximum(noise, NOISE_FLOOR_DB)
-
-
-def downbeat_phase(z: np.ndarray, window: int = BEATS_PER_BAR) -> int:
-    """Beat (0..3) of the first downbeat: the phase where the mean of ``window`` beats after
-    and before differ most (sum of squared distances); 0 when nothing changes."""
-    if len(z) < 2 * window + BEATS_PER_BAR:
-        return 0
-    sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
-    k = np.arange(window, len(z) - window + 1)
-    after = (sums[k + window] - sums[k]) / window
-    before = (sums[k] - sums[k - window]) / window
-    novelty = ((after - before) ** 2).sum(axis=1)
-    scores = np.array([novelty[(k % BEATS_PER_BAR) == p].sum() for p in range(BEATS_PER_BAR)])
-    if scores.max() - scores.min() <= 1e-9 * max(scores.max(), 1.0):
-        return 0
-    return int(np.argmax(scores))
+        return np.full(x.shape[1], NOISE_FLOOR_DB)
+    return np.maximum(1.4826 * np.median(np.abs(np.diff(x, axis=0)), axis=0), NOISE_FLOOR_DB)
 
 
 def sections(z: np.ndarray, penalty: float = BOUNDARY_PENALTY, min_bars: int = MIN_SECTION_BARS,
-             half_cost: float = OFF_HALF_PHRASE, off_cost: float = OFF_GRID) -> tuple[list[int], int]:
-    """(0-based bar indices where a new section starts (never 0), phrase-grid phase 0..7):
-    the least-cost split of the bar features ``z`` over the eight phases (ties: the lowest)."""
-    best: tuple[float, list[int], int] = (float("inf"), [], 0)
-    for phase in range(PHRASE_BARS):
-        rel = (np.arange(len(z)) - phase) % PHRASE_BARS
-        extra = np.where(rel == 0, 0.0, np.where(rel % (PHRASE_BARS // 2) == 0, half_cost, off_cost))
-        cost, cuts = _split(z, penalty + extra, min_bars)
-        if cost < best[0] - 1e-9:
-            best = (cost, cuts, phase)
-    return best[1], best[2]
+             half_cost: float = OFF_HALF_PHRASE, off_cost: float = OFF_GRID) -> tuple[list[int], int, float]:
+    """(0-based bar indices where a new section starts (never 0), phrase-grid phase 0..7, its
+    cost): the least-cost split of the bar features ``z`` over the eight phases (ties: the
+    lowest)."""
+    rel = (np.arange(len(z))[None, :] - np.arange(PHRASE_BARS)[:, None]) % PHRASE_BARS
+    extra = np.where(rel == 0, 0.0, np.where(rel % (PHRASE_BARS // 2) == 0, half_cost, off_cost))
+    costs, cuts = _split(z, penalty + extra, min_bars)
+    phase = int(np.argmin(costs))
+    return (cuts[phase], phase, float(costs[phase])) if np.isfinite(costs[phase]) else ([], 0, 0.0)
 
 
-def _split(z: np.ndarray, boundary_cost: np.ndarray, min_bars: int) -> tuple[float, list[int]]:
-    """Optimal partition (dynamic programming) of the rows of ``z`` into runs of at least
-    ``min_bars``: squared deviation from each run's mean plus ``boundary_cost[start]`` for
-    every run but the first."""
-    n = len(z)
+def _split(z: np.ndarray, boundary_cost: np.ndarray, min_bars: int) -> tuple[np.ndarray, list[list[int]]]:
+    """Optimal partitions (dynamic programming) of the rows of ``z`` into runs of at least
+    ``min_bars``, one per row of ``boundary_cost`` (phases, bars): squared deviation from each
+    run's mean plus ``boundary_cost[phase, start]`` for every run but the first. Returns the
+    total cost and the run starts per phase; all phases share one pass over the bars."""
+    n, phases = len(z), len(boundary_cost)
     sums = np.concatenate([np.zeros((1, z.shape[1])), np.cumsum(z, axis=0)])
     sq = np.concatenate([[0.0], np.cumsum((z * z).sum(axis=1))])
-    best = np.full(n + 1, np.inf)
-    best[0] = 0.0
-    back = np.zeros(n + 1, dtype=np.int64)
+    best = np.full((phases, n + 1), np.inf)
+    best[:, 0] = 0.0
+    back = np.zeros((phases, n + 1), dtype=np.int64)
+    entry = np.concatenate([np.zeros((phases, 1)), boundary_cost[:, 1:]], axis=1)   # no cost to start at 0
+    rows = np.arange(phases)
     for end in range(min_bars, n + 1):
         starts = np.arange(max(0, end - MAX_SECTION_BARS), end - min_bars + 1)
         starts = starts[(starts == 0) | (starts >= min_bars)]
         if len(starts) == 0:
             continue
-        length = (end - starts)[:, None]
         seg = sums[end] - sums[starts]
-        cost = sq[end] - sq[starts] - (seg * seg).sum(axis=1) / length[:, 0]
-        total = best[starts] + cost + np.where(starts > 0, boundary_cost[np.minimum(starts, n - 1)], 0.0)
-        i = int(np.argmin(total))
-        best[end], back[end] = total[i], starts[i]
-    if not np.isfinite(best[n]):
-        return float("inf"), []
-    cuts, end = [], n
-    while end > 0:
-        end = int(back[end])
-        if end > 0:
-            cuts.append(end)
-    return float(best[n]), sorted(cuts)
+        cost = sq[end] - sq[starts] - (seg * seg).sum(axis=1) / (end - starts)
+        total = best[:, starts] + entry[:, starts] + cost[None, :]
+        i = np.argmin(total, axis=1)
+        best[:, end], back[:, end] = total[rows, i], starts[i]
+    cuts = []
+    for p in range(phases):
+        found, end = [], n
+        while end > 0 and np.isfinite(best[p, n]):
+            end = int(back[p, end])
+            if end > 0:
+                found.append(end)
+        cuts.append(sorted(found))
+    return best[:, n], cuts
 
 
 def bar_deficits(x: np.ndarray) -> np.ndarray:
-    """(bars, 4): dB by which the level, kick hits, hat hits and the bass under the kicks
-    sit under the track's top (TOP_QUANTILE of bars), each clipped at DEFICIT_CLIP."""
+    """(bars, 3): dB by which the level, the low band and its quiet level (the bass under the
+    kicks) sit under the track's top (TOP_QUANTILE of bars), each clipped at DEFICIT_CLIP."""
     cols = x[:, _FULLNESS]
     top = np.quantile(cols, TOP_QUANTILE, axis=0)
     return np.clip(top - cols, 0.0, DEFICIT_CLIP)
@@ -239,8 +288,8 @@ def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, total_db:
     sounding = np.flatnonzero(total_db > total_db.max() - SOUND_DB)
     first_sound, last_sound = int(sounding[0]), int(sounding[-1])
 
-    def cue(kind: str, bar_index: int) -> Cue:
-        return Cue(kind, bar_index + 1, downbeat + bar_index * bar_seconds)
+    def cue(kind: str, bar_index: int) -> Cue:      # bar 1 may start a hair before the file
+        return Cue(kind, bar_index + 1, max(0.0, downbeat + bar_index * bar_seconds))
 
     out = [cue("mix_in", first_sound)]
     if not any(full):
@@ -266,10 +315,11 @@ def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, total_db:
 
 
 def _is_full(deficit: np.ndarray) -> bool:
-    """Level and bass near the top, kick and hats present (a sustained bass masks part of
-    the kick's rise, so drum activity gets the looser DRUMS_DB)."""
-    level, kick, hats, bass = deficit
-    return max(level, bass) <= FULL_DB and max(kick, hats) <= DRUMS_DB
+    """Near the top in level, in the low band (kick and bass) and in the low band's quiet
+    level (the bass between the kicks). Onset fluxes are not used: in near-silent low or
+    treble bands the dB rises of noise are as large as those of drums."""
+    level, low, bass = deficit
+    return level <= LEVEL_DB and low <= LOW_DB and bass <= BASS_DB
 
 
 def energy_strip(deficit: np.ndarray) -> tuple[list[float], int]:

@@ -59,7 +59,7 @@ def _print_table(rows: list[dict]) -> None:
 
     from rich.text import Text
 
-    from djml.render import console, fmt_bpm, fmt_duration
+    from djml.render import console, fmt_bpm, fmt_duration, fmt_loudness
     from djml.safetext import display
 
     out = console()
@@ -71,8 +71,8 @@ def _print_table(rows: list[dict]) -> None:
             continue
         head = Text(display(Path(r["path"]).name), style="bold")
         head.append(f"  {r['kind']} · {fmt_duration(r.get('duration'))}", style="dim")
-        if r.get("loudness") is not None:
-            head.append(f" · {r['loudness']:.1f} dB", style="dim")
+        if (level := fmt_loudness(r)) is not None:
+            head.append(f" · {level}", style="dim")
         out.print(head, soft_wrap=True)
         facts = []
         if r.get("bpm") is not None:

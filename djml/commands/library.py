@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -151,18 +152,27 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
                    f"`djml scan {safe(root)}` confirms they are gone.", err=True)
 
 
-def _query_via_daemon(client, filters: dict, failed: bool) -> list[dict]:
-    """All matching rows, fetched page by page (each answer stays a modest line)."""
+def _query_via_daemon(client, filters: dict, failed: bool) -> Iterator[dict]:
+    """All matching rows, fetched page by page (each answer stays a modest line) and
+    handed on as they come: a small first page, so the first row shows at once."""
+    from djml.query import FIRST_PAGE
+
     with client:
         if failed:
-            return client.call("failed")
-        wanted, rows, page = filters.pop("limit"), [], 5000
+            yield from client.call("failed")
+            return
+        wanted, done, page = filters.pop("limit"), 0, FIRST_PAGE
         while True:
-            size = page if wanted is None else min(page, wanted - len(rows))
-            answer = client.call("query", **filters, limit=size, offset=len(rows))
-            rows += answer["items"]
-            if not answer["more"] or (wanted is not None and len(rows) >= wanted):
-                return rows
+            size = page if wanted is None else min(page, wanted - done)
+            answer = client.call("query", **filters, limit=size, offset=done)
+            yield from answer["items"]
+            done += len(answer["items"])
+            if not answer["more"] or (wanted is not None and done >= wanted):
+                return
+            page = DAEMON_PAGE
+
+
+DAEMON_PAGE = 5000   # the daemon's largest query answer
 
 
 def _show_via_daemon(client, ref: str) -> dict | None:
@@ -248,7 +258,7 @@ def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sor
         rows = _query_via_daemon(client, wanted, failed)
     else:
         conn = state.reader()
-        rows = query.list_failed(conn) if failed else query.list_items(conn, filters)
+        rows = iter(query.list_failed(conn)) if failed else query.iter_items(conn, filters)
     if as_json:
         from djml.render import json_lines
 
@@ -257,6 +267,13 @@ def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sor
     from djml.render import console, items_table, plain_lines
 
     out = console()
+    if not failed and not out.is_terminal:   # piped: rows stream out as they are read
+        count = plain_lines(rows)
+        if count:
+            click.echo(f"{count} item(s)", err=True)
+            return
+        rows = []
+    rows = list(rows)
     if failed:
         from djml.render import safe
 
@@ -268,10 +285,6 @@ def ls(state, kind, bpm, energy, key, genre, label, search, missing, failed, sor
         filtered = any([kind, bpm, energy, key, genre, label, search, missing])
         out.print("No items match." if filtered else "The library is empty — run `djml scan` "
                   "(or `djml daemon start` to watch your folders).")
-        return
-    if not out.is_terminal:
-        plain_lines(rows)
-        click.echo(f"{len(rows)} item(s)", err=True)
         return
     out.print(items_table(rows))
     out.print(f"[dim]{len(rows)} item(s)[/dim]")
@@ -326,7 +339,7 @@ _SOURCES = {"user": "yours", "import": "imported", "folder": "from the folder na
 def _print_item(info: dict, show_all: bool = False) -> None:
     from rich.table import Table
 
-    from djml.render import console, fmt_bpm, fmt_duration, safe
+    from djml.render import console, fmt_bpm, fmt_duration, fmt_loudness, safe
 
     out = console()
     name = " – ".join(x for x in (info.get("artist"), info.get("title")) if x) or Path(info["path"] or "?").name
@@ -348,7 +361,7 @@ def _print_item(info: dict, show_all: bool = False) -> None:
                 + (f"  (confidence {info['key_confidence']:.2f})" if info.get("key_confidence") is not None else "")
          if info.get("key") else None),
         ("energy", f"{info['energy']:.1f} / 10" if info.get("energy") is not None else None),
-        ("loudness", f"{info['loudness']:.1f} dB" if info.get("loudness") is not None else None),
+        ("loudness", fmt_loudness({**data, "loudness": info.get("loudness")})),
         ("sample type", info.get("sample_type")),
         ("label", _label_text(info)),
         *[(title, fmt.format(data[key])) for title, key, fmt in _DETAILS if data.get(key) is not None],
@@ -358,6 +371,7 @@ def _print_item(info: dict, show_all: bool = False) -> None:
         if value not in (None, ""):
             facts.add_row(name_, safe(str(value)))
     out.print(facts)
+    _print_cues(out, data)
     out.print("[bold]Locations[/bold]")
     for loc in info["locations"]:
         colour = {"ok": "green", "missing": "yellow", "failed": "red"}[loc["status"]]
@@ -386,6 +400,25 @@ def _print_item(info: dict, show_all: bool = False) -> None:
     if info["sets"]:
         out.print("[bold]In sets[/bold] " + ", ".join(f"{safe(s['name'])} (#{s['position'] + 1})"
                                                       for s in info["sets"]))
+
+
+def _print_cues(out, data: dict) -> None:
+    """Cue points (bar and m:ss.s) and the energy strip with them marked."""
+    from djml import strip
+    from djml.cues import cues_from_json
+
+    cues = cues_from_json(data.get("cues"))
+    if not cues:
+        return
+    out.print("[bold]Cues[/bold]")
+    for cue in cues:
+        out.print(f"  {strip.MARKS[cue.kind]} {strip.NAMES[cue.kind]:<12} bar {cue.bar:>4}  {strip.clock(cue.seconds)}",
+                  highlight=False)
+    line = strip.text(data.get("bar_energy") or [], data.get("bar_energy_step") or 1, cues,
+                      max(16, min(96, out.width - 4)))
+    if line:
+        out.print(f"  {line}", highlight=False)
+        out.print(f"  [dim]{strip.legend(cues)}[/dim]", highlight=False)
 
 
 def _label_text(info: dict) -> str | None:

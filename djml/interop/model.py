@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from djml.cues import Cue
+
 
 @dataclass
 class ExportTrack:
@@ -40,6 +42,10 @@ class ExportTrack:
     bucket: str | None = None          # tracks: the user's label (a model's guess only when asked)
     sample_class: str | None = None    # samples: label or folder name (guess when asked), else one-shot/loop
     guessed: dict[str, float] = field(default_factory=dict)   # field -> model confidence, for guesses
+    lufs: float | None = None          # BS.1770 integrated loudness (djml.analysis.loudness)
+    lra: float | None = None
+    true_peak_db: float | None = None
+    cues: list[Cue] = field(default_factory=list)            # in track order (djml.cues)
 
     @property
     def display_title(self) -> str:

@@ -9,12 +9,20 @@ djay and Mixxx-adjacent converters)::
         <TRACK TrackID="…" Name Artist Album Genre Kind Size TotalTime AverageBpm
                Tonality Comments Colour SampleRate Year Location="file://localhost/…">
           <TEMPO Inizio="0.000" Bpm="128.00" Metro="4/4" Battito="1"/>
+          <POSITION_MARK Name="Intro end (bar 17)" Type="0" Start="30.000" Num="-1" Red Green Blue/>
+          <POSITION_MARK Name="Intro end (bar 17)" Type="0" Start="30.000" Num="1" Red Green Blue/>
         </TRACK>
       </COLLECTION>
       <PLAYLISTS>
         <NODE Type="0" Name="ROOT"> <NODE Type="0" Name="djml"> <NODE Type="0" Name="Buckets">
           <NODE Type="1" Name="peak-time" KeyType="0" Entries="n"><TRACK Key="TrackID"/>…
     </DJ_PLAYLISTS>
+
+Cue points (:mod:`djml.cues`): every cue is a memory cue (``Num="-1"``); the first cue of
+each kind is also a hot cue on its kind's pad (:mod:`djml.interop.cuemarks`: A mix in, B
+intro end, C first drop, D breakdown, E outro start, F mix out), coloured by kind.
+rekordbox XML has no gain or loudness attribute: rekordbox computes its own Auto Gain when
+it analyses a track (the ReplayGain tags of ``djml tags write`` are for other players).
 
 Locations are ``file://localhost/`` plus the percent-encoded absolute path. Tonality is
 the classic notation ("Am", "F#m", "Eb"). Colour is one of rekordbox's eight track
@@ -29,6 +37,7 @@ from pathlib import Path
 
 from djml import version as djml_version
 from djml import keys
+from djml.interop import cuemarks
 from djml.interop.model import (ExportTrack, ForeignCollection, ForeignPlaylist, ForeignTrack, PathMap,
                                 file_url_to_path, path_to_file_url)
 from djml.interop.xmlio import InteropError, fnum, parse_xml, write_xml
@@ -103,6 +112,18 @@ def _track_element(parent: ET.Element, t: ExportTrack, path_map: PathMap, colour
     if t.bpm:
         ET.SubElement(element, "TEMPO", Inizio=f"{t.first_beat or 0.0:.3f}", Bpm=f"{t.bpm:.2f}",
                       Metro="4/4", Battito="1")
+    _position_marks(element, t)
+
+
+def _position_marks(element: ET.Element, t: ExportTrack) -> None:
+    """Every cue as a memory cue (Num -1), and the first of each kind also as a hot cue on
+    its kind's pad, both coloured by kind."""
+    for cue, pad in zip(t.cues, cuemarks.pads(t.cues)):
+        red, green, blue = cuemarks.COLOURS[cue.kind]
+        colour = {"Red": str(red), "Green": str(green), "Blue": str(blue)}
+        for num in (-1,) if pad is None else (-1, pad):
+            ET.SubElement(element, "POSITION_MARK", Name=cuemarks.cue_name(cue), Type="0",
+                          Start=f"{cue.seconds:.3f}", Num=str(num), **colour)
 
 
 def parse(path: Path, *, path_map: PathMap | None = None) -> ForeignCollection:

@@ -1,5 +1,6 @@
-"""`djml tags write` / `djml tags undo`: put djml's BPM, key, genre and a comment into
-the files themselves, safely, and take it back.
+"""`djml tags write` / `djml tags undo`: put djml's BPM, key, genre, a comment and the
+ReplayGain 2.0 track gain and peak (from the BS.1770 loudness) into the files themselves,
+safely, and take it back.
 
 Safety rules, in the order they are applied to each file:
 1. only files below a configured library/samples folder are touched;
@@ -41,7 +42,7 @@ from pathlib import Path
 from djml import keys
 from djml.config import Config
 from djml.interop.model import ExportTrack
-from djml.interop.tagio import SUPPORTED, TagError, TagFile, format_bpm
+from djml.interop.tagio import SUPPORTED, TagError, TagFile, format_bpm, format_gain, format_peak
 from djml.library import Library
 from djml.private import make_folder
 from djml.safetext import dumps
@@ -78,6 +79,10 @@ def wanted_values(track: ExportTrack, config: Config) -> dict[str, str]:
         values["key"] = keys.id3(track.key)
     if track.genre:
         values["genre"] = track.genre
+    if track.lufs is not None:
+        values["replaygain_track_gain"] = format_gain(track.lufs)
+    if track.true_peak_db is not None:
+        values["replaygain_track_peak"] = format_peak(track.true_peak_db)
     if config.tag_template:
         values[config.tag_template_field] = render_template(config.tag_template, track)
     return values
@@ -143,8 +148,12 @@ def _plan_one(library: Library, config: Config, track: ExportTrack, roots: list[
     tag_file = TagFile(track.path)
     changes = {}
     for name, new in wanted_values(track, config).items():
+        if not tag_file.holds(name):
+            continue
         if name == "bpm":
             new = format_bpm(float(new), tag_file.system)
+        elif name == "replaygain_track_gain" and tag_file.opus:
+            new = format_gain(track.lufs, opus=True)
         old = tag_file.get(name)
         if old != new:
             changes[name] = (old, new)

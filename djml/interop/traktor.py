@@ -11,7 +11,20 @@ Keys: ``MUSICAL_KEY VALUE`` uses Traktor's numbering 0=C, 1=C#/Db, … 11=B (maj
 12 × minor), so the value is written and read unchanged; ``INFO KEY`` carries the Open
 Key text Traktor shows by default ("1m" for A minor).
 
-Beatgrid: an "AutoGrid" CUE_V2 (TYPE 4) at the first beat, START in milliseconds.
+Beatgrid: an "AutoGrid" CUE_V2 (TYPE 4) at the first beat, START in milliseconds, on
+hot cue 1 (HOTCUE 0) as Traktor puts it.
+
+Cue points (:mod:`djml.cues`): one CUE_V2 each, START in milliseconds; mix in and mix out
+as fade-in / fade-out markers (TYPE 1 / 2), the others as plain cues (TYPE 0). The first
+cue of each kind sits on its kind's hot cue (HOTCUE 1-6: mix in, intro end, first drop,
+breakdown, outro start, mix out; :mod:`djml.interop.cuemarks`), later ones on none (-1).
+Traktor colours cues by type; the NML has no colour for them.
+
+Gain: ``LOUDNESS PEAK_DB`` (true peak, dBTP) and ``PERCEIVED_DB`` / ``ANALYZED_DB``, the
+gain Traktor's Autogain applies, set to the ReplayGain 2.0 gain (-18 LUFS minus the
+track's BS.1770 loudness). Traktor does not document its own reference level; its own
+analysis of the same track may differ by a constant, so re-analysing a few tracks in
+Traktor mixes two references in one collection.
 """
 
 from __future__ import annotations
@@ -23,9 +36,14 @@ from datetime import datetime
 from pathlib import Path
 
 from djml import keys
+from djml.interop import cuemarks
 from djml.interop.model import ExportTrack, ForeignCollection, ForeignPlaylist, ForeignTrack, PathMap
+from djml.interop.tagio import REPLAYGAIN_REFERENCE_LUFS
 from djml.interop.xmlio import InteropError, fnum, parse_xml, write_xml
 
+# CUE_V2 TYPE: 0 cue, 1 fade-in, 2 fade-out, 3 load, 4 grid, 5 loop. Traktor's fade
+# markers are where its Auto-DJ starts the next track and fades this one out.
+CUE_TYPES = {"mix_in": 1, "mix_out": 2}
 # Traktor's seven track colours (INFO COLOR): buckets get them in configured order.
 COLOURS = (4, 1, 6, 3, 2, 5, 7)   # green, red, violet, yellow, orange, blue, magenta
 _HISTORY_FILE = re.compile(r"history_(\d{4})y(\d{2})m(\d{2})d_(\d{2})h(\d{2})m(\d{2})s", re.I)
@@ -125,11 +143,29 @@ def _entry(parent: ET.Element, t: ExportTrack, volume: str, directory: str, file
     ET.SubElement(entry, "INFO", info)
     if t.bpm:
         ET.SubElement(entry, "TEMPO", BPM=f"{t.bpm:.6f}", BPM_QUALITY="100.000000")
+    if t.lufs is not None or t.true_peak_db is not None:
+        ET.SubElement(entry, "LOUDNESS", _loudness(t))
     if t.key is not None:
         ET.SubElement(entry, "MUSICAL_KEY", VALUE=str(t.key))
     if t.bpm and t.first_beat is not None:
         ET.SubElement(entry, "CUE_V2", NAME="AutoGrid", DISPL_ORDER="0", TYPE="4",
                       START=f"{t.first_beat * 1000:.6f}", LEN="0.000000", REPEATS="-1", HOTCUE="0")
+    for cue, pad in zip(t.cues, cuemarks.pads(t.cues)):
+        ET.SubElement(entry, "CUE_V2", NAME=cuemarks.cue_name(cue), DISPL_ORDER="0",
+                      TYPE=str(CUE_TYPES.get(cue.kind, 0)), START=f"{cue.seconds * 1000:.6f}", LEN="0.000000",
+                      REPEATS="-1", HOTCUE=str(-1 if pad is None else pad + 1))
+
+
+def _loudness(t: ExportTrack) -> dict[str, str]:
+    """PEAK_DB the true peak; PERCEIVED_DB and ANALYZED_DB the gain Autogain applies (as
+    Traktor stores its own analysis), here ReplayGain 2.0's: to -18 LUFS."""
+    attrs = {}
+    if t.true_peak_db is not None:
+        attrs["PEAK_DB"] = f"{t.true_peak_db:.6f}"
+    if t.lufs is not None:
+        gain = REPLAYGAIN_REFERENCE_LUFS - t.lufs
+        attrs.update(PERCEIVED_DB=f"{gain:.6f}", ANALYZED_DB=f"{gain:.6f}")
+    return attrs
 
 
 def parse(path: Path, *, path_map: PathMap | None = None) -> ForeignCollection:
