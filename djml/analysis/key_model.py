@@ -14,7 +14,8 @@ method gets right and learn where it fails (mostly major against its parallel mi
 
 The weights are ``key_model.json`` next to this module (a few hundred numbers), rebuilt by
 ``python -m djml.models.key_train``, which also records there which decision (``method``:
-this model or the profile method) scored better leave-one-source-out; :func:`decide` follows it. Inference is numpy only; the file records the feature
+this model, the profile method, or ``mode``: the profile key with this model choosing among
+it, its parallel and its relative) scored best leave-one-source-out; :func:`decide` follows it. Inference is numpy only; the file records the feature
 layout it was trained on and :func:`load` refuses one that does not match the code.
 """
 
