@@ -98,6 +98,7 @@ class ReviewScreen(DaemonScreen):
         self.task_labels: dict[str, list[str]] = {}   # genre/mood labels in use, from the daemon
         self.today = 0
         self._in_flight = 0   # labels sent to the daemon and not answered yet, minus undos
+        self._writes_done = 0   # label writes answered so far: a count read across one is stale
         self.filter_text = ""
         self._input_mode: str | None = None
         self._refresh_pending = False
@@ -163,6 +164,7 @@ class ReviewScreen(DaemonScreen):
         except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"cannot load the buckets: {exc}", severity="warning")
         self._set_queue(items)
+        writes = self._writes_done
         try:   # after the queue is on screen: the header count and the genre/mood keys
             stored = await self.app.request("labels.count", since=local_midnight())
             for task in OPEN_TASKS:
@@ -170,7 +172,10 @@ class ReviewScreen(DaemonScreen):
         except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"cannot load the label choices: {exc}", severity="warning")
             return
-        self.today = stored + self._in_flight   # what is on its way is not stored yet
+        if writes == self._writes_done:
+            self.today = stored + self._in_flight   # what is on its way is not stored yet
+        else:   # a write was answered while counting: the count may or may not hold it
+            self._schedule_reload()
         self._render_header()
         self._render_detail()
 
@@ -386,6 +391,7 @@ class ReviewScreen(DaemonScreen):
             return
         finally:
             self._in_flight -= 1
+            self._write_answered()
         if isinstance(result, dict) and (result.get("training") or result.get("train_needed")):
             self.training.add(item["task"])
             self._render_header()
@@ -417,6 +423,7 @@ class ReviewScreen(DaemonScreen):
             await self.app.request("label.undo", item_id=item["item_id"], task=item["task"])
         except (DaemonUnavailable, RemoteError) as exc:
             self._in_flight += 1
+            self._write_answered()
             if item in self.queue:
                 self.queue.remove(item)
             self.labelled.add((item["item_id"], item["task"]))
@@ -426,7 +433,14 @@ class ReviewScreen(DaemonScreen):
             self.notify(f"undo failed for #{item['item_id']}: {exc}", severity="error", timeout=10)
             return
         self._in_flight += 1
+        self._write_answered()
         self.notify(f"undid “{done.label}” on #{item['item_id']}")
+
+    def _write_answered(self) -> None:
+        """Re-count once a label write is answered, so the header never keeps a count that
+        was read while the write was on its way (it would miss it, or hold it twice)."""
+        self._writes_done += 1
+        self._schedule_reload()
 
     def action_skip(self) -> None:
         item = self.current
