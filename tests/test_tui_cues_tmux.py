@@ -5,7 +5,6 @@ library screen shows the focused track's strip with its cues marked, from the da
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -13,7 +12,7 @@ import time
 import pytest
 
 from djml import keys, synth
-from test_tui_tmux import DJML, stop_own_daemon, wait_for
+from test_tui_tmux import start_tui, stop_own_daemon, wait_for
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -30,10 +29,7 @@ def test_library_strip_marks_the_cues_of_the_focused_track(tmp_path):
     sections = [(16, {"chords"}), (32, FULL), (16, {"chords", "hihat"}), (32, FULL), (16, {"kick", "clap", "hihat"})]
     synth.write_wav(tracks / "arranged.wav",
                     synth.arrangement(128.0, keys.parse("8A"), sections, style="breakbeat", seed=2))
-    session = f"djml-tui-cues-{os.getpid()}"
-    env = {"DJML_HOME": str(home), "NO_COLOR": "1", "TERM": "xterm-256color"}
-    command = " ".join(f"{k}={v}" for k, v in env.items()) + f" {DJML} tui"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True)
+    session = start_tui(home, "cues")
     pid_file = home / "data" / "daemon.pid"
     try:
         wait_for(session, "No djml daemon is running")

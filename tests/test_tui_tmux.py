@@ -38,6 +38,15 @@ def wait_for(session: str, text: str, timeout: float = 30.0) -> str:
     raise AssertionError(f"{text!r} never appeared; screen:\n{capture(session)}")
 
 
+def start_tui(home: Path, name: str) -> str:
+    """`djml tui` for ``home`` in a detached 80x24 tmux session of its own; returns the session."""
+    session = f"djml-tui-{name}-{os.getpid()}"
+    env = {"DJML_HOME": str(home), "NO_COLOR": "1", "TERM": "xterm-256color"}
+    command = " ".join(f"{k}={v}" for k, v in env.items()) + f" {DJML} tui"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True)
+    return session
+
+
 def stop_own_daemon(pid_file: Path) -> None:
     """SIGTERM the daemon this test started (by the pid it wrote) and wait for it to go."""
     if not (pid_file.exists() and (pid := pid_file.read_text().strip()).isdigit()):
@@ -58,10 +67,7 @@ def test_djml_tui_in_tmux(tmp_path):
     (home / "config.toml").write_text(f'samples = ["{samples}"]\nworkers = 1\nsettle_seconds = 0.2\n')
     for i, kind in enumerate(["kick", "snare", "hihat"]):
         synth.write_wav(samples / f"{kind}_{i}.wav", synth.one_shot(kind, seed=i))
-    session = f"djml-tui-test-{os.getpid()}"
-    env = {"DJML_HOME": str(home), "NO_COLOR": "1", "TERM": "xterm-256color"}
-    command = " ".join(f"{k}={v}" for k, v in env.items()) + f" {DJML} tui"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True)
+    session = start_tui(home, "test")
     pid_file = home / "data" / "daemon.pid"
     try:
         wait_for(session, "No djml daemon is running")
