@@ -22,7 +22,7 @@ demo: $(STAMP)
 	DJML_HOME=$(CURDIR)/.demo $(BIN)/djml demo
 
 test: $(STAMP)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadfile
 
 clean-demo:
 	rm -rf .demo

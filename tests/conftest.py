@@ -4,13 +4,31 @@ and small generated audio files with known answers."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 DJML = str(Path(sys.executable).with_name("djml"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_tmux_server():
+    """A tmux server per test process (TMUX_TMPDIR): parallel workers that start tmux at the
+    same moment would otherwise race for the one default socket, and a session can end up on
+    a server that exits under it."""
+    folder = tempfile.mkdtemp(prefix="djml-tmux-")
+    old = os.environ.get("TMUX_TMPDIR")
+    os.environ["TMUX_TMPDIR"] = folder
+    yield
+    if old is None:
+        os.environ.pop("TMUX_TMPDIR", None)
+    else:
+        os.environ["TMUX_TMPDIR"] = old
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
