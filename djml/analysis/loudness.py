@@ -366,25 +366,29 @@ def _windows(step_mean_square: np.ndarray, steps: int) -> np.ndarray:
     return np.maximum(c[steps:] - c[:-steps], 0.0) / steps
 
 
-def integrated_loudness(step_mean_square: np.ndarray) -> float | None:
-    """BS.1770-4 gated loudness (LUFS) from the weighted mean square of each 100 ms step."""
-    blocks = _windows(np.asarray(step_mean_square, float), BLOCK_STEPS)
+def _gated(step_mean_square: np.ndarray, steps: int, relative_gate_lu: float) -> np.ndarray | None:
+    """Mean squares of the ``steps``-long blocks that pass the absolute gate and then the gate
+    ``relative_gate_lu`` below their mean (the two-stage gating BS.1770 and Tech 3342 share);
+    None when no block passes the absolute gate."""
+    blocks = _windows(np.asarray(step_mean_square, float), steps)
     loud = blocks[_lufs(blocks) > ABSOLUTE_GATE_LUFS]
     if len(loud) == 0:
         return None
-    relative = _lufs(loud.mean()) + RELATIVE_GATE_LU
-    gated = loud[_lufs(loud) > relative]
-    return round(float(_lufs(gated.mean())), 2)
+    return loud[_lufs(loud) > _lufs(loud.mean()) + relative_gate_lu]
+
+
+def integrated_loudness(step_mean_square: np.ndarray) -> float | None:
+    """BS.1770-4 gated loudness (LUFS) from the weighted mean square of each 100 ms step."""
+    gated = _gated(step_mean_square, BLOCK_STEPS, RELATIVE_GATE_LU)
+    return None if gated is None else round(float(_lufs(gated.mean())), 2)
 
 
 def loudness_range(step_mean_square: np.ndarray) -> float | None:
     """EBU Tech 3342 loudness range (LU) from the same 100 ms steps."""
-    short = _windows(np.asarray(step_mean_square, float), SHORT_TERM_STEPS)
-    loud = short[_lufs(short) > ABSOLUTE_GATE_LUFS]
-    if len(loud) == 0:
+    gated = _gated(step_mean_square, SHORT_TERM_STEPS, LRA_RELATIVE_GATE_LU)
+    if gated is None:
         return None
-    relative = _lufs(loud.mean()) + LRA_RELATIVE_GATE_LU
-    values = np.sort(_lufs(loud[_lufs(loud) > relative]))
+    values = np.sort(_lufs(gated))
     low, high = (values[max(1, int(len(values) * p / 100 + 0.5)) - 1] for p in LRA_PERCENTILES)
     return round(float(high - low), 2)
 
