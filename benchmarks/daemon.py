@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from djml import synth
+from drops import drop_and_wait
 from djml.client import Client, DaemonNotRunning
 
 DJML = str(Path(sys.executable).with_name("djml"))
@@ -156,23 +157,9 @@ def measure(args: argparse.Namespace, daemon: "Daemon", home: Path, samples: Pat
 
     # import: drop files as fast as a copier would (rename in = "file closed")
     files = make_files(staging, args.files, 0)
-    closed_at: dict[str, float] = {}
-    added_at: dict[str, float] = {}
-    with Client(daemon.socket, timeout=None) as client:
-        client.subscribe(["item.added", "item.failed"])
-        start = time.monotonic()
-        for f in files:
-            target = samples / f.name
-            os.replace(f, target)
-            closed_at[str(target)] = time.monotonic()
-        failed = 0
-        while len(added_at) + failed < len(files):
-            name, data = client.next_event(timeout=600)
-            if name == "item.added":
-                added_at[data["path"]] = time.monotonic()
-            elif data.get("final"):
-                failed += 1
-        elapsed = time.monotonic() - start
+    start = time.monotonic()
+    closed_at, added_at, failed = drop_and_wait(daemon.socket, files, samples)
+    elapsed = time.monotonic() - start
     lat = [(added_at[p] - closed_at[p]) * 1000 for p in added_at]
     rows.append((f"import of {args.files} one-shots", f"{len(files) / elapsed:.1f} files/s",
                  f"{failed} failed"))

@@ -47,6 +47,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from drops import drop_and_wait
+
 DJML = str(Path(sys.executable).with_name("djml"))
 TRACK_SECONDS = 300.0
 TRACK_SHARE = 0.6
@@ -291,7 +293,6 @@ def _cpu_of(pid: int) -> float:
 
 def section_daemon(table: Table, files: int, settle: float, idle: float) -> None:
     from djml import synth
-    from djml.client import Client
 
     root = Path(tempfile.mkdtemp(prefix="djml-speed-daemon-"))
     try:
@@ -312,21 +313,8 @@ def section_daemon(table: Table, files: int, settle: float, idle: float) -> None
         with Daemon(home) as daemon:
             time.sleep(5)
             table.add("daemon RSS after start (idle)", "—", value=daemon.memory(), target="≤ 100 MB")
-            closed, added = {}, {}
             own0, workers0 = daemon.cpu_seconds()
-            with Client(daemon.socket, timeout=None) as client:
-                client.subscribe(["item.added", "item.failed"])
-                for shot in shots:
-                    target = samples / shot.name
-                    os.replace(shot, target)
-                    closed[str(target)] = time.monotonic()
-                failed = 0
-                while len(added) + failed < len(shots):
-                    name, data = client.next_event(timeout=600)
-                    if name == "item.added":
-                        added[data["path"]] = time.monotonic()
-                    elif data.get("final"):
-                        failed += 1
+            closed, added, failed = drop_and_wait(daemon.socket, shots, samples)
             own1, workers1 = daemon.cpu_seconds()
             lat = sorted(added[p] - closed[p] for p in added)
             p50, p95 = statistics.median(lat), statistics.quantiles(lat, n=100)[94]
