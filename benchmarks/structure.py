@@ -84,10 +84,6 @@ def default_cache() -> Path:
     return Path(os.environ.get("DJML_BENCH_CACHE") or Path.home() / ".cache" / "djml" / "bench") / "structure"
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------- plans
 
 
@@ -303,7 +299,7 @@ def build(family: str, count: int, cache: Path) -> list[dict]:
         proc = Processing.draw(rng)
         path = out_dir / f"{plan.track_id}.{proc.codec}"
         if not path.exists():
-            log(f"render {path.name} ({sum(b for b, _ in plan.sections)} bars, {plan.drums}, "
+            datasets.log(f"render {path.name} ({sum(b for b, _ in plan.sections)} bars, {plan.drums}, "
                 f"{Path(plan.soundfont).stem}{', ' + ', '.join(plan.extras.values()) if plan.extras else ''})")
             y = render(plan)
             encode(process_audio(y, proc, rng.randrange(2**31)), path, proc)
@@ -455,7 +451,7 @@ def tune(rows: list[dict], inputs: list[Inputs | None]) -> None:
 
     params = {name: getattr(structure, name) for name in DJML_GRID}
     best = objective(score(rows, [djml_predictions(i, params) for i in inputs]))
-    log(f"djml start {params}: {best:.3f}")
+    datasets.log(f"djml start {params}: {best:.3f}")
     for _ in range(2):
         for name, values in DJML_GRID.items():
             for v in values:
@@ -463,7 +459,7 @@ def tune(rows: list[dict], inputs: list[Inputs | None]) -> None:
                 val = objective(score(rows, [djml_predictions(i, trial) for i in inputs]))
                 if val > best + 1e-9:
                     best, params = val, trial
-                    log(f"  {name}={v}: {val:.3f}")
+                    datasets.log(f"  {name}={v}: {val:.3f}")
     print(f"djml best on the tune family: {params} objective {best:.3f}")
     table("tune family at the best settings", rows,
           {"djml": score(rows, [djml_predictions(i, params) for i in inputs])})
