@@ -13,7 +13,7 @@ setting is chosen on come from models that did see ``s`` (trained on every sourc
 predicted one), so ``s``'s labels reach the choice through those models (never through
 ``s``'s own predictions). The per-weight table shows how much the choice matters.
 
-    python benchmarks/sample_blend.py A.json B.json [--a et --b cnn]
+    python benchmarks/sample_blend.py A.json B.json [--a-model et --b-model cnn]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from djml.models import DRUM_CLASSES  # noqa: E402
 from djml.models.calibration import apply_map, ece, fit_map  # noqa: E402
 from djml.models.loso import BLEND_GRID, CALIBRATIONS, blend, choose_blend  # noqa: E402
+from djml.models.train_default import source_balance  # noqa: E402
 
 
 def load(path: Path, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -37,12 +38,6 @@ def load(path: Path, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
     classes = d["classes"]
     y = np.array([classes.index(c) for c in d["labels"]])
     return np.asarray(d["proba"][model], np.float32), y, np.array(d["sources"]), classes
-
-
-def balanced(sources: np.ndarray) -> np.ndarray:
-    names, counts = np.unique(sources, return_counts=True)
-    size = dict(zip(names, counts))
-    return np.array([1.0 / size[s] for s in sources])
 
 
 def scores(p: np.ndarray, y: np.ndarray, sources: np.ndarray, classes: list[str]) -> dict:
@@ -67,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     pb, yb, sources_b, classes_b = load(args.b, args.b_model)
     if classes != classes_b or not (y == yb).all() or not (sources == sources_b).all():
         sys.exit("the two runs did not score the same files in the same order")
-    w_all = balanced(sources)
+    w_all = source_balance(sources)(np.arange(len(sources)))
     rows: dict[str, np.ndarray] = {args.a_model: pa, args.b_model: pb}
     for w in BLEND_GRID[1:-1]:
         rows[f"{args.a_model}&{args.b_model} {w:.2f} (fixed)"] = blend(pa, pb, w)

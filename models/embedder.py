@@ -102,10 +102,10 @@ def _start_pool() -> Any:
 
 
 def _init_worker(parent: int) -> None:
-    from djml.procs import die_with_parent
+    from djml.procs import WORKER_THREAD_ENV, die_with_parent
 
     die_with_parent(parent)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in WORKER_THREAD_ENV:
         os.environ[name] = "1"
 
 
