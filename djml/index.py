@@ -30,8 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from djml.vectors import COMPACT_SPACES, from_blob
-
 if TYPE_CHECKING:
     import hnswlib
 
@@ -135,7 +133,7 @@ def read_vectors(
     conn: sqlite3.Connection, space: str, item_ids: list[int] | None = None, dim: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(ids, float32 matrix, created_at list) for a space, optionally only some items."""
-    sql = "SELECT item_id, vector, created_at, dim FROM vectors WHERE space = ?"
+    sql = "SELECT item_id, vector, created_at FROM vectors WHERE space = ?"
     params: list[Any] = [space]
     if dim is not None:
         sql += " AND dim = ?"
@@ -152,10 +150,7 @@ def read_vectors(
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim or 0), dtype=np.float32), []
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    if space in COMPACT_SPACES:
-        matrix = np.stack([from_blob(r[1], r[3]) for r in rows])
-    else:
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
     return ids, matrix.astype(np.float32), [r[2] for r in rows]
 
 
@@ -209,16 +204,15 @@ def _save(config: "Config", built: SpaceIndex) -> None:
         pass
 
 
-def _saved_fingerprint(config: "Config", space: str) -> dict[str, Any] | None:
-    """The fingerprint the saved index was written with (its sidecar only: no index read),
-    or None when there is none or the sidecar does not describe the index file beside it."""
+def _saved_meta(config: "Config", space: str) -> dict[str, Any] | None:
+    """The saved index's sidecar, or None when there is none or it does not describe the
+    index file beside it (same size and mtime as when saved: a rewrite or truncation
+    changes them)."""
     bin_path, meta_path = _paths(config, space)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         st = bin_path.stat()
-        if meta["file"] != {"size": st.st_size, "mtime_ns": st.st_mtime_ns}:
-            return None
-        return meta["fingerprint"]
+        return meta if meta["file"] == {"size": st.st_size, "mtime_ns": st.st_mtime_ns} else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -231,11 +225,12 @@ def _load_files(config: "Config", space: str, dim: int, verify: bool = False) ->
     so only the daemon's startup check pays for it)."""
     import hnswlib
 
-    bin_path, meta_path = _paths(config, space)
+    meta = _saved_meta(config, space)
+    if meta is None:
+        return None
+    bin_path = _paths(config, space)[0]
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        st = bin_path.stat()
-        if meta["params"] != _params(space, dim) or meta["file"] != {"size": st.st_size, "mtime_ns": st.st_mtime_ns}:
+        if meta["params"] != _params(space, dim):
             return None
         if verify and zlib.crc32(bin_path.read_bytes()) != meta["crc32"]:
             return None
@@ -320,7 +315,7 @@ def update_items(conn: sqlite3.Connection, config: "Config", item_ids: list[int]
     written: dict[str, int] = {}
     for space in _spaces_of(conn, ids):
         current = db_fingerprint(conn, space)
-        if current is not None and _saved_fingerprint(config, space) == current:
+        if current is not None and (_saved_meta(config, space) or {}).get("fingerprint") == current:
             continue   # the saved index already holds exactly the table (a re-prediction back-fill)
         dim = (current or {}).get("dim")
         loaded = _load_files(config, space, dim) if dim is not None else None

@@ -28,9 +28,8 @@ def to_blob(space: str, values: np.ndarray) -> tuple[bytes, int]:
     return arr.tobytes(), int(arr.size)
 
 
-def from_blob(blob: bytes, dim: int | None = None) -> np.ndarray:
-    """A stored vector as float32, whichever encoding it was written in. Without ``dim``
-    the blob is float32 unless its space is compact (callers of compact spaces pass dim)."""
-    if dim is not None and len(blob) == 2 * dim:
+def from_blob(blob: bytes, dim: int) -> np.ndarray:
+    """A stored vector as float32, whichever encoding it was written in."""
+    if len(blob) == 2 * dim:
         return np.frombuffer(blob, dtype="<f2").astype(np.float32)
     return np.frombuffer(blob, dtype="<f4")
