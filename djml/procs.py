@@ -102,13 +102,13 @@ def silence_native_stderr() -> None:
     sys.stderr = os.fdopen(saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
 
 
-def rss_mb(pid: int | str = "self") -> float | None:
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float | None:
     """Resident memory of a process in MB (Linux ``/proc``; None elsewhere), for
-    `djml status` and the benchmarks."""
+    `djml status` and the benchmarks; ``field="VmHWM"`` gives its peak so far."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass

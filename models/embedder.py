@@ -97,37 +97,21 @@ def _start_pool() -> Any:
 
     # spawn: the daemon runs threads (fork could deadlock), and the worker must not
     # inherit the daemon's sockets and database connections
-    return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=_init_worker,
-                               initargs=(os.getpid(),))
+    from djml.procs import prepare_worker
 
-
-def _init_worker(parent: int) -> None:
-    from djml.procs import WORKER_THREAD_ENV, die_with_parent
-
-    die_with_parent(parent)
-    for name in WORKER_THREAD_ENV:
-        os.environ[name] = "1"
+    # like an analysis worker: dies with the daemon, one BLAS thread; no nice, no memory cap
+    return ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=prepare_worker,
+                               initargs=(0, os.getpid(), 0))
 
 
 def _embed_here(texts: list[str]) -> tuple[Any, float]:
     """Worker side: the embeddings, and this process's peak RSS so far (MB)."""
     from djml.models import text
 
+    from djml.procs import rss_mb
+
     vectors = text.embed_in_process(texts)
-    return vectors, _peak_rss_mb()
-
-
-def _peak_rss_mb() -> float:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return vectors, rss_mb(field="VmHWM") or 0.0
 
 
 EMBEDDER = Embedder()
