@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from djml.config import Config
-from djml.pipeline import FileResult, Settings, process_file, warm_up
+from djml.pipeline import CRASHED, FileResult, Settings, process_file, warm_up
 from djml.scan import make_pool as scan_pool
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ def make_pool(size: int, memory_mb: int) -> ProcessPoolExecutor:
     return scan_pool(size, NICE, memory_mb)
 
 
-CRASHED = "the analysis worker crashed on this file"
 SUSPECT = "the analysis worker died while analysing this file and others"
 
 

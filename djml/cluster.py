@@ -273,7 +273,7 @@ def _prepare_worker() -> None:
     _prepared = True
     for name, value in WORKER_THREAD_ENV.items():
         os.environ.setdefault(name, value)
-    from djml.scan import silence_native_stderr
+    from djml.procs import silence_native_stderr
 
     silence_native_stderr()
 

@@ -22,13 +22,12 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from djml.pipeline import FileResult, Settings, process_file
+from djml.pipeline import CRASHED, FileResult, Settings, process_file
 from djml.procs import prepare_worker
 
 # Below this many bytes of audio in all, a batch is analysed in one forked child: ~8 MB
 # is about half a second of analysis, less than what spawning a second worker costs.
 SMALL_BATCH_BYTES = 8 << 20
-CRASHED = "the analysis worker crashed on this file"
 
 
 def row(result: FileResult) -> dict:

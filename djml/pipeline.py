@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from djml.config import Config
 
 
+# What a file that kills its analysis worker (alone) is reported with, by every executor.
+CRASHED = "the analysis worker crashed on this file"
+
+
 @dataclass(frozen=True)
 class FileStat:
     """The cheap fingerprint that lets a rescan skip a file without reading it."""

@@ -25,8 +25,8 @@ from djml.config import Config
 from djml.confine import Refused, check
 from djml.executors import ExecutorOptions, analyse, executor_options
 from djml.library import KnownLocation, Library
-from djml.pipeline import FileResult, FileStat, Settings, process_file
-from djml.procs import WORKER_THREAD_ENV, prepare_worker, silence_native_stderr  # noqa: F401 - re-exported
+from djml.pipeline import CRASHED, FileResult, FileStat, Settings, process_file
+from djml.procs import WORKER_THREAD_ENV, prepare_worker
 from djml.tags import AUDIO_EXTENSIONS
 from djml.tagtemps import is_temporary, sweep
 
@@ -384,6 +384,6 @@ def _alone(path: str, kind: str | None, settings: Settings, nice: int, memory_mb
     try:
         return pool.submit(task, path, kind, settings).result()
     except BrokenProcessPool:
-        return failed(path, "the analysis worker crashed on this file")
+        return failed(path, CRASHED)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
