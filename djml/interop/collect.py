@@ -53,7 +53,7 @@ def collect(conn: sqlite3.Connection, filters: query.Filters) -> Collected:
             bucket=label if row["kind"] == "track" else None,
             sample_class=(label or row["sample_type"]) if row["kind"] == "sample" else None,
             guessed={field_name: guessed} if guessed is not None else {},
-            lufs=facts.get("lufs"), lra=facts.get("lra"), true_peak_db=facts.get("true_peak_db"),
+            lufs=row["lufs"], lra=row["lra"], true_peak_db=row["true_peak_db"],
             cues=facts.get("cues", []),
         ))
     return Collected(tracks, len(rows) - len(present))
@@ -71,7 +71,7 @@ def _own_or_confident(row: dict, threshold: float | None) -> tuple[str | None, f
 
 def _extra_facts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict]:
     """Facts list_items does not return: key as an int, comment, file size, first beat,
-    loudness (LUFS, LRA, true peak), cue points, and the newest bpm/key/genre labels."""
+    cue points, and the newest bpm/key/genre labels."""
     result: dict[int, dict] = {i: {"labels": {}} for i in ids}
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
@@ -88,8 +88,7 @@ def _extra_facts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict]:
             result[r["id"]].update(
                 comment=r["comment"], sample_rate=r["sample_rate"], tag_bpm=r["tag_bpm"], key=key,
                 size=r["size"], first_beat=float(first_beat) if first_beat is not None else None,
-                lufs=_number(data.get("lufs")), lra=_number(data.get("lra")),
-                true_peak_db=_number(data.get("true_peak_db")), cues=cues_from_json(data.get("cues")),
+                cues=cues_from_json(data.get("cues")),
             )
         for r in conn.execute(
             f"SELECT item_id, task, label FROM labels WHERE undone_at IS NULL"
@@ -98,10 +97,6 @@ def _extra_facts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict]:
         ):
             result[r["item_id"]]["labels"][r["task"]] = r["label"]  # newest wins (ORDER BY id)
     return result
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
