@@ -14,6 +14,11 @@ from dataclasses import dataclass
 CUE_KINDS: tuple[str, ...] = (
     "mix_in", "intro_end", "first_drop", "breakdown", "outro_start", "mix_out",
 )
+# What a DJ reads for each kind (exports, `djml show`, the TUI).
+CUE_LABELS: dict[str, str] = {
+    "mix_in": "Mix in", "intro_end": "Intro end", "first_drop": "First drop",
+    "breakdown": "Breakdown", "outro_start": "Outro start", "mix_out": "Mix out",
+}
 
 
 @dataclass(frozen=True)
@@ -44,4 +49,9 @@ def cues_from_json(items: list[dict] | None) -> list[Cue]:
             out.append(Cue.from_dict(item))
         except (KeyError, TypeError, ValueError):
             continue
-    return sorted(out, key=lambda c: (c.seconds, CUE_KINDS.index(c.kind)))
+    return in_track_order(out)
+
+
+def in_track_order(cues: list[Cue]) -> list[Cue]:
+    """By time; cues at the same moment in CUE_KINDS order."""
+    return sorted(cues, key=lambda c: (c.seconds, CUE_KINDS.index(c.kind)))

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from djml.cues import Cue
+from djml.cues import CUE_KINDS, CUE_LABELS, Cue
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 MARKS = {"mix_in": "▶", "intro_end": "I", "first_drop": "D", "breakdown": "B",
          "outro_start": "O", "mix_out": "◀"}
-NAMES = {"mix_in": "mix in", "intro_end": "intro end", "first_drop": "first drop",
-         "breakdown": "breakdown", "outro_start": "outro start", "mix_out": "mix out"}
 # When two cues fall into one character, the one later in this tuple is shown.
 PRIORITY = ("mix_in", "mix_out", "breakdown", "outro_start", "intro_end", "first_drop")
 
@@ -50,8 +48,8 @@ def text(values: Sequence[float], step: int, cues: Sequence[Cue], width: int) ->
 
 def legend(cues: Sequence[Cue]) -> str:
     """The marks that occur, in CUE_KINDS order: "▶ mix in · I intro end · …"."""
-    kinds = [k for k in MARKS if any(c.kind == k for c in cues)]
-    return " · ".join(f"{MARKS[k]} {NAMES[k]}" for k in kinds)
+    kinds = [k for k in CUE_KINDS if any(c.kind == k for c in cues)]
+    return " · ".join(f"{MARKS[k]} {CUE_LABELS[k].lower()}" for k in kinds)
 
 
 def clock(seconds: float) -> str:

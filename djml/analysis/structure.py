@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from djml.analysis import spectral
-from djml.cues import CUE_KINDS, Cue
+from djml.cues import Cue, in_track_order
 
 BAND_EDGES_HZ = (200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)   # 7 bands: kick/bass ... hats
 BEATS_PER_BAR = 4
@@ -311,7 +311,7 @@ def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, total_db:
         latest = last_sound + 1 - MIX_OUT_BARS
         on_grid = latest - (latest - phrase) % PHRASE_BARS
         out.append(cue("mix_out", max(first_sound, on_grid)))
-    return sorted(out, key=lambda c: (c.seconds, CUE_KINDS.index(c.kind)))
+    return in_track_order(out)
 
 
 def _is_full(deficit: np.ndarray) -> bool:

@@ -405,14 +405,14 @@ def _print_item(info: dict, show_all: bool = False) -> None:
 def _print_cues(out, data: dict) -> None:
     """Cue points (bar and m:ss.s) and the energy strip with them marked."""
     from djml import strip
-    from djml.cues import cues_from_json
+    from djml.cues import CUE_LABELS, cues_from_json
 
     cues = cues_from_json(data.get("cues"))
     if not cues:
         return
     out.print("[bold]Cues[/bold]")
     for cue in cues:
-        out.print(f"  {strip.MARKS[cue.kind]} {strip.NAMES[cue.kind]:<12} bar {cue.bar:>4}  {strip.clock(cue.seconds)}",
+        out.print(f"  {strip.MARKS[cue.kind]} {CUE_LABELS[cue.kind].lower():<12} bar {cue.bar:>4}  {strip.clock(cue.seconds)}",
                   highlight=False)
     line = strip.text(data.get("bar_energy") or [], data.get("bar_energy_step") or 1, cues,
                       max(16, min(96, out.width - 4)))

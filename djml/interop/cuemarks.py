@@ -9,12 +9,8 @@ pad 1 (HOTCUE 0) holds the AutoGrid marker djml already writes, so its cue pads 
 
 from __future__ import annotations
 
-from djml.cues import CUE_KINDS, Cue
+from djml.cues import CUE_KINDS, CUE_LABELS, Cue
 
-LABELS = {
-    "mix_in": "Mix in", "intro_end": "Intro end", "first_drop": "First drop",
-    "breakdown": "Breakdown", "outro_start": "Outro start", "mix_out": "Mix out",
-}
 # (red, green, blue): green to start, blue/white as the track builds, red for the drop,
 # violet for a breakdown, orange/yellow as it ends
 COLOURS = {
@@ -24,7 +20,7 @@ COLOURS = {
 
 
 def cue_name(cue: Cue) -> str:
-    return f"{LABELS[cue.kind]} (bar {cue.bar})"
+    return f"{CUE_LABELS[cue.kind]} (bar {cue.bar})"
 
 
 def pads(cues: list[Cue]) -> list[int | None]:
