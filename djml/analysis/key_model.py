@@ -71,25 +71,25 @@ class KeyModel:
         mode = np.repeat([0, 1], 12)
         return np.einsum("kf,kf->k", phi, self.weights[mode]) + self.bias[mode]
 
-    def choose_mode(self, pooled: np.ndarray, key: int) -> tuple[int, float]:
-        """The most probable of `key`, its parallel and its relative under this model, and
-        that key's probability among the three."""
+    def choose_mode(self, pooled: np.ndarray, key: int) -> int:
+        """The most probable of `key`, its parallel and its relative under this model."""
         cands = mode_candidates(key)
-        z = self.logits(pooled)[list(cands)]
-        p = np.exp(z - z.max())
-        p /= p.sum()
-        best = int(np.argmax(p))
-        return cands[best], round(float(p[best]), 3)
+        return cands[int(np.argmax(self.logits(pooled)[list(cands)]))]
 
     def predict(self, pooled: np.ndarray) -> tuple[int | None, float]:
         """(key, probability of that key) or (None, 0.0) without treble pitch content."""
-        if not np.isfinite(pooled).all() or pooled[0].max() <= 0:
+        if not has_pitch(pooled):
             return None, 0.0
         z = self.logits(pooled)
         p = np.exp(z - z.max())
         p /= p.sum()
         best = int(np.argmax(p))
         return best, round(float(p[best]), 3)
+
+
+def has_pitch(pooled: np.ndarray) -> bool:
+    """Whether the pooled chroma has treble pitch content to decide a key from."""
+    return bool(np.isfinite(pooled).all() and pooled[0].max() > 0)
 
 
 def design(pooled: np.ndarray) -> np.ndarray:
@@ -128,8 +128,8 @@ def decide(pooled: np.ndarray, profile_chroma: np.ndarray, model: KeyModel | Non
     if model.method == "model":
         return model.predict(pooled)
     key, confidence = keymod.detect_key(profile_chroma)
-    if model.method == "mode" and key is not None and np.isfinite(pooled).all() and pooled[0].max() > 0:
-        key = model.choose_mode(pooled, key)[0]
+    if model.method == "mode" and key is not None and has_pitch(pooled):
+        key = model.choose_mode(pooled, key)
     return key, confidence
 
 
