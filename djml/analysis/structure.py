@@ -146,12 +146,12 @@ def bar_grid(per_beat: np.ndarray) -> tuple[int, np.ndarray, list[int], int] | N
     Sections are first found on bars from the first beat; then each of their boundaries
     votes for the beat, within two of it, where the beat features change most (NOVELTY_BEATS
     after against before, squared distance, weighted by that change): sections start on
-    downbeats. Only boundaries vote, so chord changes inside a section do not. With the
+    downbeats. Only boundaries vote, so chord changes inside a section do not. With another
     winning phase the bars and sections are computed again."""
     x = _on_bars(per_beat, 0)
     if x is None:
         return None
-    cuts, _, _ = sections(x / _noise(x))
+    cuts, phrase, _ = sections(x / _noise(x))
     votes = np.zeros(BEATS_PER_BAR)
     k, novelty = beat_novelty(per_beat / _noise(per_beat))
     for cut in cuts:
@@ -160,6 +160,8 @@ def bar_grid(per_beat: np.ndarray) -> tuple[int, np.ndarray, list[int], int] | N
             i = np.flatnonzero(near)[int(np.argmax(novelty[near]))]
             votes[k[i] % BEATS_PER_BAR] += novelty[i]
     phase = int(np.argmax(votes))      # no boundaries: the first beat
+    if phase == 0:
+        return phase, x, cuts, phrase   # the bars are those already cut
     x = _on_bars(per_beat, phase)
     if x is None:
         return None

@@ -166,13 +166,18 @@ def format_bpm(bpm: float, system: str) -> str:
     return f"{bpm:.2f}".rstrip("0").rstrip(".")
 
 
+def replaygain_gain(lufs: float) -> float:
+    """ReplayGain 2.0's track gain (dB) for integrated loudness ``lufs``: what reaches -18 LUFS."""
+    return REPLAYGAIN_REFERENCE_LUFS - lufs
+
+
 def format_gain(lufs: float, opus: bool = False) -> str:
     """The ReplayGain 2.0 track gain for integrated loudness ``lufs``: "-4.32 dB" to reach
     -18 LUFS. For Opus the R128_TRACK_GAIN text instead: the gain to -23 LUFS in 1/256 dB
     steps ("-2406"), clamped to its signed 16-bit range."""
     if opus:
         return str(max(-32768, min(32767, int(round((OPUS_REFERENCE_LUFS - lufs) * 256)))))
-    return f"{REPLAYGAIN_REFERENCE_LUFS - lufs:.2f} dB"
+    return f"{replaygain_gain(lufs):.2f} dB"
 
 
 def format_peak(true_peak_db: float) -> str:

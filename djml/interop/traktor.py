@@ -38,7 +38,7 @@ from pathlib import Path
 from djml import keys
 from djml.interop import cuemarks
 from djml.interop.model import ExportTrack, ForeignCollection, ForeignPlaylist, ForeignTrack, PathMap
-from djml.interop.tagio import REPLAYGAIN_REFERENCE_LUFS
+from djml.interop.tagio import replaygain_gain
 from djml.interop.xmlio import InteropError, fnum, parse_xml, write_xml
 
 # CUE_V2 TYPE: 0 cue, 1 fade-in, 2 fade-out, 3 load, 4 grid, 5 loop. Traktor's fade
@@ -163,7 +163,7 @@ def _loudness(t: ExportTrack) -> dict[str, str]:
     if t.true_peak_db is not None:
         attrs["PEAK_DB"] = f"{t.true_peak_db:.6f}"
     if t.lufs is not None:
-        gain = REPLAYGAIN_REFERENCE_LUFS - t.lufs
+        gain = replaygain_gain(t.lufs)
         attrs.update(PERCEIVED_DB=f"{gain:.6f}", ANALYZED_DB=f"{gain:.6f}")
     return attrs
 
