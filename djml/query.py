@@ -148,6 +148,7 @@ def _number_range(text: str, what: str, example: str, display_step: float) -> tu
 
 
 FIRST_PAGE, PAGE = 100, 2000
+MAX_PAGE = 5000   # the largest page one `query` request may ask the daemon for
 
 
 def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:

@@ -172,10 +172,8 @@ class ReviewScreen(DaemonScreen):
         except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"cannot load the label choices: {exc}", severity="warning")
             return
-        if writes == self._writes_done:
-            self.today = stored + self._in_flight   # what is on its way is not stored yet
-        else:   # a write was answered while counting: the count may or may not hold it
-            self._schedule_reload()
+        if writes == self._writes_done:   # else the count may or may not hold an answered write:
+            self.today = stored + self._in_flight   # that write's own reload counts again
         self._render_header()
         self._render_detail()
 

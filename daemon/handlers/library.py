@@ -14,14 +14,14 @@ from .params import is_number
 if TYPE_CHECKING:
     from ..service import Service
 
-QUERY_DEFAULT_LIMIT, QUERY_MAX_LIMIT = 100, 5000
+QUERY_DEFAULT_LIMIT = 100
 
 
 async def query(service: "Service", **filters: Any) -> dict[str, Any]:
     limit = filters.pop("limit", None) or QUERY_DEFAULT_LIMIT
     offset = filters.pop("offset", None) or 0
-    if not 1 <= limit <= QUERY_MAX_LIMIT or offset < 0:
-        raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{QUERY_MAX_LIMIT}, offset >= 0")
+    if not 1 <= limit <= q.MAX_PAGE or offset < 0:
+        raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{q.MAX_PAGE}, offset >= 0")
     key = filters.get("key")
     for name in ("bpm", "energy"):
         value = filters.get(name)

@@ -155,7 +155,7 @@ def _scan_via_daemon(client, paths: tuple[Path, ...]) -> None:
 def _query_via_daemon(client, filters: dict, failed: bool) -> Iterator[dict]:
     """All matching rows, fetched page by page (each answer stays a modest line) and
     handed on as they come: a small first page, so the first row shows at once."""
-    from djml.query import FIRST_PAGE
+    from djml.query import FIRST_PAGE, MAX_PAGE
 
     with client:
         if failed:
@@ -169,10 +169,7 @@ def _query_via_daemon(client, filters: dict, failed: bool) -> Iterator[dict]:
             done += len(answer["items"])
             if not answer["more"] or (wanted is not None and done >= wanted):
                 return
-            page = DAEMON_PAGE
-
-
-DAEMON_PAGE = 5000   # the daemon's largest query answer
+            page = MAX_PAGE
 
 
 def _show_via_daemon(client, ref: str) -> dict | None:
