@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from djml import compat, index, keys
-from djml.cues import cues_from_json
+from djml.cues import Cue, cues_from_json
 from djml.models.cf import CFEmbeddings, cf_dir
 from djml.models.transitions import SetStats
 from djml.query import resolve, resolve_item
@@ -129,7 +129,7 @@ def recommend(
     candidates = _candidates(conn, sources, seed, bpm_tolerance, key_mode) - {int(i) for i in exclude}
     scored = score_candidates(conn, sources, seed, candidates, bpm_tolerance, key_mode, energy)
     chosen = _select([s for s in scored if s["ok"]], sources, n)
-    return _with_paths(conn, [_describe(s, sources.weights, i + 1) for i, s in enumerate(chosen)])
+    return _with_paths(conn, [_describe(s, seed, sources.weights, i + 1) for i, s in enumerate(chosen)])
 
 
 def recommend_result(
@@ -347,14 +347,14 @@ def score_candidates(
             "_vec": audio.get(cid),  # for the diversity penalty in _select
             # what _describe needs to explain the few rows that are finally shown
             "_why": (cand, harmonic, tempo, energy_match, transitions.get(cid, 0), together.get(cid, 0),
-                     audio_seed and cid in audio, seed),
+                     audio_seed and cid in audio),
         })
     return out
 
 
-def _describe(s: dict[str, Any], weights: dict[str, float], rank: int) -> dict[str, Any]:
+def _describe(s: dict[str, Any], seed: dict[str, Any], weights: dict[str, float], rank: int) -> dict[str, Any]:
     """The public row: display fields, rounded numbers and the reasons."""
-    cand, harmonic, tempo, energy_match, followed, together, audio_known, seed = s["_why"]
+    cand, harmonic, tempo, energy_match, followed, together, audio_known = s["_why"]
     reasons = _reasons(s["features"], followed, together, harmonic, tempo, energy_match, weights, audio_known)
     if (hint := mix_hint(seed.get("data"), cand.get("data"))) is not None:
         reasons.append(hint)
@@ -372,22 +372,25 @@ def mix_hint(seed_data: str | None, cand_data: str | None) -> str | None:
     """'mix out at bar 97 → their intro is 32 bars' from the two tracks' stored cues (the
     analyses' JSON): where to start the candidate, and how long its intro gives you to blend.
     None unless the seed has a mix-out cue and the candidate's cues say where its intro ends."""
-    out = _first_cue(seed_data, "mix_out")
-    intro_end, start = _first_cue(cand_data, "intro_end"), _first_cue(cand_data, "mix_in")
+    out = _first_cues(seed_data).get("mix_out")
+    theirs = _first_cues(cand_data)
+    intro_end, start = theirs.get("intro_end"), theirs.get("mix_in")
     if out is None or intro_end is None:
         return None
     bars = intro_end.bar - (start.bar if start is not None else 1)
     return f"mix out at bar {out.bar} → their intro is {bars} bar{'s' if bars != 1 else ''}"
 
 
-def _first_cue(data: str | None, kind: str):  # noqa: ANN202 - djml.cues.Cue | None
-    if not data:
-        return None
+def _first_cues(data: str | None) -> dict[str, Cue]:
+    """{kind: its first cue} from an analysis' stored JSON."""
     try:
-        stored = json.loads(data).get("cues")
+        stored = json.loads(data).get("cues") if data else None
     except (ValueError, AttributeError):
-        return None
-    return next((c for c in cues_from_json(stored) if c.kind == kind), None)
+        return {}
+    first: dict[str, Cue] = {}
+    for cue in cues_from_json(stored):
+        first.setdefault(cue.kind, cue)
+    return first
 
 
 def _unit_vectors(loaded: index.SpaceIndex | None, ids: list[int]) -> dict[int, np.ndarray]:
