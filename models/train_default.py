@@ -257,11 +257,7 @@ def fitters(data: Dataset, classes: list[str], names: list[str]) -> dict:
         return with_columns(lambda t: lr.predict_proba(data.X[t][:, cols]), list(lr.classes_))
 
     def lr(train):   # logistic regression on every engineered feature: a smooth partner for the trees
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+        model = partner_pipeline()
         model.fit(data.X[train], y[train], logisticregression__sample_weight=w[train])
         return with_columns(lambda t: model.predict_proba(data.X[t]), list(model.classes_))
 
@@ -429,17 +425,22 @@ def shipped_calibration(data: Dataset, nested: bool = False) -> tuple[dict, dict
     return calibration, metrics, results, settings
 
 
-def fit_partner(data: Dataset):
-    """The linear partner on every file and copy (class indices of the sorted labels)."""
+def partner_pipeline():  # noqa: ANN201 - an sklearn Pipeline (imported lazily)
+    """The linear partner as evaluated and as shipped: one definition, so they cannot drift."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+
+
+def fit_partner(data: Dataset):
+    """The linear partner on every file and copy (class indices of the sorted labels)."""
     from djml.models.linear_arrays import LinearArrays
 
     classes = sorted(set(data.y))
     yi = np.array([classes.index(c) for c in data.y])
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+    model = partner_pipeline()
     model.fit(data.X, yi, logisticregression__sample_weight=data.weights)
     return LinearArrays.from_sklearn(model)
 
