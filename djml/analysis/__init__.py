@@ -4,9 +4,10 @@ Public API (others code against these names):
 ``ANALYZER_VERSIONS``, ``AnalysisError``, ``Analysis``, ``FEATURE_NAMES``,
 ``SAMPLE_MAX_SECONDS``, ``probe(path)``, ``analyze(path, kind=None, *, bpm_range)``.
 
-Imports only numpy, scipy.fft, soundfile and soxr, plus miniaudio's FLAC decoder when
-installed (not librosa: its filters/beat modules compile numba code for seconds in
-every new worker process).
+Imports only numpy, scipy's compiled pocketfft (not the scipy.fft package, see
+analysis.fft), soundfile and soxr, plus miniaudio's FLAC decoder when installed (not
+librosa: its filters/beat modules compile numba code for seconds in every new worker
+process).
 
 Modules: decode (read once, hash, resample), loudness (BS.1770 LUFS, LRA, true peak,
 fed by the decoder at the native rate), spectral (STFT and derived features),
