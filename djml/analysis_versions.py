@@ -8,7 +8,8 @@ re-analyses items whose stored version is older. Per kind, so a tempo fix does n
 re-analyse every sample, nor invalidate the shipped sample model's base features.
 track 3: beat phase from the body envelope (first_beat); track 4: rhythm pattern vector;
 track 5 / sample 3: the learned tempo decision, loop tempo from it; track 6: LUFS, LRA,
-true peak and cue points; see docs/analysis.md.
+true peak and cue points; track 7: tempo refined by the beat-phase drift over the whole
+track (exact through kick-less breakdowns); see docs/analysis.md.
 """
 
-ANALYZER_VERSIONS = {"track": 6, "sample": 3}
+ANALYZER_VERSIONS = {"track": 7, "sample": 3}
