@@ -11,12 +11,12 @@ one-shots must stay fast.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 
 from djml import private
@@ -31,21 +31,36 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """All migrations as (number, name, sql), in order."""
+def _numbered() -> list[tuple[int, Path]]:
+    """The migration files as (number, path), in order, checked for gaps.
+
+    Listed from the package's folder (``djml.migrations`` is a plain directory in the
+    wheel and in the repository, found by its import spec as ``importlib.resources``
+    finds it), not through ``importlib.resources``: importing that pulls in tempfile,
+    shutil, zipfile and the compression modules, ~15 ms of every CLI one-shot that only
+    compares its library's version with :func:`schema_version`."""
+    spec = importlib.util.find_spec("djml.migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatabaseError("the djml.migrations package is missing (a broken installation)")
     found = []
-    for entry in resources.files("djml.migrations").iterdir():
-        if m := _MIGRATION_NAME.match(entry.name):
-            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    for folder in spec.submodule_search_locations:
+        for entry in os.scandir(folder):
+            if m := _MIGRATION_NAME.match(entry.name):
+                found.append((int(m.group(1)), Path(entry.path)))
     found.sort()
-    numbers = [n for n, _, _ in found]
+    numbers = [n for n, _ in found]
     if numbers != list(range(1, len(found) + 1)):
         raise DatabaseError(f"migrations are not numbered 1..N without gaps: {numbers}")
     return found
 
 
+def migrations() -> list[tuple[int, str, str]]:
+    """All migrations as (number, name, sql), in order."""
+    return [(n, path.name, path.read_text(encoding="utf-8")) for n, path in _numbered()]
+
+
 def schema_version() -> int:
-    return len(migrations())
+    return len(_numbered())
 
 
 # -- text that SQLite cannot hold as UTF-8 ---------------------------------------------------

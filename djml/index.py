@@ -103,19 +103,28 @@ def _check_space(space: str) -> None:
 
 
 def fingerprints(conn: sqlite3.Connection, spaces: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-    """{space: fingerprint of what its index must contain} in one pass over the vectors
-    table (over the ``spaces`` asked for only: a track's recommendation need not count the
-    sample vectors). Per space the dimension of the newest vector wins: after an analyser
-    upgrade changes the feature length, vectors of the old length are left out until
-    re-analysed."""
+    """{space: fingerprint of what its index must contain} (over the ``spaces`` asked
+    for only: a track's recommendation need not count the sample vectors). Per space the
+    dimension of the newest vector wins: after an analyser upgrade changes the feature
+    length, vectors of the old length are left out until re-analysed.
+
+    Two reads of the ``vectors_space`` index per space, both in index order: the newest
+    row (its dimension and time), then count and id sum of that dimension's rows. One
+    ``GROUP BY space, dim`` over all spaces sorted every row in a temporary b-tree first
+    (3x the CPU at 60,000 vectors: 57 ms, the largest part of a cold `djml recommend`'s SQL)."""
     wanted = sorted(set(spaces)) if spaces is not None else sorted(SPACES)
     best: dict[str, dict[str, Any]] = {}
-    for space, dim, count, id_sum, newest in conn.execute(
-        "SELECT space, dim, COUNT(*), COALESCE(SUM(item_id), 0), MAX(created_at) FROM vectors"
-        f" WHERE space IN ({','.join('?' * len(wanted))}) GROUP BY space, dim", wanted
-    ):
-        if space in SPACES and (space not in best or newest > best[space]["max_created_at"]):
-            best[space] = {"count": int(count), "id_sum": int(id_sum), "max_created_at": newest, "dim": int(dim)}
+    for space in wanted:
+        if space not in SPACES:
+            continue
+        newest = conn.execute("SELECT dim, created_at FROM vectors WHERE space = ?"
+                              " ORDER BY created_at DESC, dim LIMIT 1", (space,)).fetchone()
+        if newest is None:
+            continue
+        dim, created_at = newest[0], newest[1]
+        count, id_sum = conn.execute("SELECT COUNT(*), COALESCE(SUM(item_id), 0) FROM vectors"
+                                     " WHERE space = ? AND dim = ?", (space, dim)).fetchone()
+        best[space] = {"count": int(count), "id_sum": int(id_sum), "max_created_at": created_at, "dim": int(dim)}
     return best
 
 

@@ -21,6 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from djml.analysis_versions import ANALYZER_VERSIONS
 from djml.config import Config
 from djml.confine import Refused, check
 from djml.executors import ExecutorOptions, analyse, executor_options
@@ -194,8 +195,6 @@ def plan(library: Library, roots: Iterable[Path], allowed: Sequence[str] = (), *
                 result.paused[str(root)] = reason
                 prefix = str(root).rstrip("/") + "/"
                 result.vanished = {p: loc for p, loc in result.vanished.items() if not p.startswith(prefix)}
-    from djml.analysis import ANALYZER_VERSIONS  # lazily: importing djml.scan stays cheap
-
     candidates: list[str] = []
     for path, st in result.found.items():
         loc = known.get(path)

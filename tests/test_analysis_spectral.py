@@ -38,3 +38,39 @@ def test_treble_band_index_and_band_flux():
     full, high, low = spectral.onset_flux_bands(logmel, None, 40, 10)
     assert full[1] == np.float32(10.0 / 64) and high[1] == np.float32(10.0 / 24) and low[1] == 0
     assert low[2] == np.float32(8.0 / 10) and high[2] == 0
+
+
+def test_rfft_is_scipy_fft_bit_for_bit():
+    """The directly loaded pocketfft is the code scipy.fft.rfft runs: identical output,
+    for the float32 frame stacks the analysis transforms and for float64."""
+    import scipy.fft
+
+    from djml.analysis import fft
+
+    assert fft.BACKEND == "pocketfft"   # this install; scipy.fft.rfft is only the fallback
+    rng = np.random.default_rng(5)
+    for shape, dtype in (((256, 2048), np.float32), ((87, 1024), np.float32), ((3, 1000), np.float64),
+                         ((2049,), np.float32)):
+        x = rng.standard_normal(shape).astype(dtype)
+        ours, theirs = fft.rfft(x), scipy.fft.rfft(x, axis=-1)
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+    view = rng.standard_normal((10, 2048)).astype(np.float32)[:, 512:1536]   # strided, as power() slices
+    assert np.array_equal(fft.rfft(view), scipy.fft.rfft(view, axis=-1))
+
+
+def test_analysis_does_not_import_the_scipy_fft_package(tmp_path):
+    """Importing scipy.fft costs more than a one-shot's analysis; the analysis needs only
+    its compiled transform, which a later ``import scipy.fft`` then shares."""
+    import subprocess
+    import sys
+
+    from djml import synth
+
+    shot = synth.write_wav(tmp_path / "kick.wav", synth.one_shot("kick"))
+    code = (f"import sys, djml.analysis as a\nr = a.analyze({str(shot)!r})\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))\n"
+            "import scipy.fft\nfrom djml.analysis import fft\n"
+            "print(scipy.fft._pocketfft.basic.pfft is sys.modules[fft.POCKETFFT], r.sample_type)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines == ["['scipy.fft._pocketfft.pypocketfft']", "True one-shot"], out.stdout + out.stderr

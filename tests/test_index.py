@@ -216,3 +216,23 @@ def test_unchanged_index_is_reused_and_changes_are_seen(env):
     conn.execute("DELETE FROM items WHERE id = ?", (ids[0],))  # behind the index's back
     third = index.load(conn, config, "audio")
     assert third is not second and third.count == 42
+
+
+def test_fingerprint_counts_the_newest_dimension_only(tmp_path):
+    """After an analyser upgrade changes the feature length, the fingerprint describes the
+    vectors of the newest length; a tie in time goes to the smaller dimension."""
+    conn = db.connect(tmp_path / "f.db")
+    for item_id in range(1, 8):
+        conn.execute("INSERT INTO items (id, audio_hash, kind, created_at, updated_at)"
+                     " VALUES (?, ?, 'track', '2026-01-01', '2026-01-01')", (item_id, f"h{item_id}"))
+    rows = [(1, "audio", 4, "2026-01-01"), (2, "audio", 4, "2026-01-02"), (3, "audio", 6, "2026-01-03"),
+            (4, "audio", 6, "2026-01-02"), (5, "text", 3, "2026-01-05"), (6, "text", 2, "2026-01-05"),
+            (7, "sample", 4, "2026-01-01")]
+    for item_id, space, dim, created in rows:
+        conn.execute("INSERT INTO vectors (item_id, space, dim, vector, source, created_at) VALUES (?, ?, ?, ?, 't', ?)",
+                     (item_id, space, dim, np.zeros(dim, "<f4").tobytes(), created))
+    found = index.fingerprints(conn, ["audio", "text", "nonsense"])
+    assert found == {"audio": {"count": 2, "id_sum": 7, "max_created_at": "2026-01-03", "dim": 6},
+                     "text": {"count": 1, "id_sum": 6, "max_created_at": "2026-01-05", "dim": 2}}
+    assert index.db_fingerprint(conn, "sample") == {"count": 1, "id_sum": 7, "max_created_at": "2026-01-01", "dim": 4}
+    assert set(index.fingerprints(conn)) == {"audio", "text", "sample"}

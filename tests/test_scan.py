@@ -214,3 +214,23 @@ def test_scan_without_library_config_is_a_usage_error(run_djml):
 def test_ls_before_any_scan_explains(run_djml):
     proc = run_djml("ls")
     assert proc.returncode == 2 and "djml scan" in proc.stderr
+
+
+def test_a_rescan_with_nothing_to_analyse_leaves_the_analysis_stack_alone(tmp_path, djml_home):
+    """Which items are stale is decided from djml.analysis_versions alone: the process that
+    plans a scan imports numpy and the decoders only when a worker result comes back."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    synth.write_wav(folder / "kick.wav", synth.one_shot("kick"))
+    (djml_home / "config.toml").write_text(f'library = ["{folder}"]\n')
+    code = ("import sys\nfrom djml.cli import cli\n"
+            "try:\n    cli.main(['scan', '--workers', '1'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print([m for m in ('numpy', 'soundfile', 'soxr', 'djml.analysis') if m in sys.modules])")
+    env = {**os.environ, "DJML_HOME": str(djml_home), "NO_COLOR": "1"}
+    first, again = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                                   timeout=240) for _ in range(2))
+    assert "1 new" in first.stdout + first.stderr and "1 unchanged" in again.stdout + again.stderr, again.stderr
+    assert again.stdout.strip().splitlines()[-1] == "[]", again.stdout

@@ -4,9 +4,10 @@ Public API (others code against these names):
 ``ANALYZER_VERSIONS``, ``AnalysisError``, ``Analysis``, ``FEATURE_NAMES``,
 ``SAMPLE_MAX_SECONDS``, ``probe(path)``, ``analyze(path, kind=None, *, bpm_range)``.
 
-Imports only numpy, scipy.fft, soundfile and soxr, plus miniaudio's FLAC decoder when
-installed (not librosa: its filters/beat modules compile numba code for seconds in
-every new worker process).
+Imports only numpy, scipy's compiled pocketfft (not the scipy.fft package, see
+analysis.fft), soundfile and soxr, plus miniaudio's FLAC decoder when installed (not
+librosa: its filters/beat modules compile numba code for seconds in every new worker
+process).
 
 Modules: decode (read once, hash, resample), loudness (BS.1770 LUFS, LRA, true peak,
 fed by the decoder at the native rate), spectral (STFT and derived features),
@@ -29,14 +30,8 @@ from djml.analysis.rhythm import RHYTHM_NAMES
 from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
 from djml.analysis.tempo import DEFAULT_BPM_RANGE
 from djml.analysis.track import analyze_track
+from djml.analysis_versions import ANALYZER_VERSIONS  # defined apart: see that module
 
-# Bumped when a kind's stored results change; a scan (and the daemon at start-up)
-# re-analyses items whose stored version is older. Per kind, so a tempo fix does not
-# re-analyse every sample, nor invalidate the shipped sample model's base features.
-# track 3: beat phase from the body envelope (first_beat); track 4: rhythm pattern vector;
-# track 5 / sample 3: the learned tempo decision, loop tempo from it; track 6: LUFS, LRA,
-# true peak and cue points; see docs/analysis.md.
-ANALYZER_VERSIONS = {"track": 6, "sample": 3}
 SAMPLE_MAX_SECONDS = 30.0
 LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
 
