@@ -164,12 +164,9 @@ def refine_period(e: np.ndarray, period: float, fps: float) -> float:
     return 1.0 / (1.0 / period + nu)
 
 
-def _fit_beats(e: np.ndarray, period: float, phases: np.ndarray, per_win: int) -> tuple[float, float]:
-    """Weighted least squares of refined beat-peak positions on beat index (loops only,
-    see :func:`estimate_tempo`).
-
-    Returns (period, phase) in frames; falls back to the inputs when too few beats.
-    """
+def _beat_peaks(e: np.ndarray, period: float, phases: np.ndarray, per_win: int) -> tuple[list[float], list[float]]:
+    """The onset peak within a quarter beat of each grid beat (each ~8-s window on its own
+    grid phase), refined to sub-frame position by a parabola; (positions, heights)."""
     positions, weights = [], []
     for k in range(int((len(e) - 1) / period)):
         guess = phases[min(k // per_win, len(phases) - 1)] + k * period
@@ -181,6 +178,16 @@ def _fit_beats(e: np.ndarray, period: float, phases: np.ndarray, per_win: int) -
         denom = a - 2 * b + c
         positions.append(i + (0.5 * (a - c) / denom if denom < 0 else 0.0))
         weights.append(b)
+    return positions, weights
+
+
+def _fit_beats(e: np.ndarray, period: float, phases: np.ndarray, per_win: int) -> tuple[float, float]:
+    """Weighted least squares of refined beat-peak positions on beat index (loops only,
+    see :func:`estimate_tempo`).
+
+    Returns (period, phase) in frames; falls back to the inputs when too few beats.
+    """
+    positions, weights = _beat_peaks(e, period, phases, per_win)
     if len(positions) < 8:
         return period, float(phases[0])
     pos, wts = np.array(positions), np.array(weights)
@@ -210,17 +217,7 @@ def beat_phase(e: np.ndarray, period: float, fps: float) -> float:
     eighth of a beat of it are averaged to sub-frame precision.
     """
     _, phases, per_win = grid_strength(e, period, fps)
-    positions, weights = [], []
-    for k in range(int((len(e) - 1) / period)):
-        guess = phases[min(k // per_win, len(phases) - 1)] + k * period
-        lo, hi = int(round(guess - period / 4)), int(round(guess + period / 4)) + 1
-        if lo < 1 or hi >= len(e) - 1:
-            continue
-        i = lo + int(np.argmax(e[lo:hi]))
-        a, b, c = e[i - 1], e[i], e[i + 1]
-        denom = a - 2 * b + c
-        positions.append(i + (0.5 * (a - c) / denom if denom < 0 else 0.0))
-        weights.append(b)
+    positions, weights = _beat_peaks(e, period, phases, per_win)
     if not positions or max(weights) <= 0:
         return float(phases[0])
     pos, wts = np.array(positions), np.array(weights)
