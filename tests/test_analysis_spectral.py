@@ -74,3 +74,19 @@ def test_analysis_does_not_import_the_scipy_fft_package(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     lines = out.stdout.strip().splitlines()
     assert lines == ["['scipy.fft._pocketfft.pypocketfft']", "True one-shot"], out.stdout + out.stderr
+
+
+def test_a_pocketfft_that_misbehaves_is_not_trusted():
+    """A later scipy may change the private module's signature or meaning: the check must
+    refuse a transform that raises or returns something else, and accept the real one."""
+    from djml.analysis import fft
+
+    def wrong_signature(x):
+        raise TypeError("r2c() takes 5 positional arguments")
+
+    def wrong_result(x):
+        return np.fft.rfft(x[..., ::-1], axis=-1)
+
+    assert not fft._agrees(wrong_signature)
+    assert not fft._agrees(wrong_result)
+    assert fft._agrees(fft.rfft)
