@@ -23,7 +23,15 @@ def own_tmux_server():
     folder = tempfile.mkdtemp(prefix="djml-tmux-")
     old = os.environ.get("TMUX_TMPDIR")
     os.environ["TMUX_TMPDIR"] = folder
+    # A server exits when its last session ends; a test that starts a session just then can
+    # land on the exiting server and lose its TUI. One idle session keeps this process's
+    # server up until the end; kill-server then stops only this server (our own socket).
+    tmux = shutil.which("tmux")
+    if tmux:
+        subprocess.run([tmux, "new-session", "-d", "-s", "djml-keepalive", "sleep 86400"], check=False)
     yield
+    if tmux:
+        subprocess.run([tmux, "kill-server"], capture_output=True, check=False)
     if old is None:
         os.environ.pop("TMUX_TMPDIR", None)
     else:

@@ -32,7 +32,7 @@ def integrity(db) -> str:
 
 def test_kill_9_mid_import_loses_and_duplicates_nothing(daemon):
     daemon.start()
-    n = 10
+    n = 40      # more than one writer batch: the kill must land with files still to import
     with daemon.client() as c:
         c.subscribe(["item.added"])
         paths = [daemon.drop(daemon.samples / "batch" / f"s{i:02d}.wav", "perc", seed=500 + i) for i in range(n)]
