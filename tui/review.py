@@ -167,11 +167,11 @@ class ReviewScreen(DaemonScreen):
         writes = self._writes_done
         try:   # after the queue is on screen: the header count and the genre/mood keys
             stored = await self.app.request("labels.count", since=local_midnight())
-            for task in OPEN_TASKS:
-                self.task_labels[task] = await self.app.request("labels.choices", task=task)
+            choices = {task: await self.app.request("labels.choices", task=task) for task in OPEN_TASKS}
         except (DaemonUnavailable, RemoteError) as exc:
             self.notify(f"cannot load the label choices: {exc}", severity="warning")
             return
+        self.task_labels.update(choices)   # with the count, in one step: no await in between
         if writes == self._writes_done:   # else the count may or may not hold an answered write:
             self.today = stored + self._in_flight   # that write's own reload counts again
         self._render_header()
