@@ -109,9 +109,8 @@ def fingerprints(conn: sqlite3.Connection, spaces: Iterable[str] | None = None) 
     length, vectors of the old length are left out until re-analysed.
 
     Two reads of the ``vectors_space`` index per space, both in index order: the newest
-    row (its dimension and time), then count and id sum of that dimension's rows. One
-    ``GROUP BY space, dim`` over all spaces sorted every row in a temporary b-tree first
-    (3x the CPU at 60,000 vectors: 57 ms, the largest part of a cold `djml recommend`'s SQL)."""
+    row (its dimension and time), then count and id sum of that dimension's rows; a
+    ``GROUP BY space, dim`` would sort every row in a temporary b-tree first."""
     wanted = sorted(set(spaces)) if spaces is not None else sorted(SPACES)
     best: dict[str, dict[str, Any]] = {}
     for space in wanted:

@@ -77,7 +77,7 @@ def load(npz: Path) -> Estimator:
 
 def check(card: dict[str, Any], origin: str) -> None:
     """Refuse a card of another format, analyzer version or feature layout."""
-    from djml.analysis import ANALYZER_VERSIONS
+    from djml.analysis_versions import ANALYZER_VERSIONS
     from djml.models.shipped_data import expected_names
 
     if card.get("format") != PORTABLE_FORMAT:

@@ -30,7 +30,7 @@ def load_base(est: "Estimator") -> tuple[np.ndarray, list[str], np.ndarray] | No
     path = base_path()
     if not path.exists() or type(est.features).__name__ != "SampleFeatures":
         return None
-    from djml.analysis import ANALYZER_VERSIONS
+    from djml.analysis_versions import ANALYZER_VERSIONS
 
     with np.load(path, allow_pickle=False) as z:
         names = [str(n) for n in z["names"]]
