@@ -140,6 +140,8 @@ def measure_analyze(args: argparse.Namespace, env: dict[str, str]) -> None:
 
 
 def measure_library(args: argparse.Namespace) -> None:
+    paired("floor: `python -c \"import numpy, hnswlib\"` (what a cold recommend must load)",
+           [sys.executable, "-c", "import numpy, hnswlib"], bench_env(), args.base, args.runs)
     for n in [int(s) for s in args.sizes.split(",") if s]:
         lib = library_for(n)
         conn = sqlite3.connect(f"file:{lib / 'data' / 'library.db'}?mode=ro", uri=True)
