@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 
 
-def drop_and_wait(socket: Path, files: list[Path], folder: Path) -> tuple[dict[str, float], dict[str, float], int]:
-    """Rename ``files`` into ``folder`` at once; returns (closed_at, added_at, failed), the
-    monotonic times per target path and how many failed for good."""
+def drop_and_wait(socket: Path, files: list[Path], folder: Path,
+                  spacing: float = 0.0) -> tuple[dict[str, float], dict[str, float], int]:
+    """Rename ``files`` into ``folder`` at once, or one every ``spacing`` seconds (files
+    arriving during a copy); returns (closed_at, added_at, failed), the monotonic times
+    per target path and how many failed for good."""
     from djml.client import Client
 
     closed_at: dict[str, float] = {}
@@ -19,7 +21,9 @@ def drop_and_wait(socket: Path, files: list[Path], folder: Path) -> tuple[dict[s
     failed = 0
     with Client(socket, timeout=None) as client:
         client.subscribe(["item.added", "item.failed"])
-        for f in files:
+        for i, f in enumerate(files):
+            if spacing and i:
+                time.sleep(spacing)
             target = folder / f.name
             os.replace(f, target)
             closed_at[str(target)] = time.monotonic()

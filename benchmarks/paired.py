@@ -18,7 +18,7 @@ libraries are `speed.py`'s (same cache).
 Sections (``--only``): ``analyze`` (floors, analysis alone, `djml analyze`), ``scan``
 (`djml scan --workers 1` of 20 new one-shots, whole process: the parent and its worker),
 ``library`` (`recommend` cold, `ls`, per ``--sizes``), ``drop`` (``--burst`` one-shots
-renamed into a running daemon's folder at once, settle 2 s: closed → ``item.added``
+renamed into a running daemon's folder at once, or one every ``--spacing`` s, settle 2 s: closed → ``item.added``
 p50 / p95, the daemon's own CPU for the burst and its RSS after it, and both for its
 start; a fresh daemon and home each run).
 
@@ -98,6 +98,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000", help="library sizes for recommend / ls")
     parser.add_argument("--only", default="analyze,library", help="sections: analyze,scan,library,drop")
     parser.add_argument("--burst", type=int, default=100, help="one-shots per run of the drop section")
+    parser.add_argument("--spacing", type=float, default=0.0,
+                        help="drop section: seconds between two files (0: all at once)")
     args = parser.parse_args()
     complete(args.base)
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"djml-paired-{os.getpid()}"
@@ -202,16 +204,17 @@ def measure_drop(args: argparse.Namespace, home: Path) -> None:
     runs: dict[str, list[tuple[float, ...]]] = {"before": [], "after": []}
     for _ in range(args.runs):
         for label, env in zip(("before", "after"), envs(bench_env(), args.base)):
-            runs[label].append(burst(home / "drop", shots, env))
+            runs[label].append(burst(home / "drop", shots, env, args.spacing))
     old, new = runs["before"], runs["after"]
-    for i, what in enumerate((f"{args.burst} one-shots dropped, closed → added p50 (wall s)", "  … p95 (wall s)",
+    how = f"one every {args.spacing:g} s" if args.spacing else "at once"
+    for i, what in enumerate((f"{args.burst} one-shots dropped {how}, closed → added p50 (wall s)", "  … p95 (wall s)",
                               "  the daemon's own CPU s for the burst", "  daemon RSS MB after the burst",
                               "  the daemon's CPU s from start to 3 s after its socket answered",
                               "  daemon RSS MB then")):
         print(f"| {what} | {cell(old, i, 2)} | {cell(new, i, 2)} | | |", flush=True)
 
 
-def burst(root: Path, shots: list[Path], env: dict[str, str]) -> tuple[float, ...]:
+def burst(root: Path, shots: list[Path], env: dict[str, str], spacing: float = 0.0) -> tuple[float, ...]:
     """(p50, p95 closed → added, daemon CPU s, daemon RSS MB after; CPU s and RSS MB of the
     start) of one drop on a fresh daemon."""
     from speed import _cpu_of, _rss_of
@@ -221,7 +224,7 @@ def burst(root: Path, shots: list[Path], env: dict[str, str]) -> tuple[float, ..
         assert daemon.proc is not None
         time.sleep(3)
         cpu0, rss0 = _cpu_of(daemon.proc.pid), daemon.rss_mb()
-        closed, added, failed = drop_and_wait(daemon.socket, copies, samples)
+        closed, added, failed = drop_and_wait(daemon.socket, copies, samples, spacing)
         if failed:
             raise SystemExit(f"{failed} of the burst failed; see {home / 'bench-daemon.log'}")
         time.sleep(1)

@@ -394,7 +394,7 @@ class Service:
                 continue
             if not self.closing:   # files are settling: have workers ready when they are due
                 self.workers.warm()
-            await asyncio.sleep(self.settler.interval())
+            await asyncio.sleep(self.settler.next_check())
             ready = self.settler.due()
             if ready and not self.closing:
                 assert self.queue is not None

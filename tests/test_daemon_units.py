@@ -13,7 +13,7 @@ from djml import protocol as p
 from djml.daemon import jobs as jobs_module
 from djml.daemon.jobs import JobQueue
 from djml.daemon.server import _Connection
-from djml.daemon.watcher import Settler
+from djml.daemon.watcher import MIN_CHECK_SECONDS, Settler
 from djml.library import Library
 from djml.pipeline import FileResult, FileStat
 
@@ -82,6 +82,30 @@ def test_settle_time_counts_from_the_event_not_from_the_first_check(tmp_path):
     settler.touch(str(f))
     clock.now += 2.1                     # the first check comes late: the file is already due
     assert settler.due() == [str(f)]
+
+
+def test_settler_checks_again_when_the_first_file_can_have_settled(tmp_path):
+    """The next check comes when the earliest pending file's settle time is over (not a
+    whole interval later), never later than the interval, never in a tight loop."""
+    clock = Clock()
+    settler = Settler(2.0, clock)
+    assert settler.next_check() == settler.interval() == 0.5
+    f, g = tmp_path / "a.wav", tmp_path / "b.wav"
+    f.write_bytes(b"x")
+    g.write_bytes(b"x")
+    settler.touch(str(f))
+    assert settler.next_check() == 0.5          # 2 s to go: the interval bounds the wait
+    clock.now += 1.8
+    settler.touch(str(g), writing=True)         # written, not closed: 8 s to go
+    assert abs(settler.next_check() - 0.2) < 1e-9
+    clock.now += 0.2
+    assert settler.due() == [str(f)]
+    assert settler.next_check() == 0.5
+    clock.now += 7.75                           # g was touched at +1.8 s and needs 8 s
+    assert abs(settler.next_check() - 0.05) < 1e-9
+    clock.now += 0.05
+    assert settler.next_check() == MIN_CHECK_SECONDS   # due now: soon, but not at once
+    assert settler.due() == [str(g)]
 
 
 def test_rate_limiter_token_bucket(monkeypatch):
