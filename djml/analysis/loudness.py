@@ -262,10 +262,21 @@ def compiled_filter() -> ctypes._CFuncPtr | None:
         except (OSError, AttributeError):
             return None
         pointer, count = ctypes.c_void_p, ctypes.c_int64
-        function.argtypes = [pointer, count, count, count, count, pointer, pointer, ctypes.c_double, pointer, pointer]
+        function.argtypes = [pointer, count, count, count, count, count, pointer, pointer, ctypes.c_double, pointer, pointer]
         function.restype = None
         return function
     return None
+
+
+def settle_samples(sos: np.ndarray) -> int:
+    """Samples after which the filter's response to its starting state is below 1e-22 of
+    that state (the slowest pole's radius r: n with n r^n < 1e-22): the C loop starts a long
+    block's second half from zero and filters this many of its samples again."""
+    radius = max(float(np.abs(np.roots(section[3:])).max()) for section in sos)
+    n = 1
+    while n * radius ** n >= 1e-22:
+        n *= 2
+    return n
 
 
 class CompiledEnergy:
@@ -276,6 +287,7 @@ class CompiledEnergy:
         self._sos = np.ascontiguousarray(sos, dtype=np.float64).reshape(-1)
         self._weights = np.ascontiguousarray(weights, dtype=np.float64)
         self._state = np.zeros(4 * channels)
+        self._settle = settle_samples(np.asarray(sos))
 
     def __call__(self, flat: np.ndarray, row: int, scale: float) -> np.ndarray:
         """``flat``: (channels, m * row) float32, each channel contiguous (may be a view of a
@@ -284,7 +296,7 @@ class CompiledEnergy:
             flat = np.ascontiguousarray(flat, dtype=np.float32)
         channels, frames = flat.shape
         energy = np.empty(frames // row)
-        self._function(flat.ctypes.data, channels, flat.strides[0] // 4, frames, row, self._sos.ctypes.data,
+        self._function(flat.ctypes.data, channels, flat.strides[0] // 4, frames, row, self._settle, self._sos.ctypes.data,
                        self._weights.ctypes.data, scale, self._state.ctypes.data, energy.ctypes.data)
         return energy
 
