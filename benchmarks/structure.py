@@ -461,11 +461,11 @@ DJML_GRID = {
     "OFF_GRID": (8.0, 16.0, 24.0, 48.0),
     "LEVEL_DB": (1.0, 2.0, 3.0, 4.0),
     "LOW_DB": (2.0, 3.0, 4.0, 6.0, 8.0),
-    "BASS_DB": (4.0, 6.0, 8.0, 10.0, 12.0),
+    "BASS_MOTION": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
     "MIN_SECTION_BARS": (2, 4, 8),
 }
 BASELINE_GRID = {"half": (4, 8, 16, 32), "k": (0.0, 0.5, 1.0, 1.5, 2.0)}
-BASELINE_DEFAULT = {"half": 16, "k": 1.5}    # chosen by --tune on the tune family
+BASELINE_DEFAULT = {"half": 4, "k": 2.0}     # chosen by --tune on the tune family
 
 
 def tune(rows: list[dict], inputs: list[Inputs | None]) -> None:

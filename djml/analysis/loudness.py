@@ -6,16 +6,16 @@ every channel at the file's own rate), so no file is read twice.
 
 Why the K-weighting filter is not ``scipy.signal.sosfilt``: importing scipy.signal costs
 ~0.5 s CPU in every fresh worker, and its generic loop is slow. The two biquads run in a
-few lines of C (``_kweight.c``, built with the package, loaded with ctypes) that filter two
-channels per vector in double precision and return only what the meter needs, the K-weighted
-energy of each row of samples. Where the C file was not built (no compiler at install time),
+few lines of C (``_kweight.c``, built with the package, loaded with ctypes) that filter
+two channels and both halves of each block side by side in vectors, in double precision, and
+return only what the meter needs, the K-weighted energy of each row of samples. Where the C file was not built (no compiler at install time),
 :class:`BlockFilter` computes the same energies with numpy: the signal is cut into rows of L
 samples; each row's response is its zero-state part (a product with the L x L
 impulse-response Toeplitz matrix, which BLAS runs at tens of GFLOP/s) plus the response to
 the filter state at the row's start; those states come from one product per group of rows
 and a doubling scan over the groups. Both equal the sequential filter to rounding (tests
 compare them with each other and with scipy.signal.sosfilt); the C loop costs about a
-quarter of the numpy one (docs/analysis.md, "Loudness cost").
+third to a quarter of the numpy one (docs/analysis.md, "Loudness cost").
 
 Definitions (all from the standards, constants below):
 
