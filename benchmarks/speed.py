@@ -189,8 +189,9 @@ def section_analyze(table: Table, runs: int) -> None:
 class Daemon:
     """A real `djml daemon run` on a throw-away home, stopped by pid whatever happens."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, env: dict[str, str] | None = None):
         self.home = home
+        self.env = env if env is not None else bench_env(home)
         self.socket = home / "data" / "djml.sock"
         self.proc: subprocess.Popen | None = None
 
@@ -198,7 +199,8 @@ class Daemon:
         from djml.client import Client, DaemonNotRunning
 
         log = open(self.home / "bench-daemon.log", "ab")
-        self.proc = subprocess.Popen([DJML, "daemon", "run"], env=bench_env(self.home), stdout=log, stderr=log)
+        self.proc = subprocess.Popen([DJML, "daemon", "run"], env=self.env, stdout=log, stderr=log)
+        log.close()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:

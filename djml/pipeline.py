@@ -126,4 +126,4 @@ def warm_up() -> None:
     """Import what :func:`process_file` needs (the analysis stack, ~0.4 s of CPU), run in
     a fresh worker before its first file, so a daemon that sees files arriving has
     workers ready when they have settled."""
-    import djml.analysis  # noqa: F401 - imported for its side effect: loaded modules
+    import djml.analysis.analyzer  # noqa: F401 - imported for its side effect: loaded modules

@@ -49,7 +49,6 @@ def expected_names() -> list[str]:
 
 def logmel_shape() -> tuple[int, int]:
     """(frames, mels) of the stored log-mel patches (the analyzer's layout)."""
-    from djml.analysis.features import N_MELS
-    from djml.analysis.sample import LOGMEL_FRAMES
+    from djml.analysis.layout import LOGMEL_FRAMES, N_MELS
 
     return LOGMEL_FRAMES, N_MELS

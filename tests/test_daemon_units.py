@@ -196,3 +196,16 @@ def test_workers_warm_up_when_files_arrive_and_stop_when_none_come(tmp_path):
 
     started, processes, stopped = asyncio.run(scenario())
     assert started and processes == 1 and stopped
+
+
+def test_warm_up_loads_what_a_worker_analyses_with():
+    """Importing djml.analysis itself is light (results unpickle through it), so the
+    warm-up has to load the analysis pipelines and decoders explicitly, in a fresh
+    process as a spawned worker is."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom djml.pipeline import warm_up\nwarm_up()\n"
+            "print(all(m in sys.modules for m in ('djml.analysis.track', 'djml.analysis.sample', 'soundfile', 'soxr')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "True", proc.stdout + proc.stderr

@@ -206,10 +206,24 @@ def test_cli_recommend_json_accept_and_no_heavy_imports(env, run_djml, djml_home
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('torch', 'sklearn', 'librosa', 'sentence_transformers') if m in sys.modules]\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
+        "import os\nprint('THREADS', len(os.listdir('/proc/self/task')), file=sys.stderr)\n"
     )
-    env_vars = {**os.environ, "DJML_HOME": str(djml_home)}
+    env_vars = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env_vars["DJML_HOME"] = str(djml_home)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env_vars, timeout=60)
     assert "HEAVY []" in out.stderr, out.stderr
+    # numpy's BLAS loaded with one thread (its default is one per core): nothing left running
+    assert "THREADS 1" in out.stderr, out.stderr
+
+
+def test_one_blas_thread_keeps_a_number_the_user_chose(monkeypatch):
+    from djml.procs import NUMPY_BLAS_ENV, one_blas_thread
+
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    one_blas_thread()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4" and os.environ["MKL_NUM_THREADS"] == "1"
+    assert set(NUMPY_BLAS_ENV) == {"OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
 
 
 def test_tracks_with_missing_files_are_not_suggested(env):

@@ -234,3 +234,26 @@ def test_a_rescan_with_nothing_to_analyse_leaves_the_analysis_stack_alone(tmp_pa
                                    timeout=240) for _ in range(2))
     assert "1 new" in first.stdout + first.stderr and "1 unchanged" in again.stdout + again.stderr, again.stderr
     assert again.stdout.strip().splitlines()[-1] == "[]", again.stdout
+
+
+def test_receiving_analysis_results_loads_only_the_result_record(tmp_path, djml_home):
+    """A worker's result unpickles as djml.analysis.result.Analysis, which imports the
+    djml.analysis package first; the scan's parent stores it (and loads the shipped models,
+    which read the vector layout) with numpy, the record and the layout alone, never the
+    decoders or the DSP modules its workers ran."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    synth.write_wav(folder / "kick.wav", synth.one_shot("kick"))
+    (djml_home / "config.toml").write_text(f'library = ["{folder}"]\n')
+    code = ("import sys\nfrom djml.cli import cli\n"
+            "try:\n    cli.main(['scan', '--workers', '1'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('soundfile', 'soxr', 'scipy')\n"
+            "             or m.startswith('djml.analysis.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "DJML_HOME": str(djml_home), "NO_COLOR": "1"})
+    assert "1 new" in proc.stdout + proc.stderr, proc.stderr
+    loaded = proc.stdout.strip().splitlines()[-1]
+    assert loaded == "['djml.analysis.errors', 'djml.analysis.layout', 'djml.analysis.result']", proc.stdout

@@ -9,126 +9,57 @@ analysis.fft), soundfile and soxr, plus miniaudio's FLAC decoder when installed 
 librosa: its filters/beat modules compile numba code for seconds in every new worker
 process).
 
+Importing the package loads only the layout names (:mod:`djml.analysis.layout`, no
+imports) and the error type; ``Analysis``, ``probe`` and ``analyze`` are loaded on first
+use (module ``__getattr__``). Why: a worker's result is an ``Analysis`` from
+:mod:`djml.analysis.result`, and unpickling it imports this package first; the process
+that receives results (the daemon, a scan's parent) needs only that record (numpy and
+:mod:`djml.keys`) and the layout, never the decoders and DSP modules its workers run.
+
 Modules: decode (read once, hash, resample), loudness (BS.1770 LUFS, LRA, true peak,
 fed by the decoder at the native rate), spectral (STFT and derived features),
 tempo, key, rhythm (beat/bar pattern of the onsets), features (timbre stats, feature
-vector), track and sample pipelines, result (the Analysis record).
+vector), layout (names and sizes of the stored vectors), track and sample pipelines,
+analyzer (``analyze``: picks the pipeline, builds the record), result (the Analysis
+record).
 """
 
 from __future__ import annotations
 
-import math
-import os
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-import soundfile as sf
-
-from djml.analysis.decode import probe as _probe
 from djml.analysis.errors import AnalysisError
-from djml.analysis.features import FEATURE_DOC, FEATURE_NAMES, feature_vector
-from djml.analysis.result import Analysis
-from djml.analysis.rhythm import RHYTHM_NAMES
-from djml.analysis.sample import LOGMEL_FRAMES, analyze_sample
-from djml.analysis.tempo import DEFAULT_BPM_RANGE
-from djml.analysis.track import analyze_track
+from djml.analysis.layout import FEATURE_DOC, FEATURE_NAMES, LOGMEL_SHAPE, RHYTHM_NAMES
 from djml.analysis_versions import ANALYZER_VERSIONS  # defined apart: see that module
 
 SAMPLE_MAX_SECONDS = 30.0
-LOGMEL_SHAPE = (64, LOGMEL_FRAMES)
+
+# public name -> the module that defines it, imported when the name is first used
+_LAZY = {
+    "Analysis": "djml.analysis.result",
+    "probe": "djml.analysis.analyzer",
+    "analyze": "djml.analysis.analyzer",
+}
 
 __all__ = [
     "ANALYZER_VERSIONS", "AnalysisError", "Analysis", "FEATURE_NAMES", "FEATURE_DOC",
     "LOGMEL_SHAPE", "RHYTHM_NAMES", "SAMPLE_MAX_SECONDS", "probe", "analyze",
 ]
 
-
-def probe(path: str | os.PathLike) -> tuple[float, int, int]:
-    """(duration s, sample rate, channels) from the header; raises AnalysisError."""
-    info = _probe(path)
-    return info.duration, info.sample_rate, info.channels
+if TYPE_CHECKING:
+    from djml.analysis.analyzer import analyze, probe
+    from djml.analysis.result import Analysis
 
 
-def analyze(path: str | os.PathLike, kind: str | None = None, *,
-            bpm_range: tuple[float, float] = DEFAULT_BPM_RANGE) -> Analysis:
-    """Analyse one file. kind None = "sample" if shorter than SAMPLE_MAX_SECONDS else "track".
-
-    Raises AnalysisError (only) for input that cannot be analysed.
-    """
-    path = os.fspath(path)
-    if kind not in (None, "track", "sample"):
-        raise ValueError(f"kind must be 'track', 'sample' or None, not {kind!r}")
-    if not bpm_range[0] > 0 or not bpm_range[1] >= 2 * bpm_range[0] * 0.99:
-        raise ValueError("bpm_range must be positive and span at least an octave")
-    try:
-        if kind is None:
-            kind = "sample" if _probe(path).duration < SAMPLE_MAX_SECONDS else "track"
-        return _analyze_sample(path, bpm_range) if kind == "sample" else _analyze_track(path, bpm_range)
-    except AnalysisError:
-        raise
-    except MemoryError:
-        raise AnalysisError("file too large to analyse") from None
-    except (sf.LibsndfileError, EOFError) as exc:
-        # a decoder error escaping decode.py still means corrupt input, not a bug
-        raise AnalysisError(f"truncated or corrupt audio: {exc}") from None
-    except OSError as exc:
-        raise AnalysisError("file vanished" if not os.path.exists(path) else f"cannot read file: {exc}") from None
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value      # later lookups are plain attribute reads
+    return value
 
 
-def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
-    t = analyze_track(path, bpm_range)
-    est = t.tempo
-    values = {
-        "log_duration": _log1p(t.duration), "loudness_db": t.loudness, "peak_db": t.peak_db,
-        "crest_db": t.peak_db - t.loudness, **t.timbre, "onset_rate": t.onset_rate,
-        "rhythm_strength": est.pulse_clarity if est else 0.0,
-        "bpm_norm": est.bpm / 100.0 if est else 0.0, "attack_log": 0.0, "decay_log": 0.0,
-    }
-    return Analysis(
-        path=path, kind="track", analyzer_version=ANALYZER_VERSIONS["track"], audio_hash=t.audio_hash,
-        duration=t.duration, sample_rate=t.sample_rate, channels=t.channels,
-        loudness=t.loudness, peak_db=t.peak_db, lufs=t.lufs, lra=t.lra, true_peak_db=t.true_peak_db,
-        bpm=est.bpm if est else None, bpm_confidence=est.confidence if est else None,
-        bpm_candidates=est.candidates if est else [], bpm_ambiguous=est.ambiguous if est else False,
-        first_beat=est.first_beat if est else None,
-        key=t.key, key_confidence=t.key_confidence if t.key is not None else None,
-        energy=t.energy, rhythm_strength=est.pulse_clarity if est else 0.0,
-        timbre=t.timbre, feature_vector=feature_vector(values), logmel=None, rhythm=t.rhythm,
-        **_structure_fields(t.structure),
-    )
-
-
-def _structure_fields(shape) -> dict:  # noqa: ANN001 - structure.Structure | None
-    if shape is None:
-        return {}
-    return {"first_downbeat": shape.downbeat, "cues": [c.to_dict() for c in shape.cues],
-            "bar_energy": shape.bar_energy, "bar_energy_step": shape.bar_energy_step}
-
-
-def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:
-    s = analyze_sample(path, bpm_range)
-    values = {
-        "log_duration": _log1p(s.duration), "loudness_db": s.loudness, "peak_db": s.peak_db,
-        "crest_db": s.peak_db - s.loudness, **s.timbre, "onset_rate": s.onset_rate,
-        "rhythm_strength": s.rhythm_strength,
-        "bpm_norm": s.loop_bpm / 100.0 if s.loop_bpm else 0.0,
-        "attack_log": _log10(s.attack + 1e-3), "decay_log": _log10(s.decay + 1e-3),
-    }
-    timbre = dict(s.timbre, onset_rate=s.onset_rate)
-    return Analysis(
-        path=path, kind="sample", analyzer_version=ANALYZER_VERSIONS["sample"], audio_hash=s.audio_hash,
-        duration=s.duration, sample_rate=s.sample_rate, channels=s.channels,
-        loudness=s.loudness, peak_db=s.peak_db, lufs=s.lufs, lra=s.lra, true_peak_db=s.true_peak_db,
-        timbre=timbre,
-        sample_type=s.sample_type, attack=s.attack, decay=s.decay, brightness=s.brightness,
-        noisiness=s.noisiness, pitch_hz=s.pitch_hz, note=s.note,
-        pitch_confidence=s.pitch_confidence, loop_bpm=s.loop_bpm,
-        key=s.key, key_confidence=s.key_confidence if s.key is not None else None,
-        feature_vector=feature_vector(values), logmel=s.logmel,
-    )
-
-
-def _log1p(x: float) -> float:
-    return math.log1p(max(x, 0.0))
-
-
-def _log10(x: float) -> float:
-    return math.log10(max(x, 1e-9))
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

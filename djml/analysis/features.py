@@ -11,33 +11,9 @@ import math
 import numpy as np
 
 from djml.analysis import spectral
+from djml.analysis.layout import FEATURE_DOC, FEATURE_NAMES, N_MELS, N_MFCC, TIMBRE_NAMES, _PER_FRAME  # noqa: F401 - re-exported
 
-N_MELS = 64
-N_MFCC = 13
 SILENT_DB = -60.0   # frames quieter than this (≈ RMS dBFS) are left out of timbre stats
-
-_PER_FRAME = (
-    ["centroid_khz", "rolloff_khz", "bandwidth_khz", "flatness"]
-    + [f"contrast_{i}" for i in range(1, 7)]
-    + ["band_low", "band_mid", "band_high"]
-    + [f"mfcc_{i}" for i in range(N_MFCC)]
-)
-TIMBRE_NAMES = [f"{name}_mean" for name in _PER_FRAME] + [f"{name}_std" for name in _PER_FRAME]
-
-FEATURE_NAMES: list[str] = (
-    ["log_duration", "loudness_db", "peak_db", "crest_db"]
-    + TIMBRE_NAMES
-    + ["onset_rate", "rhythm_strength", "bpm_norm", "attack_log", "decay_log"]
-)
-FEATURE_DOC = """Feature vector layout (float32, one value per FEATURE_NAMES entry, 61 since analyzer version 1):
-log_duration   ln(1 + seconds)
-loudness_db    RMS dBFS over all channels; peak_db sample peak dBFS; crest_db = peak - RMS
-*_mean/*_std   per-frame statistics over non-silent frames (kHz, 0..1 fractions, dB, MFCC
-               in dB units from a 64-band Slaney mel spectrum)
-onset_rate     onsets per second; rhythm_strength 0..1 pulse clarity (0 for one-shots)
-bpm_norm       bpm / 100 (tracks) or loop_bpm / 100 (loops), else 0
-attack_log     log10(attack seconds + 1e-3) for samples, 0 for tracks; decay_log likewise
-"""
 
 
 class TimbreAccumulator:

@@ -24,22 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from djml.analysis.layout import BANDS, HARMONICS, RHYTHM_DIM, RHYTHM_NAMES, STEPS_PER_BEAT  # noqa: F401 - re-exported
 from djml.analysis.tempo import prepare_envelope
 
-BANDS = ("low", "body", "high")
-STEPS_PER_BEAT = 4
 BAR_STEPS = 16
-HARMONICS = 8
 WINDOW_BARS = 4
 LOW_HZ = 200.0       # mel bands centred below this form the low (kick/bass) envelope
-
-RHYTHM_NAMES: list[str] = [
-    name
-    for band in BANDS
-    for name in ([f"{band}_beat_{s}" for s in range(STEPS_PER_BEAT)]
-                 + [f"{band}_bar_h{h}" for h in range(1, HARMONICS + 1)])
-]
-RHYTHM_DIM = len(RHYTHM_NAMES)
 
 
 def rhythm_pattern(envelopes: dict[str, np.ndarray], fps: float, bpm: float | None,

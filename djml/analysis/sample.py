@@ -16,14 +16,14 @@ from djml import keys
 from djml.analysis import spectral, tempo, tempo_model
 from djml.analysis.clip_key import clip_key
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
-from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
+from djml.analysis.features import TimbreAccumulator, level_db
+from djml.analysis.layout import LOGMEL_FRAMES, N_MELS
 from djml.analysis.rhythm import LOW_HZ
 from djml.analysis.track import TREBLE_HZ
 
 N_FFT = 1024
 HOP = 256
 FPS = ANALYSIS_SR / HOP
-LOGMEL_FRAMES = 64          # 64 x 11.6 ms = 0.74 s from the start of the file
 LOGMEL_FLOOR_DB = 80.0
 YIN_WINDOW = 2048
 FMIN_HZ, FMAX_HZ = 30.0, 2000.0

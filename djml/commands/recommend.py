@@ -81,6 +81,9 @@ def _ask_daemon(config, ref: str, options: dict) -> dict | None:
 
 
 def _local(state, ref: str, options: dict) -> dict:
+    from djml.procs import one_blas_thread
+
+    one_blas_thread()   # before numpy loads (djml.models.recommend imports it)
     from djml.models.recommend import RecommendError, recommend_result
 
     conn = state.reader()
