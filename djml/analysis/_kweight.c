@@ -2,9 +2,9 @@
 
    Why C: the two biquads are a recursion, one sample after the other. numpy can only run
    them as block matrix products (loudness.BlockFilter, ~100 flops per sample); a plain loop
-   costs a few cycles per sample. The loop is bound by the recursion's latency, not by
-   arithmetic, so independent recursions are interleaved: two channels per vector, and a
-   long block's two halves at once. The second half starts from a zero state; the filter
+   costs a few cycles per sample. Independent recursions share vector instructions: the two
+   channels of a pair, and a long block's two halves (4 lanes: interleaving alone, without
+   wider vectors, measured no faster). The second half starts from a zero state; the filter
    forgets its state geometrically (its poles are inside the unit circle), so after
    `settle` samples the zero-start run equals the true one to double rounding, and only its
    first `settle` samples are filtered again, sequentially, from the first half's end state.
