@@ -8,7 +8,8 @@ Memory stays bounded for long DJ mixes: per frame only the onset fluxes (all ban
 treble) are kept, for tempo over the whole file; timbre and pitch statistics are running
 sums over at most TIMBRE_FRAMES / CHROMA_FRAMES frames spread evenly over the file
 (representative of the whole mix rather than its first minutes, and a fixed cost per
-track instead of one growing with its length).
+track instead of one growing with its length). The structure's bass cue keeps the signal
+16x decimated (1378 Hz float32: ~20 MB per hour of audio).
 """
 
 from __future__ import annotations
