@@ -68,6 +68,24 @@ def test_the_compiled_filter_is_built():
     assert isinstance(L.row_energy_meter(SR, 2, 49), L.CompiledEnergy)
 
 
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+@pytest.mark.parametrize("channels", [1, 2, 3, 6])
+def test_a_decoder_block_is_written_channel_by_channel(dtype, channels):
+    """write_block (C where built) puts each channel's values, unscaled, after the carried
+    samples; a strided block takes numpy's path and lands the same."""
+    rng = np.random.default_rng(channels)
+    meter = L.LoudnessMeter(44100, channels)
+    for frames in (1000, 4410 * 3 + 17, 5):
+        block = (rng.standard_normal((frames, channels)) * 3000).astype(dtype)
+        carried = meter._carried
+        planar = meter.write_block(block)
+        np.testing.assert_array_equal(planar, block.T.astype(np.float32))
+        np.testing.assert_array_equal(meter._buffer[:, carried:carried + frames], block.T.astype(np.float32))
+        meter.add_buffered(frames)
+    wide = (rng.standard_normal((300, 2 * channels)) * 3000).astype(dtype)[:, ::2]
+    np.testing.assert_array_equal(meter.write_block(wide), wide.T.astype(np.float32))
+
+
 @pytest.mark.parametrize("sr", [8000, 44100, 96000])
 @pytest.mark.parametrize("channels", [1, 2, 3, 6])
 def test_compiled_and_numpy_row_energies_equal_the_sequential_filter(sr, channels):

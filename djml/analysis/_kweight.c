@@ -142,3 +142,38 @@ void djml_kweight_rows(const float *x, int64_t channels, int64_t stride, int64_t
         }
     }
 }
+
+/* The decoder's interleaved block (int16 or float32 frames x channels) written channel by
+   channel into the meter's float32 rows (channel c at out + c * stride), as values, not
+   scaled: numpy's transposed copy of the same costs 2-3x a plain conversion. */
+void djml_deinterleave(const void *x, int64_t is_int16, int64_t frames, int64_t channels,
+                       float *out, int64_t stride)
+{
+    if (is_int16) {
+        const int16_t *in = (const int16_t *)x;
+        if (channels == 2) {
+            float *a = out, *b = out + stride;
+            for (int64_t i = 0; i < frames; i++) {
+                a[i] = (float)in[2 * i];
+                b[i] = (float)in[2 * i + 1];
+            }
+            return;
+        }
+        for (int64_t i = 0; i < frames; i++)
+            for (int64_t c = 0; c < channels; c++)
+                out[c * stride + i] = (float)in[i * channels + c];
+    } else {
+        const float *in = (const float *)x;
+        if (channels == 2) {
+            float *a = out, *b = out + stride;
+            for (int64_t i = 0; i < frames; i++) {
+                a[i] = in[2 * i];
+                b[i] = in[2 * i + 1];
+            }
+            return;
+        }
+        for (int64_t i = 0; i < frames; i++)
+            for (int64_t c = 0; c < channels; c++)
+                out[c * stride + i] = in[i * channels + c];
+    }
+}

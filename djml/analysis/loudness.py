@@ -249,23 +249,31 @@ class BlockFilter:
 
 
 @lru_cache(maxsize=1)
-def compiled_filter() -> ctypes._CFuncPtr | None:
-    """``djml_kweight_rows`` from the built ``_kweight`` library next to this module, or
-    None when it was not built or does not load."""
+def _compiled() -> ctypes.CDLL | None:
+    """The built ``_kweight`` library next to this module, or None when it was not built
+    or does not load."""
     folder = os.path.dirname(os.path.abspath(__file__))
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         path = os.path.join(folder, "_kweight" + suffix)
         if not os.path.exists(path):
             continue
         try:
-            function = ctypes.CDLL(path).djml_kweight_rows
+            library = ctypes.CDLL(path)
+            pointer, count = ctypes.c_void_p, ctypes.c_int64
+            library.djml_kweight_rows.argtypes = [pointer, count, count, count, count, count, pointer, pointer,
+                                                  ctypes.c_double, pointer, pointer]
+            library.djml_deinterleave.argtypes = [pointer, count, count, count, pointer, count]
         except (OSError, AttributeError):
             return None
-        pointer, count = ctypes.c_void_p, ctypes.c_int64
-        function.argtypes = [pointer, count, count, count, count, count, pointer, pointer, ctypes.c_double, pointer, pointer]
-        function.restype = None
-        return function
+        library.djml_kweight_rows.restype = library.djml_deinterleave.restype = None
+        return library
     return None
+
+
+def compiled_filter() -> ctypes._CFuncPtr | None:
+    """``djml_kweight_rows`` of the built library, or None."""
+    library = _compiled()
+    return None if library is None else library.djml_kweight_rows
 
 
 def settle_samples(sos: np.ndarray) -> int:
@@ -368,6 +376,19 @@ class LoudnessMeter:
             grown[:, : self._carried] = self._buffer[:, : self._carried]
             self._buffer = grown
         return self._buffer[:, self._carried: need]
+
+    def write_block(self, block: np.ndarray) -> np.ndarray:
+        """Write a decoder block (frames, channels; int16 or float32, interleaved) into
+        :meth:`block_buffer` as float values, channel by channel; returns that view."""
+        frames = block.shape[0]
+        planar = self.block_buffer(frames)
+        library = _compiled()
+        if library is None or block.dtype not in (np.int16, np.float32) or not block.flags.c_contiguous:
+            planar[...] = block.T
+        else:
+            library.djml_deinterleave(block.ctypes.data, int(block.dtype == np.int16), frames, self.channels,
+                                      planar.ctypes.data, planar.strides[0] // 4)
+        return planar
 
     def add_buffered(self, frames: int, scale: float = 1.0) -> None:
         """Measure the ``frames`` written into :meth:`block_buffer`; ``scale`` converts the
