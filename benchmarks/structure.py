@@ -9,8 +9,10 @@ benchmarks/music_sets.py (EQ tilt, compression, noise floor, MP3/Ogg). Two famil
 never mixed:
 
 * ``tune``   drums from the even-numbered Hydrogen kits, bass / chords / lead rendered by
-             fluidsynth with FluidR3_GM. Parameters (djml's and the baseline's) are chosen
-             here only (``--tune``).
+             fluidsynth with FluidR3_GM; sometimes one of Sonic Pi's other drum loops
+             (compus, industrial, mika, safari, tabla) as the hat layer and a low
+             FluidR3 pad / FX drone in intros and breakdowns. Parameters (djml's and the
+             baseline's) are chosen here only (``--tune``).
 * ``score``  drums from the odd-numbered Hydrogen kits or Sonic Pi's one-shots, sometimes
              Sonic Pi's ``loop_amen`` / ``loop_breakbeat`` as the hat layer and an
              ``ambi_*`` texture in intros and breakdowns; bass / chords / lead from
@@ -64,6 +66,9 @@ SOUNDFONTS = {
     "score": [Path("/usr/share/sounds/sf3/MuseScore_General.sf3"), Path("/usr/share/sounds/sf2/OPL-3_FM_128M.sf2")],
 }
 SEEDS = {"tune": 1000, "score": 2000}
+RENDERS = {"tune": "tune-v2", "score": "score"}   # cache folders: bumped when a family's plans change
+TUNE_LOOPS = ("loop_compus.flac", "loop_industrial.flac", "loop_mika.flac", "loop_safari.flac", "loop_tabla.flac")
+TUNE_DRONES = (92, 94, 95, 97, 99, 101)  # GM pads / FX held low (tune family's textures)
 STYLES = {  # name: (bpm range, bass 16th steps)
     "house": ((120, 130), (2, 6, 10, 14)),
     "techno": ((125, 138), (0, 3, 6, 10, 12)),
@@ -169,6 +174,10 @@ def plan_tracks(family: str, count: int) -> list[Plan]:
             extras["ambient"] = rng.choice(sorted(p.name for p in SONIC_PI.glob("ambi_*.flac")))
         if family == "score" and rng.random() < 0.3:
             extras["loop"] = rng.choice(("loop_amen.flac", "loop_breakbeat.flac"))
+        if family == "tune" and rng.random() < 0.5:
+            extras["ambient"] = f"gm:{rng.choice(TUNE_DRONES)}"
+        if family == "tune" and rng.random() < 0.3:
+            extras["loop"] = rng.choice(TUNE_LOOPS)
         font = rng.choice(SOUNDFONTS[family])
         programs = {"bass": rng.choice(BASS_PROGRAMS), "chords": rng.choice(PAD_PROGRAMS),
                     "lead": rng.choice(LEAD_PROGRAMS)}
@@ -221,6 +230,19 @@ def _loop_layer(name: str, bar_s: float) -> np.ndarray:
     bars = loop_bars(len(y) / SR) or 1
     target = int(round(bars * bar_s * SR))
     return soxr.resample(y, len(y), target).astype(np.float32)[:target] if target else y
+
+
+def _texture(plan: Plan, seconds: float) -> np.ndarray:
+    """The ambient layer: a Sonic Pi ``ambi_*`` file, or (``gm:<program>``) a low held
+    chord of that GM program rendered with the plan's sound font."""
+    name = plan.extras["ambient"]
+    if not name.startswith("gm:"):
+        return datasets.load_mono(SONIC_PI / name)
+    tonic = plan.key % 12
+    events = [(0.0, bytes([0xC3, int(name[3:])]))]
+    for note in (36 + tonic, 43 + tonic, 48 + tonic):
+        events += [(0.0, bytes([0x93, note, 90])), (max(0.5, seconds - 0.05), bytes([0x83, note, 0]))]
+    return datasets.render_midi(events, Path(plan.soundfont), gain=0.5)
 
 
 def render(plan: Plan) -> np.ndarray:
@@ -276,7 +298,7 @@ def render(plan: Plan) -> np.ndarray:
                     at = t0 + (2 + 4 * j) * step
                     events += [(at, bytes([0x92, note, 85])), (at + 2 * step, bytes([0x82, note, 0]))]
         if "ambient" in plan.extras and not FULL <= set(layers):
-            texture = datasets.load_mono(SONIC_PI / plan.extras["ambient"])
+            texture = _texture(plan, bars * bar_s)
             span = int(bars * bar_s * SR)
             tiled = np.resize(texture, span) * np.minimum(1.0, np.minimum(np.arange(span), span - np.arange(span))
                                                           / (0.05 * SR))
@@ -292,7 +314,7 @@ def render(plan: Plan) -> np.ndarray:
 
 
 def build(family: str, count: int, cache: Path) -> list[dict]:
-    out_dir = cache / family
+    out_dir = cache / RENDERS[family]
     rows = []
     for plan in plan_tracks(family, count):
         rng = random.Random(plan.seed * 13 + 5)
@@ -439,11 +461,11 @@ DJML_GRID = {
     "OFF_GRID": (8.0, 16.0, 24.0, 48.0),
     "LEVEL_DB": (1.0, 2.0, 3.0, 4.0),
     "LOW_DB": (2.0, 3.0, 4.0, 6.0, 8.0),
-    "BASS_DB": (4.0, 6.0, 8.0, 10.0, 12.0),
+    "BASS_MOTION": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
     "MIN_SECTION_BARS": (2, 4, 8),
 }
 BASELINE_GRID = {"half": (4, 8, 16, 32), "k": (0.0, 0.5, 1.0, 1.5, 2.0)}
-BASELINE_DEFAULT = {"half": 16, "k": 1.5}    # chosen by --tune on the tune family
+BASELINE_DEFAULT = {"half": 4, "k": 2.0}     # chosen by --tune on the tune family
 
 
 def tune(rows: list[dict], inputs: list[Inputs | None]) -> None:

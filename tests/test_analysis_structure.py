@@ -90,8 +90,10 @@ def test_downbeat_is_where_the_section_changes_fall():
 def test_no_structure_without_a_tempo_or_for_a_short_clip():
     bands = np.ones((2000, 7), np.float32)
     flux = np.ones(2000, np.float32)
-    assert structure.analyse_structure(bands, flux, flux, 43.07, None, None, 46.0) is None
-    assert structure.analyse_structure(bands[:300], flux[:300], flux[:300], 43.07, 120.0, 0.0, 7.0) is None
+    bass = np.zeros(int(46.0 * 1378.125), np.float32)
+    assert structure.analyse_structure(bands, flux, flux, 43.07, None, None, 46.0, bass, 1378.125) is None
+    assert structure.analyse_structure(bands[:300], flux[:300], flux[:300], 43.07, 120.0, 0.0, 7.0, bass,
+                                       1378.125) is None
 
 
 def test_cues_land_in_the_stored_analysis(tmp_path, drums_at_17):
@@ -102,3 +104,17 @@ def test_cues_land_in_the_stored_analysis(tmp_path, drums_at_17):
     data = json.loads(library.conn.execute("SELECT data FROM analyses WHERE item_id = ?", (item_id,)).fetchone()[0])
     assert cues_from_json(data["cues"]) == cues_from_json(a.cues)
     assert data["bar_energy"] == a.bar_energy and data["first_downbeat"] == a.first_downbeat
+
+
+def test_a_bass_line_moves_and_a_drone_or_a_kick_does_not():
+    """The bass cue tells a bass line following the chords from a low drone or a kick,
+    which fill the band below 200 Hz just as much."""
+    sr, bar = 1378.125, 2.0
+    t = np.arange(int(8 * bar * sr)) / sr
+    drone = np.sin(2 * np.pi * 55.0 * t)
+    line = np.sin(2 * np.pi * np.array([55.0, 73.42, 61.74, 82.41])[(t // bar).astype(int) % 4] * t)
+    kick = np.where((t % (bar / 4)) < 0.15, np.sin(2 * np.pi * 50.0 * (t % (bar / 4))), 0.0)
+    motion = {name: structure.bass_motion(structure.bass_chroma(y.astype(np.float32), sr, 0.0, bar, 8))[1:]
+              for name, y in (("drone", drone), ("line", line), ("kick", kick + 0.3 * drone))}
+    assert motion["line"].min() > 0.5
+    assert motion["drone"].max() < 0.05 and motion["kick"].max() < 0.05

@@ -216,22 +216,29 @@ def test_ls_before_any_scan_explains(run_djml):
     assert proc.returncode == 2 and "djml scan" in proc.stderr
 
 
-def test_a_rescan_with_nothing_to_analyse_leaves_the_analysis_stack_alone(tmp_path, djml_home):
-    """Which items are stale is decided from djml.analysis_versions alone: the process that
-    plans a scan imports numpy and the decoders only when a worker result comes back."""
+def _scan_one_kick(tmp_path, djml_home, report: str, runs: int = 1) -> list:
+    """``djml scan`` of a folder with one kick, in fresh processes (``runs`` in a row) that
+    print ``report`` (an expression over ``sys.modules``) after the scan."""
     import subprocess
     import sys
 
     folder = tmp_path / "lib"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     synth.write_wav(folder / "kick.wav", synth.one_shot("kick"))
     (djml_home / "config.toml").write_text(f'library = ["{folder}"]\n')
     code = ("import sys\nfrom djml.cli import cli\n"
             "try:\n    cli.main(['scan', '--workers', '1'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-            "print([m for m in ('numpy', 'soundfile', 'soxr', 'djml.analysis') if m in sys.modules])")
+            f"print({report})")
     env = {**os.environ, "DJML_HOME": str(djml_home), "NO_COLOR": "1"}
-    first, again = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                                   timeout=240) for _ in range(2))
+    return [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=240)
+            for _ in range(runs)]
+
+
+def test_a_rescan_with_nothing_to_analyse_leaves_the_analysis_stack_alone(tmp_path, djml_home):
+    """Which items are stale is decided from djml.analysis_versions alone: the process that
+    plans a scan imports numpy and the decoders only when a worker result comes back."""
+    first, again = _scan_one_kick(tmp_path, djml_home, "[m for m in ('numpy', 'soundfile', 'soxr', "
+                                  "'djml.analysis') if m in sys.modules]", runs=2)
     assert "1 new" in first.stdout + first.stderr and "1 unchanged" in again.stdout + again.stderr, again.stderr
     assert again.stdout.strip().splitlines()[-1] == "[]", again.stdout
 
@@ -241,19 +248,8 @@ def test_receiving_analysis_results_loads_only_the_result_record(tmp_path, djml_
     djml.analysis package first; the scan's parent stores it (and loads the shipped models,
     which read the vector layout) with numpy, the record and the layout alone, never the
     decoders or the DSP modules its workers ran."""
-    import subprocess
-    import sys
-
-    folder = tmp_path / "lib"
-    folder.mkdir()
-    synth.write_wav(folder / "kick.wav", synth.one_shot("kick"))
-    (djml_home / "config.toml").write_text(f'library = ["{folder}"]\n')
-    code = ("import sys\nfrom djml.cli import cli\n"
-            "try:\n    cli.main(['scan', '--workers', '1'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('soundfile', 'soxr', 'scipy')\n"
-            "             or m.startswith('djml.analysis.')))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
-                          env={**os.environ, "DJML_HOME": str(djml_home), "NO_COLOR": "1"})
+    (proc,) = _scan_one_kick(tmp_path, djml_home, "sorted(m for m in sys.modules if m.split('.')[0] in "
+                             "('soundfile', 'soxr', 'scipy') or m.startswith('djml.analysis.'))")
     assert "1 new" in proc.stdout + proc.stderr, proc.stderr
     loaded = proc.stdout.strip().splitlines()[-1]
     assert loaded == "['djml.analysis.errors', 'djml.analysis.layout', 'djml.analysis.result']", proc.stdout

@@ -272,8 +272,7 @@ class Decoder:
         by channel (the loudness meter filters each channel as contiguous rows), which also
         makes the channel sum contiguous."""
         frames, channels = block.shape
-        planar = self._meter.block_buffer(frames)
-        planar[...] = block.T
+        planar = self._meter.write_block(block)
         energy = sum(float(np.dot(row, row)) for row in planar)
         if not math.isfinite(energy):
             raise AnalysisError("corrupt audio: the file holds NaN, infinite or absurdly large sample values")

@@ -25,8 +25,13 @@ already computes (no second decode, numpy only, a few milliseconds per track):
    is phrased that way and still land on odd bars when it is not.
 4. **Levels and cues.** A section's *deficit* is how far (dB, each clipped at DEFICIT_CLIP)
    its total level, its level below 200 Hz (kick and bass) and that band's quiet level
-   (bass between the kicks) sit below the track's top (90th percentile of bars); "full"
-   sections are within LEVEL_DB, LOW_DB and BASS_DB of the top.
+   (bass between the kicks) sit below the track's top (90th percentile of bars). A section
+   is "full" when its level and low band are within LEVEL_DB and LOW_DB of the top and a
+   bass line moves in it: the pitch classes of the 40-200 Hz band (a whole-bar transform of
+   a 16x decimated signal: 0.3 Hz bins, fine enough for bass pitch) change from bar to bar
+   by at least BASS_MOTION of the track's top change. A bass line follows the chords; a
+   kick, a drone or an ambient texture sounds the same every bar, though it fills the low
+   band as a bass line does (the quiet-level cue took those intros for full).
    mix_in: the first bar with sound. intro_end: the start of the first full section.
    outro_start: the bar after the last full section. breakdown: each drop out of full
    level between them; first_drop: the return to full level after the first breakdown.
@@ -43,7 +48,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from djml.analysis import spectral
+from djml.analysis import fft, spectral
 from djml.cues import Cue, in_track_order
 
 BAND_EDGES_HZ = (200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)   # 7 bands: kick/bass ... hats
@@ -53,7 +58,7 @@ LOW_QUIET = 0.25             # quantile of a beat's low-band frames that stands 
 EARLY_BEAT = 0.15           # a grid beat this close (share of a beat) before t=0 counts as t=0
 MIN_BARS = 8                 # fewer whole bars: no structure (a loop or a clip)
 FLOOR_DB = 40.0              # features floored this far below the track's top
-NOISE_FLOOR_DB = 3.0         # a feature's bar-to-bar noise is at least this (dB)
+NOISE_FLOOR_DB = 2.0         # a feature's bar-to-bar noise is at least this (dB)
 MIN_SECTION_BARS = 4
 PHRASE_BARS = 8
 BOUNDARY_PENALTY = 24.0      # per boundary, in squared noise units
@@ -62,9 +67,11 @@ OFF_GRID = 24.0              # extra penalty anywhere else
 MAX_SECTION_BARS = 256       # DP window (long DJ mixes): a longer section is split
 TOP_QUANTILE = 0.9
 DEFICIT_CLIP = 12.0          # dB: one missing layer cannot outweigh the others
-LEVEL_DB = 2.0               # "full": level within this of the top (dB), ...
+LEVEL_DB = 4.0               # "full": level within this of the top (dB), ...
 LOW_DB = 3.0                 # ... the band below 200 Hz within this ...
-BASS_DB = 8.0                # ... and its quiet level (bass between kicks) within this
+BASS_MOTION = 0.2            # ... and its bass chroma's bar-to-bar change at least this share of the top
+BASS_HZ = (40.0, 200.0)      # the bass line's band (pitch classes of its whole-bar spectrum)
+BASS_DECIMATION = 16         # the bass signal's rate: the analysis rate / this
 SOUND_DB = 40.0              # a bar more than this under the top is silent
 MIX_OUT_BARS = 16            # without an outro, start the next track this long before the end
 STRIP_BARS = 512             # bar_energy keeps at most this many values (longer: pooled)
@@ -97,10 +104,12 @@ def band_starts(sr: int, n_mels: int) -> np.ndarray:
 
 
 def analyse_structure(bands: np.ndarray, low_flux: np.ndarray, high_flux: np.ndarray, fps: float,
-                      bpm: float | None, first_beat: float | None, duration: float) -> Structure | None:
+                      bpm: float | None, first_beat: float | None, duration: float,
+                      bass: np.ndarray, bass_sr: float) -> Structure | None:
     """Structure of a track from per-frame band powers ``bands`` (frames, 7; linear) and the
     low / treble onset fluxes at ``fps`` frames per second, on the grid of ``bpm`` from
-    ``first_beat``. None without a tempo or with fewer than MIN_BARS whole bars."""
+    ``first_beat``; ``bass`` is the mono signal at ``bass_sr`` (BASS_DECIMATION times under
+    the analysis rate). None without a tempo or with fewer than MIN_BARS whole bars."""
     if not bpm or bpm <= 0 or len(bands) == 0:
         return None
     beat = 60.0 / bpm
@@ -119,7 +128,8 @@ def analyse_structure(bands: np.ndarray, low_flux: np.ndarray, high_flux: np.nda
     deficit = bar_deficits(x)
     downbeat = float(beat_times[phase])
     bar_seconds = beat * BEATS_PER_BAR
-    cues = find_cues(boundaries, phrase, deficit, x[:, _TOTAL], downbeat, bar_seconds)
+    motion = bass_motion(bass_chroma(bass, bass_sr, downbeat, bar_seconds, len(x)))
+    cues = find_cues(boundaries, phrase, deficit, motion, x[:, _TOTAL], downbeat, bar_seconds)
     strip, step = energy_strip(deficit)
     return Structure(downbeat=round(downbeat, 4), bar_seconds=bar_seconds,
                      boundaries=[b + 1 for b in boundaries], cues=cues, bar_energy=strip,
@@ -271,6 +281,34 @@ def _split(z: np.ndarray, boundary_cost: np.ndarray, min_bars: int) -> tuple[np.
     return best[:, n], cuts
 
 
+def bass_chroma(bass: np.ndarray, sr: float, downbeat: float, bar_seconds: float, n_bars: int) -> np.ndarray:
+    """(bars, 12) power per pitch class of the BASS_HZ band of each bar (Hann window over
+    the whole bar; a bar starting before the file starts at 0, one past its end is padded)."""
+    length = max(1, int(round(bar_seconds * sr)))
+    n_fft = 1 << (length - 1).bit_length()
+    freqs = np.arange(n_fft // 2 + 1) * sr / n_fft
+    band = (freqs >= BASS_HZ[0]) & (freqs <= BASS_HZ[1])
+    pitch_class = np.round(12 * np.log2(freqs[band] / 440.0)).astype(np.int64) % 12
+    fold = np.eye(12)[pitch_class]                      # (bins, 12): each bin to its pitch class
+    starts = np.maximum(np.round((downbeat + bar_seconds * np.arange(n_bars)) * sr).astype(np.int64), 0)
+    padded = np.concatenate([np.asarray(bass, np.float32), np.zeros(length, np.float32)])
+    window = np.hanning(length).astype(np.float32)
+    out = np.zeros((n_bars, 12))
+    for first in range(0, n_bars, 64):                  # 64 bars per transform: bounded memory
+        chunk = starts[first:first + 64]
+        frames = np.zeros((len(chunk), n_fft), np.float32)
+        idx = np.minimum(chunk[:, None] + np.arange(length)[None, :], len(padded) - 1)
+        frames[:, :length] = padded[idx] * window
+        out[first:first + len(chunk)] = (np.abs(fft.rfft(frames)[:, band]) ** 2) @ fold
+    return out
+
+
+def bass_motion(chroma: np.ndarray) -> np.ndarray:
+    """Per bar, 1 - cosine similarity of its bass chroma with the previous bar's (0 for bar 1)."""
+    unit = chroma / np.maximum(np.linalg.norm(chroma, axis=1, keepdims=True), 1e-12)
+    return np.concatenate([[0.0], 1.0 - (unit[1:] * unit[:-1]).sum(axis=1)])
+
+
 def bar_deficits(x: np.ndarray) -> np.ndarray:
     """(bars, 3): dB by which the level, the low band and its quiet level (the bass under the
     kicks) sit under the track's top (TOP_QUANTILE of bars), each clipped at DEFICIT_CLIP."""
@@ -279,14 +317,17 @@ def bar_deficits(x: np.ndarray) -> np.ndarray:
     return np.clip(top - cols, 0.0, DEFICIT_CLIP)
 
 
-def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, total_db: np.ndarray,
-              downbeat: float, bar_seconds: float) -> list[Cue]:
-    """Typed cues from the sections (0-based start bars, phrase grid phase ``phrase``) and
-    per-bar deficits (:func:`bar_deficits`; see the module docstring for what each kind means)."""
+def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, motion: np.ndarray,
+              total_db: np.ndarray, downbeat: float, bar_seconds: float) -> list[Cue]:
+    """Typed cues from the sections (0-based start bars, phrase grid phase ``phrase``),
+    per-bar deficits (:func:`bar_deficits`) and bass motion (:func:`bass_motion`); see the
+    module docstring for what each kind means."""
     n = len(deficit)
     starts = [0, *boundaries]
     ends = [*boundaries, n]
-    full = [_is_full(deficit[a:b].mean(axis=0)) for a, b in zip(starts, ends)]
+    top_motion = float(np.quantile(motion[1:], TOP_QUANTILE)) if n > 1 else 0.0
+    full = [_is_full(deficit[a:b].mean(axis=0), float(np.median(motion[a + 1:b])) if b - a > 1 else 0.0,
+                     top_motion) for a, b in zip(starts, ends)]
     sounding = np.flatnonzero(total_db > total_db.max() - SOUND_DB)
     first_sound, last_sound = int(sounding[0]), int(sounding[-1])
 
@@ -316,12 +357,13 @@ def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, total_db:
     return in_track_order(out)
 
 
-def _is_full(deficit: np.ndarray) -> bool:
-    """Near the top in level, in the low band (kick and bass) and in the low band's quiet
-    level (the bass between the kicks). Onset fluxes are not used: in near-silent low or
-    treble bands the dB rises of noise are as large as those of drums."""
-    level, low, bass = deficit
-    return level <= LEVEL_DB and low <= LOW_DB and bass <= BASS_DB
+def _is_full(deficit: np.ndarray, motion: float, top_motion: float) -> bool:
+    """Near the top in level and in the low band (kick and bass), with a moving bass line
+    (``motion``: the section's median bar-to-bar bass chroma change; ``top_motion``: the
+    track's). Onset fluxes are not used: in near-silent low or treble bands the dB rises of
+    noise are as large as those of drums."""
+    level, low, _ = deficit
+    return level <= LEVEL_DB and low <= LOW_DB and motion >= BASS_MOTION * top_motion
 
 
 def energy_strip(deficit: np.ndarray) -> tuple[list[float], int]:

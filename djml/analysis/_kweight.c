@@ -1,0 +1,179 @@
+/* K-weighting energy for djml.analysis.loudness, loaded with ctypes (no Python API).
+
+   Why C: the two biquads are a recursion, one sample after the other. numpy can only run
+   them as block matrix products (loudness.BlockFilter, ~100 flops per sample); a plain loop
+   costs a few cycles per sample. Independent recursions share vector instructions: the two
+   channels of a pair, and a long block's two halves (4 lanes: interleaving alone, without
+   wider vectors, measured no faster). The second half starts from a zero state; the filter
+   forgets its state geometrically (its poles are inside the unit circle), so after
+   `settle` samples the zero-start run equals the true one to double rounding, and only its
+   first `settle` samples are filtered again, sequentially, from the first half's end state.
+
+   Input: planar float32 rows (channel c's samples at x + c * stride), the two sections
+   (b0 b1 b2 a0 a1 a2 each, a0 = 1; shelf then high pass), a weight per channel and the
+   filter state (4 doubles per channel, transposed direct form II, updated in place).
+   Output: energy[r] = sum over channels of weight * sum of y^2 over row r, times scale^2
+   (scale converts integer-valued samples to [-1, 1)). The recursion runs in double. */
+
+#include <stdint.h>
+
+typedef double pair __attribute__((vector_size(16)));   /* GCC / Clang vectors */
+typedef double quad __attribute__((vector_size(32)));
+
+/* One biquad step with y substituted into the state updates (k1 = b1 - a1 b0,
+   k2 = b2 - a2 b0): the state's own recursion is then one multiply-add long, and the
+   output is computed beside it. */
+#define SECTION(x, y, s1, s2, b0, k1, k2, a1, a2) \
+    do {                                            \
+        const __typeof__(s1) in_ = (x), old_ = s1;  \
+        y = b0 * in_ + old_;                        \
+        s1 = (k1 * in_ + s2) - a1 * old_;           \
+        s2 = k2 * in_ - a2 * old_;                  \
+    } while (0)
+
+typedef struct { pair b0, k1, k2, a1, a2, c0, l1, l2, d1, d2; } coefs;
+typedef struct { pair p1, p2, q1, q2; } pstate;        /* both sections, a pair of channels */
+
+static inline pair kstep(const coefs *k, pstate *s, pair in)
+{
+    pair y, z;
+    SECTION(in, y, s->p1, s->p2, k->b0, k->k1, k->k2, k->a1, k->a2);
+    SECTION(y, z, s->q1, s->q2, k->c0, k->l1, k->l2, k->d1, k->d2);
+    return z;
+}
+
+static inline pair load(const float *xa, const float *xb, int64_t i)
+{
+    const pair in = {(double)xa[i], (double)xb[i]};
+    return in;
+}
+
+/* Rows [r0, r1) of a channel pair in sequence: energy[r] += wa * ea + wb * eb. */
+static void pair_rows(const float *xa, const float *xb, int64_t r0, int64_t r1, int64_t row,
+                      const coefs *k, pstate *s, double wa, double wb, double *energy)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        pair e = {0.0, 0.0};
+        for (int64_t i = r * row; i < (r + 1) * row; i++) {
+            const pair z = kstep(k, s, load(xa, xb, i));
+            e += z * z;
+        }
+        energy[r] += wa * e[0] + wb * e[1];
+    }
+}
+
+/* Where the compiler can build one, an AVX2 copy of the halves loop is chosen at load time
+   (GCC / Clang function multi-versioning on x86-64 Linux): its 4-wide vectors hold both
+   channels of both halves. Without FMA, so both copies round identically. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+#define CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CLONES
+#endif
+
+#define SPLAT(v) ((quad){(v)[0], (v)[0], (v)[0], (v)[0]})
+#define JOIN(a, b) ((quad){(a)[0], (a)[1], (b)[0], (b)[1]})
+
+/* Rows [0, h) from state s and rows [h, 2h) from state second, interleaved (one vector:
+   channel a, channel b of the first half, then of the second); the second half's first
+   `settle` rows are not counted (the caller filters them again). */
+CLONES static void pair_halves(const float *xa, const float *xb, int64_t h, int64_t settle, int64_t row,
+                               const coefs *c, pstate *s, pstate *second, double wa, double wb,
+                               double *energy)
+{
+    const quad b0 = SPLAT(c->b0), k1 = SPLAT(c->k1), k2 = SPLAT(c->k2), a1 = SPLAT(c->a1), a2 = SPLAT(c->a2);
+    const quad c0 = SPLAT(c->c0), l1 = SPLAT(c->l1), l2 = SPLAT(c->l2), d1 = SPLAT(c->d1), d2 = SPLAT(c->d2);
+    quad p1 = JOIN(s->p1, second->p1), p2 = JOIN(s->p2, second->p2);
+    quad q1 = JOIN(s->q1, second->q1), q2 = JOIN(s->q2, second->q2);
+    const int64_t off = h * row;
+
+    for (int64_t r = 0; r < h; r++) {
+        quad e = {0.0, 0.0, 0.0, 0.0};
+        for (int64_t i = r * row; i < (r + 1) * row; i++) {
+            const quad in = {(double)xa[i], (double)xb[i], (double)xa[i + off], (double)xb[i + off]};
+            quad y, z;
+            SECTION(in, y, p1, p2, b0, k1, k2, a1, a2);
+            SECTION(y, z, q1, q2, c0, l1, l2, d1, d2);
+            e += z * z;
+        }
+        energy[r] += wa * e[0] + wb * e[1];
+        if (r >= settle)
+            energy[h + r] += wa * e[2] + wb * e[3];
+    }
+    s->p1 = (pair){p1[0], p1[1]}; s->p2 = (pair){p2[0], p2[1]};
+    s->q1 = (pair){q1[0], q1[1]}; s->q2 = (pair){q2[0], q2[1]};
+    second->p1 = (pair){p1[2], p1[3]}; second->p2 = (pair){p2[2], p2[3]};
+    second->q1 = (pair){q1[2], q1[3]}; second->q2 = (pair){q2[2], q2[3]};
+}
+
+void djml_kweight_rows(const float *x, int64_t channels, int64_t stride, int64_t frames, int64_t row,
+                       int64_t settle, const double *sos, const double *weights, double scale,
+                       double *state, double *energy)
+{
+    const double b0 = sos[0], a1 = sos[4], a2 = sos[5], c0 = sos[6], d1 = sos[10], d2 = sos[11];
+    const coefs k = {{b0, b0}, {sos[1] - a1 * b0, sos[1] - a1 * b0}, {sos[2] - a2 * b0, sos[2] - a2 * b0},
+                     {a1, a1}, {a2, a2}, {c0, c0}, {sos[7] - d1 * c0, sos[7] - d1 * c0},
+                     {sos[8] - d2 * c0, sos[8] - d2 * c0}, {d1, d1}, {d2, d2}};
+    const int64_t rows = frames / row, h = rows / 2;
+    const int64_t settle_rows = (settle + row - 1) / row;
+    const double scale2 = scale * scale;
+
+    for (int64_t r = 0; r < rows; r++)
+        energy[r] = 0.0;
+    for (int64_t c = 0; c < channels; c += 2) {
+        /* an odd last channel is paired with itself at weight 0 */
+        const int64_t c2 = c + 1 < channels ? c + 1 : c;
+        const float *xa = x + c * stride, *xb = x + c2 * stride;
+        double *sa = state + 4 * c, *sb = state + 4 * c2;
+        const double wa = weights[c] * scale2, wb = c2 != c ? weights[c2] * scale2 : 0.0;
+        pstate s = {{sa[0], sb[0]}, {sa[1], sb[1]}, {sa[2], sb[2]}, {sa[3], sb[3]}};
+        if (h > 2 * settle_rows) {
+            pstate second = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+            pair_halves(xa, xb, h, settle_rows, row, &k, &s, &second, wa, wb, energy);
+            pair_rows(xa, xb, h, h + settle_rows, row, &k, &s, wa, wb, energy);   /* again, true state */
+            s = second;
+            pair_rows(xa, xb, 2 * h, rows, row, &k, &s, wa, wb, energy);          /* an odd last row */
+        } else {
+            pair_rows(xa, xb, 0, rows, row, &k, &s, wa, wb, energy);
+        }
+        sa[0] = s.p1[0]; sa[1] = s.p2[0]; sa[2] = s.q1[0]; sa[3] = s.q2[0];
+        if (c2 != c) {
+            sb[0] = s.p1[1]; sb[1] = s.p2[1]; sb[2] = s.q1[1]; sb[3] = s.q2[1];
+        }
+    }
+}
+
+/* The decoder's interleaved block (int16 or float32 frames x channels) written channel by
+   channel into the meter's float32 rows (channel c at out + c * stride), as values, not
+   scaled: numpy's transposed copy of the same costs 2-3x a plain conversion. */
+void djml_deinterleave(const void *x, int64_t is_int16, int64_t frames, int64_t channels,
+                       float *out, int64_t stride)
+{
+    if (is_int16) {
+        const int16_t *in = (const int16_t *)x;
+        if (channels == 2) {
+            float *a = out, *b = out + stride;
+            for (int64_t i = 0; i < frames; i++) {
+                a[i] = (float)in[2 * i];
+                b[i] = (float)in[2 * i + 1];
+            }
+            return;
+        }
+        for (int64_t i = 0; i < frames; i++)
+            for (int64_t c = 0; c < channels; c++)
+                out[c * stride + i] = (float)in[i * channels + c];
+    } else {
+        const float *in = (const float *)x;
+        if (channels == 2) {
+            float *a = out, *b = out + stride;
+            for (int64_t i = 0; i < frames; i++) {
+                a[i] = in[2 * i];
+                b[i] = in[2 * i + 1];
+            }
+            return;
+        }
+        for (int64_t i = 0; i < frames; i++)
+            for (int64_t c = 0; c < channels; c++)
+                out[c * stride + i] = in[i * channels + c];
+    }
+}
