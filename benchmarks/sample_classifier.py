@@ -80,6 +80,10 @@ def print_tables(results: dict[str, dict], settings: dict) -> None:
                        ("all classes accuracy", "all")):
         print(_row(label, [results[n][key]["accuracy"] for n in names]))
     print(_row("drum macro-F1", [results[n]["drums"]["macro_f1"] for n in names]))
+    print(f"recorded sources only ({td.GENERATED_SOURCE} excluded: it is training material, not a pack)")
+    for label, key in (("  drum classes accuracy", "drum_accuracy"), ("  other classes accuracy", "other_accuracy"),
+                       ("  all classes accuracy", "accuracy")):
+        print(_row(label, [results[n]["recorded"][key] for n in names]))
     print(_row("ECE (all, 10 bins)", [results[n]["ece"] for n in names]))
     first = results[names[0]]["all"]["per_class"]
     print("\nRecall per class (n)")
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
            "settings": settings["per_source"], "speed": speed, "seconds": round(time.time() - t0),
            "proba": {k: v.round(4).tolist() for k, v in settings["proba"].items()},
            "classes": settings["classes"], "sources": data.sources[data.scored].tolist(),
-           "labels": data.y[data.scored].tolist()}
+           "labels": data.y[data.scored].tolist(),
+           "paths": [e.path for e, s in zip(data.entries, data.scored) if s]}
     path = args.json or args.cache / "results" / "sample_classifier.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n")
