@@ -129,11 +129,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reuse", type=Path, help="an earlier run's JSON: its models' outer and inner "
                     "predictions are taken, not fitted again (same files and --inner-k)")
     ap.add_argument("--licences", choices=("all", "permissive"), default="all")
+    ap.add_argument("--generated", choices=tuple(td.GENERATED_CHOICES),
+                    default=next(k for k, v in td.GENERATED_CHOICES.items() if v == td.GENERATED_CLASSES),
+                    help="classes of the training synthesiser's set used (train_default.GENERATED_CLASSES)")
     ap.add_argument("--cache", type=Path, default=td.cache_dir())
     ap.add_argument("--json", type=Path, help="default <cache>/results/sample_classifier.json")
     args = ap.parse_args(argv)
     t0 = time.time()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    td.GENERATED_CLASSES = td.GENERATED_CHOICES[args.generated]
     data = td.load_dataset(args.cache, copies=args.copies, with_logmel="cnn" in models, licences=args.licences)
     y = data.y[data.scored]
     print(f"{len(y)} files + {int((~data.scored).sum())} augmented copies, {len(set(data.sources))} sources; "
