@@ -80,6 +80,10 @@ def print_tables(results: dict[str, dict], settings: dict) -> None:
                        ("all classes accuracy", "all")):
         print(_row(label, [results[n][key]["accuracy"] for n in names]))
     print(_row("drum macro-F1", [results[n]["drums"]["macro_f1"] for n in names]))
+    print(f"recorded sources only ({td.GENERATED_SOURCE} excluded: it is training material, not a pack)")
+    for label, key in (("  drum classes accuracy", "drum_accuracy"), ("  other classes accuracy", "other_accuracy"),
+                       ("  all classes accuracy", "accuracy")):
+        print(_row(label, [results[n]["recorded"][key] for n in names]))
     print(_row("ECE (all, 10 bins)", [results[n]["ece"] for n in names]))
     first = results[names[0]]["all"]["per_class"]
     print("\nRecall per class (n)")
@@ -125,11 +129,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reuse", type=Path, help="an earlier run's JSON: its models' outer and inner "
                     "predictions are taken, not fitted again (same files and --inner-k)")
     ap.add_argument("--licences", choices=("all", "permissive"), default="all")
+    ap.add_argument("--generated", choices=tuple(td.GENERATED_CHOICES),
+                    default=next(k for k, v in td.GENERATED_CHOICES.items() if v == td.GENERATED_CLASSES),
+                    help="classes of the training synthesiser's set used (train_default.GENERATED_CLASSES)")
     ap.add_argument("--cache", type=Path, default=td.cache_dir())
     ap.add_argument("--json", type=Path, help="default <cache>/results/sample_classifier.json")
     args = ap.parse_args(argv)
     t0 = time.time()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    td.GENERATED_CLASSES = td.GENERATED_CHOICES[args.generated]
     data = td.load_dataset(args.cache, copies=args.copies, with_logmel="cnn" in models, licences=args.licences)
     y = data.y[data.scored]
     print(f"{len(y)} files + {int((~data.scored).sum())} augmented copies, {len(set(data.sources))} sources; "
@@ -148,7 +156,8 @@ def main(argv: list[str] | None = None) -> None:
            "settings": settings["per_source"], "speed": speed, "seconds": round(time.time() - t0),
            "proba": {k: v.round(4).tolist() for k, v in settings["proba"].items()},
            "classes": settings["classes"], "sources": data.sources[data.scored].tolist(),
-           "labels": data.y[data.scored].tolist()}
+           "labels": data.y[data.scored].tolist(),
+           "paths": [e.path for e, s in zip(data.entries, data.scored) if s]}
     path = args.json or args.cache / "results" / "sample_classifier.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n")

@@ -73,6 +73,26 @@ def test_licence_filter():
         assert not td.is_permissive(licence), licence
 
 
+def test_only_the_chosen_classes_of_the_generated_set_are_collected(tmp_path, monkeypatch):
+    import csv
+
+    def manifest(name: str, rows: list[tuple[str, str, str]]) -> None:
+        (tmp_path / name).mkdir()
+        with open(tmp_path / name / "manifest.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["path", "label", "kit", "source", "licence"])
+            w.writerows([(p, label, "k", source, "CC0") for p, label, source in rows])
+
+    monkeypatch.setattr(td, "RECORDED_SETS", ("rec",))
+    manifest("rec", [("/a.wav", "kick", "fluid"), ("/b.wav", "bass", "fluid")])
+    manifest(td.GENERATED_SET, [("/c.wav", "kick", td.GENERATED_SOURCE), ("/d.wav", "bass", td.GENERATED_SOURCE)])
+    for choice, expected in (("none", ["/a.wav", "/b.wav"]), ("drums", ["/a.wav", "/b.wav", "/c.wav"]),
+                             ("all", ["/a.wav", "/b.wav", "/c.wav", "/d.wav"])):
+        monkeypatch.setattr(td, "GENERATED_CLASSES", td.GENERATED_CHOICES[choice])
+        assert [e.path for e in td.collect(tmp_path)] == expected, choice
+        assert (td.GENERATED_SET in td.sets()) == (choice != "none")   # not even built when unused
+
+
 def test_nested_loso_never_trains_on_the_scored_source():
     data = _dataset()
     yi = np.array([sorted(CLASSES).index(c) for c in data.y])
