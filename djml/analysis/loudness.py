@@ -276,7 +276,8 @@ def compiled_filter() -> ctypes._CFuncPtr | None:
     return None if library is None else library.djml_kweight_rows
 
 
-def settle_samples(sos: np.ndarray) -> int:
+@lru_cache(maxsize=16)
+def settle_samples(sos: tuple) -> int:
     """Samples after which the filter's response to its starting state is below 1e-22 of
     that state (the slowest pole's radius r: n with n r^n < 1e-22): the C loop starts a long
     block's second half from zero and filters this many of its samples again."""
@@ -295,7 +296,7 @@ class CompiledEnergy:
         self._sos = np.ascontiguousarray(sos, dtype=np.float64).reshape(-1)
         self._weights = np.ascontiguousarray(weights, dtype=np.float64)
         self._state = np.zeros(4 * channels)
-        self._settle = settle_samples(np.asarray(sos))
+        self._settle = settle_samples(sos)     # cached per rate: one-shots come by the hundred
 
     def __call__(self, flat: np.ndarray, row: int, scale: float) -> np.ndarray:
         """``flat``: (channels, m * row) float32, each channel contiguous (may be a view of a
