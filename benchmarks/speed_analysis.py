@@ -157,12 +157,12 @@ def _tool(mode: str):  # noqa: ANN202 - a callable path -> None
     raise SystemExit(f"unknown mode {mode}")
 
 
-def _without_loudness():  # noqa: ANN202 - a callable path -> None
-    """djml's analysis with the decoder's BS.1770 meter off and everything else as is:
-    what loudness costs is ``djml`` minus this, measured in the same run."""
+def unmetered():  # noqa: ANN201 - (Decoder subclass, decode_mono)
+    """djml's decoder and whole-file reader with the BS.1770 meter off and everything else
+    as is (the loudness fields come back empty)."""
     import numpy as np
 
-    from djml.analysis import SAMPLE_MAX_SECONDS, analyze, decode, sample, track
+    from djml.analysis import decode
     from djml.analysis.loudness import Loudness
 
     class Unmetered(decode.Decoder):
@@ -177,7 +177,15 @@ def _without_loudness():  # noqa: ANN202 - a callable path -> None
         parts = list(decoder.blocks())
         return np.concatenate(parts) if parts else np.zeros(0, np.float32), decoder
 
-    track.Decoder, sample.decode_mono = Unmetered, decode_mono
+    return Unmetered, decode_mono
+
+
+def _without_loudness():  # noqa: ANN202 - a callable path -> None
+    """djml's analysis with the decoder's BS.1770 meter off: what loudness costs is
+    ``djml`` minus this, measured in the same run."""
+    from djml.analysis import SAMPLE_MAX_SECONDS, analyze, decode, sample, track
+
+    track.Decoder, sample.decode_mono = unmetered()
     return lambda p: analyze(p, "sample" if decode.probe(p).duration < SAMPLE_MAX_SECONDS else "track")
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from djml.analysis import native
 from djml.analysis.errors import AnalysisError
 from djml.analysis.loudness import Loudness, LoudnessMeter
 from djml.limits import header_problem
@@ -147,6 +148,8 @@ class Decoder:
         self.audio_hash = ""
         self._buffers: dict[str, np.ndarray] = {}
         self._meter = LoudnessMeter(self.info.sample_rate, self.info.channels) if measure_loudness else None
+        # reads of whole meter rows: the meter then measures each block in place
+        self._block_frames = BLOCK_FRAMES // self._meter.row * self._meter.row if self._meter else BLOCK_FRAMES
 
     def loudness(self) -> Loudness:
         """Integrated loudness, loudness range and true peak (after iterating)."""
@@ -199,11 +202,11 @@ class Decoder:
                     return
             # reused buffers (see _scratch) and our own count of the frames left:
             # soundfile would stop at the declared length too, but via a tell() per call
-            buf = np.empty((BLOCK_FRAMES, f.channels), dtype="int16" if native16 else "float32")
+            buf = np.empty((self._block_frames, f.channels), dtype="int16" if native16 else "float32")
             remaining = f.frames
             while True:
                 try:
-                    block = f.read(min(BLOCK_FRAMES, remaining), out=buf)
+                    block = f.read(min(self._block_frames, remaining), out=buf)
                 except (sf.LibsndfileError, RuntimeError) as exc:
                     raise AnalysisError(f"truncated or corrupt audio: {exc}".rstrip(". ")) from None
                 except OSError as exc:
@@ -227,11 +230,11 @@ class Decoder:
         the declared length and any shortfall is reported as corrupt, like libsndfile."""
         try:
             total = int(flac.totalPCMFrameCount)
-            buf = np.empty((BLOCK_FRAMES, int(flac.channels)), dtype=np.int16)
+            buf = np.empty((self._block_frames, int(flac.channels)), dtype=np.int16)
             ptr = ffi.cast("ma_dr_flac_int16 *", ffi.from_buffer(buf))
             decoded = 0
             while decoded < total:
-                got = int(lib.ma_dr_flac_read_pcm_frames_s16(flac, min(BLOCK_FRAMES, total - decoded), ptr))
+                got = int(lib.ma_dr_flac_read_pcm_frames_s16(flac, min(self._block_frames, total - decoded), ptr))
                 if got <= 0:
                     break
                 decoded += got
@@ -245,13 +248,13 @@ class Decoder:
 
     def _mono(self, block: np.ndarray) -> np.ndarray:
         """float32 mean of the channels of an int16 or float32 block; updates peak and
-        sum_squares (all channels). At most one conversion pass (none for float32), a
-        BLAS dot over the interleaved samples, then one add per extra channel: no 2-D
-        reductions along the short channel axis, which numpy runs slowly."""
+        sum_squares (all channels), and feeds the loudness meter the interleaved float
+        block. At most one conversion pass (none for float32), a BLAS dot over the
+        interleaved samples, then the channel mix in C (``djml_mix``) or, where it is not
+        built, one numpy add per extra channel: no 2-D reductions along the short channel
+        axis, which numpy runs slowly."""
         scale = np.float32(1 / 32768) if block.dtype == np.int16 else np.float32(1)
         self.peak = max(self.peak, float(block.max()) * scale, -float(block.min()) * scale)
-        if self._meter is not None:
-            return self._mono_planar(block, scale)
         f = block
         if block.dtype != np.float32:
             f = self._scratch("float", block, np.float32)
@@ -261,27 +264,18 @@ class Decoder:
         if not math.isfinite(energy):   # only float files can hold NaN or inf samples
             raise AnalysisError("corrupt audio: the file holds NaN, infinite or absurdly large sample values")
         self.sum_squares += energy * float(scale) ** 2
+        if self._meter is not None:
+            self._meter.add(f, float(scale))
+        factor = scale / np.float32(f.shape[1])
+        loops = native.library()
+        if loops is not None and f.shape[1] > 1 and f.flags.c_contiguous:
+            mono = np.empty(len(f), np.float32)
+            loops.djml_mix(f.ctypes.data, len(f), f.shape[1], factor, mono.ctypes.data)
+            return mono
         mono = f[:, 0].copy() if f.shape[1] == 1 else np.add(f[:, 0], f[:, 1])
         for c in range(2, f.shape[1]):
             mono += f[:, c]
-        mono *= scale / np.float32(f.shape[1])
-        return mono
-
-    def _mono_planar(self, block: np.ndarray, scale: np.float32) -> np.ndarray:
-        """:meth:`_mono` when loudness is measured: the float conversion is written channel
-        by channel (the loudness meter filters each channel as contiguous rows), which also
-        makes the channel sum contiguous."""
-        frames, channels = block.shape
-        planar = self._meter.write_block(block)
-        energy = sum(float(np.dot(row, row)) for row in planar)
-        if not math.isfinite(energy):
-            raise AnalysisError("corrupt audio: the file holds NaN, infinite or absurdly large sample values")
-        self.sum_squares += energy * float(scale) ** 2
-        mono = planar[0].copy() if channels == 1 else np.add(planar[0], planar[1])
-        for c in range(2, channels):
-            mono += planar[c]
-        mono *= scale / np.float32(channels)
-        self._meter.add_buffered(frames, float(scale))
+        mono *= factor
         return mono
 
     def _quantise(self, block: np.ndarray) -> np.ndarray:

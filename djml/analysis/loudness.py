@@ -6,7 +6,7 @@ every channel at the file's own rate), so no file is read twice.
 
 Why the K-weighting filter is not ``scipy.signal.sosfilt``: importing scipy.signal costs
 ~0.5 s CPU in every fresh worker, and its generic loop is slow. The two biquads run in a
-few lines of C (``_kweight.c``, built with the package, loaded with ctypes) that filter
+few lines of C (``_loops.c``, built with the package, loaded by :mod:`djml.analysis.native`) that filter
 two channels and both halves of each block side by side in vectors, in double precision, and
 return only what the meter needs, the K-weighted energy of each row of samples. Where the C file was not built (no compiler at install time),
 :class:`BlockFilter` computes the same energies with numpy: the signal is cut into rows of L
@@ -43,13 +43,13 @@ Definitions (all from the standards, constants below):
 from __future__ import annotations
 
 import ctypes
-import importlib.machinery
 import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from djml.analysis import native
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -248,32 +248,10 @@ class BlockFilter:
         return (extended.reshape(channels * m, length + n) @ self._response).reshape(channels, m, length)
 
 
-@lru_cache(maxsize=1)
-def _compiled() -> ctypes.CDLL | None:
-    """The built ``_kweight`` library next to this module, or None when it was not built
-    or does not load."""
-    folder = os.path.dirname(os.path.abspath(__file__))
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = os.path.join(folder, "_kweight" + suffix)
-        if not os.path.exists(path):
-            continue
-        try:
-            library = ctypes.CDLL(path)
-            pointer, count = ctypes.c_void_p, ctypes.c_int64
-            library.djml_kweight_rows.argtypes = [pointer, count, count, count, count, count, pointer, pointer,
-                                                  ctypes.c_double, pointer, pointer]
-            library.djml_deinterleave.argtypes = [pointer, count, count, count, pointer, count]
-        except (OSError, AttributeError):
-            return None
-        library.djml_kweight_rows.restype = library.djml_deinterleave.restype = None
-        return library
-    return None
-
-
 def compiled_filter() -> ctypes._CFuncPtr | None:
     """``djml_kweight_rows`` of the built library, or None."""
-    library = _compiled()
-    return None if library is None else library.djml_kweight_rows
+    loops = native.library()
+    return None if loops is None else loops.djml_kweight_rows
 
 
 @lru_cache(maxsize=16)
@@ -282,10 +260,13 @@ def settle_samples(sos: tuple) -> int:
     that state (the slowest pole's radius r: n with n r^n < 1e-22): the C loop starts a long
     block's second half from zero and filters this many of its samples again."""
     radius = max(float(np.abs(np.roots(section[3:])).max()) for section in sos)
-    n = 1
-    while n * radius ** n >= 1e-22:
-        n *= 2
-    return n
+    low, high = 0, 1                      # n r^n falls for n > -1/ln r: bracket, then bisect
+    while high * radius ** high >= 1e-22:
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if mid * radius ** mid >= 1e-22 else (low, mid)
+    return high
 
 
 class CompiledEnergy:
@@ -298,15 +279,16 @@ class CompiledEnergy:
         self._state = np.zeros(4 * channels)
         self._settle = settle_samples(sos)     # cached per rate: one-shots come by the hundred
 
-    def __call__(self, flat: np.ndarray, row: int, scale: float) -> np.ndarray:
-        """``flat``: (channels, m * row) float32, each channel contiguous (may be a view of a
-        wider buffer: channels are ``flat.strides[0]`` bytes apart)."""
-        if flat.dtype != np.float32 or flat.strides[1] != 4 or flat.strides[0] % 4:
-            flat = np.ascontiguousarray(flat, dtype=np.float32)
-        channels, frames = flat.shape
-        energy = np.empty(frames // row)
-        self._function(flat.ctypes.data, channels, flat.strides[0] // 4, frames, row, self._settle, self._sos.ctypes.data,
-                       self._weights.ctypes.data, scale, self._state.ctypes.data, energy.ctypes.data)
+    def __call__(self, frames: np.ndarray, row: int, scale: float) -> np.ndarray:
+        """``frames``: (m * row, channels) float32, the decoder's interleaved layout (any
+        strides that are whole samples: a transposed planar buffer works as well)."""
+        if frames.dtype != np.float32 or frames.strides[0] % 4 or frames.strides[1] % 4:
+            frames = np.ascontiguousarray(frames, dtype=np.float32)
+        count, channels = frames.shape
+        energy = np.empty(count // row)
+        self._function(frames.ctypes.data, channels, frames.strides[1] // 4, frames.strides[0] // 4, count, row,
+                       self._settle, self._sos.ctypes.data, self._weights.ctypes.data, scale,
+                       self._state.ctypes.data, energy.ctypes.data)
         return energy
 
 
@@ -317,8 +299,10 @@ class BlockEnergy:
         self._filter = BlockFilter(sos, channels, row)
         self._weights = weights
 
-    def __call__(self, flat: np.ndarray, row: int, scale: float) -> np.ndarray:
-        weighted = self._filter(flat.reshape(flat.shape[0], -1, row))
+    def __call__(self, frames: np.ndarray, row: int, scale: float) -> np.ndarray:
+        """Same as :class:`CompiledEnergy` (the rows are made planar first)."""
+        planar = np.ascontiguousarray(frames.T, dtype=np.float32)
+        weighted = self._filter(planar.reshape(planar.shape[0], -1, row))
         energy = np.einsum("cml,cml->cm", weighted, weighted).astype(np.float64)   # (channels, m)
         return (self._weights @ energy) * (scale * scale)
 
@@ -350,8 +334,9 @@ def _interpolator(row: int) -> np.ndarray:
 
 
 class LoudnessMeter:
-    """Streaming BS.1770 meter: ``add`` each native block (or write it into
-    :meth:`block_buffer` and call :meth:`add_buffered`, which saves a copy), then ``result``."""
+    """Streaming BS.1770 meter: :meth:`add` each native block as the decoder holds it,
+    interleaved, then :meth:`result`. Blocks of a multiple of :attr:`row` frames are
+    measured in place; any other length carries its last partial row to the next call."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sample_rate = sample_rate
@@ -360,84 +345,59 @@ class LoudnessMeter:
         self.row = row_length(self.step)
         self.rows_per_step = self.step // self.row
         self._energy = row_energy_meter(sample_rate, channels, self.row)
-        self._buffer = np.zeros((channels, 0), np.float32)
-        self._carried = 0                    # samples of the last block not yet in a row, at the buffer's start
+        self._carry = np.zeros((0, channels), np.float32)   # frames of a row not yet complete
         self._row_energy = np.zeros(0)       # rows not yet forming a whole step
         self._steps: list[np.ndarray] = []
         self._interp = _interpolator(self.row)   # cached
-        self._tail = np.zeros((channels, self.row + TRUE_PEAK_TAPS // 2 - 1), np.float32)
+        self._tail = np.zeros((self.row + TRUE_PEAK_TAPS // 2 - 1, channels), np.float32)
         self._true_peak = 0.0
 
-    def block_buffer(self, frames: int) -> np.ndarray:
-        """A (channels, frames) float32 array to write the next block into (each channel
-        contiguous, right after the samples the previous block left over)."""
-        need = self._carried + frames
-        if self._buffer.shape[1] < need:      # room for any carry: the same memory every block
-            grown = np.empty((self.channels, frames + self.row), np.float32)
-            grown[:, : self._carried] = self._buffer[:, : self._carried]
-            self._buffer = grown
-        return self._buffer[:, self._carried: need]
-
-    def write_block(self, block: np.ndarray) -> np.ndarray:
-        """Write a decoder block (frames, channels; int16 or float32, interleaved) into
-        :meth:`block_buffer` as float values, channel by channel; returns that view."""
-        frames = block.shape[0]
-        planar = self.block_buffer(frames)
-        library = _compiled()
-        if library is None or block.dtype not in (np.int16, np.float32) or not block.flags.c_contiguous:
-            planar[...] = block.T
-        else:
-            library.djml_deinterleave(block.ctypes.data, int(block.dtype == np.int16), frames, self.channels,
-                                      planar.ctypes.data, planar.strides[0] // 4)
-        return planar
-
-    def add_buffered(self, frames: int, scale: float = 1.0) -> None:
-        """Measure the ``frames`` written into :meth:`block_buffer`; ``scale`` converts the
-        values to [-1, 1) (1/32768 for int16 audio held as float values)."""
-        total = self._carried + frames
-        whole = total // self.row * self.row
+    def add(self, block: np.ndarray, scale: float = 1.0) -> None:
+        """A (frames, channels) block of float values; ``scale`` converts them to [-1, 1)
+        (1/32768 for int16 audio held as float values)."""
+        if block.dtype != np.float32 or not block.flags.c_contiguous:
+            block = np.ascontiguousarray(block, dtype=np.float32)
+        start = 0
+        if len(self._carry):
+            start = self.row - len(self._carry)
+            if len(block) < start:
+                self._carry = np.concatenate([self._carry, block])
+                return
+            self._rows(np.concatenate([self._carry, block[:start]]), scale)
+        whole = (len(block) - start) // self.row * self.row
         if whole:
-            self._rows(self._buffer[:, :whole], scale)
-        left = total - whole
-        self._buffer[:, :left] = self._buffer[:, whole:total]
-        self._carried = left
+            self._rows(block[start: start + whole], scale)
+        self._carry = block[start + whole:].copy()
 
-    def add(self, planar: np.ndarray, scale: float = 1.0) -> None:
-        """A (channels, frames) float32 block."""
-        self.block_buffer(planar.shape[1])[...] = planar
-        self.add_buffered(planar.shape[1], scale)
-
-    def _rows(self, flat: np.ndarray, scale: float) -> None:
-        """Whole rows: ``flat`` is (channels, m * L), each channel contiguous."""
-        rows = flat.reshape(self.channels, -1, self.row)
-        row_energy = self._energy(flat, self.row, scale)
-        self._true_peaks(flat, rows, row_energy, scale)
+    def _rows(self, frames: np.ndarray, scale: float) -> None:
+        """Whole rows: ``frames`` is (m * row, channels), C-contiguous."""
+        row_energy = self._energy(frames, self.row, scale)
+        self._true_peaks(frames, row_energy, scale)
         pending = np.concatenate([self._row_energy, row_energy])
         whole = len(pending) // self.rows_per_step * self.rows_per_step
         if whole:
             self._steps.append(pending[:whole].reshape(-1, self.rows_per_step).sum(axis=1))
         self._row_energy = pending[whole:]
 
-    def _true_peaks(self, flat: np.ndarray, rows: np.ndarray, row_energy: np.ndarray, scale: float) -> None:
+    def _true_peaks(self, frames: np.ndarray, row_energy: np.ndarray, scale: float) -> None:
         """Oversample the rows with the most K-weighted energy. A row's points need
         TRUE_PEAK_TAPS/2 samples on either side, so each call also does the previous
         call's last row (from the kept tail) and leaves its own last row to the next."""
-        channels, m, row = rows.shape
+        row, m = self.row, len(row_energy)
         half = TRUE_PEAK_TAPS // 2
         width = row + TRUE_PEAK_TAPS - 1
-        picks = set(range(m)) if m <= TRUE_PEAK_ROWS else set(
-            np.argpartition(row_energy, -TRUE_PEAK_ROWS)[-TRUE_PEAK_ROWS:].tolist())
-        picks.discard(m - 1)
+        picks = np.arange(m) if m <= TRUE_PEAK_ROWS else np.argpartition(row_energy, -TRUE_PEAK_ROWS)[-TRUE_PEAK_ROWS:]
+        inner = np.sort(picks[(picks >= 1) & (picks < m - 1)])
         # the previous call's last row: the tail, then the first samples of this call
-        parts = [np.concatenate([self._tail, flat[:, :half]], axis=1)[:, None, :]]
-        if 0 in picks:
-            parts.append(np.concatenate([self._tail[:, row:], flat[:, : row + half]], axis=1)[:, None, :])
-        inner = np.array(sorted(p for p in picks if p >= 1), dtype=np.int64)
+        parts = [np.concatenate([self._tail, frames[:half]])[None]]
+        if m > 1 and 0 in picks:
+            parts.append(np.concatenate([self._tail[row:], frames[: row + half]])[None])
         if len(inner):
-            parts.append(flat[:, inner[:, None] * row - (half - 1) + np.arange(width)])
-        before = flat[:, (m - 1) * row - (half - 1): (m - 1) * row] if m > 1 else self._tail[:, row:]
-        self._tail = np.concatenate([before, rows[:, -1]], axis=1)
-        values = np.concatenate(parts, axis=1) @ self._interp
+            parts.append(frames[inner[:, None] * row - (half - 1) + np.arange(width)])
+        before = frames[(m - 1) * row - (half - 1): (m - 1) * row] if m > 1 else self._tail[row:]
+        self._tail = np.concatenate([before, frames[(m - 1) * row:]])
+        windows = np.concatenate(parts) if len(parts) > 1 else parts[0]     # (n, width, channels)
+        values = windows.transpose(0, 2, 1).reshape(-1, width) @ self._interp
         self._true_peak = max(self._true_peak, float(np.abs(values).max()) * scale)
 
     def result(self, sample_peak: float) -> Loudness:
@@ -498,5 +458,5 @@ def measure(samples: np.ndarray, sample_rate: int) -> Loudness:
     if x.ndim == 1:
         x = x[:, None]
     meter = LoudnessMeter(sample_rate, x.shape[1])
-    meter.add(np.ascontiguousarray(x.T))
+    meter.add(x)
     return meter.result(float(np.abs(x).max()) if x.size else 0.0)

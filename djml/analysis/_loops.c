@@ -1,6 +1,12 @@
-/* K-weighting energy for djml.analysis.loudness, loaded with ctypes (no Python API).
+/* The per-sample loops of the decode pass, loaded with ctypes by djml.analysis.native
+   (no Python API; where this file was not built, numpy does the same work, slower).
 
-   Why C: the two biquads are a recursion, one sample after the other. numpy can only run
+   1. djml_mix: the decoder's interleaved block to mono. numpy's add of two strided channel
+      views runs element by element; this loop vectorises and rounds the same way
+      (float32: the channels added in order, then one multiply), so the mono signal is
+      bit-identical to numpy's.
+
+   2. djml_kweight_rows: K-weighting energy for djml.analysis.loudness. Why C: the two biquads are a recursion, one sample after the other. numpy can only run
    them as block matrix products (loudness.BlockFilter, ~100 flops per sample); a plain loop
    costs a few cycles per sample. Independent recursions share vector instructions: the two
    channels of a pair, and a long block's two halves (4 lanes: interleaving alone, without
@@ -9,9 +15,11 @@
    `settle` samples the zero-start run equals the true one to double rounding, and only its
    first `settle` samples are filtered again, sequentially, from the first half's end state.
 
-   Input: planar float32 rows (channel c's samples at x + c * stride), the two sections
-   (b0 b1 b2 a0 a1 a2 each, a0 = 1; shelf then high pass), a weight per channel and the
-   filter state (4 doubles per channel, transposed direct form II, updated in place).
+   Input: float32 samples, channel c's frame i at x[c * cstride + i * fstride]: the
+   decoder's interleaved block as it is (cstride 1, fstride = channels), so no copy is made
+   to put channels side by side; two sections (b0 b1 b2 a0 a1 a2 each, a0 = 1; shelf then
+   high pass), a weight per channel and the filter state (4 doubles per channel, transposed
+   direct form II, updated in place).
    Output: energy[r] = sum over channels of weight * sum of y^2 over row r, times scale^2
    (scale converts integer-valued samples to [-1, 1)). The recursion runs in double. */
 
@@ -42,34 +50,25 @@ static inline pair kstep(const coefs *k, pstate *s, pair in)
     return z;
 }
 
-static inline pair load(const float *xa, const float *xb, int64_t i)
+static inline pair load(const float *xa, const float *xb, int64_t fs, int64_t i)
 {
-    const pair in = {(double)xa[i], (double)xb[i]};
+    const pair in = {(double)xa[i * fs], (double)xb[i * fs]};
     return in;
 }
 
 /* Rows [r0, r1) of a channel pair in sequence: energy[r] += wa * ea + wb * eb. */
-static void pair_rows(const float *xa, const float *xb, int64_t r0, int64_t r1, int64_t row,
+static void pair_rows(const float *xa, const float *xb, int64_t fs, int64_t r0, int64_t r1, int64_t row,
                       const coefs *k, pstate *s, double wa, double wb, double *energy)
 {
     for (int64_t r = r0; r < r1; r++) {
         pair e = {0.0, 0.0};
         for (int64_t i = r * row; i < (r + 1) * row; i++) {
-            const pair z = kstep(k, s, load(xa, xb, i));
+            const pair z = kstep(k, s, load(xa, xb, fs, i));
             e += z * z;
         }
         energy[r] += wa * e[0] + wb * e[1];
     }
 }
-
-/* Where the compiler can build one, an AVX2 copy of the halves loop is chosen at load time
-   (GCC / Clang function multi-versioning on x86-64 Linux): its 4-wide vectors hold both
-   channels of both halves. Without FMA, so both copies round identically. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
-#define CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CLONES
-#endif
 
 #define SPLAT(v) ((quad){(v)[0], (v)[0], (v)[0], (v)[0]})
 #define JOIN(a, b) ((quad){(a)[0], (a)[1], (b)[0], (b)[1]})
@@ -77,19 +76,19 @@ static void pair_rows(const float *xa, const float *xb, int64_t r0, int64_t r1, 
 /* Rows [0, h) from state s and rows [h, 2h) from state second, interleaved (one vector:
    channel a, channel b of the first half, then of the second); the second half's first
    `settle` rows are not counted (the caller filters them again). */
-CLONES static void pair_halves(const float *xa, const float *xb, int64_t h, int64_t settle, int64_t row,
-                               const coefs *c, pstate *s, pstate *second, double wa, double wb,
-                               double *energy)
+static inline __attribute__((always_inline)) void
+halves(const float *xa, const float *xb, int64_t fs, int64_t h, int64_t settle, int64_t row,
+       const coefs *c, pstate *s, pstate *second, double wa, double wb, double *energy)
 {
     const quad b0 = SPLAT(c->b0), k1 = SPLAT(c->k1), k2 = SPLAT(c->k2), a1 = SPLAT(c->a1), a2 = SPLAT(c->a2);
     const quad c0 = SPLAT(c->c0), l1 = SPLAT(c->l1), l2 = SPLAT(c->l2), d1 = SPLAT(c->d1), d2 = SPLAT(c->d2);
     quad p1 = JOIN(s->p1, second->p1), p2 = JOIN(s->p2, second->p2);
     quad q1 = JOIN(s->q1, second->q1), q2 = JOIN(s->q2, second->q2);
-    const int64_t off = h * row;
+    const int64_t off = h * row * fs;
 
     for (int64_t r = 0; r < h; r++) {
         quad e = {0.0, 0.0, 0.0, 0.0};
-        for (int64_t i = r * row; i < (r + 1) * row; i++) {
+        for (int64_t i = r * row * fs; i < (r + 1) * row * fs; i += fs) {
             const quad in = {(double)xa[i], (double)xb[i], (double)xa[i + off], (double)xb[i + off]};
             quad y, z;
             SECTION(in, y, p1, p2, b0, k1, k2, a1, a2);
@@ -106,7 +105,65 @@ CLONES static void pair_halves(const float *xa, const float *xb, int64_t h, int6
     second->q1 = (pair){q1[2], q1[3]}; second->q2 = (pair){q2[2], q2[3]};
 }
 
-void djml_kweight_rows(const float *x, int64_t channels, int64_t stride, int64_t frames, int64_t row,
+/* Any layout, in the compiler's baseline vectors (SSE2 on x86-64: two lanes a step). */
+static void halves_plain(const float *xa, const float *xb, int64_t fs, int64_t h, int64_t settle, int64_t row,
+                         const coefs *c, pstate *s, pstate *second, double wa, double wb, double *energy)
+{
+    halves(xa, xb, fs, h, settle, row, c, s, second, wa, wb, energy);
+}
+
+/* Where the CPU has them (checked once, at the first call), AVX2 holds all four lanes in one
+   vector and FMA fuses each multiply-add: the compiler contracts a * b + c (GNU C's default
+   -ffp-contract=fast; Clang's "on" does it within an expression, as SECTION's are), which
+   halves the operations a step. A fused multiply-add rounds once instead of twice, so the
+   two copies can differ in the last bits of a row's energy (~1e-16 of it): far below the
+   0.01 LU a reading is stored to. The frame stride of interleaved stereo, the usual block,
+   is a constant in its own copy. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FAST_TARGET __attribute__((target("avx2,fma")))
+
+FAST_TARGET static void halves_fast_stereo(const float *xa, const float *xb, int64_t h, int64_t settle,
+                                           int64_t row, const coefs *c, pstate *s, pstate *second, double wa,
+                                           double wb, double *energy)
+{
+    halves(xa, xb, 2, h, settle, row, c, s, second, wa, wb, energy);
+}
+
+FAST_TARGET static void halves_fast_any(const float *xa, const float *xb, int64_t fs, int64_t h, int64_t settle,
+                                        int64_t row, const coefs *c, pstate *s, pstate *second, double wa,
+                                        double wb, double *energy)
+{
+    halves(xa, xb, fs, h, settle, row, c, s, second, wa, wb, energy);
+}
+
+static int fast_cpu(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return known;
+}
+#endif
+
+static void pair_halves(const float *xa, const float *xb, int64_t fs, int64_t h, int64_t settle, int64_t row,
+                        const coefs *c, pstate *s, pstate *second, double wa, double wb, double *energy)
+{
+#ifdef FAST_TARGET
+    if (fast_cpu()) {
+        if (fs == 2 && xb == xa + 1)
+            halves_fast_stereo(xa, xb, h, settle, row, c, s, second, wa, wb, energy);
+        else
+            halves_fast_any(xa, xb, fs, h, settle, row, c, s, second, wa, wb, energy);
+        return;
+    }
+#endif
+    halves_plain(xa, xb, fs, h, settle, row, c, s, second, wa, wb, energy);
+}
+
+void djml_kweight_rows(const float *x, int64_t channels, int64_t cstride, int64_t fstride, int64_t frames,
+                       int64_t row,
                        int64_t settle, const double *sos, const double *weights, double scale,
                        double *state, double *energy)
 {
@@ -123,18 +180,18 @@ void djml_kweight_rows(const float *x, int64_t channels, int64_t stride, int64_t
     for (int64_t c = 0; c < channels; c += 2) {
         /* an odd last channel is paired with itself at weight 0 */
         const int64_t c2 = c + 1 < channels ? c + 1 : c;
-        const float *xa = x + c * stride, *xb = x + c2 * stride;
+        const float *xa = x + c * cstride, *xb = x + c2 * cstride;
         double *sa = state + 4 * c, *sb = state + 4 * c2;
         const double wa = weights[c] * scale2, wb = c2 != c ? weights[c2] * scale2 : 0.0;
         pstate s = {{sa[0], sb[0]}, {sa[1], sb[1]}, {sa[2], sb[2]}, {sa[3], sb[3]}};
         if (h > 2 * settle_rows) {
             pstate second = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
-            pair_halves(xa, xb, h, settle_rows, row, &k, &s, &second, wa, wb, energy);
-            pair_rows(xa, xb, h, h + settle_rows, row, &k, &s, wa, wb, energy);   /* again, true state */
+            pair_halves(xa, xb, fstride, h, settle_rows, row, &k, &s, &second, wa, wb, energy);
+            pair_rows(xa, xb, fstride, h, h + settle_rows, row, &k, &s, wa, wb, energy);   /* again, true state */
             s = second;
-            pair_rows(xa, xb, 2 * h, rows, row, &k, &s, wa, wb, energy);          /* an odd last row */
+            pair_rows(xa, xb, fstride, 2 * h, rows, row, &k, &s, wa, wb, energy);          /* an odd last row */
         } else {
-            pair_rows(xa, xb, 0, rows, row, &k, &s, wa, wb, energy);
+            pair_rows(xa, xb, fstride, 0, rows, row, &k, &s, wa, wb, energy);
         }
         sa[0] = s.p1[0]; sa[1] = s.p2[0]; sa[2] = s.q1[0]; sa[3] = s.q2[0];
         if (c2 != c) {
@@ -143,37 +200,17 @@ void djml_kweight_rows(const float *x, int64_t channels, int64_t stride, int64_t
     }
 }
 
-/* The decoder's interleaved block (int16 or float32 frames x channels) written channel by
-   channel into the meter's float32 rows (channel c at out + c * stride), as values, not
-   scaled: numpy's transposed copy of the same costs 2-3x a plain conversion. */
-void djml_deinterleave(const void *x, int64_t is_int16, int64_t frames, int64_t channels,
-                       float *out, int64_t stride)
+void djml_mix(const float *x, int64_t frames, int64_t channels, float factor, float *mono)
 {
-    if (is_int16) {
-        const int16_t *in = (const int16_t *)x;
-        if (channels == 2) {
-            float *a = out, *b = out + stride;
-            for (int64_t i = 0; i < frames; i++) {
-                a[i] = (float)in[2 * i];
-                b[i] = (float)in[2 * i + 1];
-            }
-            return;
-        }
+    if (channels == 2) {
         for (int64_t i = 0; i < frames; i++)
-            for (int64_t c = 0; c < channels; c++)
-                out[c * stride + i] = (float)in[i * channels + c];
-    } else {
-        const float *in = (const float *)x;
-        if (channels == 2) {
-            float *a = out, *b = out + stride;
-            for (int64_t i = 0; i < frames; i++) {
-                a[i] = in[2 * i];
-                b[i] = in[2 * i + 1];
-            }
-            return;
-        }
-        for (int64_t i = 0; i < frames; i++)
-            for (int64_t c = 0; c < channels; c++)
-                out[c * stride + i] = in[i * channels + c];
+            mono[i] = (x[2 * i] + x[2 * i + 1]) * factor;
+        return;
+    }
+    for (int64_t i = 0; i < frames; i++) {
+        float m = x[i * channels];
+        for (int64_t c = 1; c < channels; c++)
+            m += x[i * channels + c];
+        mono[i] = m * factor;
     }
 }
