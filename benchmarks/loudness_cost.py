@@ -7,7 +7,10 @@ for a cost of a few per cent. Here one process, pinned to one core with one BLAS
 analyses each file with the meter and without it back to back (the order alternating,
 ABBA), many times; the cost is the median of the per-pair differences, and its share is
 that over the median unmetered analysis. The 95 % interval comes from a bootstrap of the
-pairs. The files are speed_analysis.py's generated 5-minute tracks (FLAC and MP3, 44.1 kHz
+pairs. On a busy machine that difference is still noisy (each analysis moves by several
+per cent), so the metered runs also time the meter's own calls (``LoudnessMeter.add`` and
+``result``, CPU time around each call): its share of the same run's analysis is a ratio
+within one run, which the machine's speed of the moment cancels out of. The files are speed_analysis.py's generated 5-minute tracks (FLAC and MP3, 44.1 kHz
 stereo).
 
     .venv/bin/python benchmarks/loudness_cost.py [--tracks 2] [--pairs 12] [--types flac,mp3]
@@ -57,7 +60,18 @@ def main() -> None:
 
     from djml.analysis import analyze, sample, track
 
+    from djml.analysis.loudness import LoudnessMeter
+
     metered = (track.Decoder, sample.decode_mono)
+    meter_cpu = [0.0]
+    for name in ("add", "result"):
+        def timed(self, *args, _call=getattr(LoudnessMeter, name), **kwargs):  # noqa: ANN001, ANN202
+            start = time.process_time()
+            try:
+                return _call(self, *args, **kwargs)
+            finally:
+                meter_cpu[0] += time.process_time() - start
+        setattr(LoudnessMeter, name, timed)
     plain = speed_analysis.unmetered()
 
     def run(meter: bool):  # noqa: ANN202
@@ -73,24 +87,35 @@ def main() -> None:
     print(f"one process on CPU {core}, {args.pairs} pairs per file (ABBA), CPU seconds per 5-minute track",
           file=sys.stderr)
     print(f"{'type':5} {'files':>5} {'metered s':>10} {'unmetered s':>12} {'cost ms':>8} {'cost %':>7} "
-          f"{'95 % interval':>16}")
+          f"{'95 % interval':>16} | {'meter ms':>8} {'meter share':>11} {'range':>13}")
     for kind in args.types.split(","):
-        on, off, diffs = [], [], []
+        on, off, diffs, meter, share = [], [], [], [], []
         for i in range(args.pairs):
             for path in files[kind]:
                 if i % 2 == 0:
-                    a, b = _cpu(with_meter, path), _cpu(without, path)
+                    meter_cpu[0] = 0.0
+                    a = _cpu(with_meter, path)
+                    inside = meter_cpu[0]
+                    b = _cpu(without, path)
                 else:
-                    b, a = _cpu(without, path), _cpu(with_meter, path)
+                    b = _cpu(without, path)
+                    meter_cpu[0] = 0.0
+                    a = _cpu(with_meter, path)
+                    inside = meter_cpu[0]
                 on.append(a)
                 off.append(b)
                 diffs.append(a - b)
+                meter.append(inside)
+                share.append(inside / (a - inside))
         base = statistics.median(off)
         cost = statistics.median(diffs)
         low, high = _interval(diffs)
         print(f"{kind:5} {len(files[kind]):>5} {statistics.median(on):>10.3f} {base:>12.3f} {1000 * cost:>8.1f} "
-              f"{100 * cost / base:>6.1f}% {100 * low / base:>6.1f}% to {100 * high / base:.1f}%", flush=True)
+              f"{100 * cost / base:>6.1f}% {100 * low / base:>6.1f}% to {100 * high / base:.1f}% | "
+              f"{1000 * statistics.median(meter):>8.1f} {100 * statistics.median(share):>10.1f}% "
+              f"{100 * min(share):>5.1f}-{100 * max(share):.1f}%", flush=True)
     track.Decoder, sample.decode_mono = metered
+    print("meter share = the meter's calls over the rest of the same analysis (CPU)", file=sys.stderr)
 
 
 if __name__ == "__main__":

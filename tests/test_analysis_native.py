@@ -33,3 +33,18 @@ def test_the_channel_mix_is_numpys_bit_for_bit(channels, values):
     got = np.empty(len(x), np.float32)
     native.library().djml_mix(x.ctypes.data, len(x), channels, factor, got.ctypes.data)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_the_true_peak_loop_equals_the_numpy_product(monkeypatch):
+    """C and the numpy fallback oversample the same windows with the same taps (float32
+    sums in another order: equal to ~1e-6)."""
+    from djml.analysis import loudness
+
+    rng = np.random.default_rng(5)
+    row = 49
+    frames = rng.standard_normal((row * 30, 2)).astype(np.float32)
+    starts = np.array([row * k - 5 for k in (1, 4, 17, 28)], np.int64)
+    compiled = loudness.window_peak(frames, starts, row)
+    monkeypatch.setattr(native, "library", lambda: None)
+    assert compiled == pytest.approx(loudness.window_peak(frames, starts, row), rel=1e-5)
+    assert compiled > 0.5

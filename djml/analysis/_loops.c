@@ -214,3 +214,51 @@ void djml_mix(const float *x, int64_t frames, int64_t channels, float factor, fl
         mono[i] = m * factor;
     }
 }
+
+/* djml_true_peak: the largest |value| of the 4x oversampled signal between the samples of
+   `count` frames from each window start (frame index) in `starts`, every channel. Phase p's
+   value between frames i and i + 1 of a window is sum over k of taps[p][k] * x[i + k]
+   (`ntaps` taps a phase, `phases` phases; the window holds ntaps / 2 - 1 frames before
+   its first point's left frame). Each window's channel is copied out first, so the
+   innermost loop runs over the points with unit stride (the compiler vectorises it) and
+   every point's sum is its own: float32 like the numpy product it replaces. */
+#define PEAK_POINTS 256
+
+typedef float octet __attribute__((vector_size(32)));
+typedef int32_t mask8 __attribute__((vector_size(32)));   /* lane comparisons: 0 or -1 */
+
+float djml_true_peak(const float *x, int64_t channels, const int64_t *starts, int64_t n, int64_t count,
+                     const float *taps, int64_t ntaps, int64_t phases)
+{
+    float window[PEAK_POINTS + 64 + 8] = {0.0f};
+    const octet lane = {0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f};
+    octet best = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    if (count > PEAK_POINTS || ntaps > 64)
+        return -1.0f;
+    for (int64_t w = 0; w < n; w++) {
+        for (int64_t c = 0; c < channels; c++) {
+            const float *base = x + starts[w] * channels + c;
+            for (int64_t i = 0; i < count + ntaps - 1; i++)
+                window[i] = base[i * channels];
+            for (int64_t p = 0; p < phases; p++) {
+                const float *t = taps + p * ntaps;
+                for (int64_t i = 0; i < count; i += 8) {      /* 8 points at once */
+                    octet acc = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+                    for (int64_t k = 0; k < ntaps; k++) {
+                        octet v;
+                        __builtin_memcpy(&v, window + i + k, sizeof v);
+                        acc += t[k] * v;
+                    }
+                    const mask8 inside = lane < (float)(count - i);   /* points past `count`: 0 */
+                    const mask8 mag = (mask8)(acc * acc) & inside;
+                    const mask8 larger = (octet)mag > best;
+                    best = (octet)((mag & larger) | ((mask8)best & ~larger));
+                }
+            }
+        }
+    }
+    float peak = 0.0f;
+    for (int j = 0; j < 8; j++)
+        peak = best[j] > peak ? best[j] : peak;
+    return __builtin_sqrtf(peak);
+}

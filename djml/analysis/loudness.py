@@ -316,21 +316,49 @@ def row_energy_meter(sample_rate: int, channels: int, row: int) -> CompiledEnerg
     return BlockEnergy(sos, weights, channels, row)
 
 
-@lru_cache(maxsize=8)
-def _interpolator(row: int) -> np.ndarray:
-    """((row + taps - 1) x 3*row) matrix: a row of samples with its context -> the three
-    oversampled values between each pair (phase 0 is the sample itself)."""
+@lru_cache(maxsize=1)
+def _phase_taps() -> np.ndarray:
+    """(3, TRUE_PEAK_TAPS) float32: the taps of the three oversampled points between a
+    pair of samples, over a window of TRUE_PEAK_TAPS samples (the left sample is its
+    TRUE_PEAK_TAPS/2-th); phase 0 is the sample itself."""
     half = TRUE_PEAK_TAPS // 2
     j = np.arange(-half + 1, half + 1)                     # taps around the left sample
-    matrix = np.zeros((row + TRUE_PEAK_TAPS - 1, 3 * row))
+    phases = []
     for p in range(1, OVERSAMPLE):
         t = p / OVERSAMPLE - j                             # distance of the point to each tap
         kaiser = np.i0(_KAISER_BETA * np.sqrt(1.0 - (t / half) ** 2)) / np.i0(_KAISER_BETA)
         taps = np.sinc(t) * kaiser
-        taps /= taps.sum()                                 # unit gain at DC
+        phases.append(taps / taps.sum())                   # unit gain at DC
+    return np.ascontiguousarray(phases, dtype=np.float32)
+
+
+@lru_cache(maxsize=8)
+def _interpolator(row: int) -> np.ndarray:
+    """((row + taps - 1) x 3*row) matrix: a row of samples with its context -> the three
+    oversampled values between each pair (the numpy path of :func:`window_peak`)."""
+    matrix = np.zeros((row + TRUE_PEAK_TAPS - 1, 3 * row), np.float32)
+    for p, taps in enumerate(_phase_taps()):
         for i in range(row):
-            matrix[i: i + TRUE_PEAK_TAPS, 3 * i + p - 1] = taps
-    return matrix.astype(np.float32)
+            matrix[i: i + TRUE_PEAK_TAPS, 3 * i + p] = taps
+    return matrix
+
+
+def window_peak(frames: np.ndarray, starts: np.ndarray, row: int) -> float:
+    """Largest |oversampled value| over ``row`` points from each window start (a frame
+    index into the C-contiguous (frames, channels) ``frames``; a window spans row +
+    TRUE_PEAK_TAPS - 1 frames), every channel: C where built (a few multiply-adds per
+    point, no copies), else gathered windows times :func:`_interpolator`."""
+    if not len(starts):
+        return 0.0
+    loops = native.library()
+    if loops is not None and row <= 256:                  # the C loop's window buffer
+        starts = np.ascontiguousarray(starts, dtype=np.int64)
+        taps = _phase_taps()
+        return float(loops.djml_true_peak(frames.ctypes.data, frames.shape[1], starts.ctypes.data, len(starts),
+                                          row, taps.ctypes.data, taps.shape[1], taps.shape[0]))
+    windows = frames[starts[:, None] + np.arange(row + TRUE_PEAK_TAPS - 1)]      # (n, width, channels)
+    values = windows.transpose(0, 2, 1).reshape(-1, windows.shape[1]) @ _interpolator(row)
+    return float(np.abs(values).max())
 
 
 class LoudnessMeter:
@@ -348,7 +376,6 @@ class LoudnessMeter:
         self._carry = np.zeros((0, channels), np.float32)   # frames of a row not yet complete
         self._row_energy = np.zeros(0)       # rows not yet forming a whole step
         self._steps: list[np.ndarray] = []
-        self._interp = _interpolator(self.row)   # cached
         self._tail = np.zeros((self.row + TRUE_PEAK_TAPS // 2 - 1, channels), np.float32)
         self._true_peak = 0.0
 
@@ -385,20 +412,17 @@ class LoudnessMeter:
         call's last row (from the kept tail) and leaves its own last row to the next."""
         row, m = self.row, len(row_energy)
         half = TRUE_PEAK_TAPS // 2
-        width = row + TRUE_PEAK_TAPS - 1
         picks = np.arange(m) if m <= TRUE_PEAK_ROWS else np.argpartition(row_energy, -TRUE_PEAK_ROWS)[-TRUE_PEAK_ROWS:]
         inner = np.sort(picks[(picks >= 1) & (picks < m - 1)])
+        first = np.zeros(1, np.int64)
         # the previous call's last row: the tail, then the first samples of this call
-        parts = [np.concatenate([self._tail, frames[:half]])[None]]
+        peak = window_peak(np.concatenate([self._tail, frames[:half]]), first, row)
         if m > 1 and 0 in picks:
-            parts.append(np.concatenate([self._tail[row:], frames[: row + half]])[None])
-        if len(inner):
-            parts.append(frames[inner[:, None] * row - (half - 1) + np.arange(width)])
+            peak = max(peak, window_peak(np.concatenate([self._tail[row:], frames[: row + half]]), first, row))
+        peak = max(peak, window_peak(frames, inner * row - (half - 1), row))
         before = frames[(m - 1) * row - (half - 1): (m - 1) * row] if m > 1 else self._tail[row:]
         self._tail = np.concatenate([before, frames[(m - 1) * row:]])
-        windows = np.concatenate(parts) if len(parts) > 1 else parts[0]     # (n, width, channels)
-        values = windows.transpose(0, 2, 1).reshape(-1, width) @ self._interp
-        self._true_peak = max(self._true_peak, float(np.abs(values).max()) * scale)
+        self._true_peak = max(self._true_peak, peak * scale)
 
     def result(self, sample_peak: float) -> Loudness:
         """``sample_peak``: the largest |sample| (the decoder's), the true peak's floor."""

@@ -29,8 +29,10 @@ def library() -> ctypes.CDLL | None:
             loops.djml_kweight_rows.argtypes = [pointer, count, count, count, count, count, count, pointer,
                                                 pointer, ctypes.c_double, pointer, pointer]
             loops.djml_mix.argtypes = [pointer, count, count, ctypes.c_float, pointer]
+            loops.djml_true_peak.argtypes = [pointer, count, pointer, count, count, pointer, count, count]
         except (OSError, AttributeError):
             return None
         loops.djml_kweight_rows.restype = loops.djml_mix.restype = None
+        loops.djml_true_peak.restype = ctypes.c_float
         return loops
     return None
