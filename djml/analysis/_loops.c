@@ -29,8 +29,7 @@ typedef double pair __attribute__((vector_size(16)));   /* GCC / Clang vectors *
 typedef double quad __attribute__((vector_size(32)));
 
 /* One biquad step with y substituted into the state updates (k1 = b1 - a1 b0,
-   k2 = b2 - a2 b0): the state's own recursion is then one multiply-add long, and the
-   output is computed beside it. */
+   k2 = b2 - a2 b0), transposed direct form II: the form the state is kept in between calls. */
 #define SECTION(x, y, s1, s2, b0, k1, k2, a1, a2) \
     do {                                            \
         const __typeof__(s1) in_ = (x), old_ = s1;  \
@@ -39,35 +38,72 @@ typedef double quad __attribute__((vector_size(32)));
         s2 = k2 * in_ - a2 * old_;                  \
     } while (0)
 
+/* The same step with the recursion re-associated, for the loops. In SECTION's form
+   s1(t+1) = [k1 x(t) + s2(t)] - a1 s1(t) waits for s2(t), itself a multiply-add on s1(t-1):
+   three dependent multiply-adds every two steps. Written as s1(t+1) = [k1 x(t) + k2 x(t-1)
+   - a2 s1(t-1)] - a1 s1(t), the bracket needs nothing of the step before, so the
+   loop-carried path is one multiply-add a step. `s1p` and `xp` hold s1(t-1) and x(t-1);
+   s2 = k2 xp - a2 s1p recovers SECTION's state. Rounding differs from SECTION's order by
+   ~1e-13 of a row's energy. */
+#define CHAIN(x, y, s1, s1p, xp, b0, k1, k2, a1, a2)                      \
+    do {                                                                  \
+        const __typeof__(s1) in_ = (x), w_ = (k1 * in_ + k2 * xp) - a2 * s1p; \
+        y = b0 * in_ + s1;                                                \
+        s1p = s1;                                                         \
+        xp = in_;                                                         \
+        s1 = w_ - a1 * s1;                                                \
+    } while (0)
+
+/* Rows [r0, r1) (r1 > r0) of both sections on vectors of type T, from the state in p1 p2 q1
+   q2: the first step in SECTION's form (it takes s2 from the state), the rest with CHAIN,
+   then s2 back from the chain. LOAD(i) gives frame i's vector; ROW_DONE(r, e) receives
+   each row's sums of z^2. Pairs and quads share it. */
+#define RUN_ROWS(T, r0, r1, row, LOAD, ROW_DONE)                                     \
+    do {                                                                              \
+        T xp_, pp_, yp_, qp_, e_ = (T){0};                                            \
+        {                                                                             \
+            const T in0_ = LOAD((r0) * (row));                                        \
+            T y0_, z0_;                                                               \
+            xp_ = in0_; pp_ = p1;                                                     \
+            SECTION(in0_, y0_, p1, p2, b0, k1, k2, a1, a2);                           \
+            yp_ = y0_; qp_ = q1;                                                      \
+            SECTION(y0_, z0_, q1, q2, c0, l1, l2, d1, d2);                            \
+            e_ += z0_ * z0_;                                                          \
+        }                                                                             \
+        int64_t from_ = (r0) * (row) + 1;                                             \
+        for (int64_t r_ = (r0); r_ < (r1); r_++) {                                    \
+            for (int64_t i_ = from_; i_ < (r_ + 1) * (row); i_++) {                   \
+                T y_, z_;                                                             \
+                CHAIN(LOAD(i_), y_, p1, pp_, xp_, b0, k1, k2, a1, a2);                \
+                CHAIN(y_, z_, q1, qp_, yp_, c0, l1, l2, d1, d2);                      \
+                e_ += z_ * z_;                                                        \
+            }                                                                         \
+            from_ = (r_ + 1) * (row);                                                 \
+            ROW_DONE(r_, e_);                                                         \
+            e_ = (T){0};                                                              \
+        }                                                                             \
+        p2 = k2 * xp_ - a2 * pp_;                                                     \
+        q2 = l2 * yp_ - d2 * qp_;                                                     \
+    } while (0)
+
 typedef struct { pair b0, k1, k2, a1, a2, c0, l1, l2, d1, d2; } coefs;
 typedef struct { pair p1, p2, q1, q2; } pstate;        /* both sections, a pair of channels */
 
-static inline pair kstep(const coefs *k, pstate *s, pair in)
-{
-    pair y, z;
-    SECTION(in, y, s->p1, s->p2, k->b0, k->k1, k->k2, k->a1, k->a2);
-    SECTION(y, z, s->q1, s->q2, k->c0, k->l1, k->l2, k->d1, k->d2);
-    return z;
-}
-
-static inline pair load(const float *xa, const float *xb, int64_t fs, int64_t i)
-{
-    const pair in = {(double)xa[i * fs], (double)xb[i * fs]};
-    return in;
-}
-
 /* Rows [r0, r1) of a channel pair in sequence: energy[r] += wa * ea + wb * eb. */
 static void pair_rows(const float *xa, const float *xb, int64_t fs, int64_t r0, int64_t r1, int64_t row,
-                      const coefs *k, pstate *s, double wa, double wb, double *energy)
+                      const coefs *c, pstate *s, double wa, double wb, double *energy)
 {
-    for (int64_t r = r0; r < r1; r++) {
-        pair e = {0.0, 0.0};
-        for (int64_t i = r * row; i < (r + 1) * row; i++) {
-            const pair z = kstep(k, s, load(xa, xb, fs, i));
-            e += z * z;
-        }
-        energy[r] += wa * e[0] + wb * e[1];
-    }
+    if (r1 <= r0)
+        return;
+    const pair b0 = c->b0, k1 = c->k1, k2 = c->k2, a1 = c->a1, a2 = c->a2;
+    const pair c0 = c->c0, l1 = c->l1, l2 = c->l2, d1 = c->d1, d2 = c->d2;
+    pair p1 = s->p1, p2 = s->p2, q1 = s->q1, q2 = s->q2;
+#define PAIR_LOAD(i) ((pair){(double)xa[(i) * fs], (double)xb[(i) * fs]})
+#define PAIR_DONE(r, e) (energy[r] += wa * (e)[0] + wb * (e)[1])
+    RUN_ROWS(pair, r0, r1, row, PAIR_LOAD, PAIR_DONE);
+#undef PAIR_LOAD
+#undef PAIR_DONE
+    *s = (pstate){p1, p2, q1, q2};
 }
 
 #define SPLAT(v) ((quad){(v)[0], (v)[0], (v)[0], (v)[0]})
@@ -85,20 +121,17 @@ halves(const float *xa, const float *xb, int64_t fs, int64_t h, int64_t settle, 
     quad p1 = JOIN(s->p1, second->p1), p2 = JOIN(s->p2, second->p2);
     quad q1 = JOIN(s->q1, second->q1), q2 = JOIN(s->q2, second->q2);
     const int64_t off = h * row * fs;
-
-    for (int64_t r = 0; r < h; r++) {
-        quad e = {0.0, 0.0, 0.0, 0.0};
-        for (int64_t i = r * row * fs; i < (r + 1) * row * fs; i += fs) {
-            const quad in = {(double)xa[i], (double)xb[i], (double)xa[i + off], (double)xb[i + off]};
-            quad y, z;
-            SECTION(in, y, p1, p2, b0, k1, k2, a1, a2);
-            SECTION(y, z, q1, q2, c0, l1, l2, d1, d2);
-            e += z * z;
-        }
-        energy[r] += wa * e[0] + wb * e[1];
-        if (r >= settle)
-            energy[h + r] += wa * e[2] + wb * e[3];
-    }
+#define QUAD_LOAD(i) ((quad){(double)xa[(i) * fs], (double)xb[(i) * fs], (double)xa[(i) * fs + off], \
+                             (double)xb[(i) * fs + off]})
+#define QUAD_DONE(r, e)                                   \
+    do {                                                  \
+        energy[r] += wa * (e)[0] + wb * (e)[1];           \
+        if ((r) >= settle)                                \
+            energy[h + (r)] += wa * (e)[2] + wb * (e)[3]; \
+    } while (0)
+    RUN_ROWS(quad, 0, h, row, QUAD_LOAD, QUAD_DONE);
+#undef QUAD_LOAD
+#undef QUAD_DONE
     s->p1 = (pair){p1[0], p1[1]}; s->p2 = (pair){p2[0], p2[1]};
     s->q1 = (pair){q1[0], q1[1]}; s->q2 = (pair){q2[0], q2[1]};
     second->p1 = (pair){p1[2], p1[3]}; second->p2 = (pair){p2[2], p2[3]};
