@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 HOOK_BATCH_DELAY = 0.3      # gather analysed items this long before one predict/index call
 HOOK_RETRY_SECONDS = 5.0   # after a failed predict/index batch (disk full …)
+HOOK_DEFER_MAX = 2.0        # while a burst is analysed, predictions wait at most this long
 PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress events
 SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
 THROUGHPUT_WINDOW = 60.0
@@ -82,6 +83,7 @@ class Service:
         self.derived = DerivedWork()
         self.early = EarlyWork()
         self._early_tasks: set[asyncio.Task] = set()
+        self._early_storing = 0           # _store_early calls under way
         self.backoff = Backoff()
         self._held: list[Job] = []        # claimed jobs a resource error sent back
         self.roots = RootWatch({})
@@ -158,6 +160,16 @@ class Service:
             await self.read(warm)
         except Exception:  # only a warm-up: the first request will load what it needs
             log.exception("warming the recommender failed")
+
+    async def _preload_models(self) -> None:
+        """Load the active models on the reader thread while files settle, so the first
+        predictions after a burst do not load them on the writer (stores would wait)."""
+        from djml.models import registry
+
+        try:
+            await self.read(registry.preload, self.read_conn)
+        except Exception:   # only a warm-up: the first prediction loads what it needs, and says why not
+            log.exception("preloading the models failed")
 
     def _open_writer(self) -> int:
         conn = db.connect(self.config.db_path)
@@ -400,7 +412,9 @@ class Service:
                 self._settle_wake.clear()
                 await self._settle_wake.wait()
                 continue
-            if not self.closing:   # files are settling: have workers ready when they are due
+            if not self.closing:   # files are settling: have workers (and models) ready when they are due
+                if not self.workers.running:
+                    self.spawn(self._preload_models())
                 self.workers.warm()
             await asyncio.sleep(self.settler.next_check())
             ready = self.settler.due()
@@ -484,6 +498,14 @@ class Service:
         """Store settled files' early results through the writer, a few per call so their
         events go out as they are stored and other writes (claims) are not held up. The
         writer checks each file's stat once more (:meth:`JobQueue.store_early`)."""
+        assert self.queue is not None
+        self._early_storing += 1
+        try:
+            await self._store_early_batches(results)
+        finally:
+            self._early_storing -= 1
+
+    async def _store_early_batches(self, results: list[FileResult]) -> None:
         assert self.queue is not None
         for start in range(0, len(results), EARLY_STORE_BATCH):
             batch = results[start:start + EARLY_STORE_BATCH]
@@ -624,6 +646,9 @@ class Service:
         while True:
             await self._hook_wake.wait()
             await asyncio.sleep(HOOK_BATCH_DELAY)
+            deadline = time.monotonic() + HOOK_DEFER_MAX
+            while self._burst_running() and time.monotonic() < deadline:
+                await asyncio.sleep(HOOK_BATCH_DELAY / 4)
             self._hook_wake.clear()
             while ids := self.derived.take():
                 try:
@@ -632,6 +657,12 @@ class Service:
                     self.derived.add(ids)
                     self.derived.failed([resource_reason(exc) or f"{type(exc).__name__}: {exc}"])
                     await asyncio.sleep(HOOK_RETRY_SECONDS)
+
+    def _burst_running(self) -> bool:
+        """Files held for early analysis or being analysed: predictions wait for them (up to
+        HOOK_DEFER_MAX), because they run on the writer and every store and claim of the
+        burst would wait behind them; afterwards one batch predicts them all."""
+        return bool(len(self.early) or self._jobs or self._early_storing)
 
     def _run_hooks(self, item_ids: list[int]) -> list[Event]:
         library = self.library
