@@ -107,6 +107,10 @@ class JobQueue:
                 continue               # gone: its delete event updates the library
             except OSError:
                 now = None
+            known = self.library.location(result.path)
+            if known is not None and known.item_id is not None and known.status == "ok" and now is not None \
+                    and known.matches(now):
+                continue               # stored as it is already (a job got there first): nothing to do
             if usable(result, now):
                 more_events, more_ids = self._store(result)
                 events += more_events

@@ -479,13 +479,16 @@ class Service:
             self.spawn(self._run_early(path, st), self._early_tasks)
 
     async def _run_early(self, path: str, stat: FileStat) -> None:
+        result: FileResult | None = None
         try:
-            result = await self.workers.analyse(path)
+            # a file the library holds as it is (moved while a job waited, touched without
+            # a change) is settled without reading audio, by the job queue (JobQueue.claim)
+            if not await self.read(self._stored_as_is, path, stat):
+                result = await self.workers.analyse(path)
         except asyncio.CancelledError:
             raise
         except Exception as exc:   # no worker could start (EMFILE …): the ordinary way says why
             log.debug("early analysis of %s not run: %s", path, exc)
-            result = None
         self._wake.set()           # a worker is free again
         what, held = self.early.finished(path, stat, result)
         if what == "store":
@@ -493,6 +496,13 @@ class Service:
             await self._store_early([held])
         elif what == "queue":
             await self._queue_settled([path])
+
+    def _stored_as_is(self, path: str, stat: FileStat) -> bool:
+        """On the reader thread: the library already holds ``path`` with this stat."""
+        row = self.read_conn.execute(
+            "SELECT size, mtime_ns, inode, item_id, status FROM locations WHERE path = ?", (path,)).fetchone()
+        return (row is not None and row["item_id"] is not None and row["status"] == "ok"
+                and (row["size"], row["mtime_ns"], row["inode"]) == (stat.size, stat.mtime_ns, stat.inode))
 
     async def _store_early(self, results: list[FileResult]) -> None:
         """Store settled files' early results through the writer, a few per call so their

@@ -347,3 +347,11 @@ def test_store_early_stores_unchanged_files_and_queues_changed_ones(queue, tmp_p
     row = queue.library.conn.execute("SELECT audio_hash FROM items").fetchall()
     assert [r[0] for r in row] == [kept.analysis.audio_hash]
     assert new_bytes.analysis.audio_hash != stale.analysis.audio_hash
+
+
+def test_store_early_skips_a_file_the_library_already_holds_as_it_is(queue, tmp_path):
+    f = tmp_path / "a.wav"
+    result = _analysed(f, seed=4)
+    assert queue.store_early([result])[2:] == (1, 0)
+    assert queue.store_early([result]) == ([], [], 0, 0)    # a job stored it first: no second event
+    assert queue.claim(5) == ([], [])
