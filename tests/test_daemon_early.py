@@ -137,3 +137,16 @@ def test_kill_9_while_early_results_are_held_loses_nothing(tmp_path):
         while time.monotonic() < deadline and not all(hashes_at(d, t) for t in targets):
             time.sleep(0.1)
         assert [hashes_at(d, t) for t in targets] == [[h] for _, h in shots]
+
+
+def test_status_shows_the_early_counts(daemon):
+    """`djml status` prints the counts the status call returns (queue.early)."""
+    import re
+
+    with daemon.client() as c:
+        counts = early_counts(c)
+    out = daemon.djml("status")
+    assert out.returncode == 0, out.stderr
+    line = re.search(r"^early: +(\d+) analysed while settling and kept, (\d+) analysed again", out.stdout, re.M)
+    assert line is not None, out.stdout
+    assert (int(line[1]), int(line[2])) == (counts["used"], counts["redone"])
