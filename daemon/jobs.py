@@ -18,6 +18,8 @@ from typing import Any
 from djml.library import Library
 from djml.pipeline import FileResult, FileStat
 
+from .early import usable
+
 MAX_ATTEMPTS = 3
 
 Event = tuple[str, dict[str, Any]]
@@ -73,13 +75,10 @@ class JobQueue:
         """Store one worker result. Returns (events, item ids whose predictions and index
         entries need refreshing)."""
         if result.error is None:
-            outcome, item_id = self.library.record_result(result)
+            events, item_ids = self._store(result)
             self.library.finish_job(job.id)
             self._requeue_if_changed(job.path, result.stat)
-            assert result.analysis is not None
-            name = "item.added" if outcome == "new" else "item.updated"
-            data = {"item_id": item_id, "path": job.path, "kind": result.analysis.kind, "outcome": outcome}
-            return [(name, data)], [item_id] if item_id is not None else []
+            return events, item_ids
         if not os.path.lexists(job.path):
             self.library.finish_job(job.id)  # vanished meanwhile: the watcher marks it missing
             return [], []
@@ -92,6 +91,42 @@ class JobQueue:
             self.library.retry_job(job.id, result.error, time.time() + delay)
         data = {"path": job.path, "error": result.error, "attempts": job.attempts, "final": final}
         return [("item.failed", data)], []
+
+    def store_early(self, results: list[FileResult]) -> tuple[list[Event], list[int], int, int]:
+        """Store early results (:mod:`djml.daemon.early`) of files that have just settled,
+        each only if :func:`~djml.daemon.early.usable` for the file's stat now; the others
+        are queued to be analysed again. Returns (events, item ids, stored, queued)."""
+        events: list[Event] = []
+        item_ids: list[int] = []
+        redo: list[str] = []
+        stored = 0
+        for result in results:
+            try:
+                now: FileStat | None = FileStat.of(result.path)
+            except FileNotFoundError:
+                continue               # gone: its delete event updates the library
+            except OSError:
+                now = None
+            known = self.library.location(result.path)
+            if known is not None and known.item_id is not None and known.status == "ok" and now is not None \
+                    and known.matches(now):
+                continue               # stored as it is already (a job got there first): nothing to do
+            if usable(result, now):
+                more_events, more_ids = self._store(result)
+                events += more_events
+                item_ids += more_ids
+                stored += 1
+            else:
+                redo.append(result.path)
+        self.enqueue(redo)
+        return events, item_ids, stored, len(redo)
+
+    def _store(self, result: FileResult) -> tuple[list[Event], list[int]]:
+        outcome, item_id = self.library.record_result(result)
+        assert result.analysis is not None
+        name = "item.added" if outcome == "new" else "item.updated"
+        data = {"item_id": item_id, "path": result.path, "kind": result.analysis.kind, "outcome": outcome}
+        return [(name, data)], [item_id] if item_id is not None else []
 
     def _requeue_if_changed(self, path: str, seen: FileStat | None) -> None:
         """A file rewritten after the worker read it gets analysed again (its own watcher

@@ -32,10 +32,11 @@ from djml.confine import data_dir_refusal
 from djml.library import Library
 from djml.models.embedder import EMBEDDER
 from djml.models.enrich import after_store, pending
-from djml.pipeline import FileStat
+from djml.pipeline import FileResult, FileStat
 from djml.scan import plan, record_problems, walk
 
 from .derived import DerivedWork
+from .early import EarlyWork
 from .jobs import MAX_ATTEMPTS, Event, Job, JobQueue
 from .resources import Backoff, reason_in_text, resource_reason
 from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
@@ -48,10 +49,12 @@ log = logging.getLogger(__name__)
 
 HOOK_BATCH_DELAY = 0.3      # gather analysed items this long before one predict/index call
 HOOK_RETRY_SECONDS = 5.0   # after a failed predict/index batch (disk full …)
+HOOK_DEFER_MAX = 2.0        # while a burst is analysed, predictions wait at most this long
 PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress events
 SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
 THROUGHPUT_WINDOW = 60.0
 RECENT_EVENTS = 200         # events.recent: what a client that just connected missed
+EARLY_STORE_BATCH = 8       # early results stored per writer call
 
 
 class Service:
@@ -78,6 +81,9 @@ class Service:
         self._settle_wake = asyncio.Event()
         self._hook_wake = asyncio.Event()
         self.derived = DerivedWork()
+        self.early = EarlyWork()
+        self._early_tasks: set[asyncio.Task] = set()
+        self._early_storing = 0           # _store_early calls under way
         self.backoff = Backoff()
         self._held: list[Job] = []        # claimed jobs a resource error sent back
         self.roots = RootWatch({})
@@ -155,6 +161,16 @@ class Service:
         except Exception:  # only a warm-up: the first request will load what it needs
             log.exception("warming the recommender failed")
 
+    async def _preload_models(self) -> None:
+        """Load the active models on the reader thread while files settle, so the first
+        predictions after a burst do not load them on the writer (stores would wait)."""
+        from djml.models import registry
+
+        try:
+            await self.read(registry.preload, self.read_conn)
+        except Exception:   # only a warm-up: the first prediction loads what it needs, and says why not
+            log.exception("preloading the models failed")
+
     def _open_writer(self) -> int:
         conn = db.connect(self.config.db_path)
         try:
@@ -175,9 +191,9 @@ class Service:
         if self._jobs:
             await asyncio.wait(set(self._jobs), timeout=SHUTDOWN_GRACE)
         self.workers.terminate()
-        for task in [*self._jobs, *self._background]:
+        for task in [*self._jobs, *self._early_tasks, *self._background]:
             task.cancel()
-        await asyncio.gather(*self._jobs, *self._background, return_exceptions=True)
+        await asyncio.gather(*self._jobs, *self._early_tasks, *self._background, return_exceptions=True)
         requeued = await self.write(self._close_writer)
         if requeued:
             log.info("re-queued %d unfinished job(s) for the next start", requeued)
@@ -274,21 +290,25 @@ class Service:
                 self.settler.touch(src, writing={"created": None, "modified": True, "closed": False}[kind])
                 self._settle_wake.set()
         elif kind == "deleted":
+            self.early.forget(src)
             if is_dir and src.rstrip("/") in {str(r).rstrip("/") for r in self.config.roots}:
                 self.roots.lost(src.rstrip("/"))   # a whole configured folder (or its drive) went away
             elif is_dir:
                 self.settler.discard_under(src)
+                self.early.prune(self.settler.__contains__)
                 self._after_write(self.write(self._gone_folder, src))
             elif is_audio(src):
                 self.settler.discard(src)
                 self._after_write(self.write(self._gone_files, [src]))
         elif kind == "moved":
+            self.early.forget(src)
             inside = bool(dest) and self.allowed_root(dest)
             if is_dir:
                 if inside:
                     self.settler.rename(src, dest)
                 else:
                     self.settler.discard_under(src)
+                self.early.prune(self.settler.__contains__)
                 self._after_write(self.write(self._moved_folder, src, dest if inside else None))
             else:
                 was_pending = self.settler.discard(src)
@@ -392,32 +412,133 @@ class Service:
                 self._settle_wake.clear()
                 await self._settle_wake.wait()
                 continue
-            if not self.closing:   # files are settling: have workers ready when they are due
+            if not self.closing:   # files are settling: have workers (and models) ready when they are due
+                if not self.workers.running:
+                    self.spawn(self._preload_models())
                 self.workers.warm()
             await asyncio.sleep(self.settler.next_check())
             ready = self.settler.due()
-            if ready and not self.closing:
-                assert self.queue is not None
-                try:
-                    await self.write(self.queue.enqueue, ready)
-                    if self.backoff.clear():
-                        self.spawn(self._reconcile_after_pause())
-                except Exception as exc:
-                    if reason := resource_reason(exc):   # e.g. disk full: settle them again later
-                        self.backoff.hit(reason)
-                        for path in ready:
-                            self.settler.touch(path)
-                        await asyncio.sleep(self.backoff.wait())
-                        continue
-                    # never let one batch stop the loop: queue what can be queued
-                    log.exception("queueing %d settled file(s) failed; trying them one by one", len(ready))
-                    for path in ready:
-                        try:
-                            await self.write(self.queue.enqueue, [path])
-                        except Exception as exc:
-                            log.error("cannot queue %s: %s", path, exc)
-                self._wake.set()
+            if self.closing:
+                continue
+            to_queue = self._settled_early(ready)   # before the offers: they forget what left the settler
+            self._offer_early()
+            if to_queue:
+                await self._queue_settled(to_queue)
+            if ready:
                 self._progress_due = True
+
+    async def _queue_settled(self, paths: list[str]) -> None:
+        """Queue settled files for analysis; on a resource error (disk full) they settle
+        again later, and one bad batch never stops the loop."""
+        assert self.queue is not None
+        try:
+            await self.write(self.queue.enqueue, paths)
+            if self.backoff.clear():
+                self.spawn(self._reconcile_after_pause())
+        except Exception as exc:
+            if reason := resource_reason(exc):
+                self.backoff.hit(reason)
+                for path in paths:
+                    self.settler.touch(path)
+                self._settle_wake.set()
+                await asyncio.sleep(self.backoff.wait())
+                return
+            log.exception("queueing %d settled file(s) failed; trying them one by one", len(paths))
+            for path in paths:
+                try:
+                    await self.write(self.queue.enqueue, [path])
+                except Exception as exc:
+                    log.error("cannot queue %s: %s", path, exc)
+        self._wake.set()
+
+    # -- early analysis while files settle (djml.daemon.early) ------------------------------
+
+    def _offer_early(self) -> None:
+        offered = [self.early.offer(path, st) for path, st in self.settler.early()]
+        if any(offered):
+            self._wake.set()   # the dispatcher starts them on free workers
+        self.early.prune(self.settler.__contains__)
+
+    def _settled_early(self, ready: list[str]) -> list[str]:
+        """Split settled files: held early results are stored (spawned), files whose early
+        analysis still runs wait for it; returns the files to queue the ordinary way."""
+        to_queue, to_store = [], []
+        for path in ready:
+            what, result = self.early.settled(path)
+            if what == "store":
+                assert result is not None
+                to_store.append(result)
+            elif what == "queue":
+                to_queue.append(path)
+        if to_store:
+            self.spawn(self._store_early(to_store))
+        return to_queue
+
+    def _start_early(self, free: int) -> None:
+        for path, st in self.early.start(free):
+            self.spawn(self._run_early(path, st), self._early_tasks)
+
+    async def _run_early(self, path: str, stat: FileStat) -> None:
+        result: FileResult | None = None
+        try:
+            # a file the library holds as it is (moved while a job waited, touched without
+            # a change) is settled without reading audio, by the job queue (JobQueue.claim)
+            if not await self.read(self._stored_as_is, path, stat):
+                result = await self.workers.analyse(path)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:   # no worker could start (EMFILE …): the ordinary way says why
+            log.debug("early analysis of %s not run: %s", path, exc)
+        self._wake.set()           # a worker is free again
+        what, held = self.early.finished(path, stat, result)
+        if what == "store":
+            assert held is not None
+            await self._store_early([held])
+        elif what == "queue":
+            await self._queue_settled([path])
+
+    def _stored_as_is(self, path: str, stat: FileStat) -> bool:
+        """On the reader thread: the library already holds ``path`` with this stat."""
+        row = self.read_conn.execute(
+            "SELECT size, mtime_ns, inode, item_id, status FROM locations WHERE path = ?", (path,)).fetchone()
+        return (row is not None and row["item_id"] is not None and row["status"] == "ok"
+                and (row["size"], row["mtime_ns"], row["inode"]) == (stat.size, stat.mtime_ns, stat.inode))
+
+    async def _store_early(self, results: list[FileResult]) -> None:
+        """Store settled files' early results through the writer, a few per call so their
+        events go out as they are stored and other writes (claims) are not held up. The
+        writer checks each file's stat once more (:meth:`JobQueue.store_early`)."""
+        assert self.queue is not None
+        self._early_storing += 1
+        try:
+            await self._store_early_batches(results)
+        finally:
+            self._early_storing -= 1
+
+    async def _store_early_batches(self, results: list[FileResult]) -> None:
+        assert self.queue is not None
+        for start in range(0, len(results), EARLY_STORE_BATCH):
+            batch = results[start:start + EARLY_STORE_BATCH]
+            try:
+                events, item_ids, used, queued = await self.write(self.queue.store_early, batch)
+            except Exception as exc:   # e.g. disk full: settle them again (then analysed the ordinary way)
+                self._resource_error(exc, "storing early analyses")
+                for result in results[start:]:
+                    self.settler.touch(result.path)
+                self._settle_wake.set()
+                return
+            self.early.used += used
+            self.early.redone += queued
+            self.processed += used
+            now = time.monotonic()
+            self._done_times.extend([now] * used)
+            self._emit_all(events)
+            if item_ids:
+                self.derived.add(item_ids)
+                self._hook_wake.set()
+            if queued:
+                self._wake.set()
+            self._progress_due = True
 
     # -- queue → workers → library ---------------------------------------------------------
 
@@ -458,6 +579,7 @@ class Service:
             self.spawn(self._reconcile_after_pause())   # nothing waits on the resource any more
         for job in jobs:
             self.spawn(self._run(job), self._jobs)
+        self._start_early(free - len(jobs))   # what the queue leaves free: files still settling
         if len(jobs) < free:
             next_due = await self.write(queue.next_due)
             if next_due is not None:
@@ -534,6 +656,9 @@ class Service:
         while True:
             await self._hook_wake.wait()
             await asyncio.sleep(HOOK_BATCH_DELAY)
+            deadline = time.monotonic() + HOOK_DEFER_MAX
+            while self._burst_running() and time.monotonic() < deadline:
+                await asyncio.sleep(HOOK_BATCH_DELAY / 4)
             self._hook_wake.clear()
             while ids := self.derived.take():
                 try:
@@ -542,6 +667,12 @@ class Service:
                     self.derived.add(ids)
                     self.derived.failed([resource_reason(exc) or f"{type(exc).__name__}: {exc}"])
                     await asyncio.sleep(HOOK_RETRY_SECONDS)
+
+    def _burst_running(self) -> bool:
+        """Files held for early analysis or being analysed: predictions wait for them (up to
+        HOOK_DEFER_MAX), because they run on the writer and every store and claim of the
+        burst would wait behind them; afterwards one batch predicts them all."""
+        return bool(len(self.early) or self._jobs or self._early_storing)
 
     def _run_hooks(self, item_ids: list[int]) -> list[Event]:
         library = self.library
@@ -577,6 +708,7 @@ class Service:
         counts["queued"] += counts["running"] - analysing
         counts["running"] = analysing
         return {**counts, "settling": len(self.settler), "in_flight": self.workers.in_flight,
+                "early": self.early.status(),
                 "done": self.processed, "failures": self.failed,
                 "files_per_second": round(self.throughput(), 3)}
 
@@ -648,6 +780,7 @@ class Service:
         """A folder left the configuration: stop settling its files and drop its queued
         jobs; returns how many jobs were dropped."""
         self.settler.discard_under(folder)
+        self.early.prune(self.settler.__contains__)
         return await self.write(lambda: self.library.drop_jobs(self.jobs_under(folder)))
 
     def start_training(self, task: str) -> None:

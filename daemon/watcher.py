@@ -6,6 +6,10 @@ polling observer never report closes, and some copiers write in pauses or reopen
 A file is handed on only after its size and mtime stood still for ``settle_seconds``; a file
 that was written but not (yet) closed must stand still longer (``OPEN_FACTOR``), which is
 what keeps a slow, chunked copy of a big file down to exactly one analysis.
+
+A file that was closed (or renamed in) and whose stat stood still at one check is offered
+for early analysis (:meth:`Settler.early`, :mod:`djml.daemon.early`) while its settle time
+still runs; the settle decides, as before, when anything is stored.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ log = logging.getLogger(__name__)
 OPEN_FACTOR = 4.0          # written-but-not-closed files must be still this many times longer
 POLL_INTERVAL = 2.0        # seconds between directory snapshots of the polling observer
 MIN_CHECK_SECONDS = 0.01   # the settle loop's shortest sleep: files a few ms apart share a check
+EARLY_LOOK_SECONDS = 0.2   # a closed file's first check, the one that may offer it for early analysis
 
 # (kind, src, dest, is_directory); kind: created | modified | closed | moved | deleted
 FsEvent = tuple[str, str, str | None, bool]
@@ -46,6 +51,8 @@ class _Pending:
     stat: FileStat | None
     still_since: float
     writing: bool
+    still: bool = False                # the stat was unchanged at the last check
+    offered: FileStat | None = None    # the stat it was offered for early analysis at
 
 
 class Settler:
@@ -58,6 +65,9 @@ class Settler:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._pending
 
     def touch(self, path: str, *, writing: bool | None = None) -> None:
         """The file changed (or may have): restart its clock."""
@@ -73,6 +83,8 @@ class Settler:
         entry.still_since = self.clock()
         if writing is not None:
             entry.writing = writing
+        if writing:
+            entry.still = False
 
     def closed(self, path: str) -> None:
         self.touch(path, writing=False)
@@ -102,12 +114,26 @@ class Settler:
                 del self._pending[path]  # vanished (the delete event handles the library)
                 continue
             if st != entry.stat:
-                entry.stat, entry.still_since = st, now
+                entry.stat, entry.still_since, entry.still = st, now, False
                 continue
+            entry.still = True
             if now - entry.still_since >= self._needed(entry):
                 ready.append(path)
                 del self._pending[path]
         return ready
+
+    def early(self) -> list[tuple[str, FileStat]]:
+        """Files to analyse early, each once per stat: closed after writing (or renamed in,
+        or found at start-up), not empty, and unchanged at the last :meth:`due` check.
+        Why only these: a file still open for writing would mostly be analysed in vain;
+        whether a result is used is decided at settle time, by the stat alone."""
+        found = []
+        for path, entry in self._pending.items():
+            st = entry.stat
+            if entry.still and not entry.writing and st is not None and st.size > 0 and entry.offered != st:
+                entry.offered = st
+                found.append((path, st))
+        return found
 
     def interval(self) -> float:
         """How often :meth:`due` should run while anything is pending."""
@@ -120,8 +146,16 @@ class Settler:
         of the settle time after it had settled (0.5 s at the default 2 s)."""
         if not self._pending:
             return self.interval()
-        soonest = min(entry.still_since + self._needed(entry) for entry in self._pending.values())
+        soonest = min(self._next_look(entry) for entry in self._pending.values())
         return min(self.interval(), max(soonest - self.clock(), MIN_CHECK_SECONDS))
+
+    def _next_look(self, entry: _Pending) -> float:
+        """When ``entry`` wants a check: when it can have settled, or sooner for a closed
+        file not yet seen still (the check that can offer it for early analysis)."""
+        settles = entry.still_since + self._needed(entry)
+        if entry.writing or entry.still:
+            return settles
+        return min(settles, entry.still_since + min(EARLY_LOOK_SECONDS, self.interval()))
 
     def _needed(self, entry: _Pending) -> float:
         return self.settle * (OPEN_FACTOR if entry.writing else 1.0)

@@ -141,6 +141,25 @@ def load(row: dict[str, Any]) -> "Estimator":
     return _cache[version]
 
 
+def preload(conn: sqlite3.Connection) -> int:
+    """Load the active models, and the shipped sample-type weights a library without an
+    active sample_type model will activate at its first prediction, into the cache; returns
+    how many were loaded now. Read-only, so the daemon can call it from its reader thread
+    while files settle: the first prediction after a burst then does not load them on the
+    writer thread, where every store waits behind it."""
+    rows = [dict(r) for r in conn.execute("SELECT task, version, path FROM models WHERE active = 1")]
+    shipped = shipped_path()
+    if shipped.exists() and not any(r["task"] == "sample_type" for r in rows):
+        card = json.loads(shipped.with_suffix(".json").read_text(encoding="utf-8"))
+        rows.append({"version": card["version"], "path": PACKAGE_PREFIX + SHIPPED_FILE})
+    loaded = 0
+    for row in rows:
+        if row["version"] not in _cache:
+            load(row)
+            loaded += 1
+    return loaded
+
+
 def shipped_path() -> Path:
     return resolve_path(PACKAGE_PREFIX + SHIPPED_FILE)
 

@@ -13,7 +13,7 @@ from djml import protocol as p
 from djml.daemon import jobs as jobs_module
 from djml.daemon.jobs import JobQueue
 from djml.daemon.server import _Connection
-from djml.daemon.watcher import MIN_CHECK_SECONDS, Settler
+from djml.daemon.watcher import EARLY_LOOK_SECONDS, MIN_CHECK_SECONDS, Settler
 from djml.library import Library
 from djml.pipeline import FileResult, FileStat
 
@@ -94,8 +94,11 @@ def test_settler_checks_again_when_the_first_file_can_have_settled(tmp_path):
     f.write_bytes(b"x")
     g.write_bytes(b"x")
     settler.touch(str(f))
-    assert settler.next_check() == 0.5          # 2 s to go: the interval bounds the wait
-    clock.now += 1.8
+    assert abs(settler.next_check() - EARLY_LOOK_SECONDS) < 1e-9   # closed: a look for early analysis
+    clock.now += EARLY_LOOK_SECONDS
+    assert settler.due() == []                  # unchanged: seen still once
+    assert settler.next_check() == 0.5          # 1.8 s to go: the interval bounds the wait
+    clock.now += 1.8 - EARLY_LOOK_SECONDS
     settler.touch(str(g), writing=True)         # written, not closed: 8 s to go
     assert abs(settler.next_check() - 0.2) < 1e-9
     clock.now += 0.2
@@ -233,3 +236,122 @@ def test_warm_up_loads_what_a_worker_analyses_with():
             "print(all(m in sys.modules for m in ('djml.analysis.track', 'djml.analysis.sample', 'soundfile', 'soxr')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "True", proc.stdout + proc.stderr
+
+
+# -- early analysis while files settle (djml.daemon.early) ----------------------------------
+
+
+def _analysed(path, kind: str = "kick", seed: int = 0) -> FileResult:
+    """A real worker result for a real one-shot at ``path``."""
+    from djml import synth
+    from djml.pipeline import Settings, process_file
+
+    synth.write_wav(path, synth.one_shot(kind, seed=seed))
+    result = process_file(str(path), "sample", Settings())
+    assert result.error is None
+    return result
+
+
+def test_settler_offers_closed_still_files_once_per_stat(tmp_path):
+    clock = Clock()
+    settler = Settler(2.0, clock)
+    closed, open_, empty = tmp_path / "a.wav", tmp_path / "b.wav", tmp_path / "c.wav"
+    closed.write_bytes(b"xx")
+    open_.write_bytes(b"xx")
+    empty.write_bytes(b"")
+    settler.touch(str(closed), writing=False)
+    settler.touch(str(open_), writing=True)      # written, never closed: never early
+    settler.touch(str(empty))
+    assert settler.early() == []                 # no check yet: nothing seen still
+    clock.now += EARLY_LOOK_SECONDS
+    settler.due()
+    assert settler.early() == [(str(closed), FileStat.of(closed))]
+    assert settler.early() == []                 # once per stat
+    with open(closed, "ab") as out:              # rewritten while settling
+        out.write(b"more")
+    settler.touch(str(closed), writing=True)
+    settler.closed(str(closed))
+    clock.now += EARLY_LOOK_SECONDS
+    settler.due()                                # the stat moved: not still yet
+    assert settler.early() == []
+    clock.now += EARLY_LOOK_SECONDS
+    settler.due()
+    assert settler.early() == [(str(closed), FileStat.of(closed))]   # the new bytes, offered again
+    clock.now += 10
+    assert sorted(settler.due()) == sorted(map(str, (closed, open_, empty)))
+    assert settler.early() == []
+
+
+def test_early_work_decides_store_wait_or_queue(tmp_path):
+    from djml.daemon.early import EarlyWork
+
+    f = tmp_path / "a.wav"
+    result = _analysed(f)
+    st = FileStat.of(f)
+    early = EarlyWork(limit=2)
+    assert early.settled(str(f)) == ("queue", None)          # never offered
+    assert early.offer(str(f), st) and early.offer("/b.wav", st)
+    assert not early.offer("/c.wav", st)                       # the limit
+    assert early.start(1) == [(str(f), st)]
+    assert early.settled("/b.wav") == ("queue", None)          # not started: the job queue has it
+    assert early.finished(str(f), st, result) == (None, None)  # held until it settles
+    assert early.status() == {"used": 0, "redone": 0, "pending": 0, "held": 1}
+    assert early.settled(str(f)) == ("store", result)
+    assert len(early) == 0
+
+    early.offer(str(f), st)
+    early.start(5)
+    assert early.settled(str(f)) == ("wait", None)             # settled while analysing
+    assert early.finished(str(f), st, result) == ("store", result)
+    early.offer(str(f), st)
+    early.start(5)
+    assert early.settled(str(f)) == ("wait", None)
+    assert early.finished(str(f), st, None) == ("queue", None)  # no worker: the ordinary way
+
+    early.offer(str(f), st)
+    early.start(5)
+    newer = FileStat(st.size + 1, st.mtime_ns + 1, st.inode, st.device)
+    early.offer(str(f), newer)                                  # changed while its analysis ran
+    assert early.finished(str(f), st, result) == (None, None)
+    assert early.redone == 1
+    early.forget(str(f))
+    early.offer("/d.wav", st)
+    early.prune(lambda path: False)                             # stopped settling unsettled
+    assert len(early) == 0
+
+
+def test_an_early_result_is_usable_only_for_the_bytes_it_read(tmp_path):
+    from djml.daemon.early import usable
+
+    f = tmp_path / "a.wav"
+    result = _analysed(f)
+    assert usable(result, FileStat.of(f))
+    _analysed(f, "snare", seed=3)                              # rewritten after the analysis
+    assert not usable(result, FileStat.of(f))
+    assert not usable(result, None)
+    failed = FileResult(str(f), FileStat.of(f), error="not audio")
+    assert not usable(failed, FileStat.of(f))
+
+
+def test_store_early_stores_unchanged_files_and_queues_changed_ones(queue, tmp_path):
+    same, changed = tmp_path / "same.wav", tmp_path / "changed.wav"
+    kept, stale = _analysed(same, seed=1), _analysed(changed, seed=2)
+    new_bytes = _analysed(tmp_path / "other.wav", "clap", seed=9)
+    os.replace(tmp_path / "other.wav", changed)                # renamed over it: another inode
+    events, ids, stored, queued = queue.store_early([kept, stale])
+    assert (stored, queued) == (1, 1)
+    assert [name for name, _ in events] == ["item.added"] and len(ids) == 1
+    assert queue.library.location(str(changed)) is None        # nothing stored for it
+    ready, _ = queue.claim(5)
+    assert [job.path for job in ready] == [str(changed)]       # analysed again, the ordinary way
+    row = queue.library.conn.execute("SELECT audio_hash FROM items").fetchall()
+    assert [r[0] for r in row] == [kept.analysis.audio_hash]
+    assert new_bytes.analysis.audio_hash != stale.analysis.audio_hash
+
+
+def test_store_early_skips_a_file_the_library_already_holds_as_it_is(queue, tmp_path):
+    f = tmp_path / "a.wav"
+    result = _analysed(f, seed=4)
+    assert queue.store_early([result])[2:] == (1, 0)
+    assert queue.store_early([result]) == ([], [], 0, 0)    # a job stored it first: no second event
+    assert queue.claim(5) == ([], [])

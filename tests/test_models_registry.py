@@ -89,3 +89,22 @@ def test_shipped_model_is_registered_once_and_activated(setup):
     assert row["active"] and row["path"].startswith(registry.PACKAGE_PREFIX)
     registry.ensure_shipped(library)
     assert len(registry.list_models(library.conn, "sample_type")) == 1
+
+
+def test_preload_loads_what_the_first_prediction_would_load(tmp_path, monkeypatch):
+    """The daemon preloads while files settle (reader thread, read-only); the first
+    prediction then finds the model that ensure_shipped activates already loaded."""
+    from djml import db
+    from djml.library import Library
+
+    monkeypatch.setattr(registry, "_cache", {})
+    conn = db.connect(tmp_path / "lib.db")
+    try:
+        assert registry.active(conn, "sample_type") is None          # a fresh library
+        assert registry.preload(conn) == 1
+        assert registry.active(conn, "sample_type") is None          # nothing written
+        row = registry.ensure_shipped(Library(conn))
+        assert row is not None and list(registry._cache) == [row["version"]]
+        assert registry.preload(conn) == 0                           # loaded once
+    finally:
+        conn.close()

@@ -169,6 +169,9 @@ def _print_status(info: dict) -> None:
         click.echo(f"queue:    {queue['queued']} queued, {queue['running']} running, "
                    f"{queue['settling']} settling, {queue['done']} done this run, "
                    f"{queue['files_per_second']:.2f} files/s")
+        if early := queue.get("early"):
+            click.echo(f"early:    {early['used']} analysed while settling and kept, "
+                       f"{early['redone']} analysed again (changed meanwhile, or failed)")
         if memory := info.get("memory"):
             click.echo(f"memory:   {_memory_line(memory)}")
     else:
