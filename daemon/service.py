@@ -37,10 +37,12 @@ from djml.scan import plan, record_problems, walk
 
 from .derived import DerivedWork
 from .jobs import MAX_ATTEMPTS, Event, Job, JobQueue
+from .listing import new_cache
 from .resources import Backoff, reason_in_text, resource_reason
 from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
 from .roots import RootWatch, identities
 from .monitor import Monitor
+from .readcache import ReadCache
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
 from .workers import CRASHED, SUSPECT, make_workers
 
@@ -52,6 +54,7 @@ PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress e
 SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
 THROUGHPUT_WINDOW = 60.0
 RECENT_EVENTS = 200         # events.recent: what a client that just connected missed
+ANSWERS_KEPT = 64           # recommendations kept while the library and model files are unchanged
 
 
 class Service:
@@ -89,6 +92,8 @@ class Service:
         self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
         self.monitor = Monitor(self)        # drift checks and scheduled retraining
+        self.lines = new_cache()            # rendered `djml ls` listings (djml.daemon.listing)
+        self.answers = ReadCache(ANSWERS_KEPT)   # recommendations (djml.daemon.handlers.recommend)
 
     def remember(self, name: str, data: dict[str, Any]) -> None:
         """Keep an event for ``events.recent`` (not the twice-a-second queue counts)."""
