@@ -94,6 +94,7 @@ class Service:
         self.monitor = Monitor(self)        # drift checks and scheduled retraining
         self.lines = new_cache()            # rendered `djml ls` listings (djml.daemon.listing)
         self.answers = ReadCache(ANSWERS_KEPT)   # recommendations (djml.daemon.handlers.recommend)
+        self.fingerprints = ReadCache(1)         # what the similarity indexes must hold, ditto
 
     def remember(self, name: str, data: dict[str, Any]) -> None:
         """Keep an event for ``events.recent`` (not the twice-a-second queue counts)."""

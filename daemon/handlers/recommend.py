@@ -26,14 +26,21 @@ async def recommend(service: "Service", ref: int | str, options: dict | None = N
 
 def _recommend(service: "Service", ref: int | str, options: dict[str, Any]) -> Any:
     """On the reader thread (one at a time, so the versions read here are this answer's)."""
+    from djml import index
     from djml.models.recommend import recommend_result
 
     conn = service.read_conn
     key = json.dumps([ref, sorted(options.items())])
-    version = (data_version(conn), model_files(service.config))
+    library = data_version(conn)
+    version = (library, model_files(service.config))
     answer = service.answers.get(key, version)
     if answer is None:
-        answer = recommend_result(conn, service.config, ref, **options)
+        # what the similarity indexes must hold depends on the library alone
+        known = service.fingerprints.get("all", library)
+        if known is None:
+            known = index.fingerprints(conn)
+            service.fingerprints.put("all", library, known)
+        answer = recommend_result(conn, service.config, ref, **options, known=known)
         if (data_version(conn), model_files(service.config)) == version:
             service.answers.put(key, version, answer)
     return answer   # shared with later hits: the server only encodes it
