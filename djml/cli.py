@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 

@@ -12,12 +12,15 @@ import itertools
 import os
 import socket
 from collections import deque
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from djml import protocol as p
 from djml.protocol import RemoteError
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 __all__ = ["Client", "DaemonNotRunning", "RemoteError", "connect_if_running", "wire_ref"]
 

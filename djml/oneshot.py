@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    # option -> (parameter name, converter or None for a flag); a converter returns None for a
+    # value click would refuse (the click command then says why)
+    Spec = dict[str, tuple[str, Callable[[str], Any] | None]]
 
 EXIT_OK, EXIT_USAGE = 0, 2
 KINDS = ("track", "sample")
 KEY_MODES = ("strict", "relaxed", "any")
 ENERGY_DIRECTIONS = ("up", "down", "steady")
-
-# option -> (parameter name, converter or None for a flag); a converter returns None for a
-# value click would refuse (the click command then says why)
-Spec = dict[str, tuple[str, Callable[[str], Any] | None]]
 
 
 def _choice(*values: str) -> Callable[[str], str | None]:

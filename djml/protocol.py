@@ -27,9 +27,12 @@ imported: CLI one-shots import this module.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from djml.safetext import dumps
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from typing import Any
 
 PROTOCOL_VERSION = 4  # 4: streamed methods (query.lines); 3: every mutating command and the TUI's reads; progress
 OLDEST_PROTOCOL = 3   # the oldest client protocol the daemon still serves (in that version)

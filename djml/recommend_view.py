@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, TextIO
 
 from djml.render import fmt_bpm
 from djml.safetext import display
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 _CODES = {"bold": "1", "dim": "2", "yellow": "33"}
 _ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")   # what click.echo strips

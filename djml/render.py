@@ -6,10 +6,13 @@ rich is imported inside the functions that draw, so JSON output never pays for i
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
-from typing import Any
 
 from djml.safetext import display, dumps
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 
 def json_lines(rows: Iterable[dict[str, Any]]) -> None:

@@ -287,9 +287,13 @@ def test_a_new_client_talks_to_an_old_daemon_without_streams(tmp_path, monkeypat
 
 # -- a real daemon --------------------------------------------------------------------------
 
+# the daemon path loads none of what only the click command, the TOML parser or the
+# library file need: each was a measurable share of `djml recommend` through the daemon
 PROBE = ("import sys\nfrom djml.cli import main\nsys.argv = ['djml'] + sys.argv[1:]\n"
          "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
-         "print('CLICK', 'click' in sys.modules, 'CODE', code, file=sys.stderr)\n")
+         "print('CLICK', 'click' in sys.modules, 'CODE', code, file=sys.stderr)\n"
+         "print('LOADED', [m for m in ('typing', 'tomllib', 'dataclasses', 'sqlite3') if m in sys.modules],"
+         " file=sys.stderr)\n")
 
 
 def test_ls_and_recommend_through_the_daemon_skip_click_and_print_the_same(tmp_path):
@@ -317,6 +321,7 @@ def test_ls_and_recommend_through_the_daemon_skip_click_and_print_the_same(tmp_p
             probe = subprocess.run([sys.executable, "-c", PROBE, *cmd], capture_output=True, text=True,
                                    env=d.env, timeout=60)
             assert f"CLICK {click} CODE 0" in probe.stderr, (cmd, probe.stderr)
+            assert click or "LOADED []" in probe.stderr, (cmd, probe.stderr)
         # a change commits to the library: the listing kept by the daemon is not served again
         before = json.loads(d.djml("status", "--json").stdout)["caches"]["lines"]
         assert d.djml("ls", "--json").stdout == online[("ls", "--json")].stdout
@@ -374,3 +379,41 @@ def test_recommendations_are_kept_until_the_library_changes(tmp_path):
             assert hits() == before
             client.call("recommend", ref=1, options={"n": 2})
             assert hits() == before + 1
+
+
+TOML_TEXTS = [
+    "", 'data_dir = "/d"\n', "data_dir = '/d' # mine\nruntime_dir = \"/r\"\n", '  data_dir="rel/d"\r\nx = 1\n',
+    'library = ["/m/data_dir"]\n', '# data_dir = "/old"\ndata_dir = "/d"\n', '[t]\ndata_dir = "/d"\n',
+    'data_dir = "/a"\ndata_dir = "/b"\n', 'data_dir = "/d\\\\e"\n', '"data_dir" = "/d"\n', "data_dir.x = 1\n",
+    'x = """\ndata_dir = "/d"\n"""\n', 'x = "\\u0041"\ndata_dir = "/d"\n', "data_dir = 3\n",
+    'library = [\n  "/m",\n]\nruntime_dir = "/r"\n', "data_dir = '/it''s'\n", 'data_dir = "/d" x\n',
+]
+
+
+READ_SIMPLY = {TOML_TEXTS[i] for i in (0, 1, 2, 3, 14)}   # the rest go to the TOML parser
+
+
+@pytest.mark.parametrize("text", TOML_TEXTS)
+def test_the_socket_is_found_without_the_toml_parser_only_when_that_reads_the_same(text):
+    import tomllib
+
+    from djml.locate import simple_dirs
+
+    simple = simple_dirs(text)
+    assert (simple is not None) == (text in READ_SIMPLY), simple
+    if simple is not None:
+        parsed = tomllib.loads(text)
+        assert simple == {k: parsed[k] for k in ("data_dir", "runtime_dir") if k in parsed}
+
+
+def test_the_config_djml_init_writes_is_read_without_the_toml_parser(run_djml, djml_home, tmp_path):
+    import tomllib
+
+    from djml.locate import simple_dirs, socket_path
+    from djml.config import load
+
+    (tmp_path / "tracks").mkdir()
+    run_djml("init", "--library", str(tmp_path / "tracks"), check=True)
+    text = (djml_home / "config.toml").read_text()
+    assert simple_dirs(text) == {"data_dir": tomllib.loads(text)["data_dir"]}
+    assert socket_path() == load().socket_path
