@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from djml.config import Config
 
+ANSWERS_KEPT = 64   # recommendations the daemon keeps (djml.daemon.handlers.recommend)
+
 
 def data_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA data_version").fetchone()[0]

@@ -42,7 +42,7 @@ from .resources import Backoff, reason_in_text, resource_reason
 from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
 from .roots import RootWatch, identities
 from .monitor import Monitor
-from .readcache import ReadCache
+from .readcache import ANSWERS_KEPT, ReadCache
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
 from .workers import CRASHED, SUSPECT, make_workers
 
@@ -54,7 +54,6 @@ PROGRESS_INTERVAL = 0.5     # at most this many seconds between queue.progress e
 SHUTDOWN_GRACE = 3.0        # SIGTERM: wait this long for running analyses, then re-queue them
 THROUGHPUT_WINDOW = 60.0
 RECENT_EVENTS = 200         # events.recent: what a client that just connected missed
-ANSWERS_KEPT = 64           # recommendations kept while the library and model files are unchanged
 
 
 class Service:
