@@ -17,7 +17,8 @@ libraries are `speed.py`'s (same cache).
 
 Sections (``--only``): ``analyze`` (floors, analysis alone, `djml analyze`), ``scan``
 (`djml scan --workers 1` of 20 new one-shots, whole process: the parent and its worker),
-``library`` (`recommend` cold, `ls`, per ``--sizes``), ``drop`` (``--burst`` one-shots
+``library`` (`recommend` cold, `ls`, per ``--sizes``), ``served`` (the same through a running
+daemon against reading the library directly, see :func:`measure_served`), ``drop`` (``--burst`` one-shots
 renamed into a running daemon's folder at once, or one every ``--spacing`` s, settle 2 s: closed → ``item.added``
 p50 / p95, the daemon's own CPU for the burst and its RSS after it, and both for its
 start; a fresh daemon and home each run).
@@ -96,7 +97,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, required=True, help="source tree of the version to compare with")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="1000,100000", help="library sizes for recommend / ls")
-    parser.add_argument("--only", default="analyze,library", help="sections: analyze,scan,library,drop")
+    parser.add_argument("--only", default="analyze,library", help="sections: analyze,scan,library,served,drop")
     parser.add_argument("--burst", type=int, default=100, help="one-shots per run of the drop section")
     parser.add_argument("--spacing", type=float, default=0.0,
                         help="drop section: seconds between two files (0: all at once)")
@@ -126,6 +127,8 @@ def measure_all(args: argparse.Namespace, home: Path) -> None:
         measure_scan(args, home)
     if "library" in sections:
         measure_library(args)
+    if "served" in sections:
+        measure_served(args, home)
     if "drop" in sections:
         measure_drop(args, home)
     print(f"\nload after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -154,6 +157,58 @@ def measure_library(args: argparse.Namespace) -> None:
                args.base, args.runs)
         paired(f"`djml ls --json --bpm 120-128`, {n // 1000}k", [DJML, "ls", "--json", "--bpm", "120-128"], lib_env,
                args.base, args.runs)
+
+
+def measure_served(args: argparse.Namespace, home: Path) -> None:
+    """`djml ls` and `djml recommend` through a running daemon and reading the library
+    directly (the same library, with a config whose ``runtime_dir`` holds no socket), all
+    commands taking turns in each run, the floors among them. The base tree's daemon and
+    client first, then this tree's: a daemon holds the library's pid lock, so the two
+    cannot alternate run by run; the floors and the direct commands, run in both phases,
+    show how far the machine moved in between. Through the daemon, `recommend` is timed
+    with the same seed every run (as a repeated request meets the daemon) and with a new
+    seed every run (nothing it has answered before). CPU is the command's process (the
+    daemon's share is not in it; wall time is); first row: when the first line arrived."""
+    from speed import run_once
+
+    py = sys.executable
+    print("\n| command | items | tree | CPU s (min–max) | wall s | first row s |\n|---|---|---|---|---|---|")
+    for n in [int(s) for s in args.sizes.split(",") if s]:
+        lib = library_for(n)
+        conn = sqlite3.connect(f"file:{lib / 'data' / 'library.db'}?mode=ro", uri=True)
+        seeds = [r[0] for r in conn.execute("SELECT id FROM items WHERE kind = 'track' ORDER BY id LIMIT ? OFFSET 7",
+                                            (2 * args.runs + 4,))]
+        conn.close()
+        direct = home / f"direct-{n}.toml"
+        (home / "no-daemon").mkdir(mode=0o700, exist_ok=True)
+        direct.write_text(f'data_dir = "{lib / "data"}"\nruntime_dir = "{home / "no-daemon"}"\nembed_text = false\n')
+        fixed = [DJML, "recommend", str(seeds[0]), "--json"]
+        commands = {
+            "floor: `python -c pass`": lambda i: [py, "-c", "pass"],
+            "floor: `python -c \"import click\"`": lambda i: [py, "-c", "import click"],
+            "`djml ls --json --bpm 120-128`, direct": lambda i: [DJML, "--config", str(direct), "ls", "--json",
+                                                                 "--bpm", "120-128"],
+            "`djml ls --json --bpm 120-128`, daemon": lambda i: [DJML, "ls", "--json", "--bpm", "120-128"],
+            "`djml ls --bpm 120-128` into a pipe, direct": lambda i: [DJML, "--config", str(direct), "ls",
+                                                                      "--bpm", "120-128"],
+            "`djml ls --bpm 120-128` into a pipe, daemon": lambda i: [DJML, "ls", "--bpm", "120-128"],
+            "`djml recommend --json` cold, direct": lambda i: [DJML, "--config", str(direct), *fixed[1:]],
+            "`djml recommend --json`, daemon, same seed": lambda i: fixed,
+            "`djml recommend --json`, daemon, a new seed each run": lambda i: [DJML, "recommend", str(seeds[1 + i]),
+                                                                              "--json"],
+        }
+        for phase, (tree, env) in enumerate(zip(("base", "this"), envs(bench_env(lib), args.base))):
+            with Daemon(lib, env) as daemon:
+                daemon.wait_caught_up()
+                times: dict[str, list] = {label: [] for label in commands}
+                for i in range(args.runs + 1):
+                    for label, cmd in commands.items():
+                        timing = run_once(cmd(i + phase * (args.runs + 1)), env)
+                        if i:   # the first round is discarded (bytecode, page cache, the daemon's index)
+                            times[label].append((timing.cpu, timing.wall, timing.first_line or 0.0))
+            for label, done in times.items():
+                print(f"| {label} | {n // 1000}k | {tree} | {cell(done, 0)} | {med(done, 1):.3f} |"
+                      f" {med(done, 2):.3f} |", flush=True)
 
 
 def one_shots(n: int) -> list[Path]:

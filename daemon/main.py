@@ -91,8 +91,17 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger("watchdog").setLevel(logging.WARNING)
 
 
+THREADS_CHOSEN_BY: str | None = None   # djml.procs.daemon_threads, once the daemon runs
+
+
 def run(config: Config) -> None:
     """Run in the foreground until SIGTERM/SIGINT or a `shutdown` request."""
+    global THREADS_CHOSEN_BY
+    from djml.procs import daemon_threads
+
+    THREADS_CHOSEN_BY = daemon_threads()   # before the service imports numpy
+    if "numpy" in sys.modules:
+        log.warning("numpy was loaded before the daemon set its BLAS threads; it keeps its own number")
     pid_handle = acquire_pid_file(config.pid_path)
     try:
         asyncio.run(_serve(config))

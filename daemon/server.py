@@ -6,7 +6,9 @@ that line cannot be told apart from the next request); a client over its request
 ``rate_limited``; a handler bug becomes ``internal`` with the traceback in the log. Nothing
 a client sends can stop the daemon. Requests on one connection are answered in order;
 events go only to connections that subscribed, and a subscriber that stops reading is
-disconnected instead of growing the daemon's memory.
+disconnected instead of growing the daemon's memory. A client that reads nothing of an
+answer for ``STALL_SECONDS`` is disconnected too: only its own connection ever waits for
+it (a streamed answer is produced part by part, as the client takes them).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from djml import protocol as p
 from djml.private import prepare_socket_folder
 
 from .handlers import dispatch
+from .listing import Stream
 from .service import Service
 
 log = logging.getLogger(__name__)
@@ -33,12 +36,17 @@ MAX_SUBSCRIBER_BACKLOG = 8 << 20   # bytes of unsent events before a slow subscr
 # idle timeout is closed (subscribers wait for events, so they may stay quiet).
 MAX_CONNECTIONS = 256
 IDLE_TIMEOUT = 300.0
+STALL_SECONDS = 60.0   # an answer (or a part of one) the client has not taken for this long: drop it
 # Client mistakes that reach a handler as one of these are invalid params, not daemon bugs.
 CLIENT_VALUE_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
 
 
 class SocketInUse(Exception):
     """Another daemon answers on the socket."""
+
+
+class _Stalled(Exception):
+    """The client did not read what was sent to it within STALL_SECONDS."""
 
 
 class _Connection:
@@ -131,6 +139,8 @@ class Server:
         self._connections.add(conn)
         try:
             await self._serve(conn, reader)
+        except _Stalled:
+            self._log_once("connection", "stalled", f"dropped a client that read nothing for {STALL_SECONDS:.0f} s")
         except (asyncio.CancelledError, ConnectionResetError, BrokenPipeError, TimeoutError):
             pass  # shutdown, client gone or idle: nothing to answer
         finally:
@@ -145,16 +155,44 @@ class Server:
                 line = await asyncio.wait_for(reader.readline(), None if conn.events else IDLE_TIMEOUT)
             except ValueError:  # longer than MAX_LINE_BYTES
                 conn.send(p.error(None, p.TOO_LARGE, f"request line longer than {p.MAX_LINE_BYTES} bytes"))
-                await conn.writer.drain()
+                await self._drain(conn)
                 return
             if not line:
                 return
             if not line.strip():
                 continue
-            conn.send(await self._answer(conn, line))
-            await conn.writer.drain()
+            answer = await self._answer(conn, line)
+            if isinstance(answer, tuple):
+                await self._stream(conn, line, *answer)
+            else:
+                conn.send(answer)
+                await self._drain(conn)
 
-    async def _answer(self, conn: _Connection, line: bytes) -> bytes:
+    @staticmethod
+    async def _drain(conn: _Connection) -> None:
+        """Wait until the client has taken what was sent; raises _Stalled after STALL_SECONDS."""
+        try:
+            await asyncio.wait_for(conn.writer.drain(), STALL_SECONDS)
+        except TimeoutError:
+            raise _Stalled() from None
+
+    async def _stream(self, conn: _Connection, line: bytes, request: p.Request, stream: Stream) -> None:
+        """A streamed answer: each part once the client took the one before, then the
+        result; a failure after the first part still ends with an error response."""
+        try:
+            async for encoded in stream.parts:
+                conn.send(p.part_line(request.id, encoded))
+                await self._drain(conn)
+            reply = p.response(request.id, stream.result)
+        except (_Stalled, asyncio.CancelledError, ConnectionError):
+            await stream.parts.aclose()
+            raise
+        except Exception as exc:
+            reply = self._failure(exc, request.id, request.method, line)
+        conn.send(reply)
+        await self._drain(conn)
+
+    async def _answer(self, conn: _Connection, line: bytes) -> bytes | tuple[p.Request, Stream]:
         request_id, method = None, "?"
         try:
             allowed = conn.allow()  # every line counts, malformed ones too
@@ -170,19 +208,25 @@ class Server:
                 conn.send(p.progress(request.id, request.method, report))
 
             result = await dispatch(self.service, request.method, request.params, progress)
+            if isinstance(result, Stream):
+                return request, result
             if request.method == "shutdown":
                 self.shutdown_requested.set()
             return p.response(request_id, result)
-        except p.ProtocolError as exc:
-            return p.error(exc.request_id if exc.request_id is not None else request_id, exc.code, exc.message)
         except asyncio.CancelledError:
             raise
-        except CLIENT_VALUE_ERRORS as exc:   # an odd value (NUL, lone surrogate, 10**400) met a handler
+        except Exception as exc:
+            return self._failure(exc, request_id, method, line)
+
+    def _failure(self, exc: Exception, request_id: Any, method: str, line: bytes) -> bytes:
+        """The error response for what a request raised (see the module docstring)."""
+        if isinstance(exc, p.ProtocolError):
+            return p.error(exc.request_id if exc.request_id is not None else request_id, exc.code, exc.message)
+        if isinstance(exc, CLIENT_VALUE_ERRORS):   # an odd value (NUL, lone surrogate, 10**400) met a handler
             self._log_once(method, type(exc).__name__, f"{method}: a client sent a value it cannot take ({exc})")
             return p.error(request_id, p.INVALID_PARAMS, f"{type(exc).__name__}: {str(exc)[:300]}")
-        except Exception as exc:
-            self._log_once(method, type(exc).__name__, f"request {line[:200]!r} failed", exc)
-            return p.error(request_id, p.INTERNAL, f"{type(exc).__name__}: {exc}")
+        self._log_once(method, type(exc).__name__, f"request {line[:200]!r} failed", exc)
+        return p.error(request_id, p.INTERNAL, f"{type(exc).__name__}: {exc}")
 
     def _log_once(self, method: str, kind: str, message: str, exc: BaseException | None = None) -> None:
         """One log line (with the traceback of a real failure) per method and error type,

@@ -38,10 +38,12 @@ from djml.scan import plan, record_problems, walk
 from .derived import DerivedWork
 from .early import EarlyWork
 from .jobs import MAX_ATTEMPTS, Event, Job, JobQueue
+from .listing import new_cache
 from .resources import Backoff, reason_in_text, resource_reason
 from .roots import CHECK_SECONDS as ROOT_CHECK_SECONDS
 from .roots import RootWatch, identities
 from .monitor import Monitor
+from .readcache import ANSWERS_KEPT, ReadCache
 from .watcher import FsEvent, Settler, Watcher, is_audio, under
 from .workers import CRASHED, SUSPECT, make_workers
 
@@ -95,6 +97,9 @@ class Service:
         self._allowed = [os.path.realpath(r) for r in (*config.roots, config.data_dir)]
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
         self.monitor = Monitor(self)        # drift checks and scheduled retraining
+        self.lines = new_cache()            # rendered `djml ls` listings (djml.daemon.listing)
+        self.answers = ReadCache(ANSWERS_KEPT)   # recommendations (djml.daemon.handlers.recommend)
+        self.fingerprints = ReadCache(1)         # what the similarity indexes must hold, ditto
 
     def remember(self, name: str, data: dict[str, Any]) -> None:
         """Keep an event for ``events.recent`` (not the twice-a-second queue counts)."""

@@ -2,7 +2,9 @@
 
 Commands live in small modules under :mod:`djml.commands` and are imported only when
 used, so `djml --help` and one-shots like `djml ls` never pay for torch, librosa or
-sentence-transformers. Exit codes are the same everywhere:
+sentence-transformers; the click group itself is :mod:`djml.commands.group`, and while a
+daemon runs `djml ls` and `djml recommend` are answered without loading click at all
+(:mod:`djml.oneshot`). Exit codes are the same everywhere:
 
     0  success
     1  the command ran but some items failed (e.g. unreadable files during a scan)
@@ -11,12 +13,12 @@ sentence-transformers. Exit codes are the same everywhere:
 
 from __future__ import annotations
 
-import importlib
-import sqlite3
 import sys
 from pathlib import Path
 
-import click
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
@@ -51,23 +53,6 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module, attr, _ = COMMANDS[name]
-        return getattr(importlib.import_module(f"djml.commands.{module}"), attr)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])
-
-
 class State:
     """Per-invocation state: the config is loaded lazily, once."""
 
@@ -95,39 +80,28 @@ class State:
         return db.connect_readonly(self.config.db_path, create=self.config.config_path.exists())
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="DJML_CONFIG",
-    help="Config file (default: $DJML_HOME/config.toml or $XDG_CONFIG_HOME/djml/config.toml).",
-)
-@click.version_option(package_name="djml")
-@click.pass_context
-def cli(ctx: click.Context, config_path: Path | None) -> None:
-    """djml — local-first machine learning for your own music.
-
-    Analyses your tracks (BPM, key in Camelot/Open Key, energy, timbre) and samples
-    (kick, snare, hihat, …), learns your crate buckets, and suggests what to play next.
-
-    \b
-    Quick start:
-      djml init --library ~/Music/Tracks --samples ~/Music/Samples
-      djml scan
-      djml ls --bpm 120-128 --key 8A
-
-    \b
-    Set DJML_HOME to keep config, data and socket in one folder.
-    Exit codes: 0 ok, 1 some files failed, 2 usage or config error.
-    """
-    ctx.obj = State(config_path)
-
-
 def main() -> None:
-    """Console entry point: turns known errors into one clear line and exit code 2."""
-    from djml.config import ConfigError
-    from djml.errors import DatabaseError
+    """Console entry point: a daemon's one-shot answer when it can give one, else the click
+    command, with known errors turned into one clear line and exit code 2."""
+    from djml.oneshot import run
     from djml.safetext import escape_streams
 
     escape_streams()
+    code = run(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    _click_main()
+
+
+def _click_main() -> None:
+    import sqlite3
+
+    import click
+
+    from djml.commands.group import cli
+    from djml.config import ConfigError
+    from djml.errors import DatabaseError
+
     try:
         # Without standalone mode click returns the code of click.exceptions.Exit.
         code = cli.main(standalone_mode=False)
@@ -155,3 +129,12 @@ def main() -> None:
         sys.stderr.close()  # `djml ls | head` is not an error
         sys.exit(0)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def __getattr__(name: str) -> Any:
+    """``djml.cli.cli`` (the click group) and ``LazyGroup``, loaded with click when asked."""
+    if name in ("cli", "LazyGroup"):
+        from djml.commands import group
+
+        return getattr(group, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,12 +12,15 @@ import itertools
 import os
 import socket
 from collections import deque
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from djml import protocol as p
 from djml.protocol import RemoteError
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 __all__ = ["Client", "DaemonNotRunning", "RemoteError", "connect_if_running", "wire_ref"]
 
@@ -55,13 +58,16 @@ class Client:
         except (ConnectionError, TimeoutError) as exc:
             self.close()
             raise DaemonNotRunning(f"the djml daemon at {self.socket_path} did not answer: {exc}") from exc
-        if self.server.get("protocol") != p.PROTOCOL_VERSION:
+        speaks = self.server.get("protocol")
+        if not isinstance(speaks, int) or not p.OLDEST_PROTOCOL <= speaks <= p.PROTOCOL_VERSION:
             self.close()
             raise RemoteError(
                 p.INVALID_REQUEST,
-                f"the daemon speaks protocol {self.server.get('protocol')}, this djml {p.PROTOCOL_VERSION}; "
+                f"the daemon speaks protocol {speaks}, this djml {p.PROTOCOL_VERSION}; "
                 "restart the daemon after upgrading (djml daemon stop && djml daemon start)",
             )
+        # an older daemon (protocol 3) streams nothing: callers then use the paged methods
+        self.streams: frozenset[str] = frozenset(self.server.get("streams") or ())
 
     def __enter__(self) -> "Client":
         return self
@@ -76,6 +82,17 @@ class Client:
              **params: Any) -> Any:
         """Send one request and wait for its answer; raises :class:`RemoteError`.
         ``on_progress`` receives the progress reports of this request (long actions)."""
+        return self._request(method, params, on_progress, None)
+
+    def call_streamed(self, method: str, on_part: Callable[[str], Any], **params: Any) -> Any:
+        """A streamed method (one of :attr:`streams`): ``on_part`` gets each part's text
+        as it arrives (whole output lines), then the result is returned."""
+        if method not in self.streams:
+            raise RemoteError(p.METHOD_NOT_FOUND, f"the daemon does not stream {method!r}")
+        return self._request(method, params, None, on_part)
+
+    def _request(self, method: str, params: dict[str, Any], on_progress: Callable[[dict[str, Any]], None] | None,
+                 on_part: Callable[[str], Any] | None) -> Any:
         request_id = next(self._ids)
         self._sock.sendall(p.request(request_id, method, params))
         while True:
@@ -90,6 +107,10 @@ class Client:
                 continue
             if message.get("id") != request_id:
                 continue  # an error reply to a line we never sent as a request
+            if "part" in message:
+                if on_part is not None:
+                    on_part(message["part"])
+                continue
             if "error" in message:
                 err = message["error"] or {}
                 raise RemoteError(str(err.get("code", p.INTERNAL)), str(err.get("message", "")))

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from djml.locate import default_config_path, default_data_dir, default_runtime_dir, resolve, socket_in
+
 DEFAULT_BUCKETS = ("warm-up", "peak-time", "closing")
 
 
@@ -99,13 +101,8 @@ class Config:
 
     @property
     def socket_path(self) -> Path:
-        """In the data dir, or in ``runtime_dir`` — or, when that is a folder other users
-        may enter (e.g. /tmp), in a private ``djml-<uid>`` folder inside it."""
-        if self.runtime_dir is None:
-            return self.data_dir / "djml.sock"
-        from djml.private import socket_folder
-
-        return socket_folder(self.runtime_dir) / "djml.sock"
+        """See :func:`djml.locate.socket_in` (clients find it there without a Config)."""
+        return socket_in(self.data_dir, self.runtime_dir)
 
     @property
     def pid_path(self) -> Path:
@@ -129,31 +126,6 @@ class Config:
             if path.is_relative_to(root):
                 return "track"
         return None
-
-
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value) if value else default
-
-
-def default_config_path() -> Path:
-    if home := os.environ.get("DJML_HOME"):
-        return Path(home) / "config.toml"
-    return _env_path("XDG_CONFIG_HOME", Path.home() / ".config") / "djml" / "config.toml"
-
-
-def default_data_dir() -> Path:
-    if home := os.environ.get("DJML_HOME"):
-        return Path(home) / "data"
-    return _env_path("XDG_DATA_HOME", Path.home() / ".local" / "share") / "djml"
-
-
-def default_runtime_dir() -> Path | None:
-    """A private directory for the socket; None means "use the data dir"."""
-    if os.environ.get("DJML_HOME"):
-        return None
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    return Path(runtime) / "djml" if runtime else None
 
 
 # key in TOML -> (attribute, expected python type(s), description for errors)
@@ -223,7 +195,7 @@ def from_dict(raw: dict[str, Any], path: Path) -> Config:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError("must be a list of folder paths", path=path, key=key)
-        setattr(config, key, [_resolve(v, base) for v in value])
+        setattr(config, key, [resolve(v, base) for v in value])
     for key, (attr, types, description) in _SCALARS.items():
         if key not in raw:
             continue
@@ -332,10 +304,5 @@ def _path_value(raw: dict[str, Any], key: str, base: Path, path: Path) -> Path |
         return None
     if not isinstance(raw[key], str) or not raw[key].strip():
         raise ConfigError("must be a folder path", path=path, key=key)
-    return _resolve(raw[key], base)
+    return resolve(raw[key], base)
 
-
-def _resolve(value: str, base: Path) -> Path:
-    """Expand ~ and make relative paths relative to the config file, then absolute."""
-    p = Path(value).expanduser()
-    return (p if p.is_absolute() else base / p).resolve()

@@ -79,6 +79,40 @@ def one_blas_thread() -> None:
         os.environ.setdefault(name, "1")
 
 
+DAEMON_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def daemon_threads() -> str:
+    """One BLAS/OpenMP thread for the daemon's own numerical work (ranking, index
+    updates, training in its trainer thread) unless the user set any of
+    :data:`DAEMON_THREAD_ENV`; call it before numpy is imported. Why: the daemon runs
+    beside its analysis workers, which already take every core but one, and on a busy
+    machine extra BLAS threads only spin (the daemon's first 3 s after start cost 0.40 s
+    CPU with OpenBLAS's default, 0.26 s with one thread; benchmarks/README.md). Returns who
+    chose: ``"djml"`` or ``"user"`` (any of the variables set: all are left as they are,
+    since OpenBLAS falls back to OMP_NUM_THREADS when OPENBLAS_NUM_THREADS is unset)."""
+    if any(os.environ.get(name) for name in DAEMON_THREAD_ENV):
+        return "user"
+    for name in DAEMON_THREAD_ENV:
+        os.environ[name] = "1"
+    return "djml"
+
+
+def thread_report(chosen_by: str) -> dict[str, object]:
+    """What `djml status` shows of the daemon's threads: the variables, who chose them,
+    and the thread pools the loaded numerical libraries really use (threadpoolctl, which
+    scikit-learn brings; empty when nothing numerical is loaded yet)."""
+    pools: list[dict[str, object]] = []
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    if threadpool_info is not None:
+        pools = [{"api": info.get("internal_api"), "threads": info.get("num_threads")} for info in threadpool_info()]
+    return {"chosen_by": chosen_by, "env": {name: os.environ.get(name) for name in DAEMON_THREAD_ENV},
+            "pools": pools}
+
+
 def prepare_worker(nice: int, parent: int, memory_mb: int) -> None:
     """Worker processes analyse with one BLAS thread each (2 threads per worker made torch
     ~10x slower on 2 cores), without decoder chatter, with capped memory, die with the

@@ -8,9 +8,15 @@ Newline-delimited JSON over a Unix socket (mode 0600):
 - progress  ``{"event": "progress", "data": {"id": 1, "method": "train", "stage": "...", "done": 3, "total": 9}}``
   (only to the connection whose request ``id`` is still running: long actions such as
   ``train``, ``import`` and ``tags.write`` report what they are doing before they answer)
+- part      ``{"id": 1, "part": "text"}``: a streamed method (:data:`STREAMED`) answers with
+  any number of parts, then its response. A part is output as the CLI prints it (whole
+  lines), so a client writes it out without decoding rows or rendering them.
 
 The first call on a connection should be ``hello``; it reports the protocol and schema
-versions so a client can refuse to talk to a daemon it does not understand.
+versions so a client can refuse to talk to a daemon it does not understand, and the
+streamed methods it offers (``streams``). A client of an older compatible protocol
+(:data:`OLDEST_PROTOCOL` on) is answered in its own version: versions since then only
+added methods, so it keeps working and never sees a part.
 
 Why a table of methods with parameter types here instead of in the daemon: the server
 validates every request against it (so a handler never sees a wrong type), and clients and
@@ -21,12 +27,15 @@ imported: CLI one-shots import this module.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
 
 from djml.safetext import dumps
 
-PROTOCOL_VERSION = 3  # 3: every mutating command (train, models, imports, tags) and the TUI's reads; progress
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from typing import Any
+
+PROTOCOL_VERSION = 4  # 4: streamed methods (query.lines); 3: every mutating command and the TUI's reads; progress
+OLDEST_PROTOCOL = 3   # the oldest client protocol the daemon still serves (in that version)
 MAX_LINE_BYTES = 1 << 20          # a request line longer than this gets "too_large" and a close
 RATE_PER_SECOND = 1000.0          # per-connection token bucket: sustained requests per second
 RATE_BURST = 2000                 # ... and the burst it tolerates
@@ -60,6 +69,8 @@ EVENTS = frozenset({
     "model.drift",      # {task, version, model, features, labels, message, n_items}
 })
 PROGRESS = "progress"   # {id, method, stage, done?, total?}: to the requesting connection only
+# Output formats of a streamed listing: as `djml ls --json` and as `djml ls` into a pipe.
+LINE_FORMATS = ("json", "plain")
 
 # Parameter specs: name -> (accepted JSON types, required). ``float`` accepts ints too;
 # ``bool`` is never accepted where a number is expected.
@@ -76,6 +87,8 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "hello": {"client": (_STR, False), "protocol": (_INT, False)},
     "status": {},
     "query": _FILTERS,
+    # the rows of `query` (no page limit) as the CLI prints them, streamed in parts
+    "query.lines": {**_FILTERS, "format": (_STR, True)},
     "show": {"ref": (_ID, True)},
     "failed": {},
     "scan": {"paths": (_LIST, False)},
@@ -122,6 +135,7 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "unsubscribe": {"events": (_LIST, False)},
     "shutdown": {},
 }
+STREAMED = frozenset({"query.lines"})   # answered by parts, then a response (see the module docstring)
 
 
 class ProtocolError(Exception):
@@ -143,11 +157,21 @@ class RemoteError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
 class Request:
-    id: Any
-    method: str
-    params: dict[str, Any] = field(default_factory=dict)
+    """One checked request (a plain class: ``dataclasses`` would double what a one-shot
+    client imports)."""
+
+    __slots__ = ("id", "method", "params")
+
+    def __init__(self, id: Any, method: str, params: dict[str, Any] | None = None):
+        self.id, self.method, self.params = id, method, {} if params is None else params
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and (self.id, self.method, self.params) == (
+            other.id, other.method, other.params)
+
+    def __repr__(self) -> str:
+        return f"Request(id={self.id!r}, method={self.method!r}, params={self.params!r})"
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -171,6 +195,21 @@ def error(request_id: Any, code: str, message: str) -> bytes:
 
 def event(name: str, data: dict[str, Any]) -> bytes:
     return encode({"event": name, "data": data})
+
+
+def part(request_id: Any, text: str) -> bytes:
+    """One part of a streamed answer (see :data:`STREAMED`)."""
+    return part_line(request_id, part_text(text))
+
+
+def part_text(text: str) -> bytes:
+    """A part's text as its JSON string, which a daemon may keep and send again."""
+    return dumps(text, separators=(",", ":")).encode()
+
+
+def part_line(request_id: Any, encoded: bytes) -> bytes:
+    """The part line of ``encoded`` (from :func:`part_text`) for the request ``request_id``."""
+    return b'{"id":%s,"part":%s}\n' % (dumps(request_id).encode(), encoded)
 
 
 def progress(request_id: Any, method: str, report: dict[str, Any]) -> bytes:
@@ -226,8 +265,17 @@ def check_params(method: str, params: dict[str, Any], request_id: Any = None) ->
             )
 
 
+def answered_protocol(client_protocol: int | None) -> int:
+    """The version ``hello`` answers a client that speaks ``client_protocol``: its own
+    when it is older but still served, else this one (a client too old, or newer, sees
+    the daemon's version and refuses)."""
+    if client_protocol is not None and OLDEST_PROTOCOL <= client_protocol < PROTOCOL_VERSION:
+        return client_protocol
+    return PROTOCOL_VERSION
+
+
 def parse_message(line: bytes) -> dict[str, Any]:
-    """Client side: decode a response or event line (raises ValueError on garbage)."""
+    """Client side: decode a response, part or event line (raises ValueError on garbage)."""
     message = json.loads(line)
     if not isinstance(message, dict) or not ("event" in message or "id" in message):
         raise ValueError(f"unexpected message from daemon: {line[:200]!r}")

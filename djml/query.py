@@ -152,7 +152,7 @@ MAX_PAGE = 5000   # the largest page one `query` request may ask the daemon for
 
 
 def list_items(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
-    return _rows_by_id(conn, matching_ids(conn, filters))
+    return rows_by_id(conn, matching_ids(conn, filters))
 
 
 def iter_items(conn: sqlite3.Connection, filters: Filters) -> Iterator[dict[str, Any]]:
@@ -162,7 +162,7 @@ def iter_items(conn: sqlite3.Connection, filters: Filters) -> Iterator[dict[str,
     ids = matching_ids(conn, filters)
     start, size = 0, FIRST_PAGE
     while start < len(ids):
-        yield from _rows_by_id(conn, ids[start:start + size])
+        yield from rows_by_id(conn, ids[start:start + size])
         start, size = start + size, PAGE
 
 
@@ -213,7 +213,7 @@ def matching_ids(conn: sqlite3.Connection, filters: Filters) -> list[int]:
     return [row[0] for row in conn.execute(sql, params)]
 
 
-def _rows_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:
+def rows_by_id(conn: sqlite3.Connection, ids: list[int]) -> list[dict[str, Any]]:
     """Full listing rows for ``ids``, in that order. Why two steps: the per-row subqueries
     (path, labels, predictions) then run for one page, not for every row the sort has to
     look at — a sorted page of a big library would otherwise cost the whole library."""
@@ -329,7 +329,7 @@ def resolve(conn: sqlite3.Connection, ref: str | int, others: int = 5) -> Resolv
     if not ranked:
         return Resolved(None, "text", 0)
     total = conn.execute("SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH ?", (match,)).fetchone()[0]
-    rows = _rows_by_id(conn, ranked)
+    rows = rows_by_id(conn, ranked)
     wanted = _comparable(text)
     exact = [r for r in rows if wanted in _whole_names(r)]
     best = exact[0] if len(exact) == 1 else rows[0]
@@ -339,7 +339,7 @@ def resolve(conn: sqlite3.Connection, ref: str | int, others: int = 5) -> Resolv
 
 
 def _named(conn: sqlite3.Connection, found: Resolved) -> Resolved:
-    rows = _rows_by_id(conn, [found.item_id])
+    rows = rows_by_id(conn, [found.item_id])
     found.name = display_name(rows[0]) if rows else None
     return found
 

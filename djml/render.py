@@ -6,10 +6,13 @@ rich is imported inside the functions that draw, so JSON output never pays for i
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
-from typing import Any
 
 from djml.safetext import display, dumps
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 
 def json_lines(rows: Iterable[dict[str, Any]]) -> None:
@@ -17,7 +20,12 @@ def json_lines(rows: Iterable[dict[str, Any]]) -> None:
     name as lossless \\udcXX escapes (see djml.safetext)."""
     write = sys.stdout.write
     for row in rows:
-        write(dumps(row) + "\n")
+        write(json_line(row))
+
+
+def json_line(row: dict[str, Any]) -> str:
+    """One row of `djml ls --json` (the daemon renders the same lines for ``query.lines``)."""
+    return dumps(row) + "\n"
 
 
 def safe(text: object) -> str:
@@ -117,13 +125,18 @@ def plain_lines(rows: Iterable[dict[str, Any]]) -> int:
     count = 0
     for r in rows:
         count += 1
-        name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
-        label = (r.get("label") or "") + ("?" if r.get("label_source") == "model" else "")
-        cells = [str(r["id"]), r["kind"], name, fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) if r.get("bpm") else "",
-                 r.get("camelot") or "", f"{r['energy']:.0f}" if r.get("energy") is not None else "", label,
-                 (r.get("genre") or "") if r["kind"] == "track" else _folder(r.get("path")), r.get("path") or ""]
-        write("\t".join(_one_line(c) for c in cells) + "\n")
+        write(plain_line(r))
     return count
+
+
+def plain_line(r: dict[str, Any]) -> str:
+    """One row of :func:`plain_lines` (the daemon renders the same lines for ``query.lines``)."""
+    name = " – ".join(x for x in (r.get("artist"), r.get("title")) if x) or _basename(r.get("path"))
+    label = (r.get("label") or "") + ("?" if r.get("label_source") == "model" else "")
+    cells = [str(r["id"]), r["kind"], name, fmt_bpm(r.get("bpm"), r.get("bpm_ambiguous")) if r.get("bpm") else "",
+             r.get("camelot") or "", f"{r['energy']:.0f}" if r.get("energy") is not None else "", label,
+             (r.get("genre") or "") if r["kind"] == "track" else _folder(r.get("path")), r.get("path") or ""]
+    return "\t".join(_one_line(c) for c in cells) + "\n"
 
 
 def _one_line(text: str) -> str:

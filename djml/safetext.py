@@ -23,7 +23,10 @@ import codecs
 import json
 import re
 import sys
-from typing import Any
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one-shots import this
+if TYPE_CHECKING:
+    from typing import Any
 
 _ERRORS = "djml-escape"
 # C0 and C1 controls and DEL, plus the lone surrogates of undecodable bytes.

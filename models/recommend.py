@@ -79,25 +79,30 @@ class Sources:
 
     @classmethod
     def from_library(
-        cls, conn: sqlite3.Connection, config: "Config", seed: int | None = None, kind: str | None = None
+        cls, conn: sqlite3.Connection, config: "Config", seed: int | None = None, kind: str | None = None,
+        known: dict[str, dict[str, Any]] | None = None,
     ) -> "Sources":
         """Everything from the library; with ``seed`` only the sets around it are loaded and
-        with ``kind`` only the indexes that kind of seed uses (much cheaper for a one-shot)."""
+        with ``kind`` only the indexes that kind of seed uses (much cheaper for a one-shot).
+        ``known``: :func:`djml.index.fingerprints` the caller read already (see load_indexes)."""
         spaces = {"track": ("audio", "text"), "sample": ("sample",)}.get(kind or "", tuple(index.SPACES))
         return cls(
             stats=SetStats.around(conn, seed) if seed is not None else SetStats.from_library(conn),
             cf=CFEmbeddings.load(cf_dir(config)),
-            indexes=load_indexes(conn, config, spaces),
+            indexes=load_indexes(conn, config, spaces, known),
             weights=learned_weights(conn, load_set_weights(config))[0],
         )
 
 
 def load_indexes(
-    conn: sqlite3.Connection, config: "Config", spaces: Iterable[str] = tuple(index.SPACES)
+    conn: sqlite3.Connection, config: "Config", spaces: Iterable[str] = tuple(index.SPACES),
+    known: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, index.SpaceIndex | None]:
-    """The indexes of ``spaces``, checked against one scan of the vectors table."""
+    """The indexes of ``spaces``, checked against one scan of the vectors table, or against
+    ``known`` fingerprints of the library as it is now (the daemon keeps them while nothing
+    was committed: at 100k items the scan is a fifth of a recommendation)."""
     spaces = tuple(spaces)
-    known = index.fingerprints(conn, spaces)
+    known = known if known is not None else index.fingerprints(conn, spaces)
     return {space: index.load(conn, config, space, known=known) for space in spaces}
 
 
@@ -112,6 +117,7 @@ def recommend(
     *,
     exclude: Iterable[int] = (),
     sources: Sources | None = None,
+    known: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Up to ``n`` recommendations after ``ref`` (item id, path, or "artist - title" text),
     best first. Each dict has id, artist, title, path, bpm, camelot, energy, score,
@@ -123,7 +129,7 @@ def recommend(
     if seed_id is None:
         raise RecommendError(f"no item matches {ref!r} (give an item id, a file path or artist/title words)")
     seed = _facts(conn, [seed_id])[seed_id]
-    sources = sources or Sources.from_library(conn, config, seed_id, seed["kind"])
+    sources = sources or Sources.from_library(conn, config, seed_id, seed["kind"], known)
     if seed["kind"] == "sample":
         return _similar_samples(conn, sources, seed, n, {int(i) for i in exclude})
     candidates = _candidates(conn, sources, seed, bpm_tolerance, key_mode) - {int(i) for i in exclude}
@@ -135,15 +141,17 @@ def recommend(
 def recommend_result(
     conn: sqlite3.Connection, config: "Config", ref: str | int, n: int = 10,
     bpm_tolerance: float | None = 6.0, key_mode: str = "relaxed", energy: str | None = None,
+    *, known: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What `djml recommend` and the daemon's ``recommend`` method answer: the seed it used
     (and how the reference found it: several items may match the words), the suggestions,
-    and when fewer than ``n`` pass the filters, which filter removed the candidates."""
+    and when fewer than ``n`` pass the filters, which filter removed the candidates.
+    ``known``: the index fingerprints, when the caller has them (see load_indexes)."""
     _validate(n, bpm_tolerance, key_mode, energy)
     found = resolve(conn, ref)
     if found.item_id is None:
         raise RecommendError(f"no item matches {ref!r} (give an item id, a file path or artist/title words)")
-    rows = recommend(conn, config, found.item_id, n, bpm_tolerance, key_mode, energy)
+    rows = recommend(conn, config, found.item_id, n, bpm_tolerance, key_mode, energy, known=known)
     facts = _facts(conn, [found.item_id])[found.item_id]
     seed = {"id": found.item_id, "name": found.name, "kind": facts["kind"], "artist": facts["artist"],
             "title": facts["title"], "bpm": facts["bpm"],

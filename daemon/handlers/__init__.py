@@ -38,6 +38,7 @@ HANDLERS: dict[str, Handler] = {
     "shutdown": status.shutdown,
     # the library and its folders
     "query": library.query,
+    "query.lines": library.query_lines,
     "show": library.show,
     "failed": library.failed,
     "scan": library.scan,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from djml import protocol as p
 from djml import query as q
 
+from ..listing import Stream, cache_key, lines_stream
 from .params import is_number
 
 if TYPE_CHECKING:
@@ -22,6 +23,29 @@ async def query(service: "Service", **filters: Any) -> dict[str, Any]:
     offset = filters.pop("offset", None) or 0
     if not 1 <= limit <= q.MAX_PAGE or offset < 0:
         raise p.ProtocolError(p.INVALID_PARAMS, f"limit must be 1..{q.MAX_PAGE}, offset >= 0")
+    flt = _checked_filters({**filters, "limit": limit + 1, "offset": offset})
+    rows = await service.read(q.list_items, service.read_conn, flt)
+    return {"items": rows[:limit], "limit": limit, "offset": offset, "more": len(rows) > limit}
+
+
+async def query_lines(service: "Service", format: str, **filters: Any) -> Stream:
+    """Every row ``filters`` select (``limit`` caps the whole listing, not a page), as the
+    CLI prints them in ``format``, streamed in parts (see :mod:`djml.daemon.listing`);
+    the final result is ``{count, cached}``."""
+    if format not in p.LINE_FORMATS:
+        raise p.ProtocolError(p.INVALID_PARAMS, f"format must be one of {', '.join(p.LINE_FORMATS)}")
+    limit, offset = filters.get("limit"), filters.get("offset") or 0
+    if limit is not None and limit < 1 or offset < 0:
+        raise p.ProtocolError(p.INVALID_PARAMS, "limit must be >= 1, offset >= 0")
+    flt = _checked_filters({**filters, "offset": offset})
+    if flt.limit is None and offset:
+        flt.limit = -1   # SQLite: no limit, but the OFFSET applies
+    key = cache_key(format, filters)
+    return lines_stream(service.read, lambda: service.read_conn, service.lines, flt, format, key)
+
+
+def _checked_filters(filters: dict[str, Any]) -> q.Filters:
+    """What the type table cannot check: ranges as pairs of numbers, a key number 0..23."""
     key = filters.get("key")
     for name in ("bpm", "energy"):
         value = filters.get(name)
@@ -30,11 +54,9 @@ async def query(service: "Service", **filters: Any) -> dict[str, Any]:
     if isinstance(key, int) and not 0 <= key <= 23:
         raise p.ProtocolError(p.INVALID_PARAMS, "key must be 0..23 or a key name such as 8A")
     try:
-        flt = q.Filters.from_dict({**filters, "limit": limit + 1, "offset": offset})
+        return q.Filters.from_dict(filters)
     except (ValueError, TypeError) as exc:
         raise p.ProtocolError(p.INVALID_PARAMS, str(exc)) from None
-    rows = await service.read(q.list_items, service.read_conn, flt)
-    return {"items": rows[:limit], "limit": limit, "offset": offset, "more": len(rows) > limit}
 
 
 async def show(service: "Service", ref: int | str) -> dict[str, Any]:

@@ -10,15 +10,20 @@ import djml
 from djml import db, query
 from djml import protocol as p
 from djml.models.embedder import EMBEDDER
-from djml.procs import rss_mb
+from djml.procs import rss_mb, thread_report
 
 if TYPE_CHECKING:
     from ..service import Service
 
 
 async def hello(service: "Service", client: str | None = None, protocol: int | None = None) -> dict[str, Any]:
-    return {"protocol": p.PROTOCOL_VERSION, "schema": db.schema_version(), "version": djml.version(),
-            "pid": os.getpid()}
+    """The version this connection speaks (an older served client gets its own, see
+    :func:`djml.protocol.answered_protocol`) and, from protocol 4, the streamed methods."""
+    speaks = p.answered_protocol(protocol)
+    answer = {"protocol": speaks, "schema": db.schema_version(), "version": djml.version(), "pid": os.getpid()}
+    if speaks >= 4:
+        answer["streams"] = sorted(p.STREAMED)
+    return answer
 
 
 async def status(service: "Service") -> dict[str, Any]:
@@ -30,7 +35,15 @@ async def status(service: "Service") -> dict[str, Any]:
         "polling": service.config.polling, "queue": snapshot, "library": counts, "models": models,
         "derived": service.derived.status(), "warnings": service.warnings(),
         "memory": {"rss_mb": rss_mb(), "text_model": EMBEDDER.status()},
+        "threads": await service.read(thread_report, _threads_chosen_by()),
+        "caches": {"lines": service.lines.status(), "recommend": service.answers.status()},
     }
+
+
+def _threads_chosen_by() -> str:
+    from ..main import THREADS_CHOSEN_BY
+
+    return THREADS_CHOSEN_BY or "not set (the service runs outside djml.daemon.main.run)"
 
 
 def _status_reads(service: "Service") -> tuple[dict, dict, list]:

@@ -174,6 +174,8 @@ def _print_status(info: dict) -> None:
                        f"{early['redone']} analysed again (changed meanwhile, or failed)")
         if memory := info.get("memory"):
             click.echo(f"memory:   {_memory_line(memory)}")
+        if threads := info.get("threads"):
+            click.echo(f"threads:  {_threads_line(threads)}")
     else:
         click.echo("daemon:   not running (`djml daemon start` to watch your folders)")
         click.echo(f"queue:    {queue['queued'] + queue['running']} waiting for the daemon")
@@ -188,6 +190,15 @@ def _print_status(info: dict) -> None:
     else:
         click.echo("models:   none active yet")
 
+
+def _threads_line(threads: dict) -> str:
+    """The daemon's BLAS/OpenMP threads: what the loaded libraries use, and who chose."""
+    pools = ", ".join(f"{p['api']} {p['threads']}" for p in threads.get("pools") or []) or "none loaded yet"
+    env = threads.get("env") or {}
+    if threads.get("chosen_by") == "user":
+        chosen = ", ".join(f"{k}={v}" for k, v in env.items() if v)
+        return f"BLAS/OpenMP {pools} (your {chosen})"
+    return f"BLAS/OpenMP {pools} (one thread, djml's default beside the workers; set OMP_NUM_THREADS to choose)"
 
 
 def _memory_line(memory: dict) -> str:

@@ -53,17 +53,11 @@ def recommend(state, ref, n, as_json, bpm_tolerance, key_mode, energy, accept, t
     answer = _ask_daemon(state.config, ref, options)
     if answer is None:
         answer = _local(state, ref, options)
-    seed = answer["seed"]
+    from djml.recommend_view import print_answer, print_json
     from djml.render import warn_ambiguous
 
-    warn_ambiguous(seed.get("resolved") or {}, ref, "recommend")
-    if as_json:
-        from djml.render import json_lines
-
-        brief = {k: seed.get(k) for k in ("id", "name", "artist", "title", "path")}
-        json_lines({**row, "seed": brief} for row in answer["items"])
-        return
-    _print(answer)
+    warn_ambiguous(answer["seed"].get("resolved") or {}, ref, "recommend")
+    (print_json if as_json else print_answer)(answer)
 
 
 def _ask_daemon(config, ref: str, options: dict) -> dict | None:
@@ -81,6 +75,9 @@ def _ask_daemon(config, ref: str, options: dict) -> dict | None:
 
 
 def _local(state, ref: str, options: dict) -> dict:
+    """Read the library here, with the reference as the daemon receives it (an id as a
+    number), so both paths say the same, also when nothing matches."""
+    from djml.client import wire_ref
     from djml.procs import one_blas_thread
 
     one_blas_thread()   # before numpy loads (djml.models.recommend imports it)
@@ -88,7 +85,7 @@ def _local(state, ref: str, options: dict) -> dict:
 
     conn = state.reader()
     try:
-        return recommend_result(conn, state.config, ref, **options)
+        return recommend_result(conn, state.config, wire_ref(ref), **options)
     except RecommendError as exc:
         _fail(str(exc))
     finally:
@@ -134,34 +131,3 @@ def print_set_models(result: dict) -> None:
 def _fail(message: str) -> None:
     click.echo(f"djml: {display(message)}", err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
-
-
-_WIDEN = {"tempo": "a larger --bpm-tolerance", "key": "--key relaxed or --key any",
-          "energy": "another --energy direction (or none)"}
-
-
-def _print(answer: dict) -> None:
-    """Plain click output (rich would add ~50 ms to a command that should feel instant);
-    click drops the styling when stdout is not a terminal."""
-    from djml.render import fmt_bpm
-
-    seed, rows = answer["seed"], answer["items"]
-    facts = " · ".join(x for x in (f"{fmt_bpm(seed.get('bpm'))} BPM" if seed.get("bpm") else None,
-                                    seed.get("camelot"),
-                                    f"energy {seed['energy']:.0f}" if seed.get("energy") is not None else None) if x)
-    click.echo(click.style(f"After #{seed['id']} {display(seed['name'])}", bold=True) + (f"  ({facts})" if facts else ""))
-    for row in rows:
-        name = display(" – ".join(x for x in (row.get("artist"), row.get("title")) if x) or (row.get("path") or "?"))
-        missing = click.style("  (file missing)", fg="yellow") if row.get("missing") else ""
-        click.echo(click.style(f"{row['rank']:>2}. #{row['id']} {name}", bold=True)
-                   + click.style(f"  score {row['score']:.2f}", dim=True) + missing)
-        click.echo(f"    {display(row['explanation'])}")
-    shortfall = answer.get("shortfall")
-    if shortfall is None:
-        return
-    widen = _WIDEN.get(shortfall.get("filter") or "")
-    if not rows:
-        click.echo(f"No suggestions: {shortfall['reason']}." + (f" Try {widen}." if widen else ""))
-    else:
-        click.echo(click.style(f"Only {len(rows)} of {answer['requested']}: {shortfall['reason']}."
-                               + (f" Try {widen}." if widen else ""), dim=True), err=True)
