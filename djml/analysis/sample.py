@@ -18,6 +18,7 @@ from djml.analysis.clip_key import clip_key
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
 from djml.analysis.features import TimbreAccumulator, level_db
 from djml.analysis.layout import LOGMEL_FRAMES, N_MELS
+from djml.analysis.robust import median
 from djml.analysis.rhythm import LOW_HZ
 from djml.analysis.track import TREBLE_HZ
 
@@ -211,9 +212,9 @@ def estimate_pitch(y: np.ndarray, start: int) -> tuple[float | None, float]:
         return None, 0.0
     f0s = np.array([f for f, _ in estimates])
     confs = np.array([c for _, c in estimates])
-    f0 = float(np.median(f0s))
+    f0 = float(median(f0s))
     agree = np.abs(12 * np.log2(f0s / f0)) < 0.5
-    return f0, float(np.median(confs) * agree.mean())
+    return f0, float(median(confs) * agree.mean())
 
 
 def _yin(x: np.ndarray, tau_max: int, threshold: float = 0.15) -> tuple[float, float] | None:

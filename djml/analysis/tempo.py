@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from djml.analysis import tempo_model
+from djml.analysis.robust import median
 from djml.analysis.tempo_model import Envelopes, grid_strength
 
 DEFAULT_BPM_RANGE = (70.0, 180.0)   # the folding range (config bpm_min / bpm_max)
@@ -191,7 +192,7 @@ def _fit_beats(e: np.ndarray, period: float, phases: np.ndarray, per_win: int) -
     if len(positions) < 8:
         return period, float(phases[0])
     pos, wts = np.array(positions), np.array(weights)
-    keep = wts > 0.3 * np.median(wts)
+    keep = wts > 0.3 * median(wts)
     pos, wts = pos[keep], wts[keep]
     for _ in range(2):
         idx = np.round((pos - pos[0]) / period)
@@ -221,7 +222,7 @@ def beat_phase(e: np.ndarray, period: float, fps: float) -> float:
     if not positions or max(weights) <= 0:
         return float(phases[0])
     pos, wts = np.array(positions), np.array(weights)
-    keep = wts > 0.3 * np.median(wts)
+    keep = wts > 0.3 * median(wts)
     pos, wts = pos[keep], wts[keep]
     angle = np.angle(np.sum(wts * np.exp(2j * np.pi * pos / period)))
     centre = (angle / (2 * np.pi) * period) % period

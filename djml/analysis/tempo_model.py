@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from djml.analysis.robust import median
+
 FEATURE_SECONDS = 90.0       # candidate features look at the middle 90 s at most
 FEATURE_VERSION = 1          # bump when a feature's definition changes (the weights go stale)
 MODEL_FORMAT = 1
@@ -210,7 +212,7 @@ def _log_ratio(a: float, b: float) -> float:
 def _onset_count(e: np.ndarray) -> int:
     if len(e) < 3 or e.max() <= 0:
         return 0
-    thr = max(0.1 * float(e.max()), float(np.median(e) + np.std(e)))
+    thr = max(0.1 * float(e.max()), float(median(e) + np.std(e)))
     peaks = np.flatnonzero((e[1:-1] > e[:-2]) & (e[1:-1] >= e[2:]) & (e[1:-1] > thr))
     return len(peaks)
 
