@@ -417,3 +417,28 @@ def test_the_config_djml_init_writes_is_read_without_the_toml_parser(run_djml, d
     text = (djml_home / "config.toml").read_text()
     assert simple_dirs(text) == {"data_dir": tomllib.loads(text)["data_dir"]}
     assert socket_path() == load().socket_path
+
+
+@pytest.mark.parametrize("command,spec,positionals", [("ls", LS, 0), ("recommend", RECOMMEND, 1)])
+def test_the_one_shot_parser_spec_follows_the_click_command(command, spec, positionals):
+    """The strict parser's table is checked against click's own options, so an option added
+    to (or changed in) the click command cannot be mis-read by the fast path: every option
+    it takes exists in click with the same flag-ness, spellings of one click option share
+    one name, and every click option it does not know sends the command to click."""
+    import importlib
+
+    from djml.cli import COMMANDS
+
+    module, attr, _ = COMMANDS[command]
+    click_command = getattr(importlib.import_module(f"djml.commands.{module}"), attr)
+    options = [p for p in click_command.params if p.param_type_name == "option"]
+    by_spelling = {opt: p for p in options for opt in p.opts}
+    for spelling, (name, converter) in spec.items():
+        assert spelling in by_spelling, f"{spelling} is not an option of `djml {command}`"
+        assert (converter is None) == bool(by_spelling[spelling].is_flag), spelling
+    for p in options:
+        names = {spec[opt][0] for opt in p.opts if opt in spec}
+        assert len(names) <= 1, (p.opts, names)
+        if not names:
+            args = ["x"] * positionals + [p.opts[0]] + ([] if p.is_flag else ["1"])
+            assert parse(spec, args, positionals) is None, p.opts
