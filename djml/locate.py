@@ -89,7 +89,6 @@ def socket_path(config_path: Path | None = None) -> Path | None:
     ``runtime_dir`` alone; None when the file cannot say (unreadable, not TOML, a value
     that is no path): :func:`djml.config.load` then reports it."""
     path = Path(config_path) if config_path else default_config_path()
-    raw: dict | None = {}
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
