@@ -138,6 +138,8 @@ def measure_analyze(args: argparse.Namespace, env: dict[str, str]) -> None:
     py = sys.executable
     track, shot = audio_files()
     floor = {**env, **{name: "1" for name in WORKER_THREAD_ENV}}
+    paired("floor: `python -c \"import numpy\"` (one BLAS thread, as a worker)", [py, "-c", "import numpy"],
+           floor, args.base, args.runs)
     for what, path, kind in (("one-shot", shot, "sample"), ("5-min FLAC", track, "track")):
         paired(f"analysis alone ({what})", [py, "-c", f"import djml.analysis as a; a.analyze({str(path)!r}, {kind!r})"],
                floor, args.base, args.runs)

@@ -163,6 +163,8 @@ def section_analyze(table: Table, runs: int) -> None:
     try:
         table.add("floor: `python -c pass`", "—", measure([py, "-c", "pass"], env, runs))
         table.add("floor: `python -c \"import click\"`", "—", measure([py, "-c", "import click"], env, runs))
+        table.add("floor: `python -c \"import numpy\"` (one BLAS thread, as a worker)", "—",
+                  measure([py, "-c", "import numpy"], floor_env, runs))
         table.add("floor: decode only (djml's reader + mono mix, 5-min FLAC)", "—",
                   measure([py, "-c", f"from djml.analysis.decode import decode_mono; decode_mono({str(track)!r})"],
                           floor_env, runs))

@@ -125,5 +125,9 @@ def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileRe
 def warm_up() -> None:
     """Import what :func:`process_file` needs (the analysis stack, ~0.4 s of CPU), run in
     a fresh worker before its first file, so a daemon that sees files arriving has
-    workers ready when they have settled."""
-    import djml.analysis.analyzer  # noqa: F401 - imported for its side effect: loaded modules
+    workers ready when they have settled. Both pipelines: the analyzer imports each only
+    when a file needs it (a one-shot never needs the track's), which a worker that will
+    analyse many files should not pay for at its first file."""
+    import djml.analysis.analyzer  # noqa: F401 - imported for their side effect: loaded modules
+    import djml.analysis.sample  # noqa: F401
+    import djml.analysis.track  # noqa: F401

@@ -19,13 +19,24 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 from dataclasses import dataclass, fields
+from importlib import import_module
 from pathlib import Path
 
 AUDIO_EXTENSIONS = frozenset(
     {".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac",
      ".aif", ".aiff", ".aifc"}
 )
+
+# mutagen file types (module, class) for a file whose first bytes say what it is: asking
+# `mutagen.File` to choose among all types imports every format module it knows (~25 ms
+# per fresh process, most of a one-shot's tag read), and it chooses by the extension
+# too, so a FLAC named .wav lost its tags; anything else is left to that full detection
+_WAVE, _AIFF, _FLAC = (("mutagen.wave", "WAVE"),), (("mutagen.aiff", "AIFF"),), (("mutagen.flac", "FLAC"),)
+_MP4, _MP3 = (("mutagen.mp4", "MP4"),), (("mutagen.mp3", "MP3"),)
+_OGG = (("mutagen.oggvorbis", "OggVorbis"), ("mutagen.oggflac", "OggFLAC"), ("mutagen.oggopus", "OggOpus"),
+        ("mutagen.oggspeex", "OggSpeex"), ("mutagen.oggtheora", "OggTheora"))
 
 
 @dataclass
@@ -55,12 +66,7 @@ _RIFF_INFO = {b"IART": "artist", b"INAM": "title", b"IPRD": "album", b"IGNR": "g
 
 def read_tags(path: Path | str) -> Tags:
     """Best-effort tag read; returns empty Tags for untagged or unparsable files."""
-    import mutagen  # ~30 ms, only paid by processes that read tags
-
-    try:
-        audio = mutagen.File(str(path))
-    except Exception:  # mutagen raises many types for odd files; tags are optional
-        audio = None
+    audio = _open(str(path))
     found: dict[str, str] = {}
     if audio is not None and audio.tags is not None:
         try:
@@ -75,13 +81,56 @@ def read_tags(path: Path | str) -> Tags:
     return tags
 
 
-def _read_system(tags) -> dict[str, str]:
-    from mutagen.id3 import ID3
-    from mutagen.mp4 import MP4Tags
+def _types_of(path: str) -> tuple[tuple[str, str], ...] | None:
+    """The mutagen types the file's signature names, None when it names none for sure
+    (an MP3 frame or an ID3 header only counts in a file named .mp3: FLAC and AAC may
+    start with ID3 too)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return _WAVE
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return _AIFF
+    if head[:4] == b"fLaC":
+        return _FLAC
+    if head[:4] == b"OggS":
+        return _OGG
+    if head[4:8] == b"ftyp":
+        return _MP4
+    if path.lower().endswith(".mp3") and (head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF
+                                                                and head[1] & 0xE0 == 0xE0)):
+        return _MP3
+    return None
 
-    if isinstance(tags, ID3):
+
+def _open(path: str):
+    """The mutagen file object of ``path``, or None: the types its first bytes name
+    (:func:`_types_of`), else every type mutagen knows."""
+    import mutagen  # only paid by processes that read tags
+
+    types = _types_of(path)
+    if types:
+        try:
+            audio = mutagen.File(path, options=[getattr(import_module(m), name) for m, name in types])
+            if audio is not None:
+                return audio
+        except Exception:  # damaged: the full detection below decides, as for any file
+            pass
+    try:
+        return mutagen.File(path)
+    except Exception:  # mutagen raises many types for odd files; tags are optional
+        return None
+
+
+def _read_system(tags) -> dict[str, str]:
+    # a tag object of a system means its module is loaded; none is imported just to ask
+    id3, mp4 = sys.modules.get("mutagen.id3"), sys.modules.get("mutagen.mp4")
+    if id3 is not None and isinstance(tags, id3.ID3):
         return _id3(tags)
-    if isinstance(tags, MP4Tags):
+    if mp4 is not None and isinstance(tags, mp4.MP4Tags):
         return _pick(tags, _MP4_ATOMS)
     return _pick(_LowerKeys(tags), _VORBIS_KEYS)
 

@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import importlib
 import json
-import math
 import os
 import sys
 from collections import defaultdict
@@ -68,8 +67,8 @@ def _track_bands(path: str) -> dict[str, np.ndarray]:
     from djml.analysis import spectral
     from djml.analysis.decode import ANALYSIS_SR, Decoder
     from djml.analysis.features import N_MELS
-    from djml.analysis.rhythm import LOW_HZ
-    from djml.analysis.track import HOP, N_FFT, TREBLE_HZ
+    from djml.analysis.bands import LOW_HZ, TREBLE_HZ
+    from djml.analysis.track import HOP, N_FFT
 
     fb = spectral.mel_filterbank(ANALYSIS_SR, N_FFT, N_MELS)
     treble = spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ)
@@ -109,7 +108,7 @@ def treble_share() -> float:
     from djml.analysis import spectral
     from djml.analysis.decode import ANALYSIS_SR
     from djml.analysis.features import N_MELS
-    from djml.analysis.track import TREBLE_HZ
+    from djml.analysis.bands import TREBLE_HZ
 
     return (N_MELS - spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ)) / N_MELS
 

@@ -34,6 +34,7 @@ from djml.analysis.layout import FEATURE_DOC, FEATURE_NAMES, LOGMEL_SHAPE, RHYTH
 from djml.analysis_versions import ANALYZER_VERSIONS  # defined apart: see that module
 
 SAMPLE_MAX_SECONDS = 30.0
+DEFAULT_BPM_RANGE = (70.0, 180.0)   # the folding range (config bpm_min / bpm_max)
 
 # public name -> the module that defines it, imported when the name is first used
 _LAZY = {

@@ -12,14 +12,11 @@ import os
 
 import soundfile as sf
 
-from djml.analysis import SAMPLE_MAX_SECONDS
+from djml.analysis import DEFAULT_BPM_RANGE, SAMPLE_MAX_SECONDS
 from djml.analysis.decode import probe as _probe
 from djml.analysis.errors import AnalysisError
 from djml.analysis.features import feature_vector
 from djml.analysis.result import Analysis
-from djml.analysis.sample import analyze_sample
-from djml.analysis.tempo import DEFAULT_BPM_RANGE
-from djml.analysis.track import analyze_track
 from djml.analysis_versions import ANALYZER_VERSIONS
 
 
@@ -56,6 +53,8 @@ def analyze(path: str | os.PathLike, kind: str | None = None, *,
 
 
 def _analyze_track(path: str, bpm_range: tuple[float, float]) -> Analysis:
+    from djml.analysis.track import analyze_track   # here: a process analysing samples never needs it
+
     t = analyze_track(path, bpm_range)
     est = t.tempo
     values = {
@@ -86,6 +85,8 @@ def _structure_fields(shape) -> dict:  # noqa: ANN001 - structure.Structure | No
 
 
 def _analyze_sample(path: str, bpm_range: tuple[float, float]) -> Analysis:
+    from djml.analysis.sample import analyze_sample
+
     s = analyze_sample(path, bpm_range)
     values = {
         "log_duration": _log1p(s.duration), "loudness_db": s.loudness, "peak_db": s.peak_db,

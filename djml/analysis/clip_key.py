@@ -7,14 +7,14 @@ model as a track of that length. A drum loop also has spectral peaks and the mod
 names some key, so a clip gets one only when its pitch content is concentrated on a few
 pitch classes (chroma entropy at most MAX_ENTROPY) and the model is sure enough
 (MIN_PROBABILITY); otherwise its key stays None. docs/analysis.md has the measurements.
+
+The track pipeline's modules are imported only for a clip long enough to have a key: a
+one-shot never needs them, and importing them costs a fresh process tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from djml.analysis import chroma, key_model, spectral, track
-from djml.analysis import key as keymod
 
 CLIP_MIN_SECONDS = 2.0
 MAX_ENTROPY = 0.92           # of the mean treble chroma (1 = flat): drums and cymbals ~0.94-0.99,
@@ -24,6 +24,9 @@ MIN_PROBABILITY = 0.5
 
 def clip_features(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """(treble histogram (120,), pooled features) exactly as analyze_track computes them."""
+    from djml.analysis import chroma, spectral, track
+    from djml.analysis import key as keymod
+
     power = spectral.power_spectrogram(y, track.N_FFT, track.HOP)
     acc = chroma.ChromaAccumulator(sr, track.N_FFT, chroma.segment_frames(track.FPS, len(power)))
     frames = np.arange(len(power))[:: track.CHROMA_STRIDE]
@@ -43,6 +46,9 @@ def clip_key(y: np.ndarray, sr: int) -> tuple[int | None, float]:
     """(key, confidence) of a tonal clip, (None, 0.0) otherwise."""
     if len(y) < CLIP_MIN_SECONDS * sr:
         return None, 0.0
+    from djml.analysis import key as keymod
+    from djml.analysis import key_model
+
     hist, pooled = clip_features(y, sr)
     if hist.sum() <= 0 or chroma_entropy(pooled) > MAX_ENTROPY:
         return None, 0.0

@@ -29,7 +29,6 @@ from djml.analysis.tempo import prepare_envelope
 
 BAR_STEPS = 16
 WINDOW_BARS = 4
-LOW_HZ = 200.0       # mel bands centred below this form the low (kick/bass) envelope
 
 
 def rhythm_pattern(envelopes: dict[str, np.ndarray], fps: float, bpm: float | None,

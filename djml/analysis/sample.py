@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from djml import keys
-from djml.analysis import spectral, tempo, tempo_model
+from djml.analysis import spectral
+from djml.analysis.bands import LOW_HZ, TREBLE_HZ
 from djml.analysis.clip_key import clip_key
 from djml.analysis.decode import ANALYSIS_SR, decode_mono
 from djml.analysis.features import TimbreAccumulator, level_db
 from djml.analysis.layout import LOGMEL_FRAMES, N_MELS
 from djml.analysis.robust import median
-from djml.analysis.rhythm import LOW_HZ
-from djml.analysis.track import TREBLE_HZ
+
+if TYPE_CHECKING:
+    from djml.analysis.tempo_model import TempoModel
 
 N_FFT = 1024
 HOP = 256
@@ -130,7 +133,11 @@ def has_tempo_candidate(duration: float, onsets: np.ndarray) -> bool:
     second half, or any file from CLIP_SECONDS on (a clip of music whose onsets are soft).
     A one-shot has one dominant onset."""
     regular = len(onsets) >= LOOP_ONSETS and onsets[-1] / FPS >= 0.5 * duration
-    return duration >= tempo.MIN_SECONDS and (regular or duration >= CLIP_SECONDS)
+    if not (regular or duration >= CLIP_SECONDS):
+        return False   # a one-shot: decided without importing the tempo modules
+    from djml.analysis.tempo import MIN_SECONDS
+
+    return duration >= MIN_SECONDS
 
 
 def tempo_envelopes(bands: tuple[np.ndarray, ...], duration: float) -> tuple[np.ndarray, ...]:
@@ -152,13 +159,15 @@ TEMPO_FPS = FPS / 2
 
 def loop_tempo(bands: tuple[np.ndarray, np.ndarray, np.ndarray], duration: float, onsets: np.ndarray,
                bpm_range: tuple[float, float],
-               model: tempo_model.TempoModel | None = None) -> tuple[float | None, float]:
+               model: "TempoModel | None" = None) -> tuple[float | None, float]:
     """(loop BPM or None, pulse clarity). A file with a tempo candidate
     (:func:`has_tempo_candidate`) gets the tempo the track analysis would give it
     (``model``: the shipped one by default), snapped to its length when that holds whole
     beats (``tempo.loop_bpm``); it is a loop when its pulse clarity reaches LOOP_CLARITY."""
     if not has_tempo_candidate(duration, onsets):
         return None, 0.0
+    from djml.analysis import tempo
+
     flux, high, low = tempo_envelopes(bands, duration)
     est = tempo.estimate_tempo(flux, TEMPO_FPS, bpm_range, high_env=high, treble_share=TREBLE_SHARE,
                                low_env=low, model=model, loop_seconds=loop_seconds(duration))

@@ -37,11 +37,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from djml.analysis import tempo_model
+from djml.analysis import DEFAULT_BPM_RANGE, tempo_model
 from djml.analysis.robust import median
 from djml.analysis.tempo_model import Envelopes, grid_strength
 
-DEFAULT_BPM_RANGE = (70.0, 180.0)   # the folding range (config bpm_min / bpm_max)
 AMBIGUITY_RATIO = 0.5       # runner-up probability / winner's at or above this: ambiguous
 ONSET_LATENCY = -0.017      # seconds the flux peak precedes/follows the true onset
 MIN_SECONDS = 1.5           # shorter envelopes hold too few beats for a tempo

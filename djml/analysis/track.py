@@ -24,6 +24,7 @@ from djml.analysis import chroma
 from djml.analysis import key as keymod
 from djml.analysis import key_model
 from djml.analysis import rhythm, spectral, structure, tempo
+from djml.analysis.bands import LOW_HZ, TREBLE_HZ
 from djml.analysis.decode import ANALYSIS_SR, Decoder
 from djml.analysis.features import N_MELS, TimbreAccumulator, level_db
 
@@ -35,7 +36,6 @@ CHROMA_STRIDE = 2
 TIMBRE_FRAMES = 1500        # at most this many frames (spread evenly over the file) for
 CHROMA_FRAMES = 3000        # timbre / pitch statistics: a 30-s clip uses the strides above,
                             # a 5-min track every 9th / 5th frame, a 2-h mix every ~200th
-TREBLE_HZ = 3000.0          # mel bands centred above this form the treble onset envelope
 
 
 @dataclass
@@ -73,7 +73,7 @@ def analyze_track(path: str, bpm_range: tuple[float, float], *, key_model_decide
     chroma_stride = max(CHROMA_STRIDE, math.ceil(expected / CHROMA_FRAMES))
     fb = spectral.mel_filterbank(ANALYSIS_SR, N_FFT, N_MELS)
     treble = spectral.mel_band_index(ANALYSIS_SR, N_MELS, TREBLE_HZ)
-    low = spectral.mel_band_index(ANALYSIS_SR, N_MELS, rhythm.LOW_HZ)
+    low = spectral.mel_band_index(ANALYSIS_SR, N_MELS, LOW_HZ)
     band_starts = structure.band_starts(ANALYSIS_SR, N_MELS)
     framer = spectral.StreamingFrames(N_FFT, HOP)
     timbre = TimbreAccumulator(ANALYSIS_SR, N_FFT)
