@@ -19,7 +19,7 @@ that receives results (the daemon, a scan's parent) needs only that record (nump
 Modules: decode (read once, hash, resample), loudness (BS.1770 LUFS, LRA, true peak,
 fed by the decoder at the native rate), spectral (STFT and derived features),
 tempo, key, rhythm (beat/bar pattern of the onsets), features (timbre stats, feature
-vector), layout (names and sizes of the stored vectors), track and sample pipelines,
+vector), layout (names and sizes of the stored vectors), bands (the onset envelopes' band edges), track and sample pipelines,
 analyzer (``analyze``: picks the pipeline, builds the record), result (the Analysis
 record).
 """
