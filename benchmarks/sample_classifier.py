@@ -11,15 +11,15 @@ are held out with their source and never scored.
 
 Models: ``mfcc_lr`` (MFCC mean/std + logistic regression: the floor), ``et`` (the shipped
 ExtraTrees), ``cnn`` (the small log-mel CNN), ``lr`` (logistic regression on every
-engineered feature) and ``blend`` (et averaged with cnn, else lr; the partner's share chosen
-on the inner folds). Calibrated variants ``+T`` (temperature),
+engineered feature) and ``blend`` (et averaged with lr and cnn when they run; the members'
+shares chosen on the inner folds). Calibrated variants ``+T`` (temperature),
 ``+top`` (isotonic map of the top-1 confidence) and ``+ovr`` (isotonic per class, one vs
 rest) are fitted per held-out source on the inner out-of-source predictions of the training
 sources only (``--inner-k 0``: leave-one-source-out inside as well; see
 ``djml.models.loso``).
 
-Speed: the shipped model's inference path (stored vectors -> feature matrix -> forest
-arrays + linear partner + calibration map) for a batch of 1,000 one-shots on one thread,
+Speed: the shipped model's inference path (stored vectors -> feature matrix and log-mel
+patches -> forest arrays + linear partner + CNN + calibration map) for a batch of 1,000 one-shots on one thread,
 after decoding and analysis.
 
     python benchmarks/sample_classifier.py [--models mfcc_lr,et,cnn] [--copies 1] [--json PATH]
@@ -45,7 +45,8 @@ from djml.models import train_default as td  # noqa: E402
 def inference_speed(data: td.Dataset, batch: int = 1000, repeats: int = 3) -> dict:
     """One-shots per CPU second of the shipped model (``models/shipped``, as loaded by the
     daemon) on ``batch`` stored analyses: SampleFeatures.transform (patch descriptors
-    included) + the exported forest, its linear partner and calibration map, one thread.
+    included) + the exported forest, its linear partner, its CNN (with the patches it reads)
+    and calibration map, one thread.
     CPU time (process_time), because wall time on this shared machine measures the other
     tenants; wall time is reported next to it."""
     from djml.models import portable
@@ -57,8 +58,9 @@ def inference_speed(data: td.Dataset, batch: int = 1000, repeats: int = 3) -> di
     for _ in range(repeats):
         c0, w0 = time.process_time(), time.perf_counter()
         X = est.features.transform(rows)
+        patches = est.features.patches(rows) if est.needs_patches else None
         c1 = time.process_time()
-        est.predict_proba_arrays(X)
+        est.predict_proba_arrays(X, patches)
         feats.append(c1 - c0)
         total.append(time.process_time() - c0)
         wall.append(time.perf_counter() - w0)
@@ -105,7 +107,8 @@ def print_tables(results: dict[str, dict], settings: dict) -> None:
                   if not isinstance(v, dict) or "temperature" in v} for s, d in settings["per_source"].items()}
     if any(chosen.values()):
         print("\nSettings chosen on inner folds per held-out source (blend share, temperatures): " + "; ".join(
-            f"{s}: " + ", ".join(f"{k} {v:.2f}" for k, v in d.items()) for s, d in chosen.items()))
+            f"{s}: " + ", ".join(f"{k} {v:.2f}" if not isinstance(v, list) else f"{k} " + "/".join(f"{x:.2f}" for x in v)
+                                 for k, v in d.items()) for s, d in chosen.items()))
     best = next(m for m in ("blend+top", "et+top", "blend", "et", "cnn", *names) if m in results)
     conf = results[best]["all"]["confusion"]
     print(f"\nConfusion matrix of {best} (rows true, columns predicted)")
@@ -148,9 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     print_tables(results, settings)
     speed = inference_speed(data) if "et" in models else {}
     if speed:
-        print(f"\nInference (stored analyses -> features -> forest arrays), batch {speed['batch']}, one thread: "
-              f"{speed['items_per_cpu_s']:.0f} one-shots per CPU second ({speed['features_cpu_ms']:.0f} ms "
-              f"features + forest = {speed['total_cpu_ms']:.0f} ms CPU, {speed['total_wall_ms']:.0f} ms wall; "
+        print(f"\nInference of the shipped model (stored analyses -> features and patches -> blend), batch "
+              f"{speed['batch']}, one thread: {speed['items_per_cpu_s']:.0f} one-shots per CPU second "
+              f"({speed['features_cpu_ms']:.0f} ms features + model = {speed['total_cpu_ms']:.0f} ms CPU, "
+              f"{speed['total_wall_ms']:.0f} ms wall; "
               f"{speed['forest_nodes']} nodes)")
     out = {"args": {k: str(v) for k, v in vars(args).items()}, "results": results,
            "settings": settings["per_source"], "speed": speed, "seconds": round(time.time() - t0),

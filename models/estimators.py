@@ -122,15 +122,22 @@ class Estimator:
 
     # -- predicting ----------------------------------------------------------------------
 
-    def predict_proba(self, rows: Sequence[ItemRow]) -> np.ndarray:
-        return self.predict_proba_arrays(self.features.transform(rows))
+    @property
+    def needs_patches(self) -> bool:
+        """The model also reads the rows' log-mel patches (a forest blended with a CNN)."""
+        return bool(getattr(self.model, "needs_patches", False))
 
-    def predict_proba_arrays(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, rows: Sequence[ItemRow]) -> np.ndarray:
+        patches = self.features.patches(rows) if self.needs_patches else None
+        return self.predict_proba_arrays(self.features.transform(rows), patches)
+
+    def predict_proba_arrays(self, X: np.ndarray, patches: np.ndarray | None = None) -> np.ndarray:
         if self.model is None:
             raise ValueError("estimator is not fitted")
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)), np.float32)
-        return BACKENDS[self.backend].predict_fn()(self.model, X, len(self.classes_))
+        extra = {} if patches is None else {"patches": patches}
+        return BACKENDS[self.backend].predict_fn()(self.model, X, len(self.classes_), **extra)
 
     def predict(self, rows: Sequence[ItemRow]) -> list[str]:
         proba = self.predict_proba(rows)
@@ -142,7 +149,8 @@ class Estimator:
         X = self.features.transform(rows)
         if X.ndim != 2:
             return [[] for _ in rows]
-        base = self.predict_proba_arrays(X)
+        patches = self.features.patches(rows) if self.needs_patches else None
+        base = self.predict_proba_arrays(X, patches)
         winner = base.argmax(axis=1)
         means = np.asarray(self.metadata.get("feature_means") or X.mean(axis=0), np.float32)
         names = self.features.names
@@ -150,7 +158,8 @@ class Estimator:
         for i in range(len(X)):
             probe = np.repeat(X[i:i + 1], X.shape[1], axis=0)
             probe[np.arange(X.shape[1]), np.arange(X.shape[1])] = means
-            drop = base[i, winner[i]] - self.predict_proba_arrays(probe)[:, winner[i]]
+            one = None if patches is None else patches[i:i + 1]   # the CNN's input is not perturbed
+            drop = base[i, winner[i]] - self.predict_proba_arrays(probe, one)[:, winner[i]]
             order = np.argsort(-np.abs(drop))[:top]
             out.append([(names[j], float(drop[j])) for j in order])
         return out

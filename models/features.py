@@ -301,6 +301,13 @@ class SampleFeatures(FeatureSpec):
         side = int(round(math.sqrt(flat.size)))
         return flat.reshape(side, side)
 
+    def patches(self, rows: Sequence[ItemRow]) -> np.ndarray:
+        """The rows' log-mel patches as the shipped CNN reads them: :class:`LogmelFeatures`'
+        (n, 1, mels, frames) layout."""
+        if not rows:
+            return np.zeros((0, 1, 1, 1), np.float32)
+        return np.stack([self.square_patch(row).T for row in rows])[:, None].astype(np.float32)
+
     def pooled(self, patch: np.ndarray) -> np.ndarray:
         """Square patch (frames x mels) → POOL x POOL block means."""
         b = patch.shape[0] // self.POOL

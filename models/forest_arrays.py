@@ -27,13 +27,17 @@ class ForestArrays:
     ``temperature`` rescales the averaged probabilities (calibration: p ** (1 / T));
     ``calibration``, when given, is a JSON map of :mod:`djml.models.calibration` applied
     instead (an isotonic map fitted on held-out sources). ``partner`` (a
-    :class:`~djml.models.linear_arrays.LinearArrays` on the same features), when given, is
-    averaged in with weight ``partner_share`` before calibration."""
+    :class:`~djml.models.linear_arrays.LinearArrays` on the same features) and ``cnn`` (a
+    :class:`~djml.models.cnn_arrays.CNNArrays` on the sample's log-mel patch), when given,
+    are averaged in with weights ``partner_share`` and ``cnn_share`` before calibration; the
+    trees keep the rest. A model with a CNN ``needs_patches``: its ``predict_proba`` takes
+    the patches next to the feature matrix."""
 
     def __init__(self, left: np.ndarray, right: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
                  value: np.ndarray, roots: np.ndarray, temperature: float = 1.0,
                  classes: np.ndarray | None = None, calibration: dict | None = None,
-                 partner: Any = None, partner_share: float = 0.0) -> None:
+                 partner: Any = None, partner_share: float = 0.0,
+                 cnn: Any = None, cnn_share: float = 0.0) -> None:
         self.left = np.asarray(left, np.int32)
         self.right = np.asarray(right, np.int32)
         self.feature = np.asarray(feature, np.int32)
@@ -43,6 +47,7 @@ class ForestArrays:
         self.temperature = float(temperature)
         self.calibration = calibration
         self.partner, self.partner_share = partner, float(partner_share if partner is not None else 0.0)
+        self.cnn, self.cnn_share = cnn, float(cnn_share if cnn is not None else 0.0)
         self.n_classes = int(self.value.shape[1])
         # the Estimator's class index of each column (sklearn drops classes absent in a fit)
         self.classes_ = np.arange(self.n_classes) if classes is None else np.asarray(classes, np.int64)
@@ -80,14 +85,27 @@ class ForestArrays:
         return cls(np.concatenate(lefts), np.concatenate(rights), np.concatenate(feats), thr32,
                    np.concatenate(vals), np.array(roots), temperature, np.asarray(forest.classes_))
 
-    def raw_proba(self, X: np.ndarray) -> np.ndarray:
-        """Uncalibrated probabilities: the trees' mean, blended with the partner's if any."""
+    @property
+    def needs_patches(self) -> bool:
+        return self.cnn is not None and self.cnn_share > 0
+
+    def raw_proba(self, X: np.ndarray, patches: np.ndarray | None = None) -> np.ndarray:
+        """Uncalibrated probabilities: the trees' mean, blended with the partner's and the
+        CNN's if any. ``patches``: one log-mel patch per row of ``X``, or a single patch for
+        every row (explanations perturb the features of one sample)."""
         trees = self.forest_proba(X)
-        if self.partner is None or self.partner_share == 0:
+        if not (self.partner_share or self.needs_patches):
             return trees
-        lin = np.zeros_like(trees)
-        lin[:, np.searchsorted(self.classes_, self.partner.classes_)] = self.partner.predict_proba(X)
-        return ((1 - self.partner_share) * trees + self.partner_share * lin).astype(np.float32)
+        out = (1 - self.partner_share - self.cnn_share) * trees
+        for member, share, inputs in ((self.partner, self.partner_share, X), (self.cnn, self.cnn_share, patches)):
+            if not share:
+                continue
+            if inputs is None:
+                raise ValueError("this model blends in a CNN: predict with the log-mel patches")
+            p = np.zeros_like(trees)
+            p[:, np.searchsorted(self.classes_, member.classes_)] = member.predict_proba(inputs)
+            out += share * p
+        return out.astype(np.float32)
 
     def forest_proba(self, X: np.ndarray) -> np.ndarray:
         """Mean leaf distribution over trees (sklearn's predict_proba), uncalibrated."""
@@ -100,12 +118,13 @@ class ForestArrays:
             node = np.where(go_left, self._left[node], self._right[node])
         return self.value[node].mean(axis=1)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, patches: np.ndarray | None = None) -> np.ndarray:
+        raw = self.raw_proba(X, patches)
         if self.calibration:
             from djml.models.calibration import apply_map
 
-            return apply_map(self.raw_proba(X), self.calibration)
-        return apply_temperature(self.raw_proba(X), self.temperature)
+            return apply_map(raw, self.calibration)
+        return apply_temperature(raw, self.temperature)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         out = {"left": self.left, "right": self.right, "feature": self.feature,
@@ -113,19 +132,24 @@ class ForestArrays:
                "roots": self.roots, "classes": self.classes_}
         if self.partner is not None:
             out.update(self.partner.to_arrays(), partner_share=np.float64(self.partner_share))
+        if self.cnn is not None:
+            out.update(self.cnn.to_arrays(), cnn_share=np.float64(self.cnn_share))
         return out
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], temperature: float,
                     calibration: dict | None = None) -> "ForestArrays":
+        from djml.models.cnn_arrays import CNNArrays
         from djml.models.linear_arrays import LinearArrays
 
         value = np.asarray(arrays["value"], np.float32)
         partner = LinearArrays.from_arrays(arrays)
+        cnn = CNNArrays.from_arrays(arrays)
         return cls(arrays["left"], arrays["right"], arrays["feature"], arrays["threshold"],
                    value / np.maximum(value.sum(1, keepdims=True), 1e-12), arrays["roots"], temperature,
                    arrays["classes"], calibration, partner,
-                   float(arrays["partner_share"]) if partner is not None else 0.0)
+                   float(arrays["partner_share"]) if partner is not None else 0.0,
+                   cnn, float(arrays["cnn_share"]) if cnn is not None else 0.0)
 
 
 def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:

@@ -17,6 +17,7 @@ A fitter is ``fit(train_idx) -> predict(test_idx) -> proba`` over the global cla
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import numpy as np
 from djml.models.calibration import apply_map, fit_map
 
 Fitter = Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]]
-BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)   # share of the second model (the CNN)
+SHARE_STEP = 0.25   # blend shares are multiples of this and sum to 1
 CALIBRATIONS = {"T": "temperature", "top": "top", "ovr": "ovr"}   # suffix -> calibration method
 
 
@@ -54,16 +55,30 @@ def source_folds(sources: Sequence[str], counts: dict[str, int], k: int) -> list
     return folds
 
 
-def blend(a: np.ndarray, b: np.ndarray | None, w: float) -> np.ndarray:
-    return a if b is None or w == 0 else (1 - w) * a + w * b
+def share_grid(members: int) -> list[tuple[float, ...]]:
+    """Every share vector of ``members`` models on the SHARE_STEP grid (summing to 1), the
+    first member's largest share first: ties in :func:`choose_shares` keep more of it."""
+    steps = round(1 / SHARE_STEP)
+    grid = [tuple(k * SHARE_STEP for k in ks) for ks in itertools.product(range(steps + 1), repeat=members)
+            if sum(ks) == steps]
+    return sorted(grid, key=lambda w: [-x for x in w])
 
 
-def choose_blend(pa: np.ndarray, pb: np.ndarray | None, y: np.ndarray, weights: np.ndarray) -> float:
-    """The blend weight with the best weighted accuracy (ties: less of the second model)."""
-    if pb is None:
-        return 0.0
-    scores = [float((weights * (blend(pa, pb, w).argmax(1) == y)).sum()) for w in BLEND_GRID]
-    return BLEND_GRID[int(np.argmax(scores))]
+def blend(probas: Sequence[np.ndarray], shares: Sequence[float]) -> np.ndarray:
+    """The members' probabilities averaged with ``shares`` (members with share 0 are skipped)."""
+    used = [(w, p) for w, p in zip(shares, probas) if w]
+    if len(used) == 1:
+        return used[0][1]
+    return sum(w * p for w, p in used).astype(np.float32)  # type: ignore[union-attr]
+
+
+def choose_shares(probas: Sequence[np.ndarray], y: np.ndarray, weights: np.ndarray) -> tuple[float, ...]:
+    """The share vector with the best weighted accuracy (ties: more of the earlier members)."""
+    grid = share_grid(len(probas))
+    if len(grid) == 1:
+        return grid[0]
+    scores = [float((weights * (blend(probas, w).argmax(1) == y)).sum()) for w in grid]
+    return grid[int(np.argmax(scores))]
 
 
 def outer_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: Fitter, log=None) -> np.ndarray:
@@ -108,15 +123,16 @@ def inner_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitter: F
 
 
 def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters: dict[str, Fitter], *,
-                primary: str, secondary: str | None = None, inner_k: int = 0,
+                primary: str, partners: Sequence[str] = (), inner_k: int = 0,
                 balance: Callable[[np.ndarray], np.ndarray] | None = None, log=print,
                 known: dict[str, tuple[np.ndarray, dict[str, np.ndarray] | None]] | None = None) -> Outcome:
-    """Outer LOSO of every fitter; for ``primary`` (and its blend with ``secondary``) the
-    blend weight and every calibration map (``CALIBRATIONS``) are fitted per held-out source
-    on the inner predictions of the training sources only.
+    """Outer LOSO of every fitter; for ``primary`` (and its blend with ``partners``) the
+    members' shares and every calibration map (``CALIBRATIONS``) are fitted per held-out
+    source on the inner predictions of the training sources only.
 
-    Adds ``<primary>+<suffix>`` per calibration and, with a secondary, ``blend`` (the blend
-    with the weight chosen inside) and ``blend+<suffix>``. ``balance(idx)`` gives the item
+    Adds ``<primary>+<suffix>`` per calibration and, with partners, ``blend`` (the blend
+    with the shares chosen inside; ``settings[s]["blend"]`` lists them, primary first) and
+    ``blend+<suffix>``. ``balance(idx)`` gives the item
     weights the choices use (default: equal per item). ``known`` holds the outer (and inner)
     predictions of models from an earlier run on the same items and folds: not fitted again."""
     out = Outcome()
@@ -126,14 +142,14 @@ def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters:
         out.proba[name] = known[name][0] if name in known else outer_loso(y, sources, scored, fitter)
         out.seconds[name] = time.perf_counter() - t0
         log(f"  {name}: outer LOSO in {out.seconds[name]:.0f} s" + (" (earlier run)" if name in known else ""))
-    tuned = [m for m in (primary, secondary) if m]
+    tuned = [primary, *partners]
     for m in tuned:
         t0 = time.perf_counter()
         earlier = known.get(m, (None, None))[1]
         out.inner[m] = earlier if earlier is not None else inner_loso(y, sources, scored, fitters[m],
                                                                       inner_k=inner_k, log=log)
         out.seconds[m] += time.perf_counter() - t0
-    variants = [primary] + (["blend"] if secondary else [])
+    variants = [primary] + (["blend"] if partners else [])
     for v in variants:
         if v == "blend":
             out.proba["blend"] = np.zeros_like(out.proba[primary])
@@ -146,11 +162,12 @@ def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters:
         settings: dict = {}
         inner_of = {primary: inner_p[idx]}
         outer_of = {primary: out.proba[primary][test]}
-        if secondary:
-            w = choose_blend(inner_p[idx], out.inner[secondary][s][idx], y[idx], w_items)
-            settings["blend"] = w
-            inner_of["blend"] = blend(inner_p[idx], out.inner[secondary][s][idx], w)
-            outer_of["blend"] = blend(out.proba[primary][test], out.proba[secondary][test], w)
+        if partners:
+            inner_members = [out.inner[m][s][idx] for m in tuned]
+            shares = choose_shares(inner_members, y[idx], w_items)
+            settings["blend"] = list(shares)
+            inner_of["blend"] = blend(inner_members, shares)
+            outer_of["blend"] = blend([out.proba[m][test] for m in tuned], shares)
             out.proba["blend"][test] = outer_of["blend"]
         for v in variants:
             for suffix, method in CALIBRATIONS.items():
@@ -159,8 +176,8 @@ def nested_loso(y: np.ndarray, sources: np.ndarray, scored: np.ndarray, fitters:
                 out.proba[f"{v}+{suffix}"][test] = apply_map(outer_of[v], cal)
         out.settings[s] = settings
         log(f"  held out {s:20s} ({len(test)} files): " + ", ".join(
-            f"{k} {v['temperature']:.2f}" if isinstance(v, dict) and "temperature" in v else
-            f"{k} {v:.2f}" for k, v in settings.items() if not isinstance(v, dict) or "temperature" in v)
+            f"{k} {v['temperature']:.2f}" if isinstance(v, dict) else f"{k} " + "/".join(f"{x:.2f}" for x in v)
+            for k, v in settings.items() if not isinstance(v, dict) or "temperature" in v)
             + "; accuracy " + ", ".join(f"{name} {np.mean(out.proba[name][test].argmax(1) == y[test]):.3f}"
                                         for name in out.proba if "+" not in name or name.endswith("+ovr")))
     return out

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from djml.models.cnn_arrays import CNNFormatError
 from djml.models.estimators import Estimator, ModelFileError
 from djml.models.forest_arrays import ForestArrays
 
@@ -70,7 +71,10 @@ def load(npz: Path) -> Estimator:
     meta = card["metadata"]
     est = Estimator(meta["task"], card["backend"], _features(meta["features"]))
     est.classes_ = list(meta["classes"])
-    est.model = ForestArrays.from_arrays(arrays, float(card["temperature"]), card.get("calibration"))
+    try:
+        est.model = ForestArrays.from_arrays(arrays, float(card["temperature"]), card.get("calibration"))
+    except CNNFormatError as exc:
+        raise ModelFileError(f"{npz}: {exc}; rebuild with `{REBUILD}`") from None
     est.metadata = {**meta, "metrics": card.get("metrics", {})}
     return est
 

@@ -38,9 +38,10 @@ def fit_gradient_boosting(X: np.ndarray, y: np.ndarray, w: np.ndarray, n_classes
     return model.fit(X, y, sample_weight=w)
 
 
-def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
-    """Probabilities in our class order: sklearn drops classes absent from a fit."""
-    proba = model.predict_proba(X)
+def predict_proba(model: Any, X: np.ndarray, n_classes: int, patches: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities in our class order: sklearn drops classes absent from a fit.
+    ``patches``: the log-mel input of an exported forest that blends in a CNN."""
+    proba = model.predict_proba(X) if patches is None else model.predict_proba(X, patches)
     full = np.zeros((len(X), n_classes), np.float32)
     full[:, model.classes_] = proba
     return full

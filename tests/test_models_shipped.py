@@ -13,6 +13,7 @@ from djml import synth
 from djml.config import Config
 from djml.models import registry, service
 from djml.models.estimators import Estimator
+from djml.models.shipped_data import logmel_shape
 import sound_measures as sound
 from models_support import open_library
 
@@ -42,18 +43,26 @@ def test_loads_without_network_sklearn_or_torch(monkeypatch):
     assert {"kick", "snare", "hihat"} <= set(est.classes_)
     code = ("import sys, numpy as np; from djml.models import registry; from djml.models.estimators import Estimator;"
             "e = Estimator.load(registry.shipped_path()); n = len(e.features.names);"
-            "p = e.predict_proba_arrays(np.zeros((3, n), np.float32)); assert p.shape == (3, len(e.classes_));"
+            "L = np.zeros((3, 1, 64, 64), np.float32) if e.needs_patches else None;"
+            "p = e.predict_proba_arrays(np.zeros((3, n), np.float32), L); assert p.shape == (3, len(e.classes_));"
             "print(sorted(m for m in ('sklearn', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
+def _random_inputs(est: Estimator, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Random feature rows and, for a model that blends in its CNN, random log-mel patches."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, len(est.features.names))).astype(np.float32)
+    frames, mels = logmel_shape()
+    return X, rng.random((n, 1, mels, frames)).astype(np.float32) if est.needs_patches else None
+
+
 def test_shipped_predictions_are_deterministic():
     a, b = Estimator.load(registry.shipped_path()), Estimator.load(registry.shipped_path())
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((50, len(a.features.names))).astype(np.float32)
-    np.testing.assert_array_equal(a.predict_proba_arrays(X), b.predict_proba_arrays(X))
-    assert np.allclose(a.predict_proba_arrays(X).sum(1), 1, atol=1e-5)
+    X, L = _random_inputs(a, 50, 0)
+    np.testing.assert_array_equal(a.predict_proba_arrays(X, L), b.predict_proba_arrays(X, L))
+    assert np.allclose(a.predict_proba_arrays(X, L).sum(1), 1, atol=1e-5)
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -227,8 +236,7 @@ def test_shipped_confidence_is_the_documented_calibration_map():
     card = json.loads(registry.shipped_path().with_suffix(".json").read_text())
     cal = card["calibration"]
     assert cal["method"] == card["metrics"]["calibration"] == "top" and np.all(np.diff(cal["y"]) >= 0)
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((200, len(est.features.names))).astype(np.float32)
-    raw, p = est.model.raw_proba(X), est.predict_proba_arrays(X)
+    X, L = _random_inputs(est, 200, 1)
+    raw, p = est.model.raw_proba(X, L), est.predict_proba_arrays(X, L)
     assert (p.argmax(1) == raw.argmax(1)).all()
     np.testing.assert_allclose(p, apply_map(raw, cal), atol=1e-6)

@@ -4,9 +4,11 @@ nested LOSO never scores a source (or its augmented copies) it trained on."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from djml.analysis import FEATURE_NAMES
 from djml.models import loso, portable
+from djml.models.estimators import ModelFileError
 from djml.models import train_default as td
 from djml.models.features import ItemRow, SampleFeatures
 from djml.models.shipped_data import logmel_shape
@@ -148,7 +150,7 @@ def test_every_benchmark_model_fits_and_blends_on_a_small_set(monkeypatch):
     results, settings = td.evaluate(data, ["mfcc_lr", "et", "cnn"], inner_k=2)
     assert set(results) == {"mfcc_lr", "et", "cnn", "blend"} | {f"{m}+{c}" for m in ("et", "blend")
                                                                  for c in loso.CALIBRATIONS}
-    assert all(s["blend"] in loso.BLEND_GRID for s in settings["per_source"].values())
+    assert all(tuple(s["blend"]) in loso.share_grid(2) for s in settings["per_source"].values())
     for name, p in settings["proba"].items():
         np.testing.assert_allclose(p.sum(1), 1, atol=1e-4, err_msg=name)
     assert results["et"]["drums"]["accuracy"] > 0.9        # three well-separated classes
@@ -183,26 +185,58 @@ def test_an_earlier_runs_predictions_are_reused_not_refitted(tmp_path, monkeypat
     assert again["et+T"]["ece"] == results["et+T"]["ece"]
 
 
-def test_a_linear_partner_is_blended_exported_and_loaded(tmp_path, monkeypatch):
-    """With PARTNER = "lr" the share is chosen on held-out predictions, the logistic
-    regression is exported to numpy arrays inside the same npz, and the loaded model
-    predicts what the trained one did (no sklearn needed to run it)."""
+def test_the_partners_are_blended_exported_and_loaded(tmp_path, monkeypatch):
+    """With PARTNERS = ("lr", "cnn") the shares are chosen on held-out predictions, the
+    logistic regression and the CNN are exported to numpy arrays inside the same npz, the
+    rebuild is deterministic, and the loaded model predicts what the trained one did from
+    library rows (no sklearn or torch needed to run it)."""
+    from djml.models.features import LogmelFeatures
+
     monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 10})
-    monkeypatch.setattr(td, "PARTNER", "lr")
+    monkeypatch.setitem(td.CNN_PARAMS, "epochs", 1)
+    monkeypatch.setattr(td, "PARTNERS", ("lr", "cnn"))
     data = _dataset()
+    data.L = LogmelFeatures(logmel_shape()).fit(data.rows).transform(data.rows)
     cal, metrics, results, _ = td.shipped_calibration(data)
-    assert metrics["partner"] == "lr" and cal["partner_share"] in loso.BLEND_GRID
-    cal["partner_share"] = 0.5          # force a blend on this easy set
+    assert metrics["partners"] == ["lr", "cnn"] and sum(metrics["shares"].values()) == 1
+    assert (metrics["shares"]["et"], cal["partner_share"], cal["cnn_share"]) in loso.share_grid(3)
+    cal.update(partner_share=0.5, cnn_share=0.25)      # force a three-way blend on this easy set
     est = td.train_final(data, cal)
-    assert est.model.partner is not None and est.model.partner_share == 0.5
+    assert est.needs_patches and (est.model.partner_share, est.model.cnn_share) == (0.5, 0.25)
     card = portable.save(est, tmp_path / "sample_type.npz", version_prefix="t-")
     again = portable.save(td.train_final(data, cal), tmp_path / "again" / "sample_type.npz", version_prefix="t-")
-    assert card["version"] == again["version"]          # deterministic, partner included
+    assert card["version"] == again["version"]          # deterministic, partners included
     loaded = portable.load(tmp_path / "sample_type.npz")
-    np.testing.assert_allclose(loaded.predict_proba_arrays(data.X), est.predict_proba_arrays(data.X), atol=1e-5)
+    np.testing.assert_allclose(loaded.predict_proba(data.rows), est.predict_proba(data.rows), atol=1e-5)
+    patches = loaded.features.patches(data.rows)
+    np.testing.assert_array_equal(patches, data.L)       # the CNN reads what it was trained on
     trees = loaded.model.forest_proba(data.X)
     lin = loaded.model.partner.predict_proba(data.X)
-    np.testing.assert_allclose(loaded.model.raw_proba(data.X), 0.5 * trees + 0.5 * lin, atol=1e-5)
+    cnn = loaded.model.cnn.predict_proba(patches)
+    np.testing.assert_allclose(loaded.model.raw_proba(data.X, patches), 0.25 * trees + 0.5 * lin + 0.25 * cnn,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="log-mel patches"):
+        loaded.predict_proba_arrays(data.X)
+    assert len(loaded.explain(data.rows[:2])[0]) == 5   # occlusion keeps each row's patch
+
+
+def test_a_cnn_of_another_array_format_is_refused_with_the_rebuild_command(tmp_path, monkeypatch):
+    from djml.models import cnn_arrays
+
+    monkeypatch.setattr(td, "ET_PARAMS", {**td.ET_PARAMS, "n_estimators": 5})
+    monkeypatch.setitem(td.CNN_PARAMS, "epochs", 1)
+    data = _dataset()
+    data.L = None
+    with pytest.raises(ValueError, match="log-mel patches"):
+        td.fit_cnn_member(data)
+    from djml.models.features import LogmelFeatures
+
+    data.L = LogmelFeatures(logmel_shape()).fit(data.rows).transform(data.rows)
+    portable.save(td.train_final(data, {"method": "temperature", "temperature": 1.0, "cnn_share": 0.5}),
+                  tmp_path / "sample_type.npz", version_prefix="t-")
+    monkeypatch.setattr(cnn_arrays, "CNN_FORMAT", cnn_arrays.CNN_FORMAT + 1)
+    with pytest.raises(ModelFileError, match="train_default"):
+        portable.load(tmp_path / "sample_type.npz")
 
 
 def test_linear_arrays_match_sklearn():
