@@ -306,7 +306,8 @@ class SampleFeatures(FeatureSpec):
         (n, 1, mels, frames) layout."""
         if not rows:
             return np.zeros((0, 1, 1, 1), np.float32)
-        return np.stack([self.square_patch(row).T for row in rows])[:, None].astype(np.float32)
+        side = int(round(math.sqrt(self.patch or 0)))
+        return LogmelFeatures((side, side)).transform(rows)
 
     def pooled(self, patch: np.ndarray) -> np.ndarray:
         """Square patch (frames x mels) → POOL x POOL block means."""

@@ -241,8 +241,7 @@ def fitters(data: Dataset, classes: list[str], names: list[str]) -> dict:
     """``fit(train_idx) -> predict(test_idx) -> proba`` per model name, probabilities over
     ``classes`` (a class absent from a training split gets 0)."""
     from djml.models.estimators import Estimator
-    from djml.models.features import LogmelFeatures, SampleFeatures
-    from djml.models.shipped_data import logmel_shape
+    from djml.models.features import SampleFeatures
 
     y, w = data.y, data.weights
 
@@ -264,7 +263,7 @@ def fitters(data: Dataset, classes: list[str], names: list[str]) -> dict:
         return with_columns(lambda t: est.predict_proba_arrays(data.X[t]), est.classes_)
 
     def cnn(train):
-        est = Estimator("sample_type", "cnn", LogmelFeatures(logmel_shape()), seed=SEED, params=CNN_PARAMS)
+        est = cnn_estimator()
         est.fit_arrays(data.L[train], list(y[train]), w[train])
         return with_columns(lambda t: est.predict_proba_arrays(data.L[t]), est.classes_)
 
@@ -481,18 +480,24 @@ def fit_partner(data: Dataset):
     return LinearArrays.from_sklearn(model)
 
 
-def fit_cnn_member(data: Dataset):
-    """The CNN on every file and copy, exported to numpy arrays (class indices of the sorted
-    labels); one torch thread, so the rebuild is deterministic."""
-    from djml.models.cnn_arrays import CNNArrays
+def cnn_estimator():  # noqa: ANN201 - an Estimator (imported lazily)
+    """The CNN as evaluated and as shipped: one definition, so they cannot drift."""
     from djml.models.estimators import Estimator
     from djml.models.features import LogmelFeatures
     from djml.models.shipped_data import logmel_shape
 
+    return Estimator("sample_type", "cnn", LogmelFeatures(logmel_shape()), seed=SEED, params=CNN_PARAMS)
+
+
+def fit_cnn_member(data: Dataset):
+    """The CNN on every file and copy, exported to numpy arrays (class indices of the sorted
+    labels); one torch thread, so the rebuild is deterministic."""
+    from djml.models.cnn_arrays import CNNArrays
+
     if data.L is None:
         raise ValueError("the CNN member needs the data set's log-mel patches (load_dataset(with_logmel=True))")
     classes = sorted(set(data.y))
-    est = Estimator("sample_type", "cnn", LogmelFeatures(logmel_shape()), seed=SEED, params=CNN_PARAMS)
+    est = cnn_estimator()
     est.fit_arrays(data.L, list(data.y), data.weights)
     return CNNArrays.from_net(est.model, classes=np.array([classes.index(c) for c in est.classes_]))
 
