@@ -18,7 +18,9 @@ libraries are `speed.py`'s (same cache).
 Sections (``--only``): ``analyze`` (floors, analysis alone, `djml analyze`), ``scan``
 (`djml scan --workers 1` of 20 new one-shots, whole process: the parent and its worker),
 ``library`` (`recommend` cold, `ls`, per ``--sizes``), ``served`` (the same through a running
-daemon against reading the library directly, see :func:`measure_served`), ``drop`` (``--burst`` one-shots
+daemon against reading the library directly, see :func:`measure_served`), ``served-analyze``
+(`djml analyze` with a daemon running: the command's CPU plus the daemon's and its
+workers', see :func:`measure_served_analyze`), ``drop`` (``--burst`` one-shots
 renamed into a running daemon's folder at once, or one every ``--spacing`` s, settle 2 s: closed → ``item.added``
 p50 / p95, the daemon's own CPU for the burst and its RSS after it, and both for its
 start; a fresh daemon and home each run).
@@ -110,7 +112,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, required=True, help="source tree of the version to compare with")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="1000,100000", help="library sizes for recommend / ls")
-    parser.add_argument("--only", default="analyze,library", help="sections: analyze,scan,library,served,drop")
+    parser.add_argument("--only", default="analyze,library", help="sections: analyze,scan,library,served,served-analyze,drop")
     parser.add_argument("--burst", type=int, default=100, help="one-shots per run of the drop section")
     parser.add_argument("--spacing", type=float, default=0.0,
                         help="drop section: seconds between two files (0: all at once)")
@@ -146,6 +148,8 @@ def measure_all(args: argparse.Namespace, home: Path) -> None:
         measure_library(args)
     if "served" in sections:
         measure_served(args, home)
+    if "served-analyze" in sections:
+        measure_served_analyze(args, home)
     if "drop" in sections:
         measure_drop(args, home)
     print(f"\nload after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -228,6 +232,43 @@ def measure_served(args: argparse.Namespace, home: Path) -> None:
             for label, done in times.items():
                 print(f"| {label} | {n // 1000}k | {tree} | {cell(done, 0)} | {med(done, 1):.3f} |"
                       f" {med(done, 2):.3f} |", flush=True)
+
+
+def measure_served_analyze(args: argparse.Namespace, home: Path) -> None:
+    """`djml analyze FILE` while a daemon runs (an empty library, its workers warm after one
+    discarded run), base tree then this one, the floors and the command without a daemon
+    in both phases. CPU is the whole cost of the answer: the command's process (``wait4``)
+    plus what the daemon and its live workers spent meanwhile (/proc), so work moved into
+    the daemon is still counted."""
+    from speed import run_once
+
+    py = sys.executable
+    track, shot = audio_files()
+    lone = home / "no-daemon.toml"
+    (home / "no-daemon").mkdir(mode=0o700, exist_ok=True)
+    lone.write_text(f'data_dir = "{home / "no-daemon-data"}"\nruntime_dir = "{home / "no-daemon"}"\n')
+    commands = {
+        "floor: `python -c pass`": [py, "-c", "pass"],
+        "`djml analyze` one-shot, no daemon": [DJML, "--config", str(lone), "analyze", str(shot)],
+        "`djml analyze` one-shot, daemon running": [DJML, "analyze", str(shot)],
+        "`djml analyze --json` one-shot, daemon running": [DJML, "analyze", "--json", str(shot)],
+        "`djml analyze` 5-min FLAC, no daemon": [DJML, "--config", str(lone), "analyze", str(track)],
+        "`djml analyze` 5-min FLAC, daemon running": [DJML, "analyze", str(track)],
+    }
+    print("\n| command | tree | CPU s, command + daemon (min–max) | of which the daemon | wall s |\n|---|---|---|---|---|")
+    for phase, (tree, env) in enumerate(zip(("base", "this"), envs(bench_env(home / "served-analyze"), args.base))):
+        (home / "served-analyze").mkdir(exist_ok=True)
+        with Daemon(home / "served-analyze", env) as daemon:
+            times: dict[str, list] = {label: [] for label in commands}
+            for i in range(args.runs + 1):
+                for label, cmd in commands.items():
+                    before = sum(daemon.cpu_seconds())
+                    timing = run_once(cmd, env)
+                    spent = sum(daemon.cpu_seconds()) - before
+                    if i:   # the first round is discarded (bytecode, page cache, the workers' start)
+                        times[label].append((timing.cpu + spent, spent, timing.wall))
+        for label, done in times.items():
+            print(f"| {label} | {tree} | {cell(done, 0)} | {med(done, 1):.3f} | {med(done, 2):.3f} |", flush=True)
 
 
 def one_shots(n: int) -> list[Path]:

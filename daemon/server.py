@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import socket
+import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from djml import protocol as p
 from djml.private import prepare_socket_folder
 
-from .handlers import dispatch
+from .handlers import PEER_METHODS, dispatch
 from .listing import Stream
 from .service import Service
 
@@ -207,7 +208,8 @@ class Server:
             def progress(report: dict[str, Any], request: p.Request = request) -> None:
                 conn.send(p.progress(request.id, request.method, report))
 
-            result = await dispatch(self.service, request.method, request.params, progress)
+            peer = _peer_pid(conn.writer) if request.method in PEER_METHODS else None
+            result = await dispatch(self.service, request.method, request.params, progress, peer)
             if isinstance(result, Stream):
                 return request, result
             if request.method == "shutdown":
@@ -256,6 +258,19 @@ class Server:
         else:
             conn.events.difference_update(names)
         return {"subscribed": sorted(conn.events)}
+
+
+def _peer_pid(writer: asyncio.StreamWriter) -> int | None:
+    """The client's pid as the kernel recorded it at connect (SO_PEERCRED, Linux), or None."""
+    sock = writer.get_extra_info("socket")
+    option = getattr(socket, "SO_PEERCRED", None)
+    if sock is None or option is None:
+        return None
+    try:
+        pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i")))
+    except OSError:
+        return None
+    return pid if pid > 0 else None
 
 
 def _remove_stale_socket(path: Path) -> None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from djml.config import Config
+from djml.describe import describe_client_file
 from djml.pipeline import CRASHED, FileResult, Settings, process_file, warm_up
 from djml.scan import make_pool as scan_pool
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 NICE = 10
 IDLE_SECONDS = 120.0
+T = TypeVar("T")
 
 
 def make_pool(size: int, memory_mb: int) -> ProcessPoolExecutor:
@@ -71,6 +74,23 @@ class Workers:
         """Analyse one file in the shared pool. Never raises for the file (a dead worker
         becomes a :data:`SUSPECT` result); OSError from starting workers (EMFILE, ENOMEM)
         is raised: the caller backs off."""
+        return await self._run(path, FileResult(path, None, error=SUSPECT),
+                               process_file, path, self.config.kind_for(Path(path)), self.settings)
+
+    async def describe(self, pid: int, fd: int, suffix: str, kind: str | None) -> dict:
+        """The `djml analyze` row of a file a client process holds open (see
+        :func:`djml.describe.describe_client_file`), in the shared pool like any file:
+        the workers are warm, where the client alone would import the analysis stack.
+        A dead worker gives a :data:`SUSPECT` row."""
+        return await self._run(f"fd {fd} of pid {pid}", {"error": SUSPECT},
+                               describe_client_file, pid, fd, suffix, kind, self.client_settings)
+
+    @property
+    def client_settings(self) -> Settings:
+        """What a worker may read for a client: the file it opened, never the data folder."""
+        return Settings(self.settings.sample_max_seconds, self.settings.bpm_range, (), self.settings.refused_roots)
+
+    async def _run(self, what: str, crashed: T, task: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         if self._idle_timer is not None:
             self._idle_timer.cancel()
@@ -81,13 +101,13 @@ class Workers:
         pool = self._pool
         self.in_flight += 1
         try:
-            return await loop.run_in_executor(pool, process_file, path, self.config.kind_for(Path(path)), self.settings)
+            return await loop.run_in_executor(pool, task, *args)
         except BrokenProcessPool:
             if self._pool is pool:
-                log.warning("an analysis worker died (while on %s, among others); starting a fresh pool", path)
+                log.warning("an analysis worker died (while on %s, among others); starting a fresh pool", what)
                 self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
-            return FileResult(path, None, error=SUSPECT)
+            return crashed
         except OSError:   # no worker could be started (EMFILE, ENOMEM): start afresh next time
             if self._pool is pool:
                 self._pool = None
@@ -115,15 +135,23 @@ class Workers:
     async def alone(self, path: str) -> FileResult:
         """Analyse one suspect in a worker of its own (one at a time): if this crashes,
         the file is the cause."""
+        return await self._alone(path, FileResult(path, None, error=CRASHED),
+                                 process_file, path, self.config.kind_for(Path(path)), self.settings)
+
+    async def describe_alone(self, pid: int, fd: int, suffix: str, kind: str | None) -> dict:
+        """:meth:`describe` for a suspect, in a worker of its own."""
+        return await self._alone(f"fd {fd} of pid {pid}", {"error": CRASHED},
+                                 describe_client_file, pid, fd, suffix, kind, self.client_settings)
+
+    async def _alone(self, what: str, crashed: T, task: Callable[..., T], *args: Any) -> T:
         async with self._solo_lock:
             pool = make_pool(1, self.config.worker_memory_mb)
             self.in_flight += 1
             try:
-                return await asyncio.get_running_loop().run_in_executor(
-                    pool, process_file, path, self.config.kind_for(Path(path)), self.settings)
+                return await asyncio.get_running_loop().run_in_executor(pool, task, *args)
             except BrokenProcessPool:
-                log.warning("the analysis worker crashed on %s, analysed alone", path)
-                return FileResult(path, None, error=CRASHED)
+                log.warning("the analysis worker crashed on %s, analysed alone", what)
+                return crashed
             finally:
                 self.in_flight -= 1
                 _kill_pool(pool)

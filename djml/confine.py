@@ -104,6 +104,34 @@ def opened(path: str, allowed: Sequence[str], refused: Sequence[str] = ()) -> It
         os.close(fd)
 
 
+@contextmanager
+def opened_by_client(pid: int, fd: int, suffix: str, refused: Sequence[str] = ()) -> Iterator[str]:
+    """The file another process of this user holds open as ``fd`` (a `djml analyze` client
+    of the daemon), opened through that descriptor, never through a name the client sent:
+    what is read is exactly what the client could open itself. ``suffix`` names the format
+    for readers that go by extension. Linux only (/proc); elsewhere Refused."""
+    if not _HAS_PROC_FD:
+        raise Refused("reading a client's open file needs /proc (Linux)")
+    try:
+        own = os.open(f"/proc/{int(pid)}/fd/{int(fd)}", os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise Refused("the client holds no such open file") from None
+    alias = None
+    try:
+        if not stat.S_ISREG(os.fstat(own).st_mode):
+            raise Refused("not a regular file")
+        check(os.readlink(f"/proc/self/fd/{own}"), (), refused)
+        alias = _alias(own, "x" + suffix)
+        yield alias
+    finally:
+        if alias is not None:
+            try:
+                os.unlink(alias)
+            except OSError:
+                pass
+        os.close(own)
+
+
 def _alias(fd: int, path: str) -> str:
     """A symlink to /proc/<pid>/fd/<fd> (valid in child processes too) named like ``path``."""
     global _alias_dir

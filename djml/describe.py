@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from djml.pipeline import CRASHED, FileResult, Settings, process_file
+from djml.pipeline import CRASHED, FileResult, Settings, process_client_file, process_file
 from djml.procs import prepare_worker
 
 # Below this many bytes of audio in all, a batch is analysed in one forked child: ~8 MB
@@ -40,6 +40,12 @@ def row(result: FileResult) -> dict:
 def describe_file(path: str, kind_hint: str | None, settings: Settings) -> dict:
     """Worker side: analyse one file and return its row (plain data, cheap to send)."""
     return row(process_file(path, kind_hint, settings))
+
+
+def describe_client_file(pid: int, fd: int, suffix: str, kind_hint: str | None, settings: Settings) -> dict:
+    """Daemon worker side of a served `djml analyze`: the row of the file the client holds
+    open as ``fd`` (its ``path`` is the client's to fill in: the worker never sees the name)."""
+    return row(process_client_file(pid, fd, suffix, kind_hint, settings))
 
 
 def crashed_row(path: str, reason: str) -> dict:

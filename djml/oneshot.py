@@ -1,4 +1,5 @@
-"""`djml ls` and `djml recommend` answered by a running daemon before click is imported.
+"""`djml ls`, `djml recommend` and `djml analyze` answered by a running daemon before click
+is imported.
 
 Why: through the daemon these commands do almost nothing themselves, and the start-up was
 the cost (importing click alone is about twice `python -c pass`). So :func:`run` reads the
@@ -7,6 +8,11 @@ never loaded. Anything it does not take exactly as click would — an unknown or
 short form, ``--help``, a value click would refuse, no daemon, an older daemon, a table for
 a terminal, an answer with nothing to print — it leaves to the click command (returns
 None) before writing a byte, so errors, help and every other case read as they always did.
+
+`djml analyze` gains most: its own process would import the analysis stack (numpy and
+the decoders, most of a one-shot's CPU) where the daemon's workers hold it already. It
+opens each file itself and hands the daemon the open descriptor (protocol ``analyze``),
+so the daemon reads only what this process could.
 
 Standard library and djml core only (djml.locate, djml.client, djml.render).
 """
@@ -25,7 +31,7 @@ if TYPE_CHECKING:
     # value click would refuse (the click command then says why)
     Spec = dict[str, tuple[str, Callable[[str], Any] | None]]
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 KINDS = ("track", "sample")
 KEY_MODES = ("strict", "relaxed", "any")
 ENERGY_DIRECTIONS = ("up", "down", "steady")
@@ -64,6 +70,9 @@ LS: Spec = {
     "--sort": ("sort", _text), "--desc": ("descending", None), "--limit": ("limit", _int_in(1)),
     "-n": ("limit", _int_in(1)), "--json": ("json", None),
 }
+ANALYZE: Spec = {"--kind": ("kind", _choice("track", "sample", "auto")), "--json": ("json", None)}
+ANALYZE_BATCH = 16       # files per request: a row block is printed as soon as its batch is done
+ANALYZE_TIMEOUT = 900.0  # seconds one batch may take on a busy daemon (16 long tracks behind its queue)
 RECOMMEND: Spec = {
     "-n": ("n", _int_in(1, 200)), "--json": ("json", None), "--bpm-tolerance": ("bpm_tolerance", _tolerance),
     "--key": ("key_mode", _choice(*KEY_MODES)), "--energy": ("energy", _choice(*ENERGY_DIRECTIONS)),
@@ -71,7 +80,7 @@ RECOMMEND: Spec = {
 
 
 def parse(spec: Spec, args: list[str], positionals: int) -> tuple[dict[str, Any], list[str]] | None:
-    """Options and exactly ``positionals`` arguments, or None for anything else."""
+    """Options and exactly ``positionals`` arguments (-1: one or more), or None for anything else."""
     values: dict[str, Any] = {}
     rest: list[str] = []
     i = 0
@@ -99,7 +108,7 @@ def parse(spec: Spec, args: list[str], positionals: int) -> tuple[dict[str, Any]
         else:
             return None    # --help, --, -n5, an option of the other path (--failed, --accept …)
         i += 1
-    return (values, rest) if len(rest) == positionals else None
+    return (values, rest) if len(rest) == positionals or positionals < 0 and rest else None
 
 
 def run(argv: list[str]) -> int | None:
@@ -109,14 +118,15 @@ def run(argv: list[str]) -> int | None:
         config_path, argv = argv[1], argv[2:]
     elif argv[:1] and argv[0].startswith("--config="):
         config_path, argv = argv[0].partition("=")[2], argv[1:]
-    command = {"ls": (_ls, LS, 0), "recommend": (_recommend, RECOMMEND, 1)}.get(argv[0] if argv else "")
+    command = {"ls": (_ls, LS, 0, 30.0), "recommend": (_recommend, RECOMMEND, 1, 30.0),
+               "analyze": (_analyze, ANALYZE, -1, ANALYZE_TIMEOUT)}.get(argv[0] if argv else "")
     if command is None or (config_path is not None and (not config_path or os.path.isdir(config_path))):
         return None
-    serve, spec, positionals = command
+    serve, spec, positionals, timeout = command
     parsed = parse(spec, argv[1:], positionals)
     if parsed is None:
         return None
-    client = _connect(config_path)
+    client = _connect(config_path, timeout)
     if client is None:
         return None
     try:
@@ -130,7 +140,7 @@ def run(argv: list[str]) -> int | None:
         return 130
 
 
-def _connect(config_path: str | None) -> Any:
+def _connect(config_path: str | None, timeout: float) -> Any:
     """A client of the daemon for this config, or None. Only the socket's place is read
     from the config (djml.locate): the daemon checked the whole file when it started."""
     from djml.client import Client, DaemonNotRunning, RemoteError
@@ -140,7 +150,7 @@ def _connect(config_path: str | None) -> Any:
     if socket is None:
         return None   # the click command reports what is wrong with the config
     try:
-        return Client(socket, timeout=30.0)
+        return Client(socket, timeout=timeout)
     except (DaemonNotRunning, RemoteError, OSError):
         return None
 
@@ -198,6 +208,73 @@ def _recommend(client: Any, options: dict[str, Any], refs: list[str]) -> int:
     (print_json if as_json else print_answer)(answer)
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _analyze(client: Any, options: dict[str, Any], names: list[str]) -> int | None:
+    """Each file opened here, a batch at a time, and analysed by the daemon's workers
+    through the open descriptors; rows printed as `djml analyze` prints them. Files this
+    process cannot read (missing, unreadable) are left to the click command, which says
+    why in its words, as is a daemon that cannot serve ``analyze`` (older, on a cluster)."""
+    from pathlib import Path
+
+    from djml.client import RemoteError
+
+    paths = [str(Path(name).expanduser().absolute()) for name in names]
+    if (client.server.get("protocol", 0) < 5 or not sys.platform.startswith("linux")
+            or not all(os.access(path, os.R_OK) for path in paths)):
+        return None
+    kind = {"kind": options["kind"]} if options.get("kind") in KINDS else {}
+    print_rows = _json_writer() if options.get("json") else _table_writer()
+    failed = False
+    for first in range(0, len(paths), ANALYZE_BATCH):
+        batch = paths[first:first + ANALYZE_BATCH]
+        opened = [_open(path) for path in batch]
+        try:
+            wanted = [{"fd": fd, "suffix": _suffix(path)} for path, fd in zip(batch, opened) if isinstance(fd, int)]
+            rows = iter(client.call("analyze", files=wanted, **kind)["rows"] if wanted else ())
+        except (RemoteError, ConnectionError, TimeoutError) as exc:
+            if not first:
+                return None   # nothing printed yet: the click command analyses here
+            print(f"djml: the daemon stopped answering: {exc}", file=sys.stderr)
+            return EXIT_PARTIAL
+        finally:
+            for fd in opened:
+                if isinstance(fd, int):
+                    os.close(fd)
+        answered = [{**next(rows), "path": path} if isinstance(fd, int) else {"path": path, "error": fd}
+                    for path, fd in zip(batch, opened)]
+        failed = failed or any("error" in row for row in answered)
+        print_rows(answered)
+    sys.stdout.flush()
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _open(path: str) -> int | str:
+    """A read-only descriptor (non-blocking: a FIFO must not hang us), or why there is none
+    (a file removed since the check)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return f"cannot open: {exc.strerror or exc}"
+
+
+def _suffix(path: str) -> str:
+    """The extension decoders may go by (what djml.confine keeps for its aliases)."""
+    dot = path.rfind(".")
+    suffix = path[dot:] if dot > path.rfind("/") else ""
+    return suffix if 2 <= len(suffix) <= 9 and suffix[1:].isascii() and suffix[1:].isalnum() else ""
+
+
+def _json_writer() -> Callable[[list[dict]], None]:
+    from djml.render import json_lines
+
+    return json_lines
+
+
+def _table_writer() -> Callable[[list[dict]], None]:
+    from djml.analyze_view import print_table
+
+    return print_table
 
 
 def _binary_writer(stream: Any) -> Callable[[str], Any]:

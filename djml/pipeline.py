@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 from djml.tags import Tags, read_tags
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
     from djml.analysis import Analysis
     from djml.config import Config
 
@@ -78,8 +81,26 @@ def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileRe
     duration decides (shorter than ``sample_max_seconds`` is a sample). The file is read
     through :func:`djml.confine.opened`: a link out of the configured folders, or a file
     swapped for one, is refused with its reason."""
+    from djml.confine import opened
+
+    return _process(path, kind_hint, settings, lambda: opened(path, settings.allowed_roots, settings.refused_roots))
+
+
+def process_client_file(pid: int, fd: int, suffix: str, kind_hint: str | None, settings: Settings) -> FileResult:
+    """Analyse the file a client process of this user holds open as ``fd`` (the daemon
+    serving `djml analyze`), read through that descriptor (:func:`djml.confine.opened_by_client`)."""
+    from djml.confine import opened_by_client
+
+    source = f"/proc/{int(pid)}/fd/{int(fd)}"
+    if not os.path.lexists(source):
+        return FileResult(source, None, error="the client holds no such open file")
+    return _process(source, kind_hint, settings, lambda: opened_by_client(pid, fd, suffix, settings.refused_roots))
+
+
+def _process(path: str, kind_hint: str | None, settings: Settings,
+             open_source: "Callable[[], AbstractContextManager[str]]") -> FileResult:
     from djml.analysis import AnalysisError, analyze, probe
-    from djml.confine import Refused, opened
+    from djml.confine import Refused
 
     try:
         before = FileStat.of(path)
@@ -95,7 +116,7 @@ def process_file(path: str, kind_hint: str | None, settings: Settings) -> FileRe
     if not os.access(path, os.R_OK):
         return FileResult(path, before, error="permission denied")
     try:
-        with opened(path, settings.allowed_roots, settings.refused_roots) as source:
+        with open_source() as source:
             kind = kind_hint
             if kind is None:
                 duration, _, _ = probe(source)

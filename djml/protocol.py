@@ -34,7 +34,8 @@ TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing: CLI one
 if TYPE_CHECKING:
     from typing import Any
 
-PROTOCOL_VERSION = 4  # 4: streamed methods (query.lines); 3: every mutating command and the TUI's reads; progress
+PROTOCOL_VERSION = 5  # 5: analyze (a client's open files); 4: streamed methods (query.lines); 3: every mutating
+                      # command and the TUI's reads; progress
 OLDEST_PROTOCOL = 3   # the oldest client protocol the daemon still serves (in that version)
 MAX_LINE_BYTES = 1 << 20          # a request line longer than this gets "too_large" and a close
 RATE_PER_SECOND = 1000.0          # per-connection token bucket: sustained requests per second
@@ -131,10 +132,18 @@ METHODS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "models.rollback": {"task": (_STR, True)},
     "models.delete": {"version": (_STR, True)},
     "predict": {"ref": (_ID, True), "task": (_STR, False), "debug": (_BOOL, False)},   # and store it
+    # `djml analyze` by the warm workers: files are the client's open descriptors,
+    # [{"fd": 3, "suffix": ".flac"}, ...] (at most ANALYZE_MAX_FILES); the daemon reads each
+    # through /proc/<the peer's pid>/fd/<fd>, never by a name (it has none), so it reads
+    # only what the client could open itself. Answer: {"rows": [...]} in the same order,
+    # each as `djml analyze --json` prints it but for "path" (the client's to fill in). Linux;
+    # kind: track | sample
+    "analyze": {"files": (_LIST, True), "kind": (_STR, False)},
     "subscribe": {"events": (_LIST, True)},
     "unsubscribe": {"events": (_LIST, False)},
     "shutdown": {},
 }
+ANALYZE_MAX_FILES = 64
 STREAMED = frozenset({"query.lines"})   # answered by parts, then a response (see the module docstring)
 
 

@@ -25,7 +25,7 @@ from djml.daemon import server as server_module
 from djml.daemon.listing import new_cache
 from djml.daemon.readcache import ReadCache
 from djml.daemon.server import Server
-from djml.oneshot import LS, RECOMMEND, parse
+from djml.oneshot import ANALYZE, LS, RECOMMEND, parse
 from library_support import random_library
 
 # -- protocol and parser units -----------------------------------------------------------
@@ -419,7 +419,8 @@ def test_the_config_djml_init_writes_is_read_without_the_toml_parser(run_djml, d
     assert socket_path() == load().socket_path
 
 
-@pytest.mark.parametrize("command,spec,positionals", [("ls", LS, 0), ("recommend", RECOMMEND, 1)])
+@pytest.mark.parametrize("command,spec,positionals", [("ls", LS, 0), ("recommend", RECOMMEND, 1),
+                                                      ("analyze", ANALYZE, -1)])
 def test_the_one_shot_parser_spec_follows_the_click_command(command, spec, positionals):
     """The strict parser's table is checked against click's own options, so an option added
     to (or changed in) the click command cannot be mis-read by the fast path: every option

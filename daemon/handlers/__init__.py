@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from djml import protocol as p
 from djml.models.actions import ACTIONS
 
-from . import interop, labels, library, models, recommend, status
+from . import analysis, interop, labels, library, models, recommend, status
 from .actions import Handler, Progress, action
 from .params import brief
 
@@ -67,6 +67,8 @@ HANDLERS: dict[str, Handler] = {
     "models.rollback": action("models.rollback", after=models.after_activate),
     "models.delete": action("models.delete", after=models.after_delete),
     "predict": action("predict"),
+    # the analysis engine for a client's own files (nothing stored)
+    "analyze": analysis.analyze,
     # recommendations
     "recommend": recommend.recommend,
     "recommend.accept": action("recommend.accept"),
@@ -77,6 +79,7 @@ HANDLERS: dict[str, Handler] = {
     "tags.undo": action("tags.undo"),
 }
 CONNECTION_METHODS = frozenset({"subscribe", "unsubscribe"})   # answered by djml.daemon.server
+PEER_METHODS = frozenset({"analyze"})   # handlers told the client's pid (``peer``) by the server
 
 # Methods that change the library (or the files, or the config): each one is logged, so
 # the log shows that the daemon did every write while it ran.
@@ -84,13 +87,16 @@ WRITES = frozenset({name for name, entry in ACTIONS.items() if entry.writes} | {
 
 
 async def dispatch(service: "Service", method: str, params: dict[str, Any],
-                   progress: Progress | None = None) -> Any:
+                   progress: Progress | None = None, peer: int | None = None) -> Any:
     """Serve one request (already checked against :data:`djml.protocol.METHODS`);
-    ``progress`` (on the loop) carries a long action's reports."""
+    ``progress`` (on the loop) carries a long action's reports, ``peer`` is the client's
+    pid as the kernel reports it (for :data:`PEER_METHODS`)."""
     handler = HANDLERS.get(method)
     if handler is None:
         raise p.ProtocolError(p.METHOD_NOT_FOUND, f"no method {method!r}")
-    if method in ACTIONS and ACTIONS[method].progress:
+    if method in PEER_METHODS:
+        result = await handler(service, **params, peer=peer)
+    elif method in ACTIONS and ACTIONS[method].progress:
         result = await handler(service, **params, progress=progress)
     else:
         result = await handler(service, **params)
