@@ -119,6 +119,11 @@ class Client:
     def subscribe(self, events: list[str]) -> list[str]:
         return self.call("subscribe", events=list(events))["subscribed"]
 
+    def set_timeout(self, seconds: float | None) -> None:
+        """How long a call may wait for its answer from now on (the connection and
+        ``hello`` used the constructor's)."""
+        self._sock.settimeout(seconds)
+
     def next_event(self, timeout: float | None = None) -> tuple[str, dict[str, Any]]:
         """The next pushed event (raises TimeoutError after ``timeout`` seconds)."""
         if self._events:

@@ -118,15 +118,15 @@ def run(argv: list[str]) -> int | None:
         config_path, argv = argv[1], argv[2:]
     elif argv[:1] and argv[0].startswith("--config="):
         config_path, argv = argv[0].partition("=")[2], argv[1:]
-    command = {"ls": (_ls, LS, 0, 30.0), "recommend": (_recommend, RECOMMEND, 1, 30.0),
-               "analyze": (_analyze, ANALYZE, -1, ANALYZE_TIMEOUT)}.get(argv[0] if argv else "")
+    command = {"ls": (_ls, LS, 0), "recommend": (_recommend, RECOMMEND, 1),
+               "analyze": (_analyze, ANALYZE, -1)}.get(argv[0] if argv else "")
     if command is None or (config_path is not None and (not config_path or os.path.isdir(config_path))):
         return None
-    serve, spec, positionals, timeout = command
+    serve, spec, positionals = command
     parsed = parse(spec, argv[1:], positionals)
     if parsed is None:
         return None
-    client = _connect(config_path, timeout)
+    client = _connect(config_path)
     if client is None:
         return None
     try:
@@ -140,7 +140,7 @@ def run(argv: list[str]) -> int | None:
         return 130
 
 
-def _connect(config_path: str | None, timeout: float) -> Any:
+def _connect(config_path: str | None) -> Any:
     """A client of the daemon for this config, or None. Only the socket's place is read
     from the config (djml.locate): the daemon checked the whole file when it started."""
     from djml.client import Client, DaemonNotRunning, RemoteError
@@ -150,7 +150,7 @@ def _connect(config_path: str | None, timeout: float) -> Any:
     if socket is None:
         return None   # the click command reports what is wrong with the config
     try:
-        return Client(socket, timeout=timeout)
+        return Client(socket, timeout=30.0)
     except (DaemonNotRunning, RemoteError, OSError):
         return None
 
@@ -224,6 +224,7 @@ def _analyze(client: Any, options: dict[str, Any], names: list[str]) -> int | No
             or not all(os.access(path, os.R_OK) for path in paths)):
         return None
     kind = {"kind": options["kind"]} if options.get("kind") in KINDS else {}
+    client.set_timeout(ANALYZE_TIMEOUT)
     print_rows = _json_writer() if options.get("json") else _table_writer()
     failed = False
     for first in range(0, len(paths), ANALYZE_BATCH):
