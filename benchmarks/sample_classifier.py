@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--plain", action="store_true", help="plain LOSO: nothing tuned, no calibration "
                     "(a quarter of the fits; for the CNN on a busy machine)")
     ap.add_argument("--cnn-epochs", type=int, default=td.CNN_PARAMS["epochs"])
+    ap.add_argument("--cnn-width", type=int, default=td.CNN_PARAMS["width"], help="channels of the first conv block")
+    ap.add_argument("--cnn-pool", type=int, default=td.CNN_PARAMS["pool"],
+                    help="input pooling (2: the 64x64 patch averaged to 32x32; 1: full resolution)")
     ap.add_argument("--source-balance", type=float, default=td.SOURCE_BALANCE,
                     help="training weight exponent per source (train_default.SOURCE_BALANCE)")
     ap.add_argument("--reuse", type=Path, help="an earlier run's JSON: its models' outer and inner "
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     y = data.y[data.scored]
     print(f"{len(y)} files + {int((~data.scored).sum())} augmented copies, {len(set(data.sources))} sources; "
           + ", ".join(f"{c} {int((y == c).sum())}" for c in sorted(set(y))), flush=True)
-    td.CNN_PARAMS["epochs"] = args.cnn_epochs
+    td.CNN_PARAMS.update(epochs=args.cnn_epochs, width=args.cnn_width, pool=args.cnn_pool)
     td.SOURCE_BALANCE = args.source_balance
     results, settings = td.evaluate(data, models, inner_k=args.inner_k, nested=not args.plain, reuse=args.reuse)
     print_tables(results, settings)
