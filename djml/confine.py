@@ -87,21 +87,8 @@ def opened(path: str, allowed: Sequence[str], refused: Sequence[str] = ()) -> It
         if exc.errno == getattr(os, "ELOOP", None):
             raise Refused("the file was replaced by a link while being checked") from None
         raise
-    alias = None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Refused("not a regular file")
-        if _HAS_PROC_FD:
-            check(os.readlink(f"/proc/self/fd/{fd}"), allowed, refused)   # a folder swapped in between
-            alias = _alias(fd, path)
+    with _checked_alias(fd, path, allowed, refused) as alias:   # a folder swapped in between
         yield alias or real
-    finally:
-        if alias is not None:
-            try:
-                os.unlink(alias)
-            except OSError:
-                pass
-        os.close(fd)
 
 
 @contextmanager
@@ -116,12 +103,22 @@ def opened_by_client(pid: int, fd: int, suffix: str, refused: Sequence[str] = ()
         own = os.open(f"/proc/{int(pid)}/fd/{int(fd)}", os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise Refused("the client holds no such open file") from None
+    with _checked_alias(own, "x" + suffix, (), refused) as alias:
+        yield alias or ""
+
+
+@contextmanager
+def _checked_alias(fd: int, name: str, allowed: Sequence[str], refused: Sequence[str]) -> Iterator[str | None]:
+    """Owns ``fd``: refuses what is not a regular file or (by what the descriptor names now)
+    lies outside ``allowed`` or inside ``refused``; yields an alias named like ``name``
+    (None without /proc); removes the alias and closes ``fd`` afterwards."""
     alias = None
     try:
-        if not stat.S_ISREG(os.fstat(own).st_mode):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise Refused("not a regular file")
-        check(os.readlink(f"/proc/self/fd/{own}"), (), refused)
-        alias = _alias(own, "x" + suffix)
+        if _HAS_PROC_FD:
+            check(os.readlink(f"/proc/self/fd/{fd}"), allowed, refused)
+            alias = _alias(fd, name)
         yield alias
     finally:
         if alias is not None:
@@ -129,7 +126,7 @@ def opened_by_client(pid: int, fd: int, suffix: str, refused: Sequence[str] = ()
                 os.unlink(alias)
             except OSError:
                 pass
-        os.close(own)
+        os.close(fd)
 
 
 def _alias(fd: int, path: str) -> str:
