@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from djml.config import Config
-from djml.describe import describe_client_file
+from djml.describe import crashed_row, describe_client_file
 from djml.pipeline import CRASHED, FileResult, Settings, process_file, warm_up
 from djml.scan import make_pool as scan_pool
 
@@ -82,7 +82,7 @@ class Workers:
         :func:`djml.describe.describe_client_file`), in the shared pool like any file:
         the workers are warm, where the client alone would import the analysis stack.
         A dead worker gives a :data:`SUSPECT` row."""
-        return await self._run(f"fd {fd} of pid {pid}", {"error": SUSPECT},
+        return await self._run(f"fd {fd} of pid {pid}", crashed_row("", SUSPECT),
                                describe_client_file, pid, fd, suffix, kind, self.client_settings)
 
     @property
@@ -140,7 +140,7 @@ class Workers:
 
     async def describe_alone(self, pid: int, fd: int, suffix: str, kind: str | None) -> dict:
         """:meth:`describe` for a suspect, in a worker of its own."""
-        return await self._alone(f"fd {fd} of pid {pid}", {"error": CRASHED},
+        return await self._alone(f"fd {fd} of pid {pid}", crashed_row("", CRASHED),
                                  describe_client_file, pid, fd, suffix, kind, self.client_settings)
 
     async def _alone(self, what: str, crashed: T, task: Callable[..., T], *args: Any) -> T:
