@@ -83,6 +83,7 @@ class Service:
         self._settle_wake = asyncio.Event()
         self._hook_wake = asyncio.Event()
         self.derived = DerivedWork()
+        self._derived_retry: asyncio.Task | None = None
         self.early = EarlyWork()
         self._early_tasks: set[asyncio.Task] = set()
         self._early_storing = 0           # _store_early calls under way
@@ -672,6 +673,28 @@ class Service:
                     self.derived.add(ids)
                     self.derived.failed([resource_reason(exc) or f"{type(exc).__name__}: {exc}"])
                     await asyncio.sleep(HOOK_RETRY_SECONDS)
+            if self.derived.retry_wanted:
+                self._retry_derived_later()
+
+    def _retry_derived_later(self) -> None:
+        """Items whose predictions, text vector or index entry failed (their errors are in
+        ``status``) are back-filled again after a while, a few times, rather than only at
+        the next start: a model that failed to load because it was being replaced loads
+        on the next try."""
+        if self._derived_retry is not None and not self._derived_retry.done():
+            self.derived.retry_wanted = False
+            return
+        delay = self.derived.next_retry()
+        if delay is None:
+            log.warning("derived data still failing after %d retries: the next start tries again",
+                        self.derived.retries)
+            return
+        log.info("retrying the failed predictions/vectors in %.0f s", delay)
+        self._derived_retry = self.spawn(self._backfill_after(delay))
+
+    async def _backfill_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self.backfill_derived()
 
     def _burst_running(self) -> bool:
         """Files held for early analysis or being analysed: predictions wait for them (up to

@@ -355,3 +355,55 @@ def test_store_early_skips_a_file_the_library_already_holds_as_it_is(queue, tmp_
     assert queue.store_early([result])[2:] == (1, 0)
     assert queue.store_early([result]) == ([], [], 0, 0)    # a job stored it first: no second event
     assert queue.claim(5) == ([], [])
+
+
+def test_derived_retries_are_bounded_and_reset_by_a_success():
+    from djml.daemon.derived import RETRY_SECONDS, DerivedWork
+
+    work = DerivedWork()
+    work.failed(["predicting 3 item(s) failed: OSError: model file is being replaced"])
+    assert work.retry_wanted
+    delays = [work.next_retry() for _ in RETRY_SECONDS]
+    assert delays == list(RETRY_SECONDS) and not work.retry_wanted
+    assert work.next_retry() is None          # spent: the next start's back-fill tries again
+    work.failed([])                            # a batch without errors
+    assert work.status()["errors"] == [] and work.next_retry() == RETRY_SECONDS[0]
+
+
+def test_items_whose_predictions_failed_are_back_filled_again_without_a_restart(tmp_path, monkeypatch):
+    """A model that did not load (e.g. replaced mid-read) used to leave its items without
+    predictions until the daemon restarted."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from djml.config import Config
+    from djml.daemon import derived, service as service_module
+    from djml.daemon.service import Service
+
+    calls: list[list[int]] = []
+
+    def after_store(library, config, item_ids, embed_text=False):  # noqa: ANN001, ANN202
+        calls.append(list(item_ids))
+        errors = ["predicting 2 item(s) failed: OSError: truncated model"] if len(calls) < 3 else []
+        return SimpleNamespace(errors=errors, predictions=[])
+
+    monkeypatch.setattr(service_module, "after_store", after_store)
+    monkeypatch.setattr(service_module, "pending", lambda library, embed_text=False: [] if len(calls) >= 3 else [1, 2])
+    monkeypatch.setattr(service_module, "HOOK_BATCH_DELAY", 0.01)
+    monkeypatch.setattr(derived, "RETRY_SECONDS", (0.05, 0.05, 0.05, 0.05))
+    service = Service(Config(config_path=tmp_path / "c.toml", data_dir=tmp_path / "data", workers=1))
+    service.library = object()
+
+    async def run() -> None:
+        loop_task = asyncio.create_task(service._hook_loop())
+        service.derived.add([1, 2])
+        service._hook_wake.set()
+        deadline = time.monotonic() + 10
+        while len(calls) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)                # no retry after the success
+        loop_task.cancel()
+
+    asyncio.run(run())
+    assert calls == [[1, 2], [1, 2], [1, 2]]
+    assert service.derived.status()["errors"] == [] and service.derived.retries == 0
