@@ -56,6 +56,7 @@ from benchmarks.music_truth import (  # noqa: E402
     bar_ticks,
     beat_level,
     bpm_at_beat_level,
+    clock_tempo,
     constant_spans,
     key_check,
     key_name,
@@ -169,7 +170,7 @@ class Clip:
     start_s: float
     duration: float
     bars: int
-    bpm: float
+    bpm: float | None      # None: the file's tempo is a converter's clock (clock_tempo)
     beat_level: str
     meter: str
     time_signature: str
@@ -219,6 +220,7 @@ def plan_piece_clips(piece: Piece, rng: random.Random) -> list[Clip]:
     pieces, one short clip (2–30 s, a whole number of bars). Each clip spans whole bars of
     one constant span and has note onsets in at least 80 % of its bars."""
     smf = piece.smf
+    clock = clock_tempo(smf)   # clips are still cut (for key and the sample sets), without a tempo
     clips: list[Clip] = []
     n_long = MAX_LONG_CLIPS.get(piece.source, 1)
     long_cands = clip_candidates(piece, LONG_CLIP_S[0])
@@ -266,7 +268,7 @@ def plan_piece_clips(piece: Piece, rng: random.Random) -> list[Clip]:
         return Clip(f"{piece.piece_id.replace(':', '_')}_{kind[0]}{idx}", piece.source,
                     piece.piece_id, piece.origin, start, end, round(smf.seconds(start), 4),
                     round(length, 4), n_bars,
-                    round(bpm_at_beat_level(span.us_per_quarter, level), 3), level.name,
+                    None if clock else round(bpm_at_beat_level(span.us_per_quarter, level), 3), level.name,
                     level.meter, f"{num}/{den}", span.meter_default, key, mode, check, kind)
 
     for pos, dur in wanted_long:
@@ -550,12 +552,12 @@ def plan_midi_source(source: str, out_dir: Path, limit: int | None,
             n = RENDERS_PER_LONG_CLIP if clip.kind == "long" else 1
             for render_pass, font in enumerate(rng.sample(fonts, n)):
                 proc = Processing.draw(rng)
+                seed = rng.randrange(2**31)   # drawn whether or not the file exists: the plan never depends on the cache
                 path = out_dir / "audio" / source / f"{clip.clip_id}_{font}.{proc.codec}"
                 rows.append(_row(clip, path, font, proc))
                 if not path.exists():
                     pending.append((render_pass, font, {"clip": asdict(clip), "path": str(path),
-                                                        "processing": asdict(proc),
-                                                        "seed": rng.randrange(2**31)}))
+                                                        "processing": asdict(proc), "seed": seed}))
     return rows, pending
 
 
@@ -616,6 +618,7 @@ def build_hydrogen(out_dir: Path, limit: int | None) -> list[dict]:
                 continue
             start_bar = rng.randrange(max(1, total_bars - n_bars + 1))
             proc = Processing.draw(rng)
+            seed = rng.randrange(2**31)   # drawn whether or not the file exists (see plan_midi_source)
             clip = Clip(f"hydrogen_{_slug(song.stem)}_{kind[0]}{i}", "hydrogen", pid, str(song), 0, 0,
                         round(start_bar * bar_s, 4), round(n_bars * bar_s, 4), n_bars, bpm, "quarter",
                         "duple", "4/4", False, None, None, {"swing": swing},
@@ -624,7 +627,7 @@ def build_hydrogen(out_dir: Path, limit: int | None) -> list[dict]:
             if not path.exists():
                 y, _ = sf.read(str(full), dtype="float32", always_2d=True,
                                start=int(clip.start_s * SR), frames=int(clip.duration * SR))
-                encode(process_audio(y, proc, rng.randrange(2**31)), path, proc)
+                encode(process_audio(y, proc, seed), path, proc)
             rows.append(_row(clip, path, "hydrogen kit", proc))
     return rows
 

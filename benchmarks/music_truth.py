@@ -4,7 +4,8 @@ truth. Pure functions over ``benchmarks.smf.Smf``; documented in benchmarks/READ
 
 * Tempo: only spans with one ``set_tempo`` value and one time signature; the BPM is given at
   the beat level the time signature defines (``beat_level``), never at the MIDI quarter note
-  by default: 6/8, 9/8 and 12/8 count the dotted quarter.
+  by default: 6/8, 9/8 and 12/8 count the dotted quarter. A file whose only tempo is a
+  converter's clock (``clock_tempo``) has no tempo truth.
 * Key: only when a ``key_signature`` event covers the whole span, and only when the
   signature agrees with the notes (``key_check``): editors write a default C major into
   many files whatever the music is, so a signature whose scale does not hold the notes, or
@@ -46,6 +47,23 @@ def beat_level(numerator: int, denominator: int) -> BeatLevel | None:
         return BeatLevel(4.0 / denominator, "triple" if numerator == 3 else "duple",
                          "quarter" if denominator == 4 else "half", numerator)
     return None
+
+
+MUS_CLOCK_HZ = 140.0   # Doom's MUS format counts 140 ticks a second, whatever the music
+
+
+def clock_tempo(smf: Smf) -> bool:
+    """True when the file's tempo says how a converter counted time, not the music's beat.
+
+    Doom music is composed in MUS, which has no tempo or beat, only a 140 Hz tick clock;
+    MUS-to-MIDI converters write one ``set_tempo`` and a division that reproduce that clock
+    (89 ticks a quarter at 631,578 µs: 140.9 ticks a second) and no time signature. The
+    MIDI "quarter note" is then a unit of 89 clock ticks, unrelated to the beat: its BPM
+    (95) is the same for every such piece."""
+    if smf.time_signatures or len({us for _, us in smf.tempos}) != 1:
+        return False
+    ticks_per_second = smf.tpq * 1e6 / smf.tempos[0][1]
+    return abs(ticks_per_second / MUS_CLOCK_HZ - 1) <= 0.01
 
 
 def bpm_at_beat_level(us_per_quarter: int, level: BeatLevel) -> float:

@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import music_sets  # noqa: E402
 from benchmarks.music21_tempo import key_signature_sharps  # noqa: E402
 from benchmarks.music_sets import (  # noqa: E402
     Piece,
@@ -27,6 +28,7 @@ from benchmarks.music_truth import (  # noqa: E402
     KEY_IN_SCALE_MIN,
     beat_level,
     bpm_at_beat_level,
+    clock_tempo,
     constant_spans,
     key_check,
     pitch_class_time,
@@ -323,3 +325,45 @@ def test_manifest_round_trip_keeps_other_sources(tmp_path):
         load_manifest(["nope"], cache=tmp_path)
     with pytest.raises(FileNotFoundError):
         load_manifest(cache=tmp_path / "empty")
+
+
+# --------------------------------------------------------------------------- converter clocks
+
+def test_a_mus_clock_tempo_gives_clips_without_a_tempo_truth():
+    # Doom music converted from MUS: 89 ticks a quarter at 631,578 us = the 140 Hz MUS clock
+    smf = parse_smf(encode_smf(notes([60, 64, 67] * 200, tpq=89), tpq=89, meta=[(0, tempo(631578))]))
+    assert clock_tempo(smf)
+    clips = plan_piece_clips(Piece("freedoom", "freedoom:test", "t.mid", smf), random.Random(0))
+    assert clips and all(c.bpm is None for c in clips)
+
+
+@pytest.mark.parametrize("tpq,us,meta_ts", [(96, 500000, False), (89, 631578, True), (89, 500000, False)])
+def test_an_ordinary_tempo_is_not_a_clock(tpq, us, meta_ts):
+    meta = [(0, tempo(us))] + ([(0, timesig(4, 4))] if meta_ts else [])
+    smf = parse_smf(encode_smf(notes([60] * 200, tpq=tpq), tpq=tpq, meta=meta))
+    assert not clock_tempo(smf)
+    clips = plan_piece_clips(Piece("freedoom", "freedoom:test", "t.mid", smf), random.Random(0))
+    assert clips and all(c.bpm == pytest.approx(60e6 / us, abs=0.01) for c in clips)
+
+
+def test_the_plan_does_not_depend_on_what_is_already_rendered(tmp_path, monkeypatch):
+    fonts = {}
+    for name in ("FontA", "FontB", "FontC"):
+        (tmp_path / f"{name}.sf2").write_bytes(b"")
+        fonts[name] = tmp_path / f"{name}.sf2"
+    monkeypatch.setattr(music_sets, "SOUNDFONTS", fonts)
+    midi = tmp_path / "midi"
+    midi.mkdir()
+    for i in range(3):
+        meta = [(0, tempo(int(60e6 / (90 + 10 * i)))), (0, timesig(4, 4))]
+        (midi / f"piece{i}.mid").write_bytes(encode_smf(notes([60, 62, 64, 65] * 60, step=0.5), meta=meta))
+    out = tmp_path / "set"
+    where = ("glob", [midi, "*.mid"])
+    fresh, pending = music_sets.plan_midi_source("simutrans", out, None, where)
+    assert len(pending) == len(fresh) > 3
+    for row in fresh[::2]:   # a build stopped half-way
+        Path(row["path"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(row["path"]).write_bytes(b"x")
+    again, pending_again = music_sets.plan_midi_source("simutrans", out, None, where)
+    assert again == fresh
+    assert [it["seed"] for _, _, it in pending_again] == [it["seed"] for _, _, it in pending][1::2]
