@@ -120,3 +120,16 @@ def test_refine_period_ignores_a_half_beat_shifted_section():
     from djml.analysis.tempo import refine_period
 
     assert abs(refine_period(e, period * 1.008, fps) / period - 1) < 1e-4
+
+
+@pytest.mark.parametrize("shift", [20.0, 24.0, 26.0, 30.0])
+def test_beat_phase_of_a_track_whose_second_half_is_shifted_off_the_beat(shift):
+    # onsets on the beat for 60 beats, then `shift` frames later for 59: their circular mean
+    # falls between the two, near no peak (this raised ZeroDivisionError and lost the track)
+    from djml.analysis import tempo
+    period, e = 50.0, np.zeros(6000)
+    e[(np.arange(60) * period).astype(int)] = 1.0
+    e[(np.arange(60, 119) * period + shift).astype(int)] = 1.0
+    assert tempo.beat_phase(e, period, 100.0) == pytest.approx(0.0, abs=1.0)   # the longer section
+    e[(np.arange(60) * period).astype(int)] = 0.5                               # ... or the stronger one
+    assert tempo.beat_phase(e, period, 100.0) == pytest.approx(shift, abs=1.0)
