@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from djml.models import DRUM_CLASSES  # noqa: E402
-from djml.models.calibration import apply_map, ece, fit_map  # noqa: E402
+from djml.models.calibration import apply_map, ece, ece_if_calibrated, fit_map  # noqa: E402
 from djml.models.loso import CALIBRATIONS, blend, choose_shares  # noqa: E402
 from djml.models.train_default import source_balance  # noqa: E402
 
@@ -49,6 +49,8 @@ def scores(p: np.ndarray, y: np.ndarray, sources: np.ndarray, classes: list[str]
     out = {"drums": float(right[drums].mean()), "other": float(right[~drums].mean()),
            "all": float(right.mean()), "ece": ece(p, y)}
     out["per_source_ece"] = {s: ece(p[sources == s], y[sources == s]) for s in sorted(set(sources))}
+    out["per_source_ece_if_calibrated"] = {s: ece_if_calibrated(p[sources == s].max(1))[1]
+                                           for s in sorted(set(sources))}
     out["recall"] = {c: float(right[y == k].mean()) for k, c in enumerate(classes) if (y == k).any()}
     return out
 
@@ -112,9 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     print("\nRecall per class: " + "  ".join(f"[{i}] {n}" for i, n in enumerate(listed)))
     for c in sorted(results[listed[0]]["recall"], key=lambda c: (c not in DRUM_CLASSES, c)):
         print(f"{c:10s}" + "".join(f"{results[n]['recall'][c]:7.3f}" for n in listed))
-    print("\nECE per held-out source")
+    print("\nECE per held-out source, and (below it) the 95th percentile of the ECE a perfectly "
+          "calibrated model would show on as many predictions")
     for s in sorted(set(sources)):
         print(f"{s:22s}" + "".join(f"{results[n]['per_source_ece'][s]:7.3f}" for n in listed))
+        print(f"{'  if calibrated':22s}" + "".join(f"{results[n]['per_source_ece_if_calibrated'][s]:7.3f}"
+                                                   for n in listed))
     if args.json:
         args.json.write_text(json.dumps({"chosen_shares": {s: list(w) for s, w in chosen.items()},
                                          "members": names, "results": results}, indent=1) + "\n")

@@ -96,13 +96,16 @@ def print_tables(results: dict[str, dict], settings: dict) -> None:
     print(head)
     for c in sorted(first, key=lambda c: (c not in DRUM_CLASSES, c)):
         print(_row(c, [results[n]["all"]["per_class"].get(c, {}).get("precision") for n in names]))
-    print("\nPer held-out source: accuracy (all) / drum accuracy / ECE")
+    print("\nPer held-out source: accuracy (all) / drum accuracy / ECE / the 95th percentile of the ECE a "
+          "perfectly calibrated model would show on as many predictions")
     print(head)
     for s, info in results[names[0]]["per_source"].items():
         label = f"{s} ({info['n']}, {info['drum_n']} drums)"
         print(_row(label, [results[n]["per_source"][s]["accuracy"] for n in names]))
         print(_row("  drums", [results[n]["per_source"][s]["drum_accuracy"] for n in names]))
         print(_row("  ECE", [results[n]["per_source"][s]["ece"] for n in names]))
+        print(_row("  ECE if calibrated, 95 %",
+                   [results[n]["per_source"][s]["ece_if_calibrated"][1] for n in names]))
     chosen = {s: {k: (v["temperature"] if isinstance(v, dict) else v) for k, v in d.items()
                   if not isinstance(v, dict) or "temperature" in v} for s, d in settings["per_source"].items()}
     if any(chosen.values()):

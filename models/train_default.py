@@ -365,7 +365,7 @@ def evaluate(data: Dataset, models: list[str], *, inner_k: int = 0, nested: bool
 def summarise(name: str, data: Dataset, classes: list[str], proba: np.ndarray, seconds: float | None) -> dict:
     """Drum / other / all accuracy, per-class precision and recall, confusion matrix, and
     per-source accuracy and ECE, over the scored (original) files."""
-    from djml.models.calibration import ece, reliability
+    from djml.models.calibration import ece, ece_if_calibrated, reliability
     from djml.models.evaluate import report
 
     m = data.scored
@@ -379,7 +379,9 @@ def summarise(name: str, data: Dataset, classes: list[str], proba: np.ndarray, s
         per_source[s] = {"n": int(k.sum()), "accuracy": float(np.mean(pred[k] == y[k])),
                          "drum_n": int((k & drums).sum()),
                          "drum_accuracy": float(np.mean(pred[k & drums] == y[k & drums])) if (k & drums).any() else None,
-                         "ece": ece(p[k], yi[k])}
+                         "ece": ece(p[k], yi[k]),
+                         # what a perfectly calibrated model would score on these n: (median, 95 %)
+                         "ece_if_calibrated": ece_if_calibrated(p[k].max(axis=1))}
     rec = src != GENERATED_SOURCE
 
     def share_right(k: np.ndarray) -> float | None:

@@ -61,3 +61,18 @@ def test_ece_of_a_calibrated_predictor_is_small_and_reliability_bins_add_up():
     y = np.where(rng.random(5000) < conf, 0, 1)      # ... and is right that often
     assert calibration.ece(proba, y) < 0.03
     assert sum(b["n"] for b in calibration.reliability(proba, y)) == 5000
+
+
+def test_ece_if_calibrated_is_the_chance_level_of_ece_at_that_many_predictions():
+    rng = np.random.default_rng(2)
+    few, many = rng.uniform(0.5, 1.0, 35), rng.uniform(0.5, 1.0, 3000)
+    med_few, q_few = calibration.ece_if_calibrated(few)
+    med_many, q_many = calibration.ece_if_calibrated(many)
+    assert med_many < q_many < 0.04 < med_few < q_few      # small sources: ECE is mostly noise
+    # a calibrated predictor's measured ECE lands inside the range about 95 % of the time
+    inside = 0
+    for i in range(200):
+        y = np.where(rng.random(35) < few, 0, 1)
+        inside += calibration.ece(np.stack([few, 1 - few], 1), y) <= q_few
+    assert 0.88 <= inside / 200 <= 1.0
+    assert calibration.ece_if_calibrated(few, seed=3) == calibration.ece_if_calibrated(few, seed=3)
