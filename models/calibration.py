@@ -61,7 +61,7 @@ def ece_if_calibrated(confidence: np.ndarray, bins: int = ECE_BINS, draws: int =
 
     Why: ECE is biased upwards and noisy on few items (a bin of 3 predictions at 0.7 is
     either 0.33 or 0.67 right). On a 35-file source a calibrated model scores a median ECE
-    near 0.15, so a per-source target of 0.08 is only testable where this floor is well
+    near 0.14, so a per-source target of 0.08 is only testable where this floor is well
     under it; an ECE above the 95th percentile is miscalibration, not chance."""
     conf = np.asarray(confidence, dtype=np.float64)
     if not len(conf):
