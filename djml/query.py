@@ -424,6 +424,18 @@ def show_item(conn: sqlite3.Connection, item_id: int) -> dict[str, Any] | None:
     return result
 
 
+def active_models(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The active version of each task for `djml status`, with what it is made of
+    (``members``, :func:`djml.render.model_members`) instead of its bulky metadata."""
+    from djml.render import model_members
+
+    rows = conn.execute("SELECT task, version, estimator, metadata, created_at FROM models"
+                        " WHERE active = 1 ORDER BY task")
+    return [{"task": task, "version": version, "estimator": estimator,
+             "members": model_members(estimator, metadata), "created_at": created_at}
+            for task, version, estimator, metadata, created_at in rows]
+
+
 def library_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Headline numbers for `djml status`."""
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731

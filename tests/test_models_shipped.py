@@ -240,3 +240,21 @@ def test_shipped_confidence_is_the_documented_calibration_map():
     raw, p = est.model.raw_proba(X, L), est.predict_proba_arrays(X, L)
     assert (p.argmax(1) == raw.argmax(1)).all()
     np.testing.assert_allclose(p, apply_map(raw, cal), atol=1e-6)
+
+
+def test_status_names_every_member_of_the_shipped_blend(tmp_path):
+    # the shipped model loads as "et" but is trees + linear model + CNN; status must not
+    # say it is trees alone (the shares come from its card, so they add up to one)
+    from djml import query
+    from djml.render import model_members
+
+    library = open_library(tmp_path)
+    registry.ensure_shipped(library)
+    (row,) = query.active_models(library.conn)
+    card = json.loads(registry.shipped_path().with_suffix(".json").read_text())["metadata"]
+    cnn, lr = card["cnn"]["share"], card["partner"]["share"]
+    assert row["members"] == f"et {1 - cnn - lr:.2f} + lr {lr:.2f} + cnn {cnn:.2f}"
+    assert "metadata" not in row                       # status carries no feature lists
+    assert model_members("lr", {"n_train": 40}) == "lr"
+    assert model_members("et", "not json") == "et"
+    assert model_members("et", json.dumps({"cnn": {"share": 0.5}})) == "et 0.50 + cnn 0.50"

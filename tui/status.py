@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Footer, RichLog, Static
 from djml.client import RemoteError
 from djml.protocol import METHOD_NOT_FOUND
 
-from djml.render import fmt_uptime
+from djml.render import fmt_uptime, model_members
 from djml.safetext import display
 
 from .connection import DaemonUnavailable
@@ -221,7 +221,7 @@ class StatusScreen(DaemonScreen):
             fig = model_figure(m)
             known = versions.get(m["version"], {})
             accepted = known.get("acceptance") or {}
-            mt.add_row(m["task"], m["version"], m.get("estimator", ""),
+            mt.add_row(m["task"], m["version"], model_members(m.get("estimator", ""), m.get("metadata")),
                        "●" if m.get("active") else "✗" if known.get("status") == "rejected" else "",
                        "–" if fig is None else f"{100 * fig['accuracy']:.0f}% ({fig['correct']}/{fig['n']})",
                        f"{accepted['accepted']}/{accepted['n']}" if accepted.get("n") else "–",

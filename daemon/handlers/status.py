@@ -48,9 +48,7 @@ def _threads_chosen_by() -> str:
 
 def _status_reads(service: "Service") -> tuple[dict, dict, list]:
     conn = service.read_conn
-    models = [dict(r) for r in conn.execute(
-        "SELECT task, version, estimator, created_at FROM models WHERE active = 1 ORDER BY task")]
-    return service.queue_snapshot(), query.library_counts(conn), models
+    return service.queue_snapshot(), query.library_counts(conn), query.active_models(conn)
 
 
 async def events_recent(service: "Service", limit: int | None = None) -> list[dict[str, Any]]:

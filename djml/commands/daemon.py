@@ -152,8 +152,7 @@ def _offline_status(state) -> dict:
     from djml import query
 
     conn = state.reader()
-    models = [dict(r) for r in conn.execute(
-        "SELECT task, version, estimator, created_at FROM models WHERE active = 1 ORDER BY task")]
+    models = query.active_models(conn)
     rows = conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
     queue = {"queued": 0, "running": 0, "failed": 0}
     queue.update({s: n for s, n in rows if s in queue})
@@ -186,7 +185,8 @@ def _print_status(info: dict) -> None:
         click.echo(f"warning:  {warning}")
     if info["models"]:
         for m in info["models"]:
-            click.echo(f"model:    {m['task']}: {m['version']} ({m['estimator']}, {m['created_at']})")
+            click.echo(f"model:    {m['task']}: {m['version']} ({m.get('members') or m['estimator']}, "
+                       f"{m['created_at']})")   # an older daemon sends no members
     else:
         click.echo("models:   none active yet")
 
