@@ -432,7 +432,7 @@ def active_models(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute("SELECT task, version, estimator, metadata, created_at FROM models"
                         " WHERE active = 1 ORDER BY task")
     return [{"task": task, "version": version, "estimator": estimator,
-             "members": model_members(estimator, metadata), "created_at": created_at}
+             "members": model_members(estimator, json.loads(metadata or "{}")), "created_at": created_at}
             for task, version, estimator, metadata, created_at in rows]
 
 

@@ -150,23 +150,14 @@ def _folder(path: str | None) -> str:
     return parts[-2] if len(parts) >= 2 else ""
 
 
-def model_members(estimator: str, metadata: dict[str, Any] | str | None) -> str:
+def model_members(estimator: str, metadata: dict[str, Any] | None) -> str:
     """What a model version is made of, for people: the shipped sample model is trees
     blended with a linear model and a CNN, and naming only its loader ("et") would say
     it is trees alone. A blend reads "et 0.50 + lr 0.25 + cnn 0.25" (each member's share
     of the probabilities); anything else its estimator."""
-    if isinstance(metadata, str):
-        import json
-
-        try:
-            metadata = json.loads(metadata)
-        except ValueError:
-            metadata = None
-    if not isinstance(metadata, dict):
-        return estimator
     shares = []
     for name, key in (("lr", "partner"), ("cnn", "cnn")):
-        member = metadata.get(key)
+        member = (metadata or {}).get(key)
         if isinstance(member, dict) and isinstance(member.get("share"), (int, float)) and member["share"] > 0:
             shares.append((name, float(member["share"])))
     if not shares:

@@ -256,5 +256,5 @@ def test_status_names_every_member_of_the_shipped_blend(tmp_path):
     assert row["members"] == f"et {1 - cnn - lr:.2f} + lr {lr:.2f} + cnn {cnn:.2f}"
     assert "metadata" not in row                       # status carries no feature lists
     assert model_members("lr", {"n_train": 40}) == "lr"
-    assert model_members("et", "not json") == "et"
-    assert model_members("et", json.dumps({"cnn": {"share": 0.5}})) == "et 0.50 + cnn 0.50"
+    assert model_members("et", None) == "et"
+    assert model_members("et", {"cnn": {"share": 0.5}, "partner": {"share": 0}}) == "et 0.50 + cnn 0.50"

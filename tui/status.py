@@ -221,7 +221,7 @@ class StatusScreen(DaemonScreen):
             fig = model_figure(m)
             known = versions.get(m["version"], {})
             accepted = known.get("acceptance") or {}
-            mt.add_row(m["task"], m["version"], model_members(m.get("estimator", ""), m.get("metadata")),
+            mt.add_row(m["task"], m["version"], model_members(m.get("estimator", ""), _json(m.get("metadata"))),
                        "●" if m.get("active") else "✗" if known.get("status") == "rejected" else "",
                        "–" if fig is None else f"{100 * fig['accuracy']:.0f}% ({fig['correct']}/{fig['n']})",
                        f"{accepted['accepted']}/{accepted['n']}" if accepted.get("n") else "–",

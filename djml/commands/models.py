@@ -249,7 +249,8 @@ def models_list(state, task: str | None, as_json: bool) -> None:
         flags = "  rejected" if metrics.get("rejected") else ""
         trained = (f"{m['metadata'].get('n_train', '?')} kit samples" if m["path"].startswith(registry.PACKAGE_PREFIX)
                    else f"{metrics.get('n_labels', '?')} labels")
-        click.echo(f"{'*' if m['active'] else ' '} {m['version']:<46} {m['task']:<12} {model_members(m['estimator'], m['metadata']):<7}"
+        members = model_members(m["estimator"], m["metadata"])
+        click.echo(f"{'*' if m['active'] else ' '} {m['version']:<46} {m['task']:<12} {members:<7}"
                    f" {_figure(metrics, m['metadata']):<42} {trained}  {m['created_at'][:16]}{flags}")
     click.echo("Each figure is measured on different items; `djml models compare A B` scores two versions "
                "on the same ones.", err=True)
