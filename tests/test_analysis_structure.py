@@ -118,3 +118,15 @@ def test_a_bass_line_moves_and_a_drone_or_a_kick_does_not():
               for name, y in (("drone", drone), ("line", line), ("kick", kick + 0.3 * drone))}
     assert motion["line"].min() > 0.5
     assert motion["drone"].max() < 0.05 and motion["kick"].max() < 0.05
+
+
+@pytest.mark.parametrize("bars,mix_out", [(160, 145), (32, 17), (29, 9), (20, 9), (15, 9), (12, 7), (1, 1)])
+def test_mix_out_of_a_track_without_an_outro(bars, mix_out):
+    # full from the first bar to the last: the next track starts on the phrase line 16 bars
+    # before the end, or half the track before it when that is shorter (the demo's 15-20 bar
+    # tracks once got mix out = mix in, at bar 1)
+    deficit, total = np.zeros((bars, 3)), np.zeros(bars)
+    cues = structure.find_cues([], 0, deficit, np.ones(bars), total, 0.0, 2.0)
+    kinds = {c.kind: c.bar for c in cues}
+    assert kinds["mix_in"] == 1 and "outro_start" not in kinds
+    assert kinds["mix_out"] == mix_out

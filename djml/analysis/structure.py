@@ -36,7 +36,8 @@ already computes (no second decode, numpy only, a few milliseconds per track):
    outro_start: the bar after the last full section. breakdown: each drop out of full
    level between them; first_drop: the return to full level after the first breakdown.
    mix_out: where to start the next track — the outro start, or without an outro the
-   phrase 16 bars before the music ends.
+   phrase 16 bars before the music ends (in a track under 32 bars, half its length before
+   the end, so that it never mixes out where it mixes in).
 
 Parameters were chosen on the structure benchmark's tuning family only and scored on the
 held-out one (benchmarks/structure.py, docs/analysis.md).
@@ -351,9 +352,12 @@ def find_cues(boundaries: list[int], phrase: int, deficit: np.ndarray, motion: n
         out.append(cue("outro_start", outro_start))
         out.append(cue("mix_out", outro_start))
     else:
-        latest = last_sound + 1 - MIX_OUT_BARS
+        # a mix takes at most half the track: a short one would otherwise mix out where it
+        # mixes in; where the phrase line falls on the first sound, take the unsnapped point
+        mix = max(1, min(MIX_OUT_BARS, (last_sound + 1 - first_sound) // 2))
+        latest = last_sound + 1 - mix
         on_grid = latest - (latest - phrase) % PHRASE_BARS
-        out.append(cue("mix_out", max(first_sound, on_grid)))
+        out.append(cue("mix_out", on_grid if on_grid > first_sound else latest))
     return in_track_order(out)
 
 
