@@ -244,13 +244,14 @@ def models_list(state, task: str | None, as_json: bool) -> None:
         click.echo("No models yet. The shipped sample model is registered when samples are first"
                    " predicted; train buckets with `djml train --task buckets`.")
         return
-    for m in rows:
+    members = [model_members(m["estimator"], m["metadata"]) for m in rows]
+    width = max(7, *map(len, members))   # a blend's members are longer than an estimator name
+    for m, made_of in zip(rows, members):
         metrics = m["metrics"]
         flags = "  rejected" if metrics.get("rejected") else ""
         trained = (f"{m['metadata'].get('n_train', '?')} kit samples" if m["path"].startswith(registry.PACKAGE_PREFIX)
                    else f"{metrics.get('n_labels', '?')} labels")
-        members = model_members(m["estimator"], m["metadata"])
-        click.echo(f"{'*' if m['active'] else ' '} {m['version']:<46} {m['task']:<12} {members:<7}"
+        click.echo(f"{'*' if m['active'] else ' '} {m['version']:<46} {m['task']:<12} {made_of:<{width}}"
                    f" {_figure(metrics, m['metadata']):<42} {trained}  {m['created_at'][:16]}{flags}")
     click.echo("Each figure is measured on different items; `djml models compare A B` scores two versions "
                "on the same ones.", err=True)
